@@ -1,0 +1,29 @@
+"""`hfswim languages`: list the 33 SWIM-IR languages."""
+
+from __future__ import annotations
+
+import typer
+
+
+def languages(
+    setting: str = typer.Option(None, "--setting", "-s", help="Only one setting: xor, miracl or indic."),
+) -> None:
+    """List the 33 SWIM-IR languages: codes, names, script and settings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from hfswim.languages import LANGUAGES, languages_in
+
+    langs = languages_in(setting) if setting else list(LANGUAGES.values())
+    table = Table("code", "ISO 639-1", "ISO 639-3", "English", "native", "script", "settings")
+    for lang in langs:
+        table.add_row(
+            lang.code,
+            lang.iso639_1 or "-",
+            lang.iso639_3,
+            lang.english_name,
+            lang.native_name,
+            lang.script,
+            ",".join(lang.settings),
+        )
+    Console().print(table)

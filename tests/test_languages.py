@@ -1,0 +1,42 @@
+import pytest
+
+from hfswim.errors import ConfigError
+from hfswim.languages import LANGUAGES, get_language, languages_in, parse_languages
+
+
+def test_registry_has_the_33_swim_ir_languages():
+    assert len(LANGUAGES) == 33
+    assert [lang.code for lang in languages_in("xor")] == "ar bn de es fa fi fr hi id ja ko ru sw te th yo zh".split()
+    assert sorted(lang.code for lang in languages_in("miracl")) == sorted(
+        "ar bn de en es fa fi fr hi id ja ko ru sw te th yo zh".split()
+    )
+    assert sorted(lang.code for lang in languages_in("indic")) == sorted(
+        "as bho gom gu kn mai ml mni mr or pa ps sa ta ur".split()
+    )
+
+
+def test_lookup_by_any_code_or_name():
+    assert get_language("swa").code == "sw"
+    assert get_language("Swahili").code == "sw"
+    assert get_language("日本語").code == "ja"
+    assert get_language("kok").code == "gom"
+    assert get_language("bho").iso639_1 is None
+
+
+def test_unknown_language_names_close_matches():
+    with pytest.raises(ConfigError, match=r"Did you mean: .*sw \(Swahili\)"):
+        get_language("swahly")
+    with pytest.raises(ConfigError, match="Unknown language 'xx'"):
+        parse_languages("sw,xx")
+
+
+def test_unspaced_scripts():
+    assert get_language("zh").is_unspaced and get_language("th").is_unspaced and get_language("ja").is_unspaced
+    assert not get_language("ko").is_unspaced  # Korean separates words with spaces
+
+
+def test_parse_settings_and_all():
+    assert len(parse_languages("all")) == 33
+    assert {lang.code for lang in parse_languages("indic,en")} >= {"en", "ta"}
+    with pytest.raises(ConfigError, match="empty"):
+        parse_languages(" , ")
