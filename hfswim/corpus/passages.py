@@ -1,0 +1,101 @@
+"""From a corpus source to sampled passage records: the Python API behind ``hfswim sample``.
+
+Records follow :data:`hfswim.records.PASSAGE_SCHEMA`; passage ids are ``<doc_id>#<chunk index>``,
+stable for a given source and ``max_words``.
+
+Example::
+
+    >>> import tempfile, pathlib
+    >>> from hfswim.corpus import CorpusConfig, demo_corpus_path, sample_passages, write_passages
+    >>> config = CorpusConfig(source=str(demo_corpus_path()), languages="en", cap_per_language=3, seed=0)
+    >>> [p["lang"] for p in sample_passages(config)]
+    ['en', 'en', 'en']
+    >>> write_passages(config, pathlib.Path(tempfile.mkdtemp()) / "passages.parquet")
+    {'en': 3}
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from hfswim.corpus.chunking import chunk_text
+from hfswim.corpus.config import CorpusConfig
+from hfswim.corpus.sampling import StratifiedSampler, inclusion_threshold
+from hfswim.corpus.sources import CorpusStats, iter_documents
+from hfswim.errors import InputError
+from hfswim.io import AtomicParquetWriter
+from hfswim.records import PASSAGE_SCHEMA
+
+
+def iter_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> Iterator[dict[str, Any]]:
+    """Stream every passage of the source (chunked, language-filtered, not sampled) as a passage record.
+
+    Raises:
+        InputError: for bad input (see :func:`hfswim.corpus.sources.iter_documents`), or a source
+            with no passage left after filtering.
+    """
+    stats = stats if stats is not None else CorpusStats()
+    per_language = stats.passages_per_language
+    for doc in iter_documents(config, stats):
+        for index, text in enumerate(chunk_text(doc.text, doc.lang, config.max_words)):
+            stats.passages += 1
+            per_language[doc.lang] = per_language.get(doc.lang, 0) + 1
+            yield {
+                "passage_id": f"{doc.doc_id}#{index}",
+                "doc_id": doc.doc_id,
+                "lang": doc.lang,
+                "title": doc.title,
+                "text": text,
+                "source": doc.source,
+            }
+    if stats.passages == 0:
+        skipped = f"{stats.documents} documents read, {stats.skipped_language} in other languages, "
+        skipped += f"{stats.skipped_empty} empty"
+        wanted = f" (languages: {','.join(config.languages)})" if config.languages else ""
+        raise InputError(f"{config.source}: no passages to sample{wanted}: {skipped}.")
+
+
+def make_sampler(config: CorpusConfig) -> StratifiedSampler:
+    """The sampler for ``config``; with ``sample_size`` and no ``total``, a first streaming pass counts passages."""
+    threshold: float | dict[str, float] = 1.0
+    if config.rate is not None:
+        threshold = config.rate
+    elif config.sample_size is not None:
+        if config.total is not None:
+            threshold = inclusion_threshold(config.sample_size, config.total)
+        else:
+            counted = CorpusStats()
+            for _ in iter_passages(config, counted):
+                pass
+            if config.allocation == "equal":
+                threshold = {
+                    lang: inclusion_threshold(config.sample_size, n)
+                    for lang, n in counted.passages_per_language.items()
+                }
+            else:
+                threshold = inclusion_threshold(config.sample_size, counted.passages)
+    return StratifiedSampler(threshold=threshold, cap_per_language=config.cap_per_language, seed=config.seed)
+
+
+def sample_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> Iterator[dict[str, Any]]:
+    """Stream the sampled passages (all passages when the config sets no sampling rule).
+
+    Memory stays bounded: without a cap nothing is held; with a cap, at most ``cap`` passages per language.
+    """
+    if not config.samples:
+        yield from iter_passages(config, stats)
+        return
+    yield from make_sampler(config).sample(iter_passages(config, stats))
+
+
+def write_passages(config: CorpusConfig, path: str | os.PathLike, stats: CorpusStats | None = None) -> dict[str, int]:
+    """Sample passages into a Parquet file (written atomically) and return the count per language."""
+    counts: Counter[str] = Counter()
+    with AtomicParquetWriter(path, PASSAGE_SCHEMA) as writer:
+        for passage in sample_passages(config, stats):
+            counts[passage["lang"]] += 1
+            writer.write_rows([passage])
+    return dict(sorted(counts.items()))
