@@ -1,0 +1,131 @@
+"""`hfswim prompts show`: print the exact prompt(s) a strategy sends for one passage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+_DEMO_PASSAGE = {
+    "passage_id": "demo#0",
+    "doc_id": "demo",
+    "lang": "en",
+    "title": "Kilimanjaro",
+    "text": (
+        "Kilimanjaro is a dormant volcano in northern Tanzania and, at 5,895 metres, the highest mountain in Africa. "
+        "It has three volcanic cones, Kibo, Mawenzi and Shira. Its glaciers have shrunk by more than 80 percent "
+        "since 1912, and scientists expect them to disappear within a few decades."
+    ),
+    "source": "hfswim demo",
+}
+
+
+def _read_passage(path: Path, lang: str | None) -> dict:
+    import json
+
+    from hfswim.errors import InputError
+
+    if not path.is_file():
+        raise InputError(f"--passage-file {path}: no such file.")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix in (".json", ".jsonl"):
+        first = next((line for line in text.splitlines() if line.strip()), "") if path.suffix == ".jsonl" else text
+        try:
+            row = json.loads(first)
+        except json.JSONDecodeError as err:
+            raise InputError(f"--passage-file {path}:{err.lineno}:{err.colno}: invalid JSON ({err.msg}).") from err
+        if not isinstance(row, dict) or not row.get("text"):
+            raise InputError(f"--passage-file {path}: expected an object with a 'text' key (records.PASSAGE_SCHEMA).")
+        passage = {"passage_id": "file#0", "doc_id": "file", "title": "", "source": str(path), **row}
+    else:
+        passage = {"passage_id": "file#0", "doc_id": "file", "title": "", "text": text.strip(), "source": str(path)}
+    if lang and not passage.get("lang"):
+        passage["lang"] = lang
+    return passage
+
+
+def prompts(
+    action: str = typer.Argument("show", help="What to do; `show` prints the rendered prompt(s)."),
+    strategy: str = typer.Option(
+        "sap", "--strategy", "-s", help="sap | sap-naive | inpars-vanilla | inpars-gbq | promptagator."
+    ),
+    setting: str = typer.Option("cross-lingual", "--setting", help="cross-lingual | monolingual."),
+    lang: str = typer.Option("sw", "--lang", "-l", help="Query language: a SWIM-IR code or name (sw, hindi, ...)."),
+    passage_file: Path = typer.Option(
+        None,
+        "--passage-file",
+        "-p",
+        help="A passage to render: .json object or first row of .jsonl (records.PASSAGE_SCHEMA keys), or plain text. "
+        "Default: a short English demo passage.",
+    ),
+    summary: str = typer.Option(
+        None, "--summary", help="sap only: the step-1 summary to put in the query prompt (default: a placeholder)."
+    ),
+    template_dir: Path = typer.Option(
+        None, "--template-dir", help="Folder whose <name>.jinja files replace the packaged templates."
+    ),
+    num_exemplars: int = typer.Option(3, "--num-exemplars", "-k", help="Few-shot exemplars per prompt."),
+    examples_file: Path = typer.Option(
+        None, "--examples-file", help="promptagator only: JSONL of {'text': ..., 'query': ...} examples (1 to 8)."
+    ),
+    query_context: str = typer.Option(
+        "summary", "--query-context", help="sap only: what the query step sees: summary | passage+summary."
+    ),
+) -> None:
+    """Print the exact prompt(s) a prompt strategy sends to the LLM, for debugging templates and exemplars.
+
+    Two-step SAP prints the summary prompt, then the query prompt; other strategies print one prompt.
+
+    The header shows the template hash (part of every record key) and the stop sequences.
+
+    Examples:
+
+        hfswim prompts show --strategy sap --setting cross-lingual --lang sw
+
+        hfswim prompts show -s sap-naive --setting monolingual --lang de --passage-file passage.json
+
+        hfswim prompts show -s inpars-gbq --lang hi --template-dir my_templates/
+    """
+    from hfswim.errors import ConfigError
+    from hfswim.languages import get_language
+    from hfswim.prompts import get_prompt_strategy
+    from hfswim.records import MONOLINGUAL
+
+    if action != "show":
+        raise ConfigError(f"Unknown action {action!r} for `hfswim prompts`; expected `show`.")
+    examples = None
+    if examples_file is not None:
+        from hfswim.io import iter_jsonl
+
+        examples = list(iter_jsonl(examples_file))
+    language = get_language(lang)
+    strat = get_prompt_strategy(
+        strategy,
+        setting,
+        template_dir=str(template_dir) if template_dir else None,
+        num_exemplars=num_exemplars,
+        examples=examples,
+        query_context=query_context,
+    )
+    if passage_file is not None:
+        passage = _read_passage(passage_file, language.code if setting == MONOLINGUAL else "en")
+    elif setting == MONOLINGUAL:
+        from hfswim.prompts.exemplars import load_exemplars
+
+        # A passage in the query language: the last packaged exemplar, as a stand-in.
+        ex = load_exemplars(language.code, MONOLINGUAL, 3)[-1]
+        passage = {**_DEMO_PASSAGE, "lang": language.code, "title": ex.title, "text": ex.text}
+    else:
+        passage = dict(_DEMO_PASSAGE)
+
+    rule = "-" * 80
+    typer.echo(f"# strategy={strat.name} setting={strat.setting} lang={language.code} ({language.english_name})")
+    typer.echo(f"# template_hash={strat.template_hash} two_step={strat.two_step} stop={strat.stop!r}")
+    if strat.two_step:
+        typer.echo(f"{rule}\n# summary prompt\n{rule}")
+        typer.echo(strat.summary_prompt(passage))
+        typer.echo(f"{rule}\n# query prompt ({language.english_name})\n{rule}")
+        typer.echo(strat.query_prompt(passage, language.code, summary or "<the summary written in step 1>"))
+    else:
+        typer.echo(f"{rule}\n# prompt ({language.english_name})\n{rule}")
+        typer.echo(strat.query_prompt(passage, language.code))
