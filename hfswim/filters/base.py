@@ -1,0 +1,130 @@
+"""The filter protocol: what every hfswim filter is, and the two phases they run in.
+
+A filter sees generated records as plain row dicts (``GENERATED_SCHEMA`` columns, plus the score
+columns of ``FILTERED_SCHEMA`` that earlier filters filled in). It runs in up to two phases:
+
+* **row phase** — :meth:`Filter.apply` judges each row on its own (plus fixed models or a corpus
+  index prepared once), may write scores into the row, and returns kept rows and rejections.
+  Row decisions do not depend on other rows, so row filters commute.
+* **select phase** — filters that compare rows with each other (dedup, top-k per language) implement
+  :class:`SelectFilter`: they :meth:`~SelectFilter.observe` compact state (ids + scores, never whole
+  records) of the rows that survived the *whole* row phase, then :meth:`~SelectFilter.select` the
+  rows to drop. Select filters run in a fixed canonical order (:data:`SELECT_ORDER`: dedup before
+  top-k), whatever order they were configured in.
+
+Together this makes the kept set independent of the order the filters are listed in; only the
+attribution of a row rejected by several row filters follows the listed order (first one wins).
+
+Example::
+
+    >>> from hfswim.filters.parse import ParseFilter
+    >>> result = ParseFilter().apply([{"record_id": "a", "query": "Wo?", "parse_status": "ok"},
+    ...                               {"record_id": "b", "query": None, "parse_status": "no_query"}])
+    >>> [r["record_id"] for r in result.kept], [(r["record_id"], j.code) for r, j in result.rejected]
+    (['a'], [('b', 'no_query')])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+Row = dict[str, Any]
+
+# Canonical execution order of the select phase: deduplicate first, so that top-k ranks unique queries.
+SELECT_ORDER: tuple[str, ...] = ("dedup", "logprob", "cross-encoder")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a row was dropped.
+
+    Attributes:
+        filter: the filter's name, e.g. ``"langid"`` (goes to ``reject_filter``).
+        code: a short machine-readable reason, e.g. ``"wrong_language"`` (counted in the report).
+        detail: the human explanation with the numbers, e.g. ``"detected de (0.99), expected sw"``.
+    """
+
+    filter: str
+    code: str
+    detail: str = ""
+
+    @property
+    def reason(self) -> str:
+        """What goes into the ``reject_reason`` column: ``"<code>: <detail>"``."""
+        return f"{self.code}: {self.detail}" if self.detail else self.code
+
+
+@dataclass
+class FilterResult:
+    """The outcome of one filter on one batch: kept rows and (row, rejection) pairs."""
+
+    kept: list[Row] = field(default_factory=list)
+    rejected: list[tuple[Row, Rejection]] = field(default_factory=list)
+
+
+@runtime_checkable
+class Filter(Protocol):
+    """Anything with a ``name`` and a row-phase ``apply``."""
+
+    name: str
+
+    def apply(self, rows: list[Row]) -> FilterResult: ...
+
+
+class RowFilter:
+    """Base class for filters that judge each row on its own.
+
+    Subclasses implement :meth:`judge`, returning one ``Rejection | None`` per row (and may write
+    score columns into the rows); :meth:`apply` splits the batch accordingly.
+    """
+
+    name: ClassVar[str] = "row"
+
+    def judge(self, rows: list[Row]) -> list[Rejection | None]:
+        raise NotImplementedError
+
+    def apply(self, rows: list[Row]) -> FilterResult:
+        result = FilterResult()
+        if not rows:
+            return result
+        for row, rejection in zip(rows, self.judge(rows), strict=True):
+            if rejection is None:
+                result.kept.append(row)
+            else:
+                result.rejected.append((row, rejection))
+        return result
+
+    def prepare(self, source: Any) -> None:
+        """Hook for filters that need a pass over the input before the row phase (e.g. a corpus index)."""
+
+    def reject(self, code: str, detail: str = "") -> Rejection:
+        return Rejection(self.name, code, detail)
+
+
+class SelectFilter(RowFilter):
+    """Base class for filters that decide by comparing rows: observe compact state, then select.
+
+    The row phase (:meth:`judge`) keeps every row unless a subclass adds a per-row rule (e.g. a
+    log-prob threshold); :meth:`observe` is fed the survivors of the whole row phase.
+    """
+
+    def judge(self, rows: list[Row]) -> list[Rejection | None]:
+        return [None] * len(rows)
+
+    def observe(self, rows: list[Row]) -> None:
+        raise NotImplementedError
+
+    def select(self, excluded: set[str]) -> dict[str, Rejection]:
+        """Rows (by ``record_id``) to drop; rows in ``excluded`` are already dropped and must be ignored."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget observed state (called before each run)."""
+
+
+def order_key(row: Row) -> tuple:
+    """Sort key for "best first" among rows: higher ``ce_score``, then higher ``query_logprob``,
+    then smaller ``record_id`` (a missing score counts as the lowest), so ties break deterministically."""
+    ce, lp = row.get("ce_score"), row.get("query_logprob")
+    return (-(ce if ce is not None else float("-inf")), -(lp if lp is not None else float("-inf")), row["record_id"])

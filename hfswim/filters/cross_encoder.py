@@ -1,0 +1,74 @@
+"""The ``cross-encoder`` filter (InPars-v2): rerank (query, passage) pairs, keep the best per language.
+
+Scores every surviving pair with a sentence-transformers ``CrossEncoder`` (for multilingual data,
+e.g. a multilingual MS MARCO reranker such as ``cross-encoder/mmarco-mMiniLMv2-L12-H384-v1``,
+downloaded to a local folder first) and keeps rows with ``ce_score >= threshold`` and/or the
+``top_k`` (``top_fraction``) best of each language. The score is written to ``ce_score``.
+
+Pairs are scored in batches of ``batch_size`` as the rows stream past (row phase); the top-k selection
+remembers only ``(record_id, score)`` per row.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from hfswim.filters.base import Rejection, Row, SelectFilter
+from hfswim.filters.topk import ScoreSelector
+
+
+class CrossEncoderFilter(SelectFilter):
+    name: ClassVar[str] = "cross-encoder"
+
+    def __init__(
+        self,
+        model: str,
+        threshold: float | None = None,
+        top_k: int | None = None,
+        top_fraction: float | None = None,
+        batch_size: int = 32,
+        max_length: int | None = 512,
+        device: str | None = None,
+    ):
+        self.model_path, self.threshold = str(model), threshold
+        self.batch_size, self.max_length, self.device = batch_size, max_length, device
+        self.selector = ScoreSelector(self.name, "ce_score", top_k, top_fraction)
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            from sentence_transformers import CrossEncoder
+
+            self._model = CrossEncoder(
+                self.model_path, device=self.device or "cpu", max_length=self.max_length, local_files_only=True
+            )
+        return self._model
+
+    def reset(self) -> None:
+        self.selector.reset()
+
+    def score(self, pairs: list[tuple[str, str]]) -> list[float]:
+        if not pairs:
+            return []
+        scores = self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
+        return [float(s) for s in scores]
+
+    def judge(self, rows: list[Row]) -> list[Rejection | None]:
+        scores = self.score([(row.get("query") or "", row.get("text") or "") for row in rows])
+        out: list[Rejection | None] = []
+        for row, score in zip(rows, scores, strict=True):
+            row["ce_score"] = score
+            if self.threshold is not None and score < self.threshold:
+                out.append(self.reject("below_threshold", f"ce_score {score:.4f} < {self.threshold}"))
+            else:
+                out.append(None)
+        return out
+
+    def observe(self, rows: list[Row]) -> None:
+        for row in rows:
+            if row.get("ce_score") is not None:
+                self.selector.observe(row.get("query_lang") or "", row["record_id"], row["ce_score"])
+
+    def select(self, excluded: set[str]) -> dict[str, Rejection]:
+        return self.selector.select(excluded)

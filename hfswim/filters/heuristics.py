@@ -1,0 +1,124 @@
+"""The ``heuristics`` filter: cheap rules that catch the common failures of small generators.
+
+Rules (each with its own reject code), all on normalised tokens (:mod:`hfswim.filters.text`) —
+words, or characters for CJK/Thai, so limits mean the same in every script:
+
+* ``too_short`` / ``too_long`` — query length outside ``[min_words, max_words]`` (spaced scripts) or
+  ``[min_chars, max_chars]`` (unspaced scripts: zh, ja, th).
+* ``copied_from_passage`` — as InPars drops queries copied from the document: the query shares a run
+  of ``copy_ngram`` or more consecutive tokens with the passage, or a run covering ``copy_ratio`` of
+  the query. For cross-lingual rows the passage is English, so this mostly catches untranslated copies.
+* ``repeats_summary`` — a run covering ``summary_ratio`` of the query is copied from the summary
+  (SAP's summary is a means, not the query).
+* ``summary_copies_passage`` — the summary reproduces ``summary_copy_ratio`` of the passage verbatim
+  (Gemma 3 270M often "summarises" by copying the passage; such rows did not follow the prompt).
+* ``not_a_question`` (off unless ``require_question``) — the query does not end with a question mark
+  of any script.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import ClassVar
+
+from hfswim.filters.base import Rejection, Row, RowFilter
+from hfswim.filters.text import longest_common_run, token_index, tokens
+from hfswim.langid import script_of
+from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
+
+_SCRIPTS_OF_LANGUAGES = frozenset(lang.script for lang in LANGUAGES.values())
+QUESTION_MARKS = ("?", "？", "؟", ";", "՞", "፧", "꛷", "⸮", ";")  # Latin/CJK/Arabic/Greek/Armenian/Ethiopic/...
+
+
+class HeuristicsFilter(RowFilter):
+    """Length, copy and question-form rules. See the module docstring for the reject codes."""
+
+    name: ClassVar[str] = "heuristics"
+
+    def __init__(
+        self,
+        min_words: int = 3,
+        max_words: int = 40,
+        min_chars: int = 4,
+        max_chars: int = 80,
+        copy_ngram: int = 8,
+        copy_ratio: float = 0.9,
+        copy_min_tokens: int = 5,
+        summary_ratio: float = 0.8,
+        summary_copy_ratio: float = 0.8,
+        require_question: bool = False,
+        passage_cache_size: int = 4096,
+    ):
+        self.min_words, self.max_words = min_words, max_words
+        self.min_chars, self.max_chars = min_chars, max_chars
+        self.copy_ngram, self.copy_ratio, self.copy_min_tokens = copy_ngram, copy_ratio, copy_min_tokens
+        self.summary_ratio, self.summary_copy_ratio = summary_ratio, summary_copy_ratio
+        self.require_question = require_question
+        # A passage appears once per query language: cache its tokens (bounded LRU).
+        self._passages: OrderedDict[tuple[str, bool], tuple[list[str], dict[str, list[int]]]] = OrderedDict()
+        self._cache_size = passage_cache_size
+
+    def _passage(self, row: Row, unspaced: bool) -> tuple[list[str], dict[str, list[int]]]:
+        key = (row.get("passage_id") or row.get("text") or "", unspaced)
+        hit = self._passages.get(key)
+        if hit is not None:
+            self._passages.move_to_end(key)
+            return hit
+        toks = tokens(row.get("text") or "", unspaced)
+        hit = (toks, token_index(toks))
+        self._passages[key] = hit
+        if len(self._passages) > self._cache_size:
+            self._passages.popitem(last=False)
+        return hit
+
+    def judge(self, rows: list[Row]) -> list[Rejection | None]:
+        return [self._judge(row) for row in rows]
+
+    def _judge(self, row: Row) -> Rejection | None:
+        query = row.get("query") or ""
+        # Count by the script actually written: a "Chinese" query in Latin letters has words.
+        script = script_of(query)
+        unspaced = script in UNSPACED_SCRIPTS
+        q = tokens(query, unspaced)
+        n, unit = len(q), ("characters" if unspaced else "words")
+        low, high = (self.min_chars, self.max_chars) if unspaced else (self.min_words, self.max_words)
+        if n < low:
+            return self.reject("too_short", f"{n} {unit} < {low}")
+        if n > high:
+            return self.reject("too_long", f"{n} {unit} > {high}")
+        passage_lang = LANGUAGES.get(row.get("passage_lang") or "")
+        # A query in another script than the passage cannot copy a long run of it: skip the passage
+        # tokenisation, the costliest step (a Hindi query for an English passage, say).
+        p_toks: list[str] = []
+        p_index: dict[str, list[int]] = {}
+        if passage_lang is None or script == passage_lang.script or script not in _SCRIPTS_OF_LANGUAGES:
+            ngram = self.copy_ngram * (3 if unspaced else 1)  # ~3 CJK characters per word
+            p_toks, p_index = self._passage(row, unspaced)
+            run = longest_common_run(q, p_toks, p_index)
+            if run >= ngram or (n >= self.copy_min_tokens and run >= self.copy_ratio * n):
+                return self.reject("copied_from_passage", f"{run} of {n} query {unit} copied verbatim from the passage")
+        summary = row.get("summary") or ""
+        if summary:
+            s = tokens(summary, unspaced)
+            run_s = longest_common_run(q, s)
+            if run_s >= self.summary_ratio * n:
+                return self.reject("repeats_summary", f"{run_s} of {n} query {unit} copied verbatim from the summary")
+            # Summary and passage share the passage's language (English, cross-lingually). Only a
+            # summary about as long as the passage can copy most of it: check lengths first.
+            text = row.get("text") or ""
+            if len(summary) < 0.5 * self.summary_copy_ratio * len(text):
+                s = []
+            elif (passage_lang.is_unspaced if passage_lang else unspaced) != unspaced or not p_toks:
+                p_unspaced = passage_lang.is_unspaced if passage_lang else unspaced
+                s = tokens(summary, p_unspaced)
+                p_toks, p_index = self._passage(row, p_unspaced)
+            if s and p_toks and len(s) >= self.summary_copy_ratio * len(p_toks):
+                s_run = longest_common_run(s, p_toks, p_index)
+                if s_run >= self.summary_copy_ratio * len(p_toks):
+                    return self.reject(
+                        "summary_copies_passage",
+                        f"the summary repeats {s_run} of the passage's {len(p_toks)} tokens verbatim",
+                    )
+        if self.require_question and not query.rstrip().endswith(QUESTION_MARKS):
+            return self.reject("not_a_question", "the query does not end with a question mark")
+        return None

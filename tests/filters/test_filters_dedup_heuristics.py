@@ -1,0 +1,137 @@
+"""Dedup (exact + MinHash/LSH, best copy kept) and the heuristic rules, on crafted records."""
+
+from __future__ import annotations
+
+import random
+import zlib
+
+import numpy as np
+from datasketch import MinHash
+
+from hfswim.filters.dedup import DedupFilter, MinHasher, shingles
+from hfswim.filters.heuristics import HeuristicsFilter
+from hfswim.filters.pipeline import filter_rows
+from hfswim.filters.text import longest_common_run, normalize, tokens
+
+
+def _kept_ids(rows, filters):
+    kept, _, _ = filter_rows(rows, filters)
+    return sorted(r["record_id"] for r in kept)
+
+
+def test_filters_dedup_exact_keeps_best_scored_copy(row):
+    rows = [
+        row("Wo entspringt der Rhein?", record_id="a", query_logprob=-0.9),
+        row("wo entspringt der  RHEIN", record_id="b", query_logprob=-0.3),  # same after normalisation, better
+        row("Wo entspringt der Rhein?", record_id="c", query_logprob=-0.3),  # tie with b: larger id loses
+        row("Wo entspringt der Rhein?", record_id="d", lang="sw"),  # other language: not a duplicate
+        row("Wie lang ist der Nil?", record_id="e"),
+    ]
+    kept, rejected, report = filter_rows(rows, [DedupFilter()])
+    assert sorted(r["record_id"] for r in kept) == ["b", "d", "e"]
+    reasons = {r["record_id"]: r["reject_reason"] for r in rejected}
+    assert reasons["a"].startswith("exact_duplicate") and "b" in reasons["a"]
+    assert report.to_dict()["per_filter"]["dedup"] == {
+        "phase": "select",
+        "in": 5,
+        "rejected": 2,
+        "out": 3,
+        "reasons": {"exact_duplicate": 2},
+    }
+
+
+def test_filters_dedup_cross_encoder_score_outranks_logprob(row):
+    rows = [
+        row("Wo entspringt der Rhein?", record_id="a", query_logprob=-0.1, ce_score=0.2),
+        row("Wo entspringt der Rhein?", record_id="b", query_logprob=-2.0, ce_score=0.9),
+        row("Wo entspringt der Rhein?", record_id="c", query_logprob=None, ce_score=None),
+    ]
+    assert _kept_ids(rows, [DedupFilter()]) == ["b"]
+
+
+def test_filters_dedup_near_duplicates_and_independence_of_input_order(row):
+    base = "in welchem jahr wurde die erste brücke über den rhein bei köln gebaut"
+    rows = [
+        row(base + "?", record_id="a", query_logprob=-1.0),
+        row(base + " genau?", record_id="b", query_logprob=-0.5),  # 13/14 words shared: near duplicate, better
+        row("Wer baute die erste Brücke über die Themse in London?", record_id="c"),
+    ]
+    kept, rejected, _ = filter_rows(rows, [DedupFilter(threshold=0.8)])
+    assert sorted(r["record_id"] for r in kept) == ["b", "c"]
+    assert rejected[0]["reject_reason"].startswith("near_duplicate")
+    assert _kept_ids(rows, [DedupFilter(near=False)]) == ["a", "b", "c"]
+    for seed in range(3):
+        shuffled = rows[:]
+        random.Random(seed).shuffle(shuffled)
+        assert _kept_ids(shuffled, [DedupFilter()]) == ["b", "c"]
+
+
+def test_filters_dedup_batch_minhash_is_datasketch_minhash():
+    hasher = MinHasher(num_perm=64)
+    texts = ["Wo entspringt der Rhein?", "莱茵河发源于哪里？", "ライン川はどこ", "?"]
+    sets = [shingles(t) for t in texts]
+    sigs = hasher.signatures(sets)
+    for toks, sig in zip(sets, sigs, strict=True):
+        ref = MinHash(num_perm=64, seed=1, hashfunc=lambda b: zlib.crc32(b))
+        ref.update_batch([t.encode("utf-8") for t in toks])
+        assert np.array_equal(ref.hashvalues, sig)
+    assert shingles("莱茵河发源") == {"莱茵", "茵河", "河发", "发源"}
+
+
+def test_filters_text_helpers():
+    assert normalize("¿Dónde  nace el RÍO?") == "dónde nace el río"
+    assert tokens("हिन्दी में क्या है?") == ["हिन्दी", "में", "क्या", "है"]  # vowel signs stay inside words
+    assert longest_common_run(list("abcxabcd"), list("zabcdz")) == 4
+
+
+def test_filters_heuristics_lengths_are_counted_per_script(row):
+    f = HeuristicsFilter(min_words=3, max_words=6, min_chars=4, max_chars=12)
+    rows = [
+        row("Rhein?", record_id="short"),
+        row("Wo entspringt der Rhein?", record_id="ok"),
+        row("Wo entspringt der Rhein und wohin fließt er am Ende?", record_id="long"),
+        row("莱茵河发源于哪里？", lang="zh", record_id="zh-ok"),  # 8 characters, one "word"
+        row("莱茵河？", lang="zh", record_id="zh-short"),
+        row("莱茵河发源于哪里，流经哪些国家？", lang="zh", record_id="zh-long"),
+    ]
+    result = f.apply(rows)
+    assert sorted(r["record_id"] for r in result.kept) == ["ok", "zh-ok"]
+    codes = {r["record_id"]: j.code for r, j in result.rejected}
+    assert codes == {"short": "too_short", "long": "too_long", "zh-short": "too_short", "zh-long": "too_long"}
+
+
+def test_filters_heuristics_copies(row):
+    passage = (
+        "The Rhine rises in the Swiss Alps and flows north through Germany and the Netherlands into the North Sea."
+    )
+    f = HeuristicsFilter()
+    copied = row("The Rhine rises in the Swiss Alps and flows north", lang="en", record_id="copy")
+    untranslated = row("The Rhine rises in the Swiss Alps and flows north?", lang="sw", record_id="untranslated")
+    short_copy = row("flows north through Germany and", lang="en", record_id="short-copy")  # 5/5 words copied
+    fine = row("Where does the Rhine rise?", lang="en", record_id="fine")
+    repeat = row("A famous river in Europe", lang="en", summary="A famous river in Europe.", record_id="repeat")
+    lazy = row("Where does the Rhine end?", lang="en", summary=passage, record_id="lazy-summary")
+    extractive = row(
+        "Where does the Rhine end?", lang="en", summary="The Rhine flows into the North Sea.", record_id="extractive"
+    )
+    result = f.apply([copied, untranslated, short_copy, fine, repeat, lazy, extractive])
+    codes = {r["record_id"]: j.code for r, j in result.rejected}
+    assert codes == {
+        "copy": "copied_from_passage",
+        "untranslated": "copied_from_passage",
+        "short-copy": "copied_from_passage",
+        "repeat": "repeats_summary",
+        "lazy-summary": "summary_copies_passage",
+    }
+    assert sorted(r["record_id"] for r in result.kept) == ["extractive", "fine"]
+
+
+def test_filters_heuristics_question_form_is_optional(row):
+    rows = [
+        row("Wo entspringt der Rhein", record_id="stmt"),
+        row("ライン川はどこにありますか？", lang="ja", record_id="q"),
+    ]
+    assert len(HeuristicsFilter().apply(rows).kept) == 2
+    result = HeuristicsFilter(require_question=True).apply(rows)
+    assert [r["record_id"] for r in result.kept] == ["q"]
+    assert result.rejected[0][1].code == "not_a_question"
