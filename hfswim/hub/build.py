@@ -1,0 +1,417 @@
+"""Build a local Hugging Face dataset repo from hfswim records: Parquet configs per language + a dataset card.
+
+Input: filtered records (``hfswim filter``'s ``kept.parquet``, or a folder of filtered Parquet: rows with a
+``reject_filter`` are skipped) or plain generated records; optionally the generation ``manifest.json`` and
+the filter ``quality_report.json`` for the card. Output: a folder that *is* the dataset repo (layout in
+:mod:`hfswim.hub.layout`)::
+
+    >>> import tempfile, pathlib, datasets
+    >>> from hfswim.hub.build import build_dataset
+    >>> from hfswim.io import AtomicParquetWriter
+    >>> from hfswim.records import GENERATED_SCHEMA
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> with AtomicParquetWriter(tmp / "records.parquet", GENERATED_SCHEMA) as w:
+    ...     w.write_rows([{"record_id": f"r{i}", "passage_id": f"d{i}#0", "title": "Nile", "text": "The Nile.",
+    ...                    "passage_lang": "en", "query_lang": "sw", "setting": "cross-lingual",
+    ...                    "query": "Mto mrefu zaidi?", "parse_status": "ok"} for i in range(3)])
+    >>> result = build_dataset(tmp / "records.parquet", tmp / "repo")
+    >>> datasets.get_dataset_config_names(str(tmp / "repo"))
+    ['sw']
+    >>> datasets.load_dataset(str(tmp / "repo"), "sw", split="train")[0]["query"]
+    'Mto mrefu zaidi?'
+
+Streaming and bounded memory: records are read in Arrow batches (only the needed columns), split per
+config with vectorised compute, and written by one :class:`~hfswim.hub.shards.ShardWriter` per config that
+buffers at most one row group. With a held-out split, each config also keeps the set of its passage ids
+(to write each corpus passage once): about 100 bytes per distinct passage.
+
+Incremental: building into an existing repo folder replaces the configs present in the new input and keeps
+the others byte for byte (so a push re-uploads only the new language and the card). Build state — per-config
+counts and provenance, the manifest and quality report of each input — lives in ``hfswim.json``, from which
+the card is rendered; nothing time-dependent is written, so rebuilding the same input changes no file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from hfswim.errors import ConfigError, InputError
+from hfswim.hub.config import BuildConfig
+from hfswim.hub.heldout import held_out_mask
+from hfswim.hub.layout import (
+    CORPUS_SCHEMA,
+    DATA_DIR,
+    EVAL_PARTS,
+    EVAL_SCHEMAS,
+    EVAL_SPLIT,
+    HUB_SCHEMA,
+    QRELS_SCHEMA,
+    QUERIES_SCHEMA,
+    STATE_FILE,
+    TRAIN_SPLIT,
+    config_name,
+    eval_config_names,
+)
+from hfswim.hub.rows import ConfigSlice, InputStats, iter_record_batches, split_by_config
+from hfswim.hub.shards import ShardWriter, remove_stale_staging
+from hfswim.io import write_json_atomic
+from hfswim.languages import get_language
+from hfswim.records import canonical_json
+
+logger = logging.getLogger(__name__)
+
+STATE_FORMAT = 1
+MAX_PROVENANCE_VALUES = 20  # distinct models/templates/params listed per config in the card
+_SECRET_KEYS = ("api_key", "apikey", "authorization", "headers", "secret", "password", "hf_token", "access_token")
+
+
+@dataclass
+class ConfigInfo:
+    """One published config, as recorded in ``hfswim.json`` and shown in the card."""
+
+    name: str
+    code: str
+    language: str
+    setting: str
+    passage_languages: list[str]
+    rows: int
+    train_rows: int
+    train_shards: int
+    heldout: dict[str, Any] | None = None
+    provenance: dict[str, list[str]] = field(default_factory=dict)
+    run: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConfigInfo:
+        return cls(**data)
+
+
+@dataclass
+class BuildResult:
+    """What :func:`build_dataset` wrote."""
+
+    folder: Path
+    built: list[str]  # configs (re)built from this input
+    configs: list[ConfigInfo]  # every train config in the repo after the build, by name
+    stats: InputStats
+    card_path: Path
+
+    def config(self, name: str) -> ConfigInfo:
+        """The config called ``name`` (KeyError if the repo has none)."""
+        for info in self.configs:
+            if info.name == name:
+                return info
+        raise KeyError(name)
+
+
+class _ConfigBuild:
+    """Writers and counters of one config while the input streams."""
+
+    def __init__(self, folder: Path, name: str, code: str, setting: str, config: BuildConfig):
+        self.name, self.code, self.setting = name, code, setting
+        kwargs = {
+            "shard_rows": config.shard_rows,
+            "shard_bytes": config.shard_bytes,
+            "row_group_rows": config.row_group_rows,
+            "buffer_bytes": config.buffer_bytes,
+        }
+        self.train = ShardWriter(folder, name, TRAIN_SPLIT, HUB_SCHEMA, **kwargs)
+        self.eval: dict[str, ShardWriter] = {}
+        if config.heldout_fraction > 0:
+            names = eval_config_names(name)
+            self.eval = {
+                part: ShardWriter(folder, names[part], EVAL_SPLIT, EVAL_SCHEMAS[part], **kwargs) for part in EVAL_PARTS
+            }
+        self.fraction, self.seed = config.heldout_fraction, config.seed
+        self.rows = 0
+        self.heldout_queries = 0
+        self.corpus_ids: set[str] = set()
+        self.provenance: dict[str, set[str]] = {}
+
+    def add(self, piece: ConfigSlice) -> None:
+        table = piece.table
+        self.rows += table.num_rows
+        for key, values in piece.provenance.items():
+            bucket = self.provenance.setdefault(key, set())
+            if len(bucket) < MAX_PROVENANCE_VALUES:
+                bucket.update(sorted(values)[: MAX_PROVENANCE_VALUES - len(bucket)])
+        if not self.eval:
+            self.train.write(table)
+            return
+        held = held_out_mask(table.column("passage_id"), self.fraction, self.seed)
+        self.train.write(table.filter(pc.invert(held)))
+        test = table.filter(held)
+        self.heldout_queries += test.num_rows
+        if test.num_rows:
+            self.eval["queries"].write(
+                pa.table({"_id": test.column("_id"), "text": test.column("query")}, schema=QUERIES_SCHEMA)
+            )
+            self.eval["qrels"].write(
+                pa.table(
+                    {
+                        "query-id": test.column("_id"),
+                        "corpus-id": test.column("passage_id"),
+                        "score": pa.repeat(1, test.num_rows).cast(pa.int64()),
+                    },
+                    schema=QRELS_SCHEMA,
+                )
+            )
+        passage_ids = table.column("passage_id").to_pylist()
+        new = []
+        for index, pid in enumerate(passage_ids):
+            if pid not in self.corpus_ids:
+                self.corpus_ids.add(pid)
+                new.append(index)
+        if new:
+            rows = table.take(pa.array(new, pa.int64()))
+            self.eval["corpus"].write(
+                pa.table(
+                    {"_id": rows.column("passage_id"), "title": rows.column("title"), "text": rows.column("text")},
+                    schema=CORPUS_SCHEMA,
+                )
+            )
+
+    def writers(self) -> list[ShardWriter]:
+        return [self.train, *self.eval.values()]
+
+    def commit(self, run: str, folder: Path) -> ConfigInfo:
+        shards = self.train.commit()
+        heldout = None
+        if self.eval:
+            for writer in self.eval.values():
+                writer.commit()
+            heldout = {
+                "fraction": self.fraction,
+                "seed": self.seed,
+                "queries": self.heldout_queries,
+                "corpus": len(self.corpus_ids),
+                "configs": eval_config_names(self.name),
+            }
+        else:  # a rebuild without a held-out split drops the previous one
+            _remove_eval_configs(folder, self.name)
+        passage_languages = sorted(self.provenance.pop("passage_language", set()))
+        return ConfigInfo(
+            name=self.name,
+            code=self.code,
+            language=get_language(self.code).english_name,
+            setting=self.setting,
+            passage_languages=passage_languages,
+            rows=self.rows,
+            train_rows=self.train.rows_written,
+            train_shards=len(shards),
+            heldout=heldout,
+            provenance={k: sorted(v) for k, v in sorted(self.provenance.items())},
+            run=run,
+        )
+
+
+def _remove_eval_configs(folder: Path, name: str) -> None:
+    import shutil
+
+    for eval_name in eval_config_names(name).values():
+        shutil.rmtree(folder / DATA_DIR / eval_name, ignore_errors=True)
+
+
+def load_state(folder: str | os.PathLike) -> dict[str, Any] | None:
+    """The build state of a repo folder (``hfswim.json``), or None for a new folder."""
+    path = Path(folder) / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}:{err.lineno}: malformed build state ({err.msg}).") from None
+    if state.get("format") != STATE_FORMAT:
+        raise InputError(f"{path}: build state format {state.get('format')!r}, this hfswim reads {STATE_FORMAT}.")
+    return state
+
+
+def check_shard_schemas(folder: str | os.PathLike) -> None:
+    """Every shard already in the repo must have the schema this build writes for its config.
+
+    Raises:
+        InputError: naming the first shard whose columns or types differ.
+    """
+    data_dir = Path(folder) / DATA_DIR
+    if not data_dir.is_dir():
+        return
+    for config_dir in sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for shard in sorted(config_dir.glob("*.parquet")):
+            part = next((p for p in EVAL_PARTS if config_dir.name.endswith(f"-{p}")), None)
+            expected = EVAL_SCHEMAS[part] if part and shard.name.startswith(f"{EVAL_SPLIT}-") else HUB_SCHEMA
+            try:
+                actual = pq.read_schema(shard)
+            except (OSError, pa.ArrowInvalid) as err:
+                raise InputError(f"{shard}: unreadable Parquet shard ({err}).") from None
+            if not actual.remove_metadata().equals(expected):
+                raise InputError(f"{shard}: schema mismatch with this build: {_schema_diff(actual, expected)}.")
+
+
+def _schema_diff(actual: pa.Schema, expected: pa.Schema) -> str:
+    missing = [n for n in expected.names if n not in actual.names]
+    extra = [n for n in actual.names if n not in expected.names]
+    typed = [
+        f"{n} is {actual.field(n).type}, expected {expected.field(n).type}"
+        for n in expected.names
+        if n in actual.names and actual.field(n).type != expected.field(n).type
+    ]
+    parts = []
+    if missing:
+        parts.append("missing column(s) " + ", ".join(missing))
+    if extra:
+        parts.append("unexpected column(s) " + ", ".join(extra))
+    parts.extend(typed)
+    if not parts and actual.names != expected.names:
+        parts.append(f"column order {actual.names}")
+    return "; ".join(parts) or "nullability differs"
+
+
+def _read_json(path: Path | None, what: str) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}:{err.lineno}: malformed {what} ({err.msg}).") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object for the {what}.")
+    return data
+
+
+def scrub_secrets(obj: Any) -> Any:
+    """Drop credential-like keys and token-looking strings before anything reaches the card."""
+    if isinstance(obj, dict):
+        return {
+            k: scrub_secrets(v)
+            for k, v in obj.items()
+            if not any(s in str(k).lower() for s in _SECRET_KEYS)
+            and not (isinstance(v, str) and v.startswith(("hf_", "Bearer ", "sk-")))
+        }
+    if isinstance(obj, list):
+        return [scrub_secrets(v) for v in obj if not (isinstance(v, str) and v.startswith(("hf_", "Bearer ", "sk-")))]
+    return obj
+
+
+def build_dataset(
+    records: str | os.PathLike,
+    output: str | os.PathLike,
+    config: BuildConfig | None = None,
+) -> BuildResult:
+    """Stream ``records`` into the dataset repo folder ``output`` and (re)render its card.
+
+    Args:
+        records: a Parquet file or folder of filtered/generated records.
+        output: the repo folder (created; an existing hfswim repo is updated config by config).
+        config: options; default :class:`~hfswim.hub.config.BuildConfig`'s.
+
+    Raises:
+        InputError: no publishable record, a requested language without records, a malformed row,
+            an existing shard with another schema.
+        ConfigError: records of a setting the existing repo's layout does not hold.
+    """
+    from hfswim.hub.card import write_card
+
+    config = config or BuildConfig()
+    folder = Path(output)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: exists and is not a folder.")
+    state = load_state(folder)
+    if state is None and folder.is_dir() and any((folder / DATA_DIR).glob("*/*.parquet")):
+        raise InputError(f"{folder}: holds Parquet shards but no {STATE_FILE}; build into a new folder.")
+    layout = config.layout or (state or {}).get("layout") or "both"
+    if state is not None and config.layout is not None and state["layout"] != config.layout:
+        raise ConfigError(f"{folder}: this repo was built with layout {state['layout']!r}, not {config.layout!r}.")
+    check_shard_schemas(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(folder)
+
+    manifest = scrub_secrets(_read_json(config.manifest, "generation manifest"))
+    report = scrub_secrets(_read_json(config.quality_report, "quality report"))
+    stats = InputStats()
+    builds: dict[str, _ConfigBuild] = {}
+    wanted = set(config.languages) if config.languages else None
+    try:
+        for file, first_row, batch in iter_record_batches(records, batch_size=config.batch_size):
+            for piece in split_by_config(batch, file, first_row, stats):
+                if wanted is not None and piece.code not in wanted:
+                    stats.drop("language not selected", piece.table.num_rows)
+                    stats.rows_kept -= piece.table.num_rows
+                    continue
+                name = config_name(piece.code, piece.setting, layout)  # type: ignore[arg-type]
+                if name not in builds:
+                    builds[name] = _ConfigBuild(folder, name, piece.code, piece.setting, config)
+                builds[name].add(piece)
+        if not builds:
+            raise InputError(
+                f"{records}: no publishable record ({stats.rows_read} read; dropped: "
+                f"{', '.join(f'{k}: {v}' for k, v in stats.dropped.items()) or 'none'})."
+            )
+        if wanted is not None:
+            empty = sorted(wanted - {b.code for b in builds.values()})
+            if empty:
+                raise InputError(f"{records}: language(s) {', '.join(empty)}: no publishable record (empty language).")
+    except BaseException:
+        for build in builds.values():
+            for writer in build.writers():
+                writer.abort()
+        raise
+
+    run = hashlib.blake2b(canonical_json([manifest, report, sorted(builds)]).encode("utf-8"), digest_size=6).hexdigest()
+    infos = {name: build.commit(run, folder) for name, build in sorted(builds.items())}
+
+    state = state or {"format": STATE_FORMAT, "layout": layout, "configs": {}, "runs": {}}
+    state.update(license=config.license, pretty_name=config.pretty_name)
+    if config.card_template is not None:  # push re-renders the card: with the same template
+        state["card_template"] = str(Path(config.card_template).resolve())
+    if config.source_datasets or "source_datasets" not in state:
+        state["source_datasets"] = config.source_datasets
+    configs = {**state["configs"], **{name: info.__dict__ for name, info in infos.items()}}
+    state["configs"] = dict(sorted(configs.items()))
+    state["runs"][run] = {
+        "inputs": sorted(Path(p).name for p in _input_names(records)),
+        "rows_read": stats.rows_read,
+        "rows_published": stats.rows_kept,
+        "dropped": dict(sorted(stats.dropped.items())),
+        "manifest": manifest,
+        "quality_report": report,
+    }
+    live_runs = {c["run"] for c in state["configs"].values()}
+    state["runs"] = {k: v for k, v in sorted(state["runs"].items()) if k in live_runs}
+    _verify_counts(folder, state)
+    write_json_atomic(folder / STATE_FILE, state)
+    card_path = write_card(folder, state, template_path=config.card_template)
+    return BuildResult(
+        folder=folder,
+        built=sorted(infos),
+        configs=[ConfigInfo.from_dict(v) for v in state["configs"].values()],
+        stats=stats,
+        card_path=card_path,
+    )
+
+
+def _input_names(records: str | os.PathLike) -> list[Path]:
+    from hfswim.io import PARQUET_SUFFIXES, resolve_files
+
+    return resolve_files(records, PARQUET_SUFFIXES)
+
+
+def _verify_counts(folder: Path, state: dict[str, Any]) -> None:
+    """The shards on disk hold exactly the rows the state says (catches a hand-edited repo)."""
+    for name, info in state["configs"].items():
+        shards = sorted((folder / DATA_DIR / name).glob(f"{TRAIN_SPLIT}-*.parquet"))
+        rows = sum(pq.ParquetFile(s).metadata.num_rows for s in shards)
+        if rows != info["train_rows"] or len(shards) != info["train_shards"]:
+            raise InputError(
+                f"{folder / DATA_DIR / name}: {len(shards)} shard(s) with {rows} rows on disk, but {STATE_FILE} "
+                f"records {info['train_shards']} with {info['train_rows']}; rebuild that language."
+            )

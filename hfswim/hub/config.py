@@ -1,0 +1,131 @@
+"""Validated options of ``hfswim build-dataset`` / ``push-dataset`` (pydantic).
+
+Example::
+
+    >>> BuildConfig(heldout_fraction=0.1, languages=["sw", "yoruba"]).languages
+    ['sw', 'yo']
+    >>> BuildConfig(license="CC-BY-SA-4.0").license
+    'cc-by-sa-4.0'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hfswim.errors import ConfigError
+from hfswim.hub.shards import DEFAULT_BUFFER_BYTES, DEFAULT_ROW_GROUP_ROWS, DEFAULT_SHARD_BYTES, DEFAULT_SHARD_ROWS
+from hfswim.languages import parse_languages
+
+# License ids the Hub accepts in card metadata (https://huggingface.co/docs/hub/repositories-licenses).
+HUB_LICENSES = frozenset(
+    """apache-2.0 mit openrail bigscience-openrail-m creativeml-openrail-m bigscience-bloom-rail-1.0
+    bigcode-openrail-m afl-3.0 artistic-2.0 bsl-1.0 bsd bsd-2-clause bsd-3-clause bsd-3-clause-clear c-uda cc
+    cc0-1.0 cc-by-2.0 cc-by-2.5 cc-by-3.0 cc-by-4.0 cc-by-sa-3.0 cc-by-sa-4.0 cc-by-nc-2.0 cc-by-nc-3.0
+    cc-by-nc-4.0 cc-by-nd-4.0 cc-by-nc-nd-3.0 cc-by-nc-nd-4.0 cc-by-nc-sa-2.0 cc-by-nc-sa-3.0 cc-by-nc-sa-4.0
+    cdla-sharing-1.0 cdla-permissive-1.0 cdla-permissive-2.0 wtfpl ecl-2.0 epl-1.0 epl-2.0 etalab-2.0 eupl-1.1
+    eupl-1.2 agpl-3.0 gfdl gpl gpl-2.0 gpl-3.0 lgpl lgpl-2.1 lgpl-3.0 isc h-research intel-research lppl-1.3c
+    ms-pl apple-ascl apple-amlr mpl-2.0 odc-by odbl openmdw-1.0 openrail++ osl-3.0 postgresql ofl-1.1 ncsa
+    unlicense zlib pddl lgpl-lr deepfloyd-if-license fair-noncommercial-research-license llama2 llama3 llama3.1
+    llama3.2 llama3.3 llama4 gemma unknown other""".split()
+)
+DEFAULT_LICENSE = "cc-by-sa-4.0"  # Wikipedia's text licence, inherited by data generated from it
+
+
+class BuildConfig(BaseModel):
+    """How to build a local dataset repo from records.
+
+    Attributes:
+        layout: ``"both"`` (cross-lingual ``sw`` and monolingual ``sw-mono`` configs in one repo), or
+            ``"cross-lingual"`` / ``"monolingual"`` (one setting per repo; configs are bare codes).
+            ``None``: the existing repo's layout, else ``"both"``.
+        languages: publish only these query languages (codes or names); each must have rows.
+        heldout_fraction: share of passages held out as an MTEB-layout test split (0 = none).
+        seed: the held-out draw's seed.
+        license: a Hub license id; default CC-BY-SA-4.0, Wikipedia's.
+        pretty_name: the card's title.
+        source_datasets: the corpus datasets the passages came from (card metadata).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    layout: str | None = None
+    languages: list[str] | None = None
+    heldout_fraction: float = Field(0.0, ge=0.0, lt=1.0)
+    seed: int = 0
+    license: str = DEFAULT_LICENSE
+    pretty_name: str = "SWIM-IR (hfswim)"
+    source_datasets: list[str] = Field(default_factory=list)
+    shard_rows: int = Field(DEFAULT_SHARD_ROWS, ge=1)
+    shard_bytes: int = Field(DEFAULT_SHARD_BYTES, ge=1)
+    row_group_rows: int = Field(DEFAULT_ROW_GROUP_ROWS, ge=1)
+    buffer_bytes: int = Field(DEFAULT_BUFFER_BYTES, ge=1)
+    batch_size: int = Field(8192, ge=1)
+    manifest: Path | None = None
+    quality_report: Path | None = None
+    card_template: Path | None = None
+
+    @field_validator("layout")
+    @classmethod
+    def _layout(cls, value: str | None) -> str | None:
+        from hfswim.hub.layout import check_layout
+
+        return None if value is None else check_layout(value)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [lang.code for lang in parse_languages(",".join(value))]
+
+    @field_validator("license")
+    @classmethod
+    def _license(cls, value: str) -> str:
+        lowered = value.strip().lower()
+        if lowered not in HUB_LICENSES:
+            raise ValueError(f"unknown license id {value!r}: use a Hub license id such as cc-by-sa-4.0, or 'other'")
+        return lowered
+
+    @field_validator("manifest", "quality_report", "card_template")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"{value}: no such file")
+        return value
+
+    @classmethod
+    def create(cls, **values) -> BuildConfig:
+        """Validate, turning pydantic's error into one :class:`ConfigError` line naming the key."""
+        return _validated(cls, values)
+
+
+class PushConfig(BaseModel):
+    """Where and how to push a dataset repo folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repo_id: str
+    private: bool = False
+    revision: str | None = None
+    commit_message: str | None = None
+
+    @field_validator("repo_id")
+    @classmethod
+    def _repo_id(cls, value: str) -> str:
+        from hfswim.hub.upload import validate_repo_id
+
+        validate_repo_id(value)
+        return value
+
+    @classmethod
+    def create(cls, **values) -> PushConfig:
+        return _validated(cls, values)
+
+
+def _validated(model: type[BaseModel], values: dict):
+    try:
+        return model(**values)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or model.__name__
+        raise ConfigError(f"{key}: {first['msg']}") from None

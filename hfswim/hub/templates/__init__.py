@@ -1,0 +1,1 @@
+"""Packaged Jinja templates of the dataset card (dataset_cards/ links here)."""
