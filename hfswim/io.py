@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from hfswim.errors import InputError
@@ -56,9 +55,10 @@ def iter_batches(
     path: str | os.PathLike, batch_size: int = 4096, columns: list[str] | None = None
 ) -> Iterator[pa.RecordBatch]:
     """Stream record batches from Parquet files (a file or a folder of them), in file order."""
-    files = resolve_files(path, PARQUET_SUFFIXES)
-    dataset = ds.dataset([str(f) for f in files], format="parquet")
-    yield from dataset.to_batches(batch_size=batch_size, columns=columns)
+    for file in resolve_files(path, PARQUET_SUFFIXES):
+        # pre_buffer=False and a small buffer: pyarrow's default read-ahead holds most of a large file in memory.
+        reader = pq.ParquetFile(file, pre_buffer=False, buffer_size=1 << 20)
+        yield from reader.iter_batches(batch_size=batch_size, columns=columns, use_threads=False)
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:

@@ -37,9 +37,10 @@ def build_tiny_sentence_transformer(path: Path, dim: int = 32, seed: int = 0) ->
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     vocab += [chr(c) for c in range(ord("a"), ord("z") + 1)]
     vocab += [f"##{chr(c)}" for c in range(ord("a"), ord("z") + 1)]
-    vocab += sorted(set(_TINY_WORDS))
+    vocab += sorted(set(_TINY_WORDS) - set(vocab))  # no duplicates: ids must stay below len(vocab)
     (hf_dir / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(hf_dir / "vocab.txt"), do_lower_case=True)
+    # transformers 5 takes the vocabulary as `vocab` (a `vocab_file` kwarg is silently ignored: all-[UNK]).
+    tokenizer = BertTokenizerFast(vocab=str(hf_dir / "vocab.txt"), do_lower_case=True)
     config = BertConfig(
         vocab_size=len(vocab),
         hidden_size=dim,

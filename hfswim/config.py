@@ -1,0 +1,84 @@
+"""Whole-pipeline configuration: one YAML file, one section per stage.
+
+Each section holds the options of that stage's own config model (the ones its CLI
+command takes); paths that connect the stages (passages -> generated -> kept ->
+dataset -> model) are filled in by :mod:`hfswim.pipeline`, so a config only says
+what differs from the defaults. A section set to ``null`` (or left out, for the
+optional stages) is skipped.
+
+Example ``pipeline.yaml``::
+
+    output_dir: runs/swahili
+    corpus:
+      source: wikimedia/wikipedia
+      hub_config: 20231101.en
+      sample_size: 10000
+      cap_per_language: 10000
+    generate:
+      endpoints: [https://my-tgi.endpoints.huggingface.cloud]
+      setting: cross-lingual
+      languages: sw,yo
+    filter:
+      filters: [{name: parse}, {name: langid}, {name: dedup}, {name: heuristics}]
+    dataset: {heldout_fraction: 0.05}
+    train: {max_steps: 1000, batch_size: 128}
+    evaluate: {}
+
+    >>> cfg = PipelineConfig.model_validate({"corpus": {"source": "demo"}})
+    >>> cfg.generate is not None, cfg.train is None
+    (True, True)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hfswim.errors import ConfigError
+
+STAGES = ("corpus", "generate", "filter", "dataset", "train", "evaluate")
+
+
+class PipelineConfig(BaseModel):
+    """Sections are plain mappings here and validated by each stage's own model when it runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    output_dir: str = Field("runs/hfswim", description="Folder for every stage's output.")
+    corpus: dict[str, Any] = Field(description="hfswim.corpus.CorpusConfig options; source 'demo' = packaged corpus.")
+    generate: dict[str, Any] | None = Field(default_factory=dict, description="hfswim.generation.GenerateConfig.")
+    filter: dict[str, Any] | None = Field(default_factory=dict, description="hfswim.filters.FilterConfig.")
+    dataset: dict[str, Any] | None = Field(default_factory=dict, description="hfswim.hub.BuildConfig.")
+    train: dict[str, Any] | None = Field(default=None, description="hfswim.training.TrainConfig.")
+    evaluate: dict[str, Any] | None = Field(default=None, description="hfswim.evaluation.EvaluateConfig.")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> PipelineConfig:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: pipeline config not found.")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML ({err}).") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of stage sections ({', '.join(STAGES)}).")
+        return validate_section(cls, data, where=str(path))
+
+
+def validate_section(model: type[BaseModel], data: dict[str, Any], where: str) -> Any:
+    """Validate ``data`` with ``model``; the first problem becomes one ConfigError naming the key."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(root)"
+        raise ConfigError(f"{where}: {key}: {first['msg']}.") from None
+
+
+def demo_config_path() -> Path:
+    """The packaged offline demo config that `make demo` runs."""
+    return Path(__file__).parent / "configs" / "demo.yaml"

@@ -1,0 +1,178 @@
+"""Run the whole pipeline from one :class:`~hfswim.config.PipelineConfig`.
+
+``sample -> generate -> filter -> build-dataset -> train -> evaluate``, each stage
+writing into its own folder under ``output_dir`` and reading the one before::
+
+    runs/demo/
+      passages.parquet          # hfswim sample
+      generate/                 # hfswim generate: store/, generated.parquet, manifest.json
+      filter/                   # hfswim filter: kept.parquet, rejected.parquet, quality_report.{json,md}
+      dataset/                  # hfswim build-dataset: data/<lang>/train-*.parquet, README.md (card)
+      model/                    # hfswim train (when the train section is set)
+      eval/                     # hfswim evaluate on the held-out split, base model and trained model
+      pipeline.json             # what ran, with each stage's counts
+
+Every stage is resumable on its own (generation keeps a durable record store), so
+re-running the same config after an interruption continues where it stopped.
+
+Example::
+
+    from hfswim.config import PipelineConfig
+    from hfswim.pipeline import run_pipeline
+
+    summary = run_pipeline(PipelineConfig.from_yaml("pipeline.yaml"))
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from hfswim.config import PipelineConfig, validate_section
+from hfswim.errors import InputError
+from hfswim.io import write_json_atomic
+
+
+def _log(message: str) -> None:
+    import typer
+
+    typer.secho(f"[hfswim] {message}", fg="cyan", err=True)
+
+
+def run_pipeline(config: PipelineConfig, output_dir: str | Path | None = None) -> dict[str, Any]:
+    """Run every configured stage in order; returns (and writes) ``pipeline.json``."""
+    out = Path(output_dir or config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary: dict[str, Any] = {"output_dir": str(out), "stages": {}}
+    started = time.time()
+
+    passages = out / "passages.parquet"
+    summary["stages"]["sample"] = _sample(config.corpus, passages)
+
+    if config.generate is None:
+        return _finish(out, summary, started)
+    generated = _generate(config.generate, passages, out / "generate")
+    summary["stages"]["generate"] = generated
+
+    records = Path(generated["parquet"])
+    quality_report = None
+    if config.filter is not None:
+        filtered = _filter(config.filter, records, out / "filter")
+        summary["stages"]["filter"] = filtered
+        records = out / "filter" / "kept.parquet"
+        quality_report = out / "filter" / "quality_report.json"
+        if filtered["kept"] == 0:
+            raise InputError(
+                f"{out / 'filter'}: every generated record was rejected; see quality_report.md there. "
+                "Nothing left to publish or train on."
+            )
+
+    if config.dataset is None:
+        return _finish(out, summary, started)
+    dataset_dir = out / "dataset"
+    summary["stages"]["dataset"] = _build(
+        config.dataset, records, dataset_dir, Path(generated["manifest"]), quality_report
+    )
+
+    if config.train is not None:
+        summary["stages"]["train"] = _train(config.train, dataset_dir, out / "model")
+    if config.evaluate is not None:
+        models = {"base": summary["stages"].get("train", {}).get("base_model")}
+        if "train" in summary["stages"]:
+            models["trained"] = str(out / "model")
+        summary["stages"]["evaluate"] = _evaluate(config.evaluate, dataset_dir, models, out / "eval")
+    return _finish(out, summary, started)
+
+
+def _finish(out: Path, summary: dict[str, Any], started: float) -> dict[str, Any]:
+    summary["wall_seconds"] = round(time.time() - started, 1)
+    write_json_atomic(out / "pipeline.json", summary)
+    _log(f"done in {summary['wall_seconds']} s; summary in {out / 'pipeline.json'}")
+    return summary
+
+
+def _sample(section: dict[str, Any], path: Path) -> dict[str, Any]:
+    from hfswim.corpus import CorpusConfig, demo_corpus_path, write_passages
+
+    section = dict(section)
+    if section.get("source") == "demo":
+        section["source"] = str(demo_corpus_path())
+    config = validate_section(CorpusConfig, section, where="corpus")
+    _log(f"sample: {config.source} -> {path}")
+    counts = write_passages(config, path)
+    return {"passages": str(path), "per_language": counts}
+
+
+def _generate(section: dict[str, Any], passages: Path, out: Path) -> dict[str, Any]:
+    from hfswim.generation import GenerateConfig, generate
+
+    config = validate_section(
+        GenerateConfig, {**section, "passages": str(passages), "output_dir": str(out)}, where="generate"
+    )
+    _log(f"generate: {config.strategy} {config.setting} -> {out}")
+    result = generate(config)
+    return {
+        "parquet": str(result.parquet_path),
+        "manifest": str(result.manifest_path),
+        "accepted": result.accepted,
+        "rejected": result.rejected,
+        "failed": result.failed,
+    }
+
+
+def _filter(section: dict[str, Any], records: Path, out: Path) -> dict[str, Any]:
+    from hfswim.filters import FilterConfig, run_filters
+
+    section = dict(section)
+    if isinstance(section.get("filters"), str):
+        config = FilterConfig.from_names(section.pop("filters"), **section)
+    else:
+        config = validate_section(FilterConfig, section, where="filter") if section else None
+    _log(f"filter: {records} -> {out}")
+    report = run_filters(records, out, config)
+    totals = report.totals() if hasattr(report, "totals") else {}
+    return {"kept": _count_rows(out / "kept.parquet"), "rejected": _count_rows(out / "rejected.parquet"), **totals}
+
+
+def _build(section: dict[str, Any], records: Path, out: Path, manifest: Path, report: Path | None) -> dict[str, Any]:
+    from hfswim.hub import BuildConfig, build_dataset
+
+    values = {"manifest": str(manifest), **section}
+    if report is not None:
+        values.setdefault("quality_report", str(report))
+    config = validate_section(BuildConfig, values, where="dataset")
+    _log(f"build-dataset: {records} -> {out}")
+    result = build_dataset(records, out, config)
+    return {"folder": str(out), "configs": [c.name for c in result.configs]}
+
+
+def _train(section: dict[str, Any], dataset: Path, out: Path) -> dict[str, Any]:
+    from hfswim.training import TrainConfig, train
+
+    config = validate_section(TrainConfig, {**section, "dataset": str(dataset), "output_dir": str(out)}, where="train")
+    _log(f"train: {dataset} -> {out}")
+    result = train(config)
+    return {"model": str(out), "base_model": result.base_model, "steps": result.global_step}
+
+
+def _evaluate(section: dict[str, Any], dataset: Path, models: dict[str, str | None], out: Path) -> dict[str, Any]:
+    from hfswim.evaluation import EvaluateConfig, evaluate, summary_markdown
+
+    results: dict[str, Any] = {}
+    for name, model in models.items():
+        values = {"tasks": f"local:{dataset}", **section, "output": str(out / name)}
+        if model:
+            values.setdefault("model", model)
+        config = validate_section(EvaluateConfig, values, where="evaluate")
+        _log(f"evaluate ({name}): {config.model} on {config.tasks}")
+        run = evaluate(config)
+        results[name] = {"output": str(out / name), "scores": [row.__dict__ for row in run.rows]}
+        _log("\n" + summary_markdown(run.rows))
+    return results
+
+
+def _count_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
