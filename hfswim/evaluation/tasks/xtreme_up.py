@@ -1,0 +1,149 @@
+"""XTREME-UP cross-language retrieval (Ruder et al., 2023) as an mteb retrieval task with MRR@10.
+
+Queries in 26 languages (the XOR-TyDi languages plus new Indic ones) retrieve English passages.
+XTREME-UP's release lays it out as JSON lines::
+
+    retrieval_cross_lang/
+      index.jsonl              # the English passage pool: id, title, context
+      validation/<lang>.jsonl  # one row per question: id, title, context, question
+      test/<lang>.jsonl
+
+A question's ``id`` is the id of its gold passage in ``index.jsonl`` (the official scorer
+compares retrieved passage ids with it). The passage text is ``title + " " + context``, as in
+XTREME-UP's baseline. When a gold id is missing from the index, the question's own
+title/context is added to the pool so that the question stays answerable.
+
+Source (used when no local folder is given, needs network):
+``https://storage.googleapis.com/xtreme-up/xtreme-up-v1.1.jsonl.tgz``.
+"""
+
+from __future__ import annotations
+
+import logging
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from mteb.abstasks.retrieval import AbsTaskRetrieval
+from mteb.abstasks.task_metadata import TaskMetadata
+
+from hfswim.errors import InputError
+
+from ._common import cache_dir, download, split_data, subset_languages
+
+logger = logging.getLogger(__name__)
+
+XTREME_UP_URL = "https://storage.googleapis.com/xtreme-up/xtreme-up-v1.1.jsonl.tgz"
+# XTREME-UP's constants.py: retrieval_cross_lang uses the qa_cross_lang languages.
+XTREME_UP_CROSS_LANGUAGES = (
+    "ar bn fi ko ru te as bho brx gbm gom gu hi hne kn mai ml mni mr mwr or pa ps sa ta ur"
+).split()
+
+
+def _passage_text(row: dict[str, Any]) -> str:
+    return f"{row.get('title') or ''} {row.get('context') or ''}".strip()
+
+
+def find_task_folder(path: Path) -> Path:
+    """The ``retrieval_cross_lang`` folder at or below ``path``."""
+    if (path / "index.jsonl").is_file():
+        return path
+    for candidate in (path / "retrieval_cross_lang", *sorted(path.glob("*/retrieval_cross_lang"))):
+        if (candidate / "index.jsonl").is_file():
+            return candidate
+    raise InputError(f"{path}: no XTREME-UP retrieval_cross_lang/index.jsonl found")
+
+
+def load_xtreme_up_language(folder: Path, lang: str, split: str) -> dict[str, Any]:
+    """mteb split data for one language: the shared English pool, the language's questions, gold qrels."""
+    from hfswim.io import iter_jsonl
+
+    questions_file = folder / split / f"{lang}.jsonl"
+    if not questions_file.is_file():
+        raise InputError(f"{questions_file}: missing (XTREME-UP has {split}/<lang>.jsonl per language)")
+    pool = []
+    for lineno, row in enumerate(iter_jsonl(folder / "index.jsonl"), 1):
+        if "id" not in row:
+            raise InputError(f"{folder / 'index.jsonl'}:{lineno}: an index row needs 'id', 'title', 'context'")
+        pool.append({"id": str(row["id"]), "title": "", "text": _passage_text(row)})
+    known = {p["id"] for p in pool}
+    queries, qrels, added = [], {}, 0
+    for lineno, row in enumerate(iter_jsonl(questions_file), 1):
+        if "id" not in row or "question" not in row:
+            raise InputError(f"{questions_file}:{lineno}: a question row needs 'id' and 'question'")
+        gold = str(row["id"])
+        if gold not in known:
+            pool.append({"id": gold, "title": "", "text": _passage_text(row)})
+            known.add(gold)
+            added += 1
+        qid = f"{lang}-{gold}"
+        queries.append({"id": qid, "text": row["question"]})
+        qrels[qid] = {gold: 1}
+    if added:
+        logger.warning("XTREME-UP %s: %d gold passages were missing from the index and were added", lang, added)
+    return split_data(pool, queries, qrels)
+
+
+class XtremeUpRetrieval(AbsTaskRetrieval):
+    """XTREME-UP cross-language retrieval: queries in 26 languages, English passages, MRR@10 as main score.
+
+    Args:
+        data_path: a local copy of the release (the folder holding ``retrieval_cross_lang/``, or that folder);
+            ``None`` downloads and unpacks the official archive.
+        split: ``validation`` or ``test``.
+    """
+
+    metadata = TaskMetadata(
+        name="XtremeUpCrossLangRetrieval",
+        description="XTREME-UP cross-language retrieval: English passages for questions in 26 under-represented and XOR-TyDi languages; MRR@10.",
+        reference="https://github.com/google-research/xtreme-up",
+        dataset={"path": XTREME_UP_URL, "revision": "v1.1"},
+        type="Retrieval",
+        category="t2t",
+        modalities=["text"],
+        eval_splits=["test"],
+        eval_langs={lang: subset_languages(lang) for lang in XTREME_UP_CROSS_LANGUAGES},
+        main_score="mrr_at_10",
+        date=("2023-05-01", "2023-05-31"),
+        domains=["Encyclopaedic", "Written"],
+        task_subtypes=["Question answering"],
+        license="cc-by-sa-4.0",
+        annotations_creators="human-annotated",
+        dialect=[],
+        sample_creation="found",
+        bibtex_citation=r"""@inproceedings{ruder-etal-2023-xtreme,
+  title = {{XTREME}-{UP}: A User-Centric Scarce-Data Benchmark for Under-Represented Languages},
+  author = {Ruder, Sebastian and Clark, Jonathan H. and others},
+  booktitle = {Findings of EMNLP},
+  year = {2023},
+}""",
+    )
+
+    def __init__(self, data_path: str | Path | None = None, split: str = "test", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data_path = Path(data_path).expanduser() if data_path else None
+        if split != self.metadata.eval_splits[0]:
+            self.metadata = self.metadata.model_copy(update={"eval_splits": [split]})
+
+    def _folder(self) -> Path:
+        if self.data_path is not None:
+            return find_task_folder(self.data_path)
+        root = cache_dir("xtreme_up")
+        if not any(root.glob("**/retrieval_cross_lang/index.jsonl")):
+            archive = download(XTREME_UP_URL, root / Path(XTREME_UP_URL).name)
+            with tarfile.open(archive) as tar:
+                members = [m for m in tar.getmembers() if "retrieval_cross_lang/" in m.name]
+                tar.extractall(root, members=members, filter="data")
+        return find_task_folder(root)
+
+    def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+        if self.data_loaded:
+            return
+        folder = self._folder()
+        split = self.metadata.eval_splits[0]
+        available = {p.stem for p in (folder / split).glob("*.jsonl")}
+        self.hf_subsets = [lang for lang in self.hf_subsets if lang in available]
+        if not self.hf_subsets:
+            raise InputError(f"{folder / split}: no question files for the requested languages")
+        self.dataset = {lang: {split: load_xtreme_up_language(folder, lang, split)} for lang in self.hf_subsets}
+        self.data_loaded = True
