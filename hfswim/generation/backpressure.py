@@ -1,0 +1,277 @@
+"""Backpressure: bounded in-flight requests, retries with backoff, an overload pause, several endpoints.
+
+* Each endpoint gets a semaphore sized from the endpoint (TGI ``max_concurrent_requests``) or the config:
+  in-flight requests never exceed it, and queued work waits here, not inside the HTTP client.
+* Requests that fail with 429, 5xx, a timeout, a dropped connection or a garbled answer are retried with
+  exponential backoff and full jitter (``sleep ~ U(0, min(cap, base * 2**attempt))``), never earlier than
+  the server's ``Retry-After``.
+* :class:`OverloadGate` (a circuit breaker): after ``threshold`` consecutive 429/503 answers from one
+  endpoint, every worker of that endpoint waits for a pause, then one probe request goes through; its
+  success reopens the endpoint, its failure doubles the pause (up to a cap).
+* :class:`EndpointPool` sends each request to the least busy endpoint that is not paused.
+* :class:`RequestCounters` counts every retry and every final failure by kind. A request that exhausts its
+  retries raises :class:`RequestFailed`; the engine records it in ``failures.jsonl`` and the manifest, and
+  the next run (resume) tries it again.
+
+Example::
+
+    >>> policy = RetryPolicy(max_retries=3, base_delay=0.5, max_delay=4.0)
+    >>> 0.0 <= policy.delay(attempt=2) <= 2.0
+    True
+    >>> policy.delay(attempt=0, retry_after=3.0) >= 3.0
+    True
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# Failure kinds, as counted in the manifest.
+HTTP_429 = "http_429"
+HTTP_5XX = "http_5xx"
+HTTP_4XX = "http_4xx"
+TIMEOUT = "timeout"
+CONNECTION = "connection"
+BAD_RESPONSE = "bad_response"
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """How to treat one failed request."""
+
+    kind: str  # counted kind: http_429, http_5xx, http_4xx, timeout, connection, bad_response
+    retryable: bool
+    overload: bool = False  # counts towards the overload pause (429/503)
+    retry_after: float | None = None
+    status: int | None = None
+    message: str = ""
+
+
+def classify_error(err: BaseException) -> ErrorInfo:
+    """Map an exception from the client (huggingface_hub / httpx2) to a failure kind.
+
+    ``huggingface_hub`` raises ``HfHubHTTPError`` (with ``.response``) for HTTP errors, TGI-typed errors
+    (``OverloadedError``...) chained to that HTTP error, ``InferenceTimeoutError`` for timeouts, and lets
+    ``httpx2`` transport errors through for refused or dropped connections.
+    """
+    import httpx2
+    from huggingface_hub.errors import InferenceTimeoutError
+
+    message = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"[:500]
+    if isinstance(err, InferenceTimeoutError | asyncio.TimeoutError | TimeoutError | httpx2.TimeoutException):
+        return ErrorInfo(TIMEOUT, True, message=message)
+    response = _response_of(err)
+    if response is not None:
+        status = int(response.status_code)
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if status == 429:
+            return ErrorInfo(HTTP_429, True, True, retry_after, status, message)
+        if status >= 500:
+            return ErrorInfo(HTTP_5XX, True, status == 503, retry_after, status, message)
+        if status == 408:
+            return ErrorInfo(TIMEOUT, True, False, retry_after, status, message)
+        return ErrorInfo(HTTP_4XX, False, False, None, status, message)
+    if isinstance(err, httpx2.TransportError | ConnectionError):
+        return ErrorInfo(CONNECTION, True, message=message)
+    if isinstance(err, ValueError | KeyError | TypeError | AttributeError | IndexError | json.JSONDecodeError):
+        # a 200 with garbage (not JSON, missing fields): often a proxy or a restarting server; retry.
+        return ErrorInfo(BAD_RESPONSE, True, message=message)
+    return ErrorInfo(type(err).__name__.lower(), False, message=message)
+
+
+def _response_of(err: BaseException) -> Any:
+    for candidate in (err, err.__cause__, err.__context__):
+        response = getattr(candidate, "response", None) if candidate is not None else None
+        if response is not None and hasattr(response, "status_code"):
+            return response
+    return None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And Jitter")."""
+
+    max_retries: int = 8
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 300.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        jitter = random.uniform(0.0, min(self.max_delay, self.base_delay * (2.0**attempt)))
+        if retry_after is not None:
+            return max(min(retry_after, self.max_retry_after), jitter)
+        return jitter
+
+
+@dataclass
+class RequestCounters:
+    """Every request, retry and final failure, by kind."""
+
+    requests: int = 0
+    retries: Counter = field(default_factory=Counter)
+    failures: Counter = field(default_factory=Counter)
+    overload_pauses: int = 0
+
+
+class RequestFailed(Exception):
+    """A request that failed for good (retries exhausted, or a non-retryable error)."""
+
+    def __init__(self, info: ErrorInfo, attempts: int, endpoint: str):
+        super().__init__(f"{info.kind} after {attempts} attempt(s) at {endpoint}: {info.message}")
+        self.info = info
+        self.attempts = attempts
+        self.endpoint = endpoint
+
+
+class OverloadGate:
+    """Circuit breaker that pauses an endpoint after sustained overload, then probes with one request.
+
+    States: closed (requests flow), open (everyone waits until ``reopen_at``), half-open (one probe in
+    flight; the others wait for its outcome).
+    """
+
+    def __init__(self, threshold: int = 8, pause: float = 2.0, max_pause: float = 60.0):
+        self.threshold = max(1, threshold)
+        self.base_pause = pause
+        self.max_pause = max_pause
+        self.pause = pause
+        self.consecutive = 0
+        self.reopen_at = 0.0
+        self.probing = False
+        self.pauses = 0
+        self._changed = asyncio.Event()
+
+    @property
+    def is_open(self) -> bool:
+        return self.reopen_at > time.monotonic() or self.probing
+
+    async def wait(self) -> bool:
+        """Wait until a request may go; returns True when the caller is the probe."""
+        while True:
+            now = time.monotonic()
+            if self.reopen_at > now:
+                await asyncio.sleep(self.reopen_at - now)
+                continue
+            if self.probing:
+                self._changed.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), timeout=self.pause)
+                continue
+            if self.reopen_at > 0.0:  # the pause just ended: this caller probes
+                self.reopen_at = 0.0
+                self.probing = True
+                return True
+            return False
+
+    def record(self, *, overload: bool, probe: bool) -> None:
+        if overload:
+            self.consecutive += 1
+            if probe or self.consecutive >= self.threshold:
+                if probe:
+                    self.pause = min(self.max_pause, self.pause * 2.0)
+                self.reopen_at = time.monotonic() + self.pause
+                self.pauses += 1
+                self.consecutive = 0
+        else:
+            self.consecutive = 0
+            if probe:
+                self.pause = self.base_pause
+        if probe:
+            self.probing = False
+            self._changed.set()
+
+
+@dataclass
+class EndpointSlot:
+    """One endpoint as the pool drives it: its client, its concurrency limit and its overload gate."""
+
+    name: str
+    capacity: int
+    call: Callable[..., Awaitable[Any]]
+    gate: OverloadGate
+    in_flight: int = 0
+    semaphore: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.semaphore = asyncio.Semaphore(self.capacity)
+
+
+class EndpointPool:
+    """Drive several endpoints at once: least-busy choice, bounded in-flight, retries, overload pause.
+
+    ``slots`` are :class:`EndpointSlot` objects whose ``call(*args)`` performs one request.
+    """
+
+    def __init__(self, slots: list[EndpointSlot], policy: RetryPolicy, counters: RequestCounters | None = None):
+        if not slots:
+            raise ValueError("EndpointPool needs at least one endpoint")
+        self.slots = slots
+        self.policy = policy
+        self.counters = counters or RequestCounters()
+
+    @property
+    def capacity(self) -> int:
+        return sum(s.capacity for s in self.slots)
+
+    def _pick(self) -> EndpointSlot:
+        open_slots = [s for s in self.slots if not s.gate.is_open] or self.slots
+        return min(open_slots, key=lambda s: (s.in_flight / s.capacity, s.in_flight))
+
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        """Perform one request with retries; raise :class:`RequestFailed` when it fails for good."""
+        attempt = 0
+        while True:
+            slot = self._pick()
+            slot.in_flight += 1  # counted before waiting, so concurrent picks spread over endpoints
+            probe = False
+            try:
+                probe = await slot.gate.wait()
+                async with slot.semaphore:
+                    self.counters.requests += 1
+                    result = await slot.call(*args, **kwargs)
+            except asyncio.CancelledError:
+                if probe:
+                    slot.gate.record(overload=False, probe=True)
+                raise
+            except Exception as err:
+                info = classify_error(err)
+                pauses_before = slot.gate.pauses
+                slot.gate.record(overload=info.kind in (HTTP_429,) or info.status == 503, probe=probe)
+                self.counters.overload_pauses += slot.gate.pauses - pauses_before
+                if not info.retryable or attempt >= self.policy.max_retries:
+                    self.counters.failures[info.kind] += 1
+                    raise RequestFailed(info, attempt + 1, slot.name) from err
+                self.counters.retries[info.kind] += 1
+                delay = self.policy.delay(attempt, info.retry_after)
+                attempt += 1
+            else:
+                slot.gate.record(overload=False, probe=probe)
+                return result
+            finally:
+                slot.in_flight -= 1
+            await asyncio.sleep(delay)

@@ -1,0 +1,129 @@
+"""`hfswim generate`: synthesize (summary, query) records for passages with an LLM endpoint."""
+
+from __future__ import annotations
+
+import typer
+
+_HELP = (
+    "Generate synthetic queries for PASSAGES with an LLM (Parquet/JSONL in the PASSAGE_SCHEMA, e.g. from "
+    "`hfswim sample`).\n\n"
+    "Default strategy 'sap' (summarize-then-ask, two steps): one English summary per passage, then one query per "
+    "target language that reuses it ('sap-naive' asks for both in one request per language). With no --endpoint, "
+    "hfswim serves the packaged Gemma 3 270M itself (transformers serve on a loopback port; converted once into "
+    "~/.cache/hfswim). Endpoints: TGI (native /generate, with token log-probs) or any OpenAI-compatible server "
+    "(TGI, vLLM, SGLang, llama.cpp, transformers serve), by URL or Inference Endpoint name.\n\n"
+    "Writes to --output DIR: store/ (durable JSONL, one line per finished record), generated.parquet "
+    "(GENERATED_SCHEMA), failures.jsonl (requests that failed after all retries), manifest.json (model, endpoints, "
+    "params, token totals, per-language counts, failures and retries by kind). A killed or failed run resumes: run "
+    "the same command again; finished records are never requested or written twice. Exit code 3: some requests "
+    "failed after all retries."
+)
+_EPILOG = (
+    "Examples:\n\n"
+    "  hfswim generate passages.parquet -o runs/gen --languages sw,yo   (embedded Gemma 3 270M)\n\n"
+    "  hfswim generate passages.parquet -o runs/gen --endpoint http://localhost:8080 --languages xor\n\n"
+    "  hfswim generate passages.parquet -o runs/gen -e my-endpoint --namespace my-org --num-shards 4 --shard-index 0\n\n"
+    "  hfswim generate mono.parquet -o runs/mono --setting monolingual --languages miracl"
+)
+
+
+def generate(
+    passages: str = typer.Argument(..., help="Passages: a Parquet/JSONL file or folder (PASSAGE_SCHEMA)."),
+    output: str = typer.Option(..., "--output", "-o", help="Run folder (created; rerun the command to resume)."),
+    endpoint: list[str] = typer.Option(
+        None, "--endpoint", "-e", help="Endpoint URL or Inference Endpoint name; repeat to drive several at once."
+    ),
+    endpoint_kind: str = typer.Option(
+        "auto", "--endpoint-kind", help="auto (probe /info, then /v1/models), tgi, openai."
+    ),
+    namespace: str = typer.Option(None, "--namespace", help="Namespace of Inference Endpoints given by name."),
+    model: str = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="No endpoint: a local model folder or Hub id to serve instead of the packaged Gemma. "
+        "With endpoints: the model name for OpenAI-compatible servers.",
+    ),
+    strategy: str = typer.Option("sap", "--strategy", help="sap, sap-naive, inpars-vanilla, inpars-gbq, promptagator."),
+    setting: str = typer.Option("cross-lingual", "--setting", help="cross-lingual or monolingual."),
+    languages: str = typer.Option(
+        None,
+        "--languages",
+        "-l",
+        help="Query languages: 'sw,yo' or xor, miracl, indic (default: xor cross-lingual, miracl monolingual).",
+    ),
+    template_dir: str = typer.Option(None, "--template-dir", help="Folder of .jinja files overriding the templates."),
+    num_exemplars: int = typer.Option(3, "--num-exemplars", help="Few-shot exemplars per prompt."),
+    examples: str = typer.Option(None, "--examples", help="Promptagator: JSONL of {text, query[, title]} examples."),
+    max_new_tokens: int = typer.Option(96, "--max-new-tokens", help="Token limit of each completion."),
+    temperature: float = typer.Option(0.0, "--temperature", help="0 = greedy."),
+    top_p: float = typer.Option(None, "--top-p", help="Nucleus sampling (with --temperature > 0)."),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed sent to the server."),
+    concurrency: int = typer.Option(
+        None,
+        "--concurrency",
+        "-c",
+        help="Requests in flight per endpoint (default: TGI max_concurrent_requests, or 16).",
+    ),
+    max_retries: int = typer.Option(
+        8, "--max-retries", help="Retries per request on 429/5xx/timeouts/connection errors."
+    ),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds per request before it counts as a timeout."),
+    num_shards: int = typer.Option(1, "--num-shards", help="Split the passages over N client jobs (stable hash)."),
+    shard_index: int = typer.Option(0, "--shard-index", help="Which of the N jobs this is (0-based)."),
+    max_passages: int = typer.Option(None, "--max-passages", help="Stop after this many passages of this shard."),
+    device: str = typer.Option("cpu", "--device", help="Embedded server only: cpu, cuda, auto."),
+    http_backend: str = typer.Option(
+        "aiohttp", "--http-backend", help="Network layer under AsyncInferenceClient: aiohttp (fast) or httpx."
+    ),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+) -> None:
+    import signal
+
+    from hfswim.generation.config import load_config
+    from hfswim.generation.runner import generate as run_generate
+
+    # SIGTERM (a job scheduler stopping us) unwinds like Ctrl-C: the embedded server is stopped and the
+    # manifest written. SIGKILL needs nothing: every finished record is already on disk.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    config = load_config(
+        passages=passages,
+        output_dir=output,
+        endpoints=list(endpoint or []),
+        endpoint_kind=endpoint_kind,
+        namespace=namespace,
+        model=model,
+        strategy=strategy,
+        setting=setting,
+        languages=languages,
+        template_dir=template_dir,
+        num_exemplars=num_exemplars,
+        examples=examples,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+        concurrency=concurrency,
+        max_retries=max_retries,
+        request_timeout=timeout,
+        num_shards=num_shards,
+        shard_index=shard_index,
+        max_passages=max_passages,
+        embedded_device=device,
+        http_backend=http_backend,
+        progress=not no_progress,
+    )
+    result = run_generate(config)
+    m = result.manifest
+    tokens = m.get("tokens", {})
+    typer.echo(
+        f"{result.accepted} accepted, {result.rejected} rejected, {result.failed} failed "
+        f"({m['records']['already_done']} already done); {tokens.get('total', 0)} LLM tokens; "
+        f"{result.records_total} records in {result.parquet_path}"
+    )
+    if result.failed:
+        typer.echo(f"{result.failed} requests failed after retries (see {result.failures_path}); rerun to retry them.")
+        raise typer.Exit(3)
+
+
+generate.__doc__ = _HELP + "\n\n" + _EPILOG

@@ -1,0 +1,151 @@
+"""``GenerateConfig``: every knob of ``hfswim generate``, validated by pydantic.
+
+The same object configures the CLI, the Python API (:func:`hfswim.generation.generate`) and whole-pipeline
+runs (``hfswim run`` reads it from a YAML/JSON section).
+
+Example::
+
+    >>> cfg = GenerateConfig(passages="passages.parquet", output_dir="out", languages="sw,yo")
+    >>> cfg.language_codes()
+    ['sw', 'yo']
+    >>> cfg.generation_params()["max_new_tokens"]
+    96
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hfswim.errors import ConfigError
+from hfswim.records import CROSS_LINGUAL, MONOLINGUAL
+
+STRATEGIES = ("sap", "sap-naive", "inpars-vanilla", "inpars-gbq", "promptagator")
+DEFAULT_CONCURRENCY = 16
+
+
+class GenerateConfig(BaseModel):
+    """Configuration of one generation run (one client job)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    passages: str = Field(description="Passages: a Parquet/JSONL file or folder in the PASSAGE_SCHEMA.")
+    output_dir: str = Field(description="Run folder: store/, generated.parquet, failures.jsonl, manifest.json.")
+
+    # Endpoints
+    endpoints: list[str] = Field(
+        default_factory=list, description="Endpoint URLs or Inference Endpoint names; none = embedded model."
+    )
+    endpoint_kind: Literal["auto", "tgi", "openai"] = "auto"
+    namespace: str | None = Field(default=None, description="Namespace of Inference Endpoints given by name.")
+    token: str | None = Field(default=None, repr=False, exclude=True, description="HF token (default: HF_TOKEN).")
+    model: str | None = Field(
+        default=None,
+        description="Embedded mode: local model folder or Hub id to serve (default: packaged Gemma 3 270M). "
+        "With endpoints: the model name sent to OpenAI-compatible servers.",
+    )
+    embedded_device: str = "cpu"
+    embedded_continuous_batching: bool = False
+
+    # Prompts
+    strategy: str = "sap"
+    setting: Literal["cross-lingual", "monolingual"] = CROSS_LINGUAL
+    languages: list[str] | str | None = Field(
+        default=None,
+        description="Codes ('sw,yo') or a setting (xor, miracl, indic); default: xor (cross-lingual), miracl "
+        "(monolingual).",
+    )
+    template_dir: str | None = None
+    num_exemplars: int = Field(default=3, ge=0)
+    examples: str | None = Field(default=None, description="JSONL of user examples for Promptagator few-shot.")
+
+    # Generation parameters (they are part of every record's key)
+    max_new_tokens: int = Field(default=96, ge=1)
+    summary_max_new_tokens: int | None = Field(default=None, ge=1, description="Default: max_new_tokens.")
+    temperature: float = Field(default=0.0, ge=0.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    seed: int | None = 0
+
+    # Backpressure
+    concurrency: int | None = Field(default=None, ge=1, description="Per endpoint; default: TGI /info or 16.")
+    max_retries: int = Field(default=8, ge=0)
+    request_timeout: float = Field(default=300.0, gt=0)
+    backoff_base: float = Field(default=0.5, ge=0)
+    backoff_max: float = Field(default=30.0, ge=0)
+    overload_threshold: int = Field(default=8, ge=1, description="Consecutive 429/503 before pausing an endpoint.")
+    overload_pause: float = Field(default=2.0, ge=0)
+    http_backend: Literal["aiohttp", "httpx"] = Field(
+        default="aiohttp", description="Network layer under AsyncInferenceClient (see generation.transport)."
+    )
+
+    # Sharded client jobs and durability
+    num_shards: int = Field(default=1, ge=1)
+    shard_index: int = Field(default=0, ge=0)
+    max_passages: int | None = Field(default=None, ge=1, description="Stop after this many passages (of this shard).")
+    store_files: int = Field(default=16, ge=1, le=4096)
+    fsync_interval: float = Field(default=2.0, gt=0, description="Seconds between batched fsyncs.")
+    manifest_interval: float = Field(default=15.0, gt=0)
+    progress: bool = True
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in STRATEGIES:
+            raise ValueError(f"unknown strategy {value!r}; expected one of {', '.join(STRATEGIES)}")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str] | str | None) -> list[str] | str | None:
+        from hfswim.languages import parse_languages
+
+        if value is not None:
+            parse_languages(value)  # raises ConfigError naming close matches
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> GenerateConfig:
+        if self.shard_index >= self.num_shards:
+            raise ValueError(f"shard_index {self.shard_index} must be < num_shards {self.num_shards}")
+        if self.strategy == "promptagator" and not self.examples:
+            raise ValueError("strategy 'promptagator' needs examples: a JSONL file of (passage, query) pairs")
+        return self
+
+    def language_codes(self) -> list[str]:
+        from hfswim.languages import parse_languages
+
+        spec = self.languages if self.languages is not None else ("miracl" if self.is_monolingual else "xor")
+        return [lang.code for lang in parse_languages(spec)]
+
+    def generation_params(self) -> dict[str, Any]:
+        """The parameters that shape an output; they go into every record's key and ``params`` column."""
+        params: dict[str, Any] = {
+            "strategy": self.strategy,
+            "setting": self.setting,
+            "max_new_tokens": self.max_new_tokens,
+            "temperature": self.temperature,
+            "seed": self.seed,
+        }
+        if self.top_p is not None:
+            params["top_p"] = self.top_p
+        if self.summary_max_new_tokens is not None:
+            params["summary_max_new_tokens"] = self.summary_max_new_tokens
+        return params
+
+    @property
+    def is_monolingual(self) -> bool:
+        return self.setting == MONOLINGUAL
+
+
+def load_config(**values: Any) -> GenerateConfig:
+    """Build a config, turning pydantic's validation errors into one clear ConfigError line."""
+    from pydantic import ValidationError
+
+    try:
+        return GenerateConfig(**values)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "config"
+        msg = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"generate config: {where}: {msg}") from None

@@ -1,0 +1,455 @@
+"""LLM endpoints: what they are, how to find out, and how to ask them for one completion.
+
+hfswim speaks to two kinds of server through ONE client, ``huggingface_hub.AsyncInferenceClient``:
+
+* ``tgi`` — Text Generation Inference's native ``/generate`` route (``text_generation(details=True)``),
+  which returns every generated token with its log-prob;
+* ``openai`` — the OpenAI-compatible Messages API (``/v1/chat/completions``) served by TGI, vLLM, SGLang,
+  llama.cpp and ``transformers serve``. The prompt travels as a single user message; servers whose chat
+  template passes it through verbatim (hfswim's embedded server does) see the raw completion prompt.
+
+An endpoint is a URL or the name of a Hugging Face Inference Endpoint. With ``kind="auto"``,
+:func:`discover_endpoint` asks ``GET <url>/info`` (TGI answers with its model id and
+``max_concurrent_requests``) and falls back to ``GET <url>/v1/models``.
+
+Example::
+
+    >>> ep = Endpoint(url="http://127.0.0.1:8080", kind="tgi", model_id="google/gemma-3-270m", max_concurrency=128)
+    >>> ep.public_info()["url"]
+    'http://127.0.0.1:8080'
+    >>> redact_url("https://user:secret@host.example/v1")
+    'https://host.example/v1'
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from huggingface_hub import AsyncInferenceClient
+
+from hfswim.errors import ConfigError, EndpointError
+
+EndpointKind = Literal["tgi", "openai"]
+HTTP_BACKENDS: tuple[str, ...] = ("aiohttp", "httpx")
+ENDPOINT_KINDS: tuple[str, ...] = ("tgi", "openai")
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One completion as hfswim needs it, whatever the server kind.
+
+    Attributes:
+        text: the generated text (without the prompt).
+        prompt_tokens / completion_tokens: as reported by the server, or estimated (see ``estimated``).
+        tokens: the generated tokens as ``(text, logprob)`` pairs, when the server returns log-probs.
+        estimated: True when a token count was not reported by the server and was estimated from text.
+        finish_reason: "stop", "length", "eos_token", ... as the server says.
+    """
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    tokens: tuple[tuple[str, float], ...] | None = None
+    estimated: bool = False
+    finish_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A discovered LLM endpoint.
+
+    Attributes:
+        url: base URL (for TGI the server root; for OpenAI-style servers the root, without ``/v1``).
+        kind: "tgi" or "openai".
+        model_id: the model the server runs (TGI ``/info``) or the name to send in the ``model`` field.
+        max_concurrency: how many requests may be in flight at once (TGI ``max_concurrent_requests``), or None.
+        token: bearer token for HF Inference Endpoints; never printed nor written to the manifest.
+    """
+
+    url: str
+    kind: EndpointKind
+    model_id: str | None = None
+    max_concurrency: int | None = None
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+    token: str | None = field(default=None, repr=False, compare=False)
+
+    def public_info(self) -> dict[str, Any]:
+        """What the run manifest records: no token, no credentials in the URL."""
+        return {
+            "url": redact_url(self.url),
+            "kind": self.kind,
+            "model_id": self.model_id,
+            "max_concurrency": self.max_concurrency,
+            "server": {k: self.info[k] for k in ("version", "router", "max_input_tokens", "sha") if k in self.info},
+        }
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password, for logs and manifests."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+HF_HOSTS = (".huggingface.cloud", ".huggingface.co", ".hf.space", "huggingface.co")
+
+
+def is_hf_hosted(url: str) -> bool:
+    """True for Hugging Face-hosted URLs (Inference Endpoints, router, Spaces), where the HF token belongs."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == h.lstrip(".") or host.endswith(h) for h in HF_HOSTS)
+
+
+def _normalize_base_url(url: str) -> str:
+    url = url.rstrip("/")
+    for suffix in ("/v1/chat/completions", "/chat/completions", "/v1", "/generate"):
+        if url.endswith(suffix):
+            return url[: -len(suffix)]
+    return url
+
+
+def resolve_endpoint_url(url_or_name: str, *, namespace: str | None = None, token: str | None = None) -> str:
+    """A URL as given, or the URL of a (running) Hugging Face Inference Endpoint of that name.
+
+    Raises:
+        EndpointError: when the Inference Endpoint does not exist, is not running, or the Hub is unreachable.
+    """
+    if url_or_name.startswith(("http://", "https://")):
+        return _normalize_base_url(url_or_name)
+    import huggingface_hub
+
+    try:
+        endpoint = huggingface_hub.get_inference_endpoint(url_or_name, namespace=namespace, token=token)
+    except Exception as err:  # HTTP 404, offline mode, no token...: one clear line, no traceback
+        raise EndpointError(
+            f"Inference Endpoint {url_or_name!r}{f' in namespace {namespace!r}' if namespace else ''}: "
+            f"cannot look it up on the Hub ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). "
+            "Pass a URL (http://...) or check the name, namespace and your HF token."
+        ) from None
+    if not endpoint.url:
+        raise EndpointError(
+            f"Inference Endpoint {url_or_name!r} has no URL (status {endpoint.status!r}); "
+            "resume it (`huggingface_hub.resume_inference_endpoint`) and wait until it is running."
+        )
+    return _normalize_base_url(endpoint.url)
+
+
+def discover_endpoint(
+    url_or_name: str,
+    *,
+    kind: str = "auto",
+    model: str | None = None,
+    namespace: str | None = None,
+    token: str | None = None,
+    timeout: float = 10.0,
+) -> Endpoint:
+    """Find out what an endpoint is: its kind, model and concurrency limit.
+
+    Args:
+        url_or_name: ``http(s)://host:port`` or an Inference Endpoint name.
+        kind: "auto" (probe ``/info`` then ``/v1/models``), "tgi" or "openai".
+        model: the model name to send to OpenAI-style servers; default: what the server reports.
+        token: HF token; default: ``huggingface_hub.get_token()`` (HF_TOKEN or the saved login).
+
+    Raises:
+        EndpointError: the endpoint cannot be reached or speaks neither API.
+    """
+    import httpx
+    from huggingface_hub import get_token
+
+    if kind not in ("auto", *ENDPOINT_KINDS):
+        raise ConfigError(f"endpoint kind {kind!r}: expected auto, tgi or openai.")
+    url = resolve_endpoint_url(url_or_name, namespace=namespace, token=token or get_token())
+    # The user's HF token goes to Hugging Face-hosted endpoints only, unless a token is given explicitly:
+    # a self-hosted vLLM or TGI server has no business receiving it.
+    token = token or (get_token() if is_hf_hosted(url) else None)
+    # One connection per probe: some servers reset a kept-alive connection after answering a probe with 500.
+    headers = {"Connection": "close", **({"Authorization": f"Bearer {token}"} if token else {})}
+    shown = redact_url(url)
+    try:
+        with httpx.Client(timeout=timeout, headers=headers, follow_redirects=True) as http:
+            if kind in ("auto", "tgi"):
+                info = _get_json(http, f"{url}/info")
+                if isinstance(info, dict) and "model_id" in info:
+                    return Endpoint(
+                        url=url,
+                        kind="tgi",
+                        model_id=info.get("model_id"),
+                        max_concurrency=_positive_int(info.get("max_concurrent_requests")),
+                        info=info,
+                        token=token,
+                    )
+                if kind == "tgi":
+                    raise EndpointError(f"{shown}/info: not a TGI server (no model_id in the answer).")
+            models = _get_json(http, f"{url}/v1/models")
+            if isinstance(models, dict) and isinstance(models.get("data"), list):
+                ids = [m.get("id") for m in models["data"] if isinstance(m, dict) and m.get("id")]
+                return Endpoint(
+                    url=url,
+                    kind="openai",
+                    model_id=model or (ids[0] if len(ids) == 1 else None),
+                    max_concurrency=None,
+                    info={"models": ids[:20]},
+                    token=token,
+                )
+            # Some OpenAI-compatible servers do not list models (transformers serve answers 500 when its
+            # cache scan fails); a healthy server is still assumed to speak the Messages API.
+            if kind == "openai" or _get_status(http, f"{url}/health") == 200:
+                return Endpoint(url=url, kind="openai", model_id=model, token=token)
+    except httpx.HTTPError as err:
+        raise EndpointError(
+            f"Cannot reach the LLM endpoint {shown} ({type(err).__name__}: {err}). "
+            "Is the server running and the URL right?"
+        ) from None
+    raise EndpointError(
+        f"{shown}: neither a TGI server (GET /info) nor an OpenAI-compatible one (GET /v1/models). "
+        "Pass --endpoint-kind tgi|openai to skip the probe."
+    )
+
+
+def _get_json(http: Any, url: str) -> Any:
+    response = http.get(url)
+    if response.status_code in (401, 403):
+        raise EndpointError(f"{redact_url(url)}: HTTP {response.status_code}, the endpoint refused the token.")
+    if response.status_code != 200:
+        return None
+    try:
+        return response.json()
+    except (json.JSONDecodeError, ValueError):
+        return None
+
+
+def _get_status(http: Any, url: str) -> int:
+    return int(http.get(url).status_code)
+
+
+def _positive_int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free token count: ~4 characters per token, at least one per word-like run.
+
+    Used only when a server does not report usage (TGI's native route does not count prompt tokens).
+    """
+    if not text:
+        return 0
+    return max(len(text.split()), (len(text.encode("utf-8")) + 3) // 4)
+
+
+def make_client(
+    endpoint: Endpoint, *, timeout: float, max_connections: int, http_backend: str = "aiohttp"
+) -> AsyncInferenceClient:
+    """An ``AsyncInferenceClient`` bound to the endpoint, with a connection pool sized for the concurrency.
+
+    ``http_backend``: "aiohttp" (default; see :mod:`hfswim.generation.transport`) or "httpx" (httpx2's own).
+    """
+    return PooledInferenceClient(
+        base_url=endpoint.url,
+        token=endpoint.token,
+        timeout=timeout,
+        max_connections=max_connections,
+        http_backend=http_backend,
+    )
+
+
+_NO_TOKEN = "hfswim-no-token"
+
+
+async def _drop_placeholder_token(request: Any) -> None:
+    if request.headers.get("authorization") == f"Bearer {_NO_TOKEN}":
+        del request.headers["authorization"]
+
+
+class PooledInferenceClient(AsyncInferenceClient):
+    """``AsyncInferenceClient`` with its own HTTP session, sized for hfswim's concurrency.
+
+    Three reasons not to use huggingface_hub's default async session:
+
+    * its pool holds httpx's default 100 connections; beyond that, requests would queue inside the client,
+      invisible to hfswim's backpressure and timeouts;
+    * its request hook refuses EVERY request when ``HF_HUB_OFFLINE=1`` (``OfflineModeIsEnabled``), even to
+      a TGI or vLLM server on localhost. Offline mode means "do not reach the Hub"; the user's own endpoint
+      is not the Hub, so this session keeps the response hook and leaves the offline guard out;
+    * its network layer (httpcore2) costs ~1.3 ms of CPU per request; by default this session sends
+      requests through :class:`~hfswim.generation.transport.AiohttpTransport` (~0.2 ms).
+
+    The public hook for a custom session (``set_async_client_factory``) is process-global, hence a subclass.
+    """
+
+    def __init__(
+        self, *args: Any, token: str | None = None, max_connections: int = 100, http_backend: str = "aiohttp",
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
+        # With token=None, huggingface_hub looks the token up (files, env) on every request and sends it to
+        # whatever URL this is. A placeholder avoids both; the session's request hook drops it.
+        super().__init__(*args, token=token or _NO_TOKEN, **kwargs)
+        if http_backend not in HTTP_BACKENDS:
+            raise ConfigError(f"http_backend {http_backend!r}: expected one of {', '.join(HTTP_BACKENDS)}.")
+        self._max_connections = max(1, max_connections)
+        self._http_backend = http_backend
+        # OpenAI-style servers: ask for log-probs until an answer shows the server ignores the field.
+        # (transformers serve ignores it yet generates ~8x slower when it is set.)
+        self.request_logprobs = True
+
+    async def _get_async_client(self):  # type: ignore[override]
+        if self._async_client is None:
+            import httpx2
+            from huggingface_hub.utils._http import async_hf_response_event_hook
+
+            if self._http_backend == "aiohttp":
+                from hfswim.generation.transport import AiohttpTransport
+
+                transport = AiohttpTransport(max_connections=self._max_connections)
+            else:
+                limit = self._max_connections
+                transport = httpx2.AsyncHTTPTransport(
+                    limits=httpx2.Limits(max_connections=limit, max_keepalive_connections=limit)
+                )
+            session = httpx2.AsyncClient(
+                event_hooks={"request": [_drop_placeholder_token], "response": [async_hf_response_event_hook]},
+                follow_redirects=True,
+                timeout=None,
+                transport=transport,
+            )
+            self._async_client = await self.exit_stack.enter_async_context(session)
+        return self._async_client
+
+
+async def request_completion(
+    client: AsyncInferenceClient,
+    endpoint: Endpoint,
+    prompt: str,
+    *,
+    max_new_tokens: int,
+    temperature: float,
+    top_p: float | None,
+    seed: int | None,
+    stop: list[str],
+) -> Completion:
+    """Ask the endpoint for one completion of ``prompt``; errors propagate for the retry layer to classify."""
+    if endpoint.kind == "tgi":
+        sampling = temperature > 0
+        out = await client.text_generation(
+            prompt,
+            details=True,
+            decoder_input_details=False,
+            return_full_text=False,
+            max_new_tokens=max_new_tokens,
+            stop=stop or None,
+            do_sample=sampling,
+            temperature=temperature if sampling else None,  # TGI rejects temperature=0: greedy is do_sample=False
+            top_p=top_p if sampling else None,
+            seed=seed,
+        )
+        if not hasattr(out, "generated_text"):
+            raise BadResponseError(f"TGI answered without details: {str(out)[:200]!r}")
+        tokens = out.details.tokens if out.details is not None else None
+        if tokens is None:
+            raise BadResponseError("TGI answered without token details (is this a TGI server?)")
+        text = _strip_stop(out.generated_text, stop)
+        return Completion(
+            text=text,
+            # TGI's /generate does not count prompt tokens (only its response headers do): estimate.
+            prompt_tokens=estimate_tokens(prompt),
+            completion_tokens=int(out.details.generated_tokens),
+            tokens=tuple((t.text, float(t.logprob)) for t in tokens if not t.special and t.logprob is not None),
+            estimated=True,
+            finish_reason=str(out.details.finish_reason) if out.details.finish_reason is not None else None,
+        )
+    asked_logprobs = getattr(client, "request_logprobs", True)
+    out = await client.chat_completion(
+        messages=[{"role": "user", "content": prompt}],
+        model=endpoint.model_id,
+        logprobs=True if asked_logprobs else None,
+        max_tokens=max_new_tokens,
+        stop=stop or None,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+    )
+    choices = getattr(out, "choices", None)
+    if not choices:
+        raise BadResponseError(f"the server answered without choices: {str(out)[:200]!r}")
+    choice = choices[0]
+    message = getattr(choice, "message", None)
+    text = getattr(message, "content", None)
+    if not isinstance(text, str):
+        raise BadResponseError(f"the server answered without message content: {str(choice)[:200]!r}")
+    text = _strip_stop(text, stop)
+    tokens = None
+    logprobs = getattr(choice, "logprobs", None)
+    content = getattr(logprobs, "content", None) if logprobs is not None else None
+    if content:
+        tokens = tuple((str(t.token), float(t.logprob)) for t in content if t.logprob is not None)
+    elif asked_logprobs and text and isinstance(client, PooledInferenceClient):
+        client.request_logprobs = False  # the server ignored the field: stop paying for it
+    usage = getattr(out, "usage", None)
+    if usage is not None and usage.prompt_tokens is not None and usage.completion_tokens is not None:
+        prompt_tokens, completion_tokens, estimated = int(usage.prompt_tokens), int(usage.completion_tokens), False
+    else:
+        prompt_tokens, completion_tokens, estimated = estimate_tokens(prompt), estimate_tokens(text), True
+    return Completion(
+        text=text,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        tokens=tokens,
+        estimated=estimated,
+        finish_reason=getattr(choice, "finish_reason", None),
+    )
+
+
+class BadResponseError(ValueError):
+    """The server answered 200 with something that is not a completion."""
+
+
+def _strip_stop(text: str, stop: list[str]) -> str:
+    """Cut at the first stop sequence: TGI and some servers return it at the end of the text, others do not."""
+    cut = len(text)
+    for s in stop:
+        if s:
+            i = text.find(s)
+            if i != -1:
+                cut = min(cut, i)
+    return text[:cut]
+
+
+def mean_logprob_of_span(tokens: tuple[tuple[str, float], ...] | None, needle: str | None) -> tuple[float | None, int]:
+    """Mean log-prob of the generated tokens that spell ``needle`` (the query), and how many there are.
+
+    Tokens are aligned by character offsets on their concatenated text, so a one-step completion
+    ("summary ... Query (Swahili): swali?") scores only the query's tokens.
+
+    >>> mean_logprob_of_span((("Q", -9.0), (": ", -9.0), ("wapi", -1.0), ("?", -3.0)), "wapi?")
+    (-2.0, 2)
+    """
+    if not tokens or not needle:
+        return None, 0
+    text = "".join(t for t, _ in tokens)
+    start = text.rfind(needle)
+    if start == -1:
+        start = text.rfind(needle.strip())
+        if start == -1:
+            return None, 0
+        needle = needle.strip()
+    end = start + len(needle)
+    picked, offset = [], 0
+    for piece, logprob in tokens:
+        piece_end = offset + len(piece)
+        if piece_end > start and offset < end:
+            picked.append(logprob)
+        offset = piece_end
+    if not picked:
+        return None, 0
+    return sum(picked) / len(picked), len(picked)

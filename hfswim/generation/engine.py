@@ -1,0 +1,402 @@
+"""The async generation engine: passages in, durable (summary, query) records out.
+
+For every passage of this client job's shard the engine works out which records are still missing
+(one per query language), then:
+
+* ``sap`` (two-step, the default for cross-lingual): ONE summary request per passage (stored durably and
+  reused by resumed runs), then one query request per missing language, each seeing the summary
+  instead of regenerating it;
+* ``sap-naive`` (one step): one request per (passage, language) that writes summary and query together;
+* ``inpars-vanilla``, ``inpars-gbq``, ``promptagator``: one query request per (passage, language).
+
+Passages stream through a bounded queue to a fixed set of workers, so memory does not grow with the
+corpus; :class:`~hfswim.generation.backpressure.EndpointPool` bounds the requests in flight.
+
+Example (with a strategy and pool built by :func:`hfswim.generation.generate`)::
+
+    engine = GenerationEngine(strategy, pool, store, model_name="google/gemma-3-270m", ...)
+    await engine.run(read_passages("passages.parquet"))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from hfswim.errors import ConfigError, InputError
+from hfswim.generation.backpressure import EndpointPool, RequestFailed
+from hfswim.generation.endpoints import Completion, estimate_tokens, mean_logprob_of_span
+from hfswim.generation.progress import ProgressBar, RunStats
+from hfswim.generation.store import RecordStore
+from hfswim.records import MONOLINGUAL, canonical_json, record_key
+
+SUMMARY_LANG = "_summary"  # the "language" slot of a summary's key: summaries are per passage
+
+
+def passage_shard(passage_id: str, num_shards: int) -> int:
+    """The client job a passage belongs to: a stable hash, the same on every machine and Python."""
+    digest = hashlib.blake2b(passage_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % num_shards
+
+
+def read_passages(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """Stream passages from Parquet/JSONL, checking each row; a bad row is one InputError naming file and row.
+
+    Raises:
+        InputError: missing corpus, a row without ``passage_id`` or ``text``, an empty passage,
+            a passage language that is not a SWIM-IR language.
+    """
+    from hfswim.io import iter_rows, resolve_files
+    from hfswim.languages import LANGUAGES
+
+    for file in resolve_files(path):
+        for row_number, row in enumerate(iter_rows(file), 1):
+            where = f"{file}: row {row_number}"
+            passage_id = row.get("passage_id")
+            if not isinstance(passage_id, str) or not passage_id.strip():
+                raise InputError(f"{where}: missing or non-string 'passage_id' (a PASSAGE_SCHEMA row is needed).")
+            text = row.get("text")
+            if not isinstance(text, str):
+                raise InputError(f"{where} (passage_id {passage_id!r}): missing or non-string 'text'.")
+            if not text.strip():
+                raise InputError(f"{where} (passage_id {passage_id!r}): empty passage text.")
+            lang = row.get("lang")
+            if lang is not None and lang not in LANGUAGES:
+                raise InputError(
+                    f"{where} (passage_id {passage_id!r}): unknown passage language {lang!r}; "
+                    "expected a SWIM-IR code (see `hfswim languages`)."
+                )
+            title = row.get("title")
+            yield {
+                "passage_id": passage_id,
+                "doc_id": row.get("doc_id"),
+                "lang": lang,
+                "title": title if isinstance(title, str) else "",
+                "text": text,
+                "source": row.get("source"),
+            }
+
+
+class GenerationEngine:
+    """Drive one strategy over a stream of passages with durable, exactly-once output.
+
+    Args:
+        strategy: a :class:`hfswim.prompts.PromptStrategy`.
+        pool: the endpoints, with backpressure and retries.
+        store: the durable record store (its finished keys are skipped).
+        model_name: the model's stable name; part of every record key.
+        endpoint_kind: "tgi" or "openai", written to each record.
+        languages: query languages (cross-lingual: targets; monolingual: the passage languages to keep).
+        params: generation parameters (part of every record key).
+        failures_path: where final request failures are appended (one JSON line each).
+    """
+
+    def __init__(
+        self,
+        strategy: Any,
+        pool: EndpointPool,
+        store: RecordStore,
+        *,
+        model_name: str,
+        endpoint_kind: str,
+        languages: list[str],
+        params: dict[str, Any],
+        failures_path: str | os.PathLike,
+        num_shards: int = 1,
+        shard_index: int = 0,
+        max_passages: int | None = None,
+        stats: RunStats | None = None,
+        progress: ProgressBar | None = None,
+        workers: int | None = None,
+        on_tick: Any = None,
+        tick_interval: float = 15.0,
+        fsync_interval: float = 2.0,
+    ):
+        self.strategy = strategy
+        self.pool = pool
+        self.store = store
+        self.model_name = model_name
+        self.endpoint_kind = endpoint_kind
+        self.languages = list(languages)
+        self.params = dict(params)
+        self.params_json = canonical_json(self.params)
+        self.num_shards = num_shards
+        self.shard_index = shard_index
+        self.max_passages = max_passages
+        self.stats = stats or RunStats()
+        self.progress = progress
+        self.failures_path = Path(failures_path)
+        self.run_id = uuid.uuid4().hex[:12]
+        self.workers = workers or max(4, 2 * pool.capacity)
+        self.on_tick = on_tick
+        self.tick_interval = tick_interval
+        self.fsync_interval = fsync_interval
+        self.monolingual = strategy.setting == MONOLINGUAL
+        self.one_step_sap = bool(strategy.name == "sap-naive")
+        self.max_new_tokens = int(self.params["max_new_tokens"])
+        self.summary_max_new_tokens = int(self.params.get("summary_max_new_tokens") or self.max_new_tokens)
+        self._in_progress: dict[str, asyncio.Event] = {}
+
+    # ---- keys ------------------------------------------------------------------------------------------
+
+    def record_id(self, passage_id: str, lang: str) -> str:
+        return record_key(passage_id, lang, self.strategy.template_hash, self.model_name, self.params)
+
+    def summary_id(self, passage_id: str) -> str:
+        return record_key(passage_id, SUMMARY_LANG, self.strategy.template_hash, self.model_name, self.params)
+
+    def target_languages(self, passage: dict[str, Any]) -> list[str]:
+        """Monolingual: the passage's own language (if selected). Cross-lingual: every selected language
+        except the passage's own."""
+        if self.monolingual:
+            return [passage["lang"]] if passage["lang"] in self.languages else []
+        return [lang for lang in self.languages if lang != passage["lang"]]
+
+    # ---- run -------------------------------------------------------------------------------------------
+
+    async def run(self, passages: Iterable[dict[str, Any]]) -> RunStats:
+        """Process every passage of this shard; returns the run's statistics."""
+        queue: asyncio.Queue = asyncio.Queue(maxsize=self.workers * 2)
+        workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.workers)]
+        producer = asyncio.create_task(self._produce(passages, queue))
+        background = [asyncio.create_task(self._fsync_loop())]
+        if self.on_tick:
+            background.append(asyncio.create_task(self._tick()))
+        tasks = [producer, *workers]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                if task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in [*tasks, *background]:
+                task.cancel()
+            await asyncio.gather(*tasks, *background, return_exceptions=True)
+            self.store.fsync()
+        return self.stats
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_interval)
+            self.on_tick()
+
+    async def _fsync_loop(self) -> None:
+        # Appends reach the OS at once (SIGKILL-safe); fsync (power-loss safety) is batched and runs in a
+        # worker thread so the event loop keeps sending requests meanwhile.
+        while True:
+            await asyncio.sleep(self.fsync_interval)
+            await asyncio.to_thread(self.store.fsync)
+
+    async def _produce(self, passages: Iterable[dict[str, Any]], queue: asyncio.Queue) -> None:
+        taken = 0
+        for passage in passages:
+            self.stats.passages_seen += 1
+            if self.num_shards > 1 and passage_shard(passage["passage_id"], self.num_shards) != self.shard_index:
+                continue
+            if self.max_passages is not None and taken >= self.max_passages:
+                break
+            taken += 1
+            self.stats.passages_in_shard += 1
+            await queue.put(passage)
+            if self.stats.passages_seen % 1024 == 0:
+                await asyncio.sleep(0)  # reading is synchronous: let workers run between batches
+        for _ in range(self.workers):
+            await queue.put(None)
+
+    async def _worker(self, queue: asyncio.Queue) -> None:
+        while True:
+            passage = await queue.get()
+            if passage is None:
+                return
+            await self._process(passage)
+
+    async def _process(self, passage: dict[str, Any]) -> None:
+        passage_id = passage["passage_id"]
+        # A passage id given twice must not be requested twice concurrently: wait for the first.
+        while passage_id in self._in_progress:
+            await self._in_progress[passage_id].wait()
+        event = self._in_progress[passage_id] = asyncio.Event()
+        try:
+            await self._process_unique(passage)
+        finally:
+            del self._in_progress[passage_id]
+            event.set()
+
+    async def _process_unique(self, passage: dict[str, Any]) -> None:
+        targets = self.target_languages(passage)
+        if not targets:
+            self.stats.passages_without_target += 1
+            return
+        todo = []
+        for lang in targets:
+            rid = self.record_id(passage["passage_id"], lang)
+            if self.store.is_done(rid):
+                self.stats.records_skipped_done += 1
+            else:
+                todo.append((lang, rid))
+        if not todo:
+            self.stats.passages_skipped_done += 1
+            return
+        summary: dict[str, Any] | None = None
+        if self.strategy.two_step:
+            try:
+                summary = await self._summary(passage)
+            except RequestFailed as err:
+                for lang, rid in todo:
+                    self._record_failure(passage, lang, rid, "summary", err)
+                return
+            if summary["parse_status"] != "ok":
+                # Without a summary there is nothing to ask about: every language records the rejection.
+                for lang, rid in todo:
+                    self._write_record(passage, lang, rid, summary=summary, completion=None, parse=None)
+                return
+        await asyncio.gather(*(self._query(passage, lang, rid, summary) for lang, rid in todo))
+
+    async def _request(self, prompt: str, max_new_tokens: int) -> Completion:
+        return await self.pool.request(
+            prompt,
+            max_new_tokens=max_new_tokens,
+            temperature=float(self.params.get("temperature", 0.0)),
+            top_p=self.params.get("top_p"),
+            seed=self.params.get("seed"),
+            stop=list(self.strategy.stop),
+        )
+
+    async def _summary(self, passage: dict[str, Any]) -> dict[str, Any]:
+        sid = self.summary_id(passage["passage_id"])
+        stored = self.store.get_summary(sid)
+        if stored is not None:
+            self.stats.summaries_reused += 1
+            return stored
+        completion = await self._request(self.strategy.summary_prompt(passage), self.summary_max_new_tokens)
+        parsed = self.strategy.parse_summary(completion.text)
+        self.stats.add_tokens(
+            "summary", prompt=completion.prompt_tokens, completion=completion.completion_tokens,
+            estimated=completion.estimated,
+        )  # fmt: skip
+        summary = {
+            "summary_id": sid,
+            "passage_id": passage["passage_id"],
+            "summary": parsed.summary,
+            "parse_status": "missing_summary" if parsed.status == "ok" and not parsed.summary else parsed.status,
+            "raw_output": completion.text,
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+            "template_hash": self.strategy.template_hash,
+            "model": self.model_name,
+            "params": self.params_json,
+            "created_at": time.time(),
+        }
+        self.store.add_summary(summary)
+        return summary
+
+    async def _query(self, passage: dict[str, Any], lang: str, rid: str, summary: dict[str, Any] | None) -> None:
+        summary_text = summary["summary"] if summary is not None else None
+        prompt = self.strategy.query_prompt(passage, lang, summary=summary_text)
+        try:
+            completion = await self._request(prompt, self.max_new_tokens)
+        except RequestFailed as err:
+            self._record_failure(passage, lang, rid, "query", err)
+            return
+        parsed = self.strategy.parse_query(completion.text, with_summary=self.one_step_sap)
+        self.stats.add_tokens(
+            "query", prompt=completion.prompt_tokens, completion=completion.completion_tokens,
+            estimated=completion.estimated,
+        )  # fmt: skip
+        self._write_record(passage, lang, rid, summary=summary, completion=completion, parse=parsed)
+
+    # ---- output ----------------------------------------------------------------------------------------
+
+    def _write_record(
+        self,
+        passage: dict[str, Any],
+        lang: str,
+        rid: str,
+        *,
+        summary: dict[str, Any] | None,
+        completion: Completion | None,
+        parse: Any,
+    ) -> None:
+        if parse is None:  # the summary step failed to parse: reject without a query request
+            status = f"summary_{summary['parse_status']}" if summary else "no_summary"
+            summary_text, query, raw = (summary or {}).get("summary"), None, (summary or {}).get("raw_output")
+        else:
+            status = parse.status
+            query = parse.query
+            summary_text = summary["summary"] if summary is not None else parse.summary
+            raw = completion.text if completion is not None else None
+            if status == "ok" and not query:
+                status = "missing_query"
+        logprob, n_query_tokens = (None, 0)
+        if completion is not None and query:
+            logprob, n_query_tokens = mean_logprob_of_span(completion.tokens, query)
+        record = {
+            "record_id": rid,
+            "passage_id": passage["passage_id"],
+            "doc_id": passage.get("doc_id"),
+            "title": passage.get("title"),
+            "text": passage["text"],
+            "passage_lang": passage.get("lang"),
+            "query_lang": lang,
+            "setting": self.strategy.setting,
+            "summary": summary_text,
+            "query": query,
+            "parse_status": status,
+            "raw_output": raw,
+            "template": self.strategy.name,
+            "template_hash": self.strategy.template_hash,
+            "model": self.model_name,
+            "endpoint_kind": self.endpoint_kind,
+            "params": self.params_json,
+            "query_logprob": logprob,
+            "query_tokens": n_query_tokens or (estimate_tokens(query) if query else None),
+            "prompt_tokens": completion.prompt_tokens if completion is not None else 0,
+            "completion_tokens": completion.completion_tokens if completion is not None else 0,
+            "created_at": time.time(),
+        }
+        if self.store.add(record):
+            self.stats.add_record(lang, accepted=status == "ok", reason=status)
+            if self.progress is not None:
+                self.progress.update(self.stats, retries=sum(self.pool.counters.retries.values()))
+
+    def _record_failure(self, passage: dict[str, Any], lang: str, rid: str, step: str, err: RequestFailed) -> None:
+        """A request that failed for good: counted, appended to failures.jsonl, retried by the next run."""
+        self.stats.add_failure(lang)
+        line = {
+            "run_id": self.run_id,
+            "time": time.time(),
+            "record_id": rid,
+            "passage_id": passage["passage_id"],
+            "query_lang": lang,
+            "step": step,
+            "kind": err.info.kind,
+            "status": err.info.status,
+            "attempts": err.attempts,
+            "endpoint": err.endpoint,
+            "message": err.info.message,
+        }
+        self.failures_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.failures_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+        if self.progress is not None:
+            self.progress.update(self.stats, retries=sum(self.pool.counters.retries.values()))
+
+
+def check_strategy_languages(strategy: Any, languages: list[str], monolingual: bool) -> None:
+    """Render one prompt per language up front, so a language without exemplars fails before any request."""
+    probe = {"passage_id": "probe", "doc_id": "probe", "title": "Probe", "text": "A probe passage.", "source": None}
+    for lang in languages:
+        passage = {**probe, "lang": lang if monolingual else "en"}
+        try:
+            strategy.query_prompt(passage, lang, summary="A probe summary." if strategy.two_step else None)
+        except ConfigError:
+            raise
+        except Exception as err:  # the strategy's own error, named with the language
+            raise ConfigError(f"strategy {strategy.name!r} cannot prompt for language {lang!r}: {err}") from err

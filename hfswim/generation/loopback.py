@@ -1,0 +1,306 @@
+"""A loopback LLM server speaking TGI's and the OpenAI Messages API, with scripted faults.
+
+It answers instantly (or after a set delay) with deterministic completions shaped like hfswim's prompts
+(a summary for prompts ending in ``Summary:``, a question otherwise), honours ``stop`` sequences and
+``max_new_tokens``, returns token log-probs, and can fail on purpose: HTTP 429/503 (with ``Retry-After``),
+garbage bodies, slow answers, dropped connections. It counts every request server-side, so tests can prove
+that retries happened and that a resumed run requested nothing twice. Used by hfswim's tests, by the
+client-overhead benchmark, and for dry runs of a pipeline without a model.
+
+Run it as a process::
+
+    python -m hfswim.generation.loopback --port 8089 --kind tgi
+
+or in-process (a background thread)::
+
+    >>> server = LoopbackLLM(kind="openai").start()
+    >>> import httpx; httpx.get(server.url + "/v1/models").json()["data"][0]["id"]
+    'hfswim/loopback'
+    >>> server.stop()
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+MODEL_ID = "hfswim/loopback"
+_TITLE = re.compile(r"^Title:[ \t]*(.*)$", re.M)
+_LANG = re.compile(r"Query \(([^)\n]+)\):")
+
+
+@dataclass
+class Fault:
+    """What to do with one request instead of answering it: an HTTP status, "garbage", "drop" or "slow"."""
+
+    action: str | int
+    retry_after: float | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class LoopbackState:
+    """Counters and the fault script, shared between the server and the test that drives it."""
+
+    faults: list[Fault] = field(default_factory=list)  # consumed in order, one per generation request
+    fault_every: dict[int, Fault] = field(default_factory=dict)  # request number -> fault (1-based)
+    prompt_faults: dict[str, list[Fault]] = field(default_factory=dict)  # prompt substring -> faults to pop
+    delay: float = 0.0
+    requests: int = 0
+    answered: int = 0
+    by_status: Counter = field(default_factory=Counter)
+    prompts: Counter = field(default_factory=Counter)  # sha1(prompt) -> times answered with 200
+    authorization: Counter = field(default_factory=Counter)  # Authorization header values seen ("" = none)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_fault(self, prompt: str = "") -> Fault | None:
+        with self.lock:
+            self.requests += 1
+            for needle, faults in self.prompt_faults.items():
+                if faults and needle in prompt:
+                    return faults.pop(0)
+            if self.requests in self.fault_every:
+                return self.fault_every[self.requests]
+            return self.faults.pop(0) if self.faults else None
+
+
+def fake_completion(prompt: str, max_new_tokens: int, stop: list[str] | None) -> tuple[str, list[str]]:
+    """A deterministic completion for an hfswim prompt, cut at ``stop`` (kept, as TGI does) and at the token limit."""
+    titles = _TITLE.findall(prompt)
+    title = titles[-1].strip() if titles else "the passage"
+    tag = hashlib.sha1(prompt.encode("utf-8")).hexdigest()[:6]
+    tail = prompt.rstrip()
+    if tail.endswith("Summary:"):
+        langs = _LANG.findall(prompt)
+        text = f" {title} is described in this passage ({tag})."
+        if langs:  # one-step SAP: the exemplars show a query after the summary
+            text += f"\nQuery ({langs[-1]}): what about {title} {tag}?"
+        text += "\n\nTitle: next"
+    else:
+        text = f" what about {title} {tag}?\n\nTitle: next"
+    pieces = re.findall(r"\s*\S+|\s+", text)
+    pieces = pieces[:max_new_tokens]
+    out = "".join(pieces)
+    for s in stop or []:
+        i = out.find(s)
+        if s and i != -1:
+            out = out[: i + len(s)]
+            pieces = re.findall(r"\s*\S+|\s+", out)
+    return out, pieces
+
+
+class LoopbackLLM:
+    """The server; ``kind`` is "tgi" (``/info``, ``/generate`` and the Messages API) or "openai" (Messages API only)."""
+
+    def __init__(self, kind: str = "tgi", host: str = "127.0.0.1", port: int = 0, max_concurrent_requests: int = 32):
+        self.kind = kind
+        self.host = host
+        self.port = port
+        self.max_concurrent_requests = max_concurrent_requests
+        self.state = LoopbackState()
+        self.url = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: Any = None
+
+    # ---- handlers ----
+
+    async def _fault(self, request: Any, prompt: str) -> Any:
+        from aiohttp import web
+
+        with self.state.lock:
+            self.state.authorization[request.headers.get("Authorization", "")] += 1
+        fault = self.state.next_fault(prompt)
+        delay = self.state.delay + (fault.delay if fault else 0.0)
+        if delay:
+            await asyncio.sleep(delay)
+        if fault is None or fault.action == "slow":
+            return None
+        if fault.action == "garbage":
+            self._count(200)
+            return web.Response(text="<html>502 Bad Gateway?", content_type="text/html")
+        if fault.action == "drop":
+            transport = request.transport
+            if transport is not None:
+                transport.abort()  # the client sees a dropped connection; nothing more can be sent
+            return web.Response(status=204)
+        status = int(fault.action)
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        self._count(status)
+        body = {"error": "Model is overloaded", "error_type": "overloaded"} if status == 429 else {"error": "fault"}
+        return web.json_response(body, status=status, headers=headers)
+
+    def _count(self, status: int, prompt: str | None = None) -> None:
+        with self.state.lock:
+            self.state.by_status[status] += 1
+            if prompt is not None:
+                self.state.answered += 1
+                self.state.prompts[hashlib.sha1(prompt.encode("utf-8")).hexdigest()] += 1
+
+    async def _info(self, request: Any) -> Any:
+        from aiohttp import web
+
+        if self.kind != "tgi":
+            return web.json_response({"error": "not found"}, status=404)
+        return web.json_response(
+            {"model_id": MODEL_ID, "max_concurrent_requests": self.max_concurrent_requests, "version": "loopback"}
+        )
+
+    async def _models(self, request: Any) -> Any:
+        from aiohttp import web
+
+        return web.json_response({"object": "list", "data": [{"id": MODEL_ID, "object": "model"}]})
+
+    async def _health(self, request: Any) -> Any:
+        from aiohttp import web
+
+        return web.json_response({"status": "ok"})
+
+    async def _generate(self, request: Any) -> Any:
+        from aiohttp import web
+
+        if self.kind != "tgi":
+            return web.json_response({"error": "not found"}, status=404)
+        body = await request.json()
+        prompt = body["inputs"]
+        fault = await self._fault(request, prompt)
+        if fault is not None:
+            return fault
+        params = body.get("parameters") or {}
+        text, pieces = fake_completion(prompt, int(params.get("max_new_tokens") or 20), params.get("stop"))
+        self._count(200, prompt)
+        tokens = [{"id": i, "text": p, "logprob": -0.25 - 0.01 * i, "special": False} for i, p in enumerate(pieces)]
+        details = {
+            "finish_reason": "stop_sequence",
+            "generated_tokens": len(pieces),
+            "seed": params.get("seed"),
+            "prefill": [],
+            "tokens": tokens,
+        }
+        return web.json_response([{"generated_text": text, "details": details}])
+
+    async def _chat(self, request: Any) -> Any:
+        from aiohttp import web
+
+        body = await request.json()
+        prompt = "".join(m.get("content", "") for m in body["messages"])
+        fault = await self._fault(request, prompt)
+        if fault is not None:
+            return fault
+        text, pieces = fake_completion(prompt, int(body.get("max_tokens") or 20), body.get("stop"))
+        stop = body.get("stop") or []
+        for s in stop:  # OpenAI-style servers leave the stop sequence out
+            if s and text.endswith(s):
+                text = text[: -len(s)]
+        self._count(200, prompt)
+        content = [{"token": p, "logprob": -0.25 - 0.01 * i, "top_logprobs": []} for i, p in enumerate(pieces)]
+        return web.json_response(
+            {
+                "id": "loopback",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model") or MODEL_ID,
+                "system_fingerprint": "loopback",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "logprobs": {"content": content} if body.get("logprobs") else None,
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": len(prompt.split()),
+                    "completion_tokens": len(pieces),
+                    "total_tokens": len(prompt.split()) + len(pieces),
+                },
+            }
+        )
+
+    def app(self) -> Any:
+        from aiohttp import web
+
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/info", self._info)
+        app.router.add_get("/health", self._health)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/", self._generate)
+        app.router.add_post("/generate", self._generate)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        return app
+
+    # ---- lifecycle ----
+
+    async def _serve(self) -> None:
+        from aiohttp import web
+
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=4096)
+        await site.start()
+        sockets = site._server.sockets  # type: ignore[union-attr]
+        self.port = sockets[0].getsockname()[1]
+        self.url = f"http://{self.host}:{self.port}"
+
+    def start(self) -> LoopbackLLM:
+        """Serve from a background thread; returns self once the socket listens."""
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(self._serve())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="loopback-llm", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        loop = self._loop
+
+        async def shutdown() -> None:
+            await self._runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._loop = None
+
+    def __enter__(self) -> LoopbackLLM:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8089)
+    parser.add_argument("--kind", choices=["tgi", "openai"], default="tgi")
+    parser.add_argument("--max-concurrent-requests", type=int, default=256)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before every answer")
+    args = parser.parse_args(argv)
+    from aiohttp import web
+
+    server = LoopbackLLM(args.kind, args.host, args.port, args.max_concurrent_requests)
+    server.state.delay = args.delay
+    print(json.dumps({"url": f"http://{args.host}:{args.port}", "kind": args.kind}), flush=True)
+    web.run_app(server.app(), host=args.host, port=args.port, access_log=None, print=None, backlog=4096)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Accounting: what a run produced and spent, shown live (tqdm) and written to ``manifest.json``.
+
+:class:`RunStats` counts records (accepted = parse status "ok", rejected = anything else) per language,
+LLM tokens per step (summary vs query), failures and retries by kind. :class:`ProgressBar` shows records/s,
+tokens/s and the accepted/rejected/failed counts; :func:`write_manifest` writes the manifest atomically.
+
+Example::
+
+    >>> stats = RunStats()
+    >>> stats.add_tokens("query", prompt=120, completion=9)
+    >>> stats.add_record("sw", accepted=True)
+    >>> stats.summary()["tokens"]["total"], stats.accepted
+    (129, 1)
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hfswim.io import write_json_atomic
+
+STEPS = ("summary", "query")
+
+
+@dataclass
+class RunStats:
+    """Counters of one run (this process); resumed work from earlier runs is counted in ``skipped_done``."""
+
+    started: float = field(default_factory=time.time)
+    passages_seen: int = 0
+    passages_in_shard: int = 0
+    passages_skipped_done: int = 0
+    passages_without_target: int = 0  # monolingual: passage language not selected; nothing to generate
+    records_skipped_done: int = 0
+    summaries_reused: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    failed: int = 0
+    per_language: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    reject_reasons: Counter = field(default_factory=Counter)
+    prompt_tokens: Counter = field(default_factory=Counter)  # by step
+    completion_tokens: Counter = field(default_factory=Counter)
+    estimated_token_counts: int = 0  # requests whose token counts were estimated, not reported
+    requests_by_step: Counter = field(default_factory=Counter)
+
+    def add_tokens(self, step: str, *, prompt: int, completion: int, estimated: bool = False) -> None:
+        self.prompt_tokens[step] += prompt
+        self.completion_tokens[step] += completion
+        self.requests_by_step[step] += 1
+        self.estimated_token_counts += int(estimated)
+
+    def add_record(self, lang: str, *, accepted: bool, reason: str | None = None) -> None:
+        if accepted:
+            self.accepted += 1
+            self.per_language[lang]["accepted"] += 1
+        else:
+            self.rejected += 1
+            self.per_language[lang]["rejected"] += 1
+            self.reject_reasons[reason or "unknown"] += 1
+
+    def add_failure(self, lang: str) -> None:
+        self.failed += 1
+        self.per_language[lang]["failed"] += 1
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(self.prompt_tokens.values()) + sum(self.completion_tokens.values())
+
+    @property
+    def records(self) -> int:
+        return self.accepted + self.rejected
+
+    def summary(self) -> dict[str, Any]:
+        wall = time.time() - self.started
+        steps = {
+            step: {
+                "requests": self.requests_by_step[step],
+                "prompt": self.prompt_tokens[step],
+                "completion": self.completion_tokens[step],
+            }
+            for step in STEPS
+        }
+        return {
+            "wall_time_s": round(wall, 3),
+            "passages": {
+                "read": self.passages_seen,
+                "in_shard": self.passages_in_shard,
+                "already_done": self.passages_skipped_done,
+                "without_target_language": self.passages_without_target,
+            },
+            "records": {
+                "accepted": self.accepted,
+                "rejected": self.rejected,
+                "failed": self.failed,
+                "already_done": self.records_skipped_done,
+                "records_per_s": round(self.records / wall, 3) if wall > 0 else None,
+            },
+            "per_language": {lang: dict(c) for lang, c in sorted(self.per_language.items())},
+            "reject_reasons": dict(self.reject_reasons.most_common()),
+            "summaries_reused": self.summaries_reused,
+            "tokens": {
+                "prompt": sum(self.prompt_tokens.values()),
+                "completion": sum(self.completion_tokens.values()),
+                "total": self.total_tokens,
+                "by_step": steps,
+                "estimated_requests": self.estimated_token_counts,
+                "per_accepted_query": round(self.total_tokens / self.accepted, 3) if self.accepted else None,
+                "tokens_per_s": round(self.total_tokens / wall, 3) if wall > 0 else None,
+            },
+        }
+
+
+class ProgressBar:
+    """A tqdm bar over records, with tokens/s and accepted/rejected/failed in the postfix."""
+
+    def __init__(self, total: int | None, enabled: bool = True, min_interval: float = 0.5):
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=total, unit="rec", desc="generate", disable=not enabled, dynamic_ncols=True)
+        self._last = 0.0
+        self._min_interval = min_interval
+
+    def update(self, stats: RunStats, n: int = 1, retries: int = 0) -> None:
+        self._bar.update(n)
+        now = time.monotonic()
+        if now - self._last >= self._min_interval:
+            self._last = now
+            wall = max(time.time() - stats.started, 1e-9)
+            self._bar.set_postfix(
+                tok_s=f"{stats.total_tokens / wall:.0f}",
+                ok=stats.accepted,
+                rej=stats.rejected,
+                fail=stats.failed,
+                retry=retries,
+                refresh=False,
+            )
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def write_manifest(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write the run manifest atomically (tmp + rename): a reader never sees half a manifest."""
+    from hfswim import __version__
+
+    write_json_atomic(
+        path,
+        {
+            "hfswim_version": __version__,
+            "python": platform.python_version(),
+            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            **payload,
+        },
+    )
