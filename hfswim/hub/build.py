@@ -187,6 +187,12 @@ class _ConfigBuild:
     def commit(self, run: str, folder: Path) -> ConfigInfo:
         shards = self.train.commit()
         heldout = None
+        if self.eval and self.heldout_queries == 0:
+            # No passage of this config fell into the held-out draw: an MTEB split without queries
+            # would be an unloadable config, so the config gets no held-out split this time.
+            for writer in self.eval.values():
+                writer.abort()
+            self.eval = {}
         if self.eval:
             for writer in self.eval.values():
                 writer.commit()

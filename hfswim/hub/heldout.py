@@ -28,8 +28,14 @@ _SCALE = float(1 << 64)
 
 
 def passage_draw(passage_id: str, seed: int) -> float:
-    """A uniform number in [0, 1) fixed by (seed, passage id)."""
-    digest = hashlib.blake2b(passage_id.encode("utf-8"), digest_size=8, key=str(seed).encode()).digest()
+    """A uniform number in [0, 1) fixed by (seed, passage id).
+
+    The key is salted with "heldout" so the draw is independent of the corpus sampler's
+    (:func:`hfswim.corpus.sampling.passage_draw`): with the same key, the passages a sample kept
+    (the lowest draws) would all fall below the held-out fraction and nothing would be left to train on.
+    """
+    key = f"heldout:{seed}".encode()
+    digest = hashlib.blake2b(passage_id.encode("utf-8"), digest_size=8, key=key).digest()
     return int.from_bytes(digest, "big") / _SCALE
 
 

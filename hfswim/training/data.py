@@ -103,6 +103,8 @@ def load_pairs(
     wanted = parse_language_list(languages)
     raw = list(_load_raw(str(source), wanted, split))
     parts = [_normalise(ds, origin, config) for ds, origin, config in raw]
+    if not parts:
+        raise InputError(f"{source}: no {split!r} rows to train on (a dataset of held-out configs only?).")
     pairs = concatenate_datasets(parts) if len(parts) > 1 else parts[0]
     selected_by_config = any(config is not None for _, _, config in raw)
     if wanted is not None and not selected_by_config:

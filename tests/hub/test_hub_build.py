@@ -261,3 +261,45 @@ def test_state_records_provenance_and_counts(tmp_path, write_records):
     info = state["configs"]["sw"]
     assert (info["train_rows"], info["train_shards"], info["passage_languages"]) == (3, 1, ["en"])
     assert info["provenance"]["model"] == ["gemma-3-270m"] and info["provenance"]["template_hash"] == ["h4sh"]
+
+
+def test_heldout_draw_is_independent_of_the_corpus_sample():
+    """A sample keeps the passages with the lowest corpus draws; the held-out split must not hold them all out."""
+    from hfswim.corpus.sampling import passage_draw as corpus_draw
+    from hfswim.hub.heldout import passage_draw as heldout_draw
+
+    ids = [f"doc{i}#0" for i in range(4000)]
+    sampled = sorted(ids, key=lambda p: corpus_draw(p, 0))[:200]  # a 5% sample, seed 0
+    held = [p for p in sampled if heldout_draw(p, 0) < 0.25]
+    assert 20 < len(held) < 80  # about a quarter, not all 200
+
+
+def test_config_without_heldout_queries_gets_no_eval_configs(tmp_path):
+    """A tiny config whose passages all miss the held-out draw must not list empty MTEB configs."""
+    from datasets import get_dataset_config_names
+
+    from hfswim.hub import BuildConfig, build_dataset
+    from hfswim.hub.heldout import passage_draw
+    from hfswim.io import AtomicParquetWriter
+    from hfswim.records import GENERATED_SCHEMA
+
+    ids = [f"doc{i}#0" for i in range(200) if passage_draw(f"doc{i}#0", 0) >= 0.25][:3]
+    rows = [
+        {
+            "record_id": f"r{i}",
+            "passage_id": pid,
+            "title": "T",
+            "text": f"passage {i} text",
+            "passage_lang": "en",
+            "query_lang": "de",
+            "setting": "cross-lingual",
+            "query": f"Frage nummer {i}?",
+            "parse_status": "ok",
+        }
+        for i, pid in enumerate(ids)
+    ]
+    records = tmp_path / "kept.parquet"
+    with AtomicParquetWriter(records, GENERATED_SCHEMA) as writer:
+        writer.write_rows(rows)
+    build_dataset(records, tmp_path / "repo", BuildConfig(heldout_fraction=0.25))
+    assert get_dataset_config_names(str(tmp_path / "repo")) == ["de"]
