@@ -4,7 +4,9 @@ A filter sees generated records as plain row dicts (``GENERATED_SCHEMA`` columns
 columns of ``FILTERED_SCHEMA`` that earlier filters filled in). It runs in up to two phases:
 
 * **row phase** — :meth:`Filter.apply` judges each row on its own (plus fixed models or a corpus
-  index prepared once), may write scores into the row, and returns kept rows and rejections.
+  index prepared once), may write scores into the row (only the score columns of ``FILTERED_SCHEMA``:
+  ``run_filters`` copies the generated columns from the input, untouched), and returns kept rows and
+  rejections.
   Row decisions do not depend on other rows, so row filters commute.
 * **select phase** — filters that compare rows with each other (dedup, top-k per language) implement
   :class:`SelectFilter`: they :meth:`~SelectFilter.observe` compact state (ids + scores, never whole
@@ -126,5 +128,10 @@ class SelectFilter(RowFilter):
 def order_key(row: Row) -> tuple:
     """Sort key for "best first" among rows: higher ``ce_score``, then higher ``query_logprob``,
     then smaller ``record_id`` (a missing score counts as the lowest), so ties break deterministically."""
-    ce, lp = row.get("ce_score"), row.get("query_logprob")
-    return (-(ce if ce is not None else float("-inf")), -(lp if lp is not None else float("-inf")), row["record_id"])
+    return order_key_of(row["record_id"], row.get("ce_score"), row.get("query_logprob"))
+
+
+def order_key_of(record_id: str, ce_score: float | None, query_logprob: float | None) -> tuple:
+    """:func:`order_key` from the three values (select filters keep these, not whole rows)."""
+    ce, lp = ce_score, query_logprob
+    return (-(ce if ce is not None else float("-inf")), -(lp if lp is not None else float("-inf")), record_id)

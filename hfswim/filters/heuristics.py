@@ -18,11 +18,12 @@ words, or characters for CJK/Thai, so limits mean the same in every script:
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from typing import ClassVar
 
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.filters.text import longest_common_run, token_index, tokens
+from hfswim.filters.text import TokenText, tokens
 from hfswim.langid import script_of
 from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
 
@@ -55,18 +56,16 @@ class HeuristicsFilter(RowFilter):
         self.summary_ratio, self.summary_copy_ratio = summary_ratio, summary_copy_ratio
         self.require_question = require_question
         # A passage appears once per query language: cache its tokens (bounded LRU).
-        self._passages: OrderedDict[tuple[str, bool], tuple[list[str], dict[str, list[int]]]] = OrderedDict()
+        self._passages: OrderedDict[tuple[str, bool], TokenText] = OrderedDict()
         self._cache_size = passage_cache_size
 
-    def _passage(self, row: Row, unspaced: bool) -> tuple[list[str], dict[str, list[int]]]:
+    def _passage(self, row: Row, unspaced: bool) -> TokenText:
         key = (row.get("passage_id") or row.get("text") or "", unspaced)
         hit = self._passages.get(key)
         if hit is not None:
             self._passages.move_to_end(key)
             return hit
-        toks = tokens(row.get("text") or "", unspaced)
-        hit = (toks, token_index(toks))
-        self._passages[key] = hit
+        hit = self._passages[key] = TokenText(tokens(row.get("text") or "", unspaced), unspaced)
         if len(self._passages) > self._cache_size:
             self._passages.popitem(last=False)
         return hit
@@ -89,35 +88,38 @@ class HeuristicsFilter(RowFilter):
         passage_lang = LANGUAGES.get(row.get("passage_lang") or "")
         # A query in another script than the passage cannot copy a long run of it: skip the passage
         # tokenisation, the costliest step (a Hindi query for an English passage, say).
-        p_toks: list[str] = []
-        p_index: dict[str, list[int]] = {}
+        passage: TokenText | None = None
         if passage_lang is None or script == passage_lang.script or script not in _SCRIPTS_OF_LANGUAGES:
-            ngram = self.copy_ngram * (3 if unspaced else 1)  # ~3 CJK characters per word
-            p_toks, p_index = self._passage(row, unspaced)
-            run = longest_common_run(q, p_toks, p_index)
-            if run >= ngram or (n >= self.copy_min_tokens and run >= self.copy_ratio * n):
+            passage = self._passage(row, unspaced)
+            # Rejected when the run reaches copy_ngram (~3 CJK characters per word) or, for a query of
+            # copy_min_tokens or more, covers copy_ratio of it: one substring test for the shortest such run.
+            copied = self.copy_ngram * (3 if unspaced else 1)
+            if n >= self.copy_min_tokens:
+                copied = min(copied, math.ceil(self.copy_ratio * n))
+            if passage.shares_run(q, copied):
+                run = passage.longest_run(q)
                 return self.reject("copied_from_passage", f"{run} of {n} query {unit} copied verbatim from the passage")
         summary = row.get("summary") or ""
         if summary:
-            s = tokens(summary, unspaced)
-            run_s = longest_common_run(q, s)
-            if run_s >= self.summary_ratio * n:
+            s = TokenText(tokens(summary, unspaced), unspaced)
+            if s.shares_run(q, math.ceil(self.summary_ratio * n)):
+                run_s = s.longest_run(q)
                 return self.reject("repeats_summary", f"{run_s} of {n} query {unit} copied verbatim from the summary")
             # Summary and passage share the passage's language (English, cross-lingually). Only a
             # summary about as long as the passage can copy most of it: check lengths first.
             text = row.get("text") or ""
-            if len(summary) < 0.5 * self.summary_copy_ratio * len(text):
-                s = []
-            elif (passage_lang.is_unspaced if passage_lang else unspaced) != unspaced or not p_toks:
+            if len(summary) >= 0.5 * self.summary_copy_ratio * len(text):
                 p_unspaced = passage_lang.is_unspaced if passage_lang else unspaced
-                s = tokens(summary, p_unspaced)
-                p_toks, p_index = self._passage(row, p_unspaced)
-            if s and p_toks and len(s) >= self.summary_copy_ratio * len(p_toks):
-                s_run = longest_common_run(s, p_toks, p_index)
-                if s_run >= self.summary_copy_ratio * len(p_toks):
+                if p_unspaced != unspaced or passage is None or not passage.tokens:
+                    s = TokenText(tokens(summary, p_unspaced), p_unspaced)
+                    passage = self._passage(row, p_unspaced)
+                p_toks = passage.tokens
+                needed = self.summary_copy_ratio * len(p_toks)
+                if s.tokens and p_toks and len(s.tokens) >= needed and passage.shares_run(s.tokens, math.ceil(needed)):
                     return self.reject(
                         "summary_copies_passage",
-                        f"the summary repeats {s_run} of the passage's {len(p_toks)} tokens verbatim",
+                        f"the summary repeats {passage.longest_run(s.tokens)} of the passage's {len(p_toks)} "
+                        "tokens verbatim",
                     )
         if self.require_question and not query.rstrip().endswith(QUESTION_MARKS):
             return self.reject("not_a_question", "the query does not end with a question mark")

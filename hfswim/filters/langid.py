@@ -73,6 +73,11 @@ class LangIdFilter(RowFilter):
         merged = {**DEFAULT_ALSO_ACCEPT, **(also_accept or {})}
         self.also_accept = {lang: frozenset(v) for lang, v in merged.items()}
         self.check_script = check_script
+        self._rules: dict = {}
+
+    def prepare(self, source) -> None:
+        """Load the detectors before the run (``run_filters`` calls this; forked workers then share them)."""
+        self.identifier.load()
 
     def threshold_for(self, lang: str) -> float:
         return self.thresholds.get(lang, self.threshold)
@@ -85,22 +90,24 @@ class LangIdFilter(RowFilter):
         for row, guess in zip(rows, guesses, strict=True):
             row["langid_lang"], row["langid_score"] = guess.lang, guess.score
             target = row.get("query_lang")
-            if target not in LANGUAGES:
+            rule = self._rule(target)
+            if rule is None:
                 out.append(self.reject("unknown_language", f"query_lang {target!r} is not a SWIM-IR language"))
                 continue
-            name = LANGUAGES[target].english_name
-            if self.check_script and guess.script not in expected_scripts(target):
+            scripts, accepted, threshold, detectable = rule
+            if self.check_script and guess.script not in scripts:
+                language = LANGUAGES[target]
                 out.append(
                     self.reject(
                         "wrong_script",
-                        f"query is in {guess.script} script, {name} ({target}) is written in {LANGUAGES[target].script}",
+                        f"query is in {guess.script} script, {language.english_name} ({target}) is written in "
+                        f"{language.script}",
                     )
                 )
                 continue
-            if not supported(target):  # Meitei: the script check above is all we can do
+            if not detectable:  # Meitei: the script check above is all we can do
                 out.append(None)
                 continue
-            accepted = {target} | self.also_accept.get(target, frozenset())
             score = max((guess.score_of(code) for code in accepted), default=0.0)
             if guess.lang not in accepted:
                 code = (
@@ -109,13 +116,26 @@ class LangIdFilter(RowFilter):
                 out.append(
                     self.reject(code, f"detected {guess.lang} ({guess.score:.2f}), expected {target} ({score:.2f})")
                 )
-            elif score < self.threshold_for(target):
+            elif score < threshold:
                 out.append(
-                    self.reject(
-                        "low_confidence",
-                        f"{target} detected with {score:.2f} < threshold {self.threshold_for(target):.2f}",
-                    )
+                    self.reject("low_confidence", f"{target} detected with {score:.2f} < threshold {threshold:.2f}")
                 )
             else:
                 out.append(None)
         return out
+
+    def _rule(self, target) -> tuple[frozenset[str], tuple[str, ...], float, bool] | None:
+        """(expected scripts, accepted languages, threshold, has a detector) for a target language, once."""
+        try:
+            return self._rules[target]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable query_lang
+            return None
+        rule = None
+        if target in LANGUAGES:
+            # The accepted languages in a fixed order, so the max() over their scores is reproducible.
+            accepted = (target, *sorted(self.also_accept.get(target, frozenset()) - {target}))
+            rule = (expected_scripts(target), accepted, self.threshold_for(target), supported(target))
+        self._rules[target] = rule
+        return rule

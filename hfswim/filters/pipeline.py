@@ -3,11 +3,18 @@
 Two passes with bounded memory:
 
 1. **Row phase** — stream the input in batches of ``batch_size`` rows; every row filter judges the
-   batch in the configured order; rejected rows go straight to ``rejected.parquet``, survivors to a
-   temporary spill file, and the select filters (dedup, top-k) observe compact state of them
-   (ids, scores, MinHash signatures — never whole records).
+   batch in the configured order; rejected rows go straight to ``rejected.parquet``, survivors to
+   temporary spill files (Arrow IPC with LZ4, one per batch), and the select filters (dedup, top-k)
+   observe compact state of them (ids, scores, MinHash signatures — never whole records).
 2. **Select phase** — dedup, then top-k (:data:`~hfswim.filters.base.SELECT_ORDER`) decide which
-   survivors to drop; the spill file is streamed once more into ``kept.parquet`` / ``rejected.parquet``.
+   survivors to drop; the spill files are streamed once more into ``kept.parquet`` / ``rejected.parquet``.
+
+Filters see rows as Python dicts, but records travel as Arrow: the output tables take the generated
+columns straight from the input batch and only the filter columns (scores, reject reason) from the
+dicts, so no record is converted back from Python. With ``workers > 1`` the row phase (and dedup's
+MinHash) runs in forked worker processes: they receive Arrow batches, write the survivors' spill file
+themselves and send back only the rejected rows (an Arrow table) and compact columns (ids, scores,
+fingerprints) for the report and the select filters.
 
 Memory is O(batch) for records plus O(rows) compact select state (~100 bytes a row, + 256 bytes with
 near-dedup) and the round-trip corpus index when that filter runs.
@@ -23,7 +30,9 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import os
+import shutil
 import time
 from collections import Counter, deque
 from collections.abc import Iterable
@@ -115,46 +124,172 @@ def judge_batch(filters: list, rows: list[Row]) -> BatchOutcome:
     return rows, rejected, n_in, counts
 
 
-_WORKER_FILTERS: list = []
+# What the select filters read from a surviving row (dedup also its "_dedup" fingerprint) and the report
+# from a rejected one: all a worker sends back besides the Arrow tables.
+_SURVIVOR_KEYS = (
+    "record_id",
+    "query_lang",
+    "query_logprob",
+    "langid_lang",
+    "langid_score",
+    "ce_score",
+    "roundtrip_rank",
+)
+_SAMPLE_KEYS = ("record_id", "query_lang", "query", "passage_id")
+_FILTER_COLUMNS = frozenset(_SCORE_COLUMNS)
+_POSITION = "_position"  # a row's index in its Arrow batch, while the row phase runs
+_SPILL_OPTIONS = {"compression": "lz4"}  # fast enough that the spill costs less than Parquet's encoder
 
 
-def _worker_init(config_json: str) -> None:
-    global _WORKER_FILTERS
-    filters, _ = _execution_order(build_filters(FilterConfig.model_validate_json(config_json)))
-    _WORKER_FILTERS = filters
+def filtered_table(batch, indices: list[int], rows: list[Row]):
+    """``FILTERED_SCHEMA`` table of ``batch``'s rows at ``indices``, whose row dicts are ``rows``.
+
+    Generated columns are taken from the Arrow batch (filters only add score columns, never change the
+    record), filter columns (scores, reject reason) from the dicts; columns the input lacks are null.
+    """
+    import pyarrow as pa
+
+    taken = batch.take(pa.array(indices, type=pa.int64()))
+    names = set(batch.schema.names)
+    columns = []
+    for field in FILTERED_SCHEMA:
+        if field.name in _FILTER_COLUMNS:
+            columns.append(pa.array([row.get(field.name) for row in rows], type=field.type))
+        elif field.name in names:
+            column = taken.column(field.name)
+            columns.append(column if column.type == field.type else column.cast(field.type))
+        else:
+            columns.append(pa.nulls(len(indices), field.type))
+    return pa.Table.from_arrays(columns, schema=FILTERED_SCHEMA)
 
 
-def _worker_judge(batch) -> BatchOutcome:
+# (survivors table, or the path of their spill file; rejected table; outcome, or its compact form)
+JudgedBatch = tuple[object, object, BatchOutcome | tuple]
+
+
+def judge_arrow(filters: list, batch, compact: bool = False, spill: str | None = None) -> JudgedBatch:
+    """Row phase of one Arrow batch: survivors and rejects as ``FILTERED_SCHEMA`` tables, plus the outcome.
+
+    Dedup's costly observation step (normalising, MinHash) is done here too, so that it runs in the
+    workers when ``workers > 1``. ``compact`` returns the outcome in the compact form a worker sends
+    back (:func:`_compact`; :func:`_expand` restores it). With ``spill`` (a path), the survivors are
+    written there as an Arrow IPC file and the path is returned in place of their table: a worker's
+    survivors then never travel through a pipe.
+    """
     from hfswim.filters.dedup import DedupFilter
 
-    outcome = judge_batch(_WORKER_FILTERS, batch.to_pylist())
-    # The costly part of dedup's observation (normalising, MinHash) is done here, in parallel.
-    for f in _WORKER_FILTERS:
+    rows = batch.to_pylist()
+    for i, row in enumerate(rows):
+        row[_POSITION] = i  # a key, not id(row): a filter may hand back copies of the dicts
+    outcome = judge_batch(filters, rows)
+    survivors, rejected = outcome[0], outcome[1]
+    for f in filters:
         if isinstance(f, DedupFilter):
-            for row, fp in zip(outcome[0], f.fingerprint(outcome[0]), strict=True):
+            for row, fp in zip(survivors, f.fingerprint(survivors), strict=True):
                 row["_dedup"] = fp
-    return outcome
+    rejected_rows = _with_reason(rejected)
+    kept_table = filtered_table(batch, [row.pop(_POSITION) for row in survivors], survivors)
+    rejected_table = filtered_table(batch, [row.pop(_POSITION) for row in rejected_rows], rejected_rows)
+    if spill is not None:
+        import pyarrow as pa
+
+        with pa.ipc.new_file(spill, FILTERED_SCHEMA, options=pa.ipc.IpcWriteOptions(**_SPILL_OPTIONS)) as writer:
+            writer.write_table(kept_table)
+        kept_table = spill
+    return kept_table, rejected_table, (_compact(outcome) if compact else outcome)
 
 
-def _judged_batches(filters: list, runner: FilterRunner, batches, config: FilterConfig):
-    """Judged batches in input order: in this process, or in ``config.workers`` processes."""
+def _compact(outcome: BatchOutcome) -> tuple:
+    """A worker's outcome as columns of the few fields the report and the select filters read: a list
+    per field pickles several times faster than one dict per row."""
+    survivors, rejected, n_in, counts = outcome
+    keys = _SURVIVOR_KEYS + (("_dedup",) if survivors and "_dedup" in survivors[0] else ())
+    return (
+        keys,
+        [[row.get(k) for row in survivors] for k in keys],
+        [[row.get(k) for row, _ in rejected] for k in _SAMPLE_KEYS],
+        [rejection for _, rejection in rejected],
+        n_in,
+        [(name, reached, len(rejected_here)) for name, reached, rejected_here in counts],
+    )
+
+
+def _expand(compact: tuple) -> BatchOutcome:
+    """The outcome from :func:`_compact`, with small row dicts."""
+    keys, survivor_columns, rejected_columns, rejections, n_in, counts = compact
+    survivors = [dict(zip(keys, values, strict=True)) for values in zip(*survivor_columns, strict=True)]
+    rejected_rows = [dict(zip(_SAMPLE_KEYS, values, strict=True)) for values in zip(*rejected_columns, strict=True)]
+    rejected = list(zip(rejected_rows, rejections, strict=True))
+    per_filter, at = [], 0
+    for name, reached, n in counts:  # judge_batch lists each filter's rejects in order
+        per_filter.append((name, reached, rejected[at : at + n]))
+        at += n
+    return survivors, rejected, n_in, per_filter
+
+
+_WORKER_FILTERS: list = []  # the parent's filters, inherited by the forked workers
+
+
+def _worker_judge(batch, spill: str) -> JudgedBatch:
+    return judge_arrow(_WORKER_FILTERS, batch, compact=True, spill=spill)
+
+
+def _judged_batches(runner: FilterRunner, batches, config: FilterConfig, spill_dir: Path):
+    """(survivors' spill file, rejected table) per batch, in input order, counted into the runner and
+    observed by its select filters; judged in this process, or in ``config.workers`` processes."""
+    spills = (str(spill_dir / f"{i:09d}.arrow") for i in itertools.count())
     if config.workers <= 1:
         for batch in batches:
-            yield runner.absorb(judge_batch(runner.filters, _rows(batch)))
+            kept, rejected, outcome = judge_arrow(runner.filters, batch, spill=next(spills))
+            runner.absorb(outcome)
+            yield kept, rejected
         return
     import multiprocessing
 
-    # fork: workers inherit the loaded fastText model; nothing here holds threads (torch filters are refused).
+    # fork: workers start at once with the imported modules and the loaded models; nothing here holds
+    # threads (torch filters are refused with workers > 1). Batches go out as Arrow buffers; survivors
+    # stay in the worker's spill file; only rejects and compact columns come back.
+    global _WORKER_FILTERS
+    _WORKER_FILTERS = runner.filters  # prepared (models loaded) before the fork: the workers share them
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(config.workers, initializer=_worker_init, initargs=(config.model_dump_json(),)) as pool:
+    with ctx.Pool(config.workers) as pool:
         # At most 2 batches per worker in flight (Pool.imap would read the whole input ahead).
         pending: deque = deque()
+
+        def take():
+            kept, rejected, compact = pending.popleft().get()
+            runner.absorb(_expand(compact))
+            return kept, rejected
+
         for batch in batches:
-            pending.append(pool.apply_async(_worker_judge, (batch,)))
+            pending.append(pool.apply_async(_worker_judge, (batch, next(spills))))
             if len(pending) >= 2 * config.workers:
-                yield runner.absorb(pending.popleft().get())
+                yield take()
         while pending:
-            yield runner.absorb(pending.popleft().get())
+            yield take()
+
+
+class _TableSink:
+    """Collects tables and writes them in row groups of at least ``rows`` rows."""
+
+    def __init__(self, writer, rows: int = 8192):
+        self.writer, self.rows = writer, rows
+        self.pending: list = []
+        self.count = 0
+
+    def add(self, table) -> None:
+        if table.num_rows:
+            self.pending.append(table)
+            self.count += table.num_rows
+            if self.count >= self.rows:
+                self.flush()
+
+    def flush(self) -> None:
+        import pyarrow as pa
+
+        if self.pending:
+            self.writer.write_table(pa.concat_tables(self.pending))
+            self.pending, self.count = [], 0
 
 
 def _read_batches(files: list[Path], batch_size: int):
@@ -164,10 +299,6 @@ def _read_batches(files: list[Path], batch_size: int):
     for file in files:
         with pq.ParquetFile(file) as parquet:
             yield from parquet.iter_batches(batch_size=batch_size)
-
-
-def _rows(batch) -> list[Row]:
-    return batch.to_pylist()
 
 
 def _check_schema(files: list[Path]) -> None:
@@ -202,6 +333,8 @@ def run_filters(
         filters: already-built filter objects, instead of building them from ``config`` (e.g. a
             :class:`~hfswim.filters.safety.SafetyFilter` with a Python classifier callable).
     """
+    import pyarrow as pa
+
     from hfswim.io import AtomicParquetWriter, resolve_files
 
     start = time.perf_counter()
@@ -209,7 +342,9 @@ def run_filters(
     files = resolve_files(input, (".parquet",))
     _check_schema(files)
     if config.workers > 1 and filters is not None:
-        raise ConfigError("workers > 1 builds the filters in each worker from the config; do not pass built filters.")
+        raise ConfigError(
+            "workers > 1 builds the filters from the config (which refuses torch-based filters); do not pass built filters."
+        )
     filters = build_filters(config) if filters is None else filters
     report = QualityReport(
         input=str(input), config=config.model_dump(mode="json"), samples_per_filter=config.samples_per_filter
@@ -220,29 +355,39 @@ def run_filters(
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    spill = out / ".survivors.parquet"
+    spill_dir = out / ".survivors"  # one Arrow IPC file per batch, deleted once read back
+    shutil.rmtree(spill_dir, ignore_errors=True)
+    spill_dir.mkdir()
     try:
         with AtomicParquetWriter(out / REJECTED_FILE, FILTERED_SCHEMA) as rejected_writer:
-            with AtomicParquetWriter(spill, FILTERED_SCHEMA) as spill_writer:
-                batches = _read_batches(files, config.batch_size)
-                for survivors, rejected in _judged_batches(filters, runner, batches, config):
-                    rejected_writer.write_rows(_with_reason(rejected))
-                    spill_writer.write_rows(survivors)
+            rejected_sink = _TableSink(rejected_writer)
+            spills = []
+            for spill, rejected in _judged_batches(runner, _read_batches(files, config.batch_size), config, spill_dir):
+                rejected_sink.add(rejected)
+                spills.append(spill)
             decisions = runner.select_phase()
             with AtomicParquetWriter(out / KEPT_FILE, FILTERED_SCHEMA) as kept_writer:
-                for batch in _read_batches([spill], config.batch_size):
-                    kept, dropped = [], []
-                    for row in _rows(batch):
-                        rejection = decisions.get(row["record_id"])
-                        if rejection is None:
-                            kept.append(row)
-                        else:
-                            dropped.append((row, rejection))
-                    runner.finish(dropped)  # counts are additive: batch by batch keeps memory flat
-                    rejected_writer.write_rows(_with_reason(dropped))
-                    kept_writer.write_rows(kept)
+                kept_sink = _TableSink(kept_writer)
+                for spill in spills:
+                    with pa.memory_map(spill) as source:
+                        reader = pa.ipc.open_file(source)
+                        for i in range(reader.num_record_batches):
+                            batch = reader.get_batch(i)
+                            ids = batch.column("record_id").to_pylist()
+                            dropped_at = [j for j, rid in enumerate(ids) if rid in decisions]
+                            if dropped_at:
+                                dropped_rows = batch.take(pa.array(dropped_at, type=pa.int64())).to_pylist()
+                                dropped = [(row, decisions[row["record_id"]]) for row in dropped_rows]
+                                runner.finish(dropped)  # counts are additive: batch by batch keeps memory flat
+                                rejected_sink.add(filtered_table(batch, dropped_at, _with_reason(dropped)))
+                                keep = [rid not in decisions for rid in ids]
+                                batch = batch.filter(pa.array(keep, type=pa.bool_()))
+                            kept_sink.add(pa.Table.from_batches([batch], schema=FILTERED_SCHEMA))
+                    os.unlink(spill)
+                kept_sink.flush()
+            rejected_sink.flush()
     finally:
-        spill.unlink(missing_ok=True)
+        shutil.rmtree(spill_dir, ignore_errors=True)
     report.seconds = time.perf_counter() - start
     report.write(out)
     return report
