@@ -31,6 +31,18 @@ app = typer.Typer(
 
 # (command name, "module:function"). Stage packages own their commands.
 COMMANDS: list[tuple[str, str]] = [
+    ("run", "hfswim.cli_run:run"),
+    ("sample", "hfswim.corpus.cli:sample"),
+    ("prompts", "hfswim.prompts.cli:prompts"),
+    ("generate", "hfswim.generation.cli:generate"),
+    ("filter", "hfswim.filters.cli:filter_command"),
+    ("build-dataset", "hfswim.hub.cli:build_dataset"),
+    ("push-dataset", "hfswim.hub.cli:push_dataset"),
+    ("train", "hfswim.training.cli:train"),
+    ("push-model", "hfswim.training.cli:push_model"),
+    ("evaluate", "hfswim.evaluation.cli:evaluate"),
+    ("index", "hfswim.evaluation.cli:index"),
+    ("search", "hfswim.evaluation.cli:search"),
     ("languages", "hfswim.cli_languages:languages"),
 ]
 

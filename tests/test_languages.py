@@ -40,3 +40,14 @@ def test_parse_settings_and_all():
     assert {lang.code for lang in parse_languages("indic,en")} >= {"en", "ta"}
     with pytest.raises(ConfigError, match="empty"):
         parse_languages(" , ")
+
+
+def test_cli_lists_every_stage_and_fails_in_one_line(capsys):
+    from hfswim.cli import main
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("run", "sample", "generate", "filter", "build-dataset", "push-dataset", "train", "evaluate"):
+        assert command in out
+    assert main(["languages", "--setting", "xx"]) == 2
+    assert "Unknown setting 'xx'" in capsys.readouterr().err
