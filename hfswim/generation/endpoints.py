@@ -282,8 +282,8 @@ class PooledInferenceClient(AsyncInferenceClient):
     * its request hook refuses EVERY request when ``HF_HUB_OFFLINE=1`` (``OfflineModeIsEnabled``), even to
       a TGI or vLLM server on localhost. Offline mode means "do not reach the Hub"; the user's own endpoint
       is not the Hub, so this session keeps the response hook and leaves the offline guard out;
-    * its network layer (httpcore2) costs ~1.3 ms of CPU per request; by default this session sends
-      requests through :class:`~hfswim.generation.transport.AiohttpTransport` (~0.2 ms).
+    * its network layer (httpx2 + httpcore2) costs ~1.5 ms of CPU per request; by default requests go through
+      :class:`~hfswim.generation.transport.AiohttpSession` instead (aiohttp, same errors, ~0.2 ms).
 
     The public hook for a custom session (``set_async_client_factory``) is process-global, hence a subclass.
     """
@@ -299,30 +299,90 @@ class PooledInferenceClient(AsyncInferenceClient):
             raise ConfigError(f"http_backend {http_backend!r}: expected one of {', '.join(HTTP_BACKENDS)}.")
         self._max_connections = max(1, max_connections)
         self._http_backend = http_backend
-        # OpenAI-style servers: ask for log-probs until an answer shows the server ignores the field.
-        # (transformers serve ignores it yet generates ~8x slower when it is set.)
-        self.request_logprobs = True
+        # OpenAI-style servers: does the server return log-probs? None = not known yet. transformers serve
+        # ignores the field yet generates ~8x slower when it is set, so until the first answer settles it,
+        # ONE request asks and the others wait for its answer (see request_completion), instead of the
+        # first `concurrency` requests all paying for it.
+        self.request_logprobs: bool | None = None
+        self._logprobs_known: Any = None  # asyncio.Event, made on first use inside the running loop
+        self._helpers: dict[tuple[str, str | None], tuple[Any, Any, Any]] = {}
+
+    def _request_parameters(
+        self, task: str, model: str | None, inputs: Any, parameters: dict[str, Any], extra: dict[str, Any] | None = None
+    ) -> Any:
+        """What ``provider_helper.prepare_request(...)`` returns, with its per-endpoint parts made once.
+
+        huggingface_hub looks the provider helper up, resolves the model mapping and rebuilds the headers
+        (user agent included) on every call; for one endpoint only the payload changes. The first call of
+        each task goes through ``prepare_request`` itself; later calls reuse its URL and headers and build
+        the payload with the same helper.
+        """
+        from huggingface_hub.inference._providers._common import RequestParameters, filter_none, recursive_merge
+
+        cached = self._helpers.get((task, model))
+        if cached is None:
+            from huggingface_hub.inference._providers import get_provider_helper
+
+            helper = get_provider_helper(self.provider, task=task, model=model)
+            first = helper.prepare_request(
+                inputs=inputs, parameters=parameters, extra_payload=extra, headers=self.headers, model=model,
+                api_key=self.token,
+            )  # fmt: skip
+            self._helpers[(task, model)] = (helper, helper._prepare_mapping_info(model), first)
+            return first
+        helper, mapping, first = cached
+        payload = helper._prepare_payload_as_dict(inputs, parameters, provider_mapping_info=mapping)
+        if extra:
+            payload = recursive_merge(payload, filter_none(extra))
+        return RequestParameters(
+            url=first.url, task=first.task, model=first.model, json=payload, data=None, headers=dict(first.headers)
+        )
+
+    async def text_generation_dict(self, prompt: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        """``text_generation(prompt, details=True, ...)`` answered as TGI's JSON dict.
+
+        The same request path as :meth:`text_generation` (provider helper, headers, this session, typed TGI
+        errors), minus two costs that dominate at high request rates: one ``TextGenerationOutputToken``
+        dataclass per generated token (each validated through ``dataclasses.asdict``) and a thread hop per
+        call for the provider's response hook, which for a TGI URL returns the dict unchanged.
+        """
+        from huggingface_hub.errors import HfHubHTTPError
+        from huggingface_hub.inference._common import raise_text_generation_error
+
+        request = self._request_parameters("text-generation", self.model, prompt, parameters, {"stream": False})
+        try:
+            content = await self._inner_post(request, stream=False)
+        except HfHubHTTPError as err:
+            raise_text_generation_error(err)
+        data = _loads(content)
+        return data[0] if isinstance(data, list) and data else data
+
+    async def chat_completion_dict(self, messages: list[dict[str, Any]], parameters: dict[str, Any]) -> dict[str, Any]:
+        """``chat_completion(messages, ...)`` answered as the server's JSON dict (no output dataclasses)."""
+        model_or_url = self.model or parameters.get("model")
+        request = self._request_parameters("conversational", model_or_url, messages, parameters)
+        return _loads(await self._inner_post(request, stream=False))
 
     async def _get_async_client(self):  # type: ignore[override]
         if self._async_client is None:
-            import httpx2
-            from huggingface_hub.utils._http import async_hf_response_event_hook
-
             if self._http_backend == "aiohttp":
-                from hfswim.generation.transport import AiohttpTransport
+                from hfswim.generation.transport import AiohttpSession
 
-                transport = AiohttpTransport(max_connections=self._max_connections)
+                session = AiohttpSession(self._max_connections, drop_authorization=f"Bearer {_NO_TOKEN}")
             else:
+                import httpx2
+                from huggingface_hub.utils._http import async_hf_response_event_hook
+
                 limit = self._max_connections
                 transport = httpx2.AsyncHTTPTransport(
                     limits=httpx2.Limits(max_connections=limit, max_keepalive_connections=limit)
                 )
-            session = httpx2.AsyncClient(
-                event_hooks={"request": [_drop_placeholder_token], "response": [async_hf_response_event_hook]},
-                follow_redirects=True,
-                timeout=None,
-                transport=transport,
-            )
+                session = httpx2.AsyncClient(
+                    event_hooks={"request": [_drop_placeholder_token], "response": [async_hf_response_event_hook]},
+                    follow_redirects=True,
+                    timeout=None,
+                    transport=transport,
+                )
             self._async_client = await self.exit_stack.enter_async_context(session)
         return self._async_client
 
@@ -339,65 +399,111 @@ async def request_completion(
     stop: list[str],
 ) -> Completion:
     """Ask the endpoint for one completion of ``prompt``; errors propagate for the retry layer to classify."""
+    if not isinstance(client, PooledInferenceClient):  # any other AsyncInferenceClient: its typed outputs
+        return await _request_completion_typed(
+            client, endpoint, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+            seed=seed, stop=stop,
+        )  # fmt: skip
     if endpoint.kind == "tgi":
         sampling = temperature > 0
-        out = await client.text_generation(
+        out = await client.text_generation_dict(
             prompt,
-            details=True,
-            decoder_input_details=False,
-            return_full_text=False,
-            max_new_tokens=max_new_tokens,
-            stop=stop or None,
-            do_sample=sampling,
-            temperature=temperature if sampling else None,  # TGI rejects temperature=0: greedy is do_sample=False
-            top_p=top_p if sampling else None,
-            seed=seed,
+            {
+                "details": True,
+                "decoder_input_details": False,
+                "return_full_text": False,
+                "max_new_tokens": max_new_tokens,
+                "stop": stop or None,
+                "do_sample": sampling,
+                # TGI rejects temperature=0: greedy is do_sample=False
+                "temperature": temperature if sampling else None,
+                "top_p": top_p if sampling else None,
+                "seed": seed,
+            },
         )
-        if not hasattr(out, "generated_text"):
+        if not isinstance(out, dict) or not isinstance(out.get("generated_text"), str):
             raise BadResponseError(f"TGI answered without details: {str(out)[:200]!r}")
-        tokens = out.details.tokens if out.details is not None else None
+        details = out.get("details")
+        tokens = details.get("tokens") if isinstance(details, dict) else None
         if tokens is None:
             raise BadResponseError("TGI answered without token details (is this a TGI server?)")
-        text = _strip_stop(out.generated_text, stop)
+        finish = details.get("finish_reason")
         return Completion(
-            text=text,
+            text=_strip_stop(out["generated_text"], stop),
             # TGI's /generate does not count prompt tokens (only its response headers do): estimate.
             prompt_tokens=estimate_tokens(prompt),
-            completion_tokens=int(out.details.generated_tokens),
-            tokens=tuple((t.text, float(t.logprob)) for t in tokens if not t.special and t.logprob is not None),
+            completion_tokens=int(details["generated_tokens"]),
+            tokens=tuple(
+                (t["text"], float(t["logprob"]))
+                for t in tokens
+                if not t.get("special") and t.get("logprob") is not None
+            ),
             estimated=True,
-            finish_reason=str(out.details.finish_reason) if out.details.finish_reason is not None else None,
+            finish_reason=str(finish) if finish is not None else None,
         )
-    asked_logprobs = getattr(client, "request_logprobs", True)
-    out = await client.chat_completion(
-        messages=[{"role": "user", "content": prompt}],
-        model=endpoint.model_id,
-        logprobs=True if asked_logprobs else None,
-        max_tokens=max_new_tokens,
-        stop=stop or None,
-        temperature=temperature,
-        top_p=top_p,
-        seed=seed,
-    )
-    choices = getattr(out, "choices", None)
-    if not choices:
+    if client.request_logprobs is None and client._logprobs_known is not None:
+        await client._logprobs_known.wait()  # another request is finding out whether log-probs come back
+    if client.request_logprobs is None and client._logprobs_known is None:
+        import asyncio
+
+        client._logprobs_known = asyncio.Event()
+        try:
+            return await _chat_completion(client, endpoint, prompt, max_new_tokens, temperature, top_p, seed, stop)
+        finally:
+            client._logprobs_known.set()  # settled, or this request failed: the next answer settles it
+    return await _chat_completion(client, endpoint, prompt, max_new_tokens, temperature, top_p, seed, stop)
+
+
+async def _chat_completion(
+    client: PooledInferenceClient,
+    endpoint: Endpoint,
+    prompt: str,
+    max_new_tokens: int,
+    temperature: float,
+    top_p: float | None,
+    seed: int | None,
+    stop: list[str],
+) -> Completion:
+    asked_logprobs = client.request_logprobs is not False
+    parameters = {
+        "model": endpoint.model_id,
+        "logprobs": True if asked_logprobs else None,
+        "max_tokens": max_new_tokens,
+        "stop": stop or None,
+        "temperature": temperature,
+        "top_p": top_p,
+        "seed": seed,
+        "stream": False,
+    }
+    out = await client.chat_completion_dict([{"role": "user", "content": prompt}], parameters)
+    choices = out.get("choices") if isinstance(out, dict) else None
+    if not choices or not isinstance(choices[0], dict):
         raise BadResponseError(f"the server answered without choices: {str(out)[:200]!r}")
     choice = choices[0]
-    message = getattr(choice, "message", None)
-    text = getattr(message, "content", None)
+    message = choice.get("message")
+    text = message.get("content") if isinstance(message, dict) else None
     if not isinstance(text, str):
         raise BadResponseError(f"the server answered without message content: {str(choice)[:200]!r}")
     text = _strip_stop(text, stop)
     tokens = None
-    logprobs = getattr(choice, "logprobs", None)
-    content = getattr(logprobs, "content", None) if logprobs is not None else None
+    logprobs = choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
     if content:
-        tokens = tuple((str(t.token), float(t.logprob)) for t in content if t.logprob is not None)
-    elif asked_logprobs and text and isinstance(client, PooledInferenceClient):
+        tokens = tuple((str(t["token"]), float(t["logprob"])) for t in content if t.get("logprob") is not None)
+        client.request_logprobs = True
+    elif asked_logprobs and text:
         client.request_logprobs = False  # the server ignored the field: stop paying for it
-    usage = getattr(out, "usage", None)
-    if usage is not None and usage.prompt_tokens is not None and usage.completion_tokens is not None:
-        prompt_tokens, completion_tokens, estimated = int(usage.prompt_tokens), int(usage.completion_tokens), False
+    usage = out.get("usage")
+    if (
+        isinstance(usage, dict)
+        and usage.get("prompt_tokens") is not None
+        and usage.get("completion_tokens") is not None
+    ):
+        prompt_tokens, completion_tokens, estimated = (
+            int(usage["prompt_tokens"]),
+            int(usage["completion_tokens"]),
+            False,
+        )
     else:
         prompt_tokens, completion_tokens, estimated = estimate_tokens(prompt), estimate_tokens(text), True
     return Completion(
@@ -406,8 +512,70 @@ async def request_completion(
         completion_tokens=completion_tokens,
         tokens=tokens,
         estimated=estimated,
-        finish_reason=getattr(choice, "finish_reason", None),
+        finish_reason=choice.get("finish_reason"),
     )
+
+
+def _loads(content: bytes) -> Any:
+    return _json_loads(content)
+
+
+try:  # orjson parses a TGI answer with 100 tokens ~5x faster than json
+    from orjson import loads as _json_loads
+except ImportError:  # pragma: no cover - orjson is a dependency of gradio and usually present
+    _json_loads = json.loads
+
+
+async def _request_completion_typed(
+    client: AsyncInferenceClient,
+    endpoint: Endpoint,
+    prompt: str,
+    *,
+    max_new_tokens: int,
+    temperature: float,
+    top_p: float | None,
+    seed: int | None,
+    stop: list[str],
+) -> Completion:
+    """The same request through the public typed methods, for a plain ``AsyncInferenceClient``."""
+    if endpoint.kind == "tgi":
+        sampling = temperature > 0
+        out = await client.text_generation(
+            prompt, details=True, decoder_input_details=False, return_full_text=False,
+            max_new_tokens=max_new_tokens, stop=stop or None, do_sample=sampling,
+            temperature=temperature if sampling else None, top_p=top_p if sampling else None, seed=seed,
+        )  # fmt: skip
+        if not hasattr(out, "generated_text") or out.details is None or out.details.tokens is None:
+            raise BadResponseError(f"TGI answered without details: {str(out)[:200]!r}")
+        tokens = out.details.tokens
+        return Completion(
+            text=_strip_stop(out.generated_text, stop),
+            prompt_tokens=estimate_tokens(prompt),
+            completion_tokens=int(out.details.generated_tokens),
+            tokens=tuple((t.text, float(t.logprob)) for t in tokens if not t.special and t.logprob is not None),
+            estimated=True,
+            finish_reason=str(out.details.finish_reason) if out.details.finish_reason is not None else None,
+        )
+    out = await client.chat_completion(
+        messages=[{"role": "user", "content": prompt}], model=endpoint.model_id, logprobs=True,
+        max_tokens=max_new_tokens, stop=stop or None, temperature=temperature, top_p=top_p, seed=seed,
+    )  # fmt: skip
+    choices = getattr(out, "choices", None)
+    if not choices or not isinstance(getattr(getattr(choices[0], "message", None), "content", None), str):
+        raise BadResponseError(f"the server answered without choices or content: {str(out)[:200]!r}")
+    choice = choices[0]
+    text = _strip_stop(choice.message.content, stop)
+    content = getattr(getattr(choice, "logprobs", None), "content", None)
+    tokens = tuple((str(t.token), float(t.logprob)) for t in content if t.logprob is not None) if content else None
+    usage = getattr(out, "usage", None)
+    if usage is not None and usage.prompt_tokens is not None and usage.completion_tokens is not None:
+        prompt_tokens, completion_tokens, estimated = int(usage.prompt_tokens), int(usage.completion_tokens), False
+    else:
+        prompt_tokens, completion_tokens, estimated = estimate_tokens(prompt), estimate_tokens(text), True
+    return Completion(
+        text=text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, tokens=tokens,
+        estimated=estimated, finish_reason=getattr(choice, "finish_reason", None),
+    )  # fmt: skip
 
 
 class BadResponseError(ValueError):

@@ -97,6 +97,51 @@ def fake_completion(prompt: str, max_new_tokens: int, stop: list[str] | None) ->
     return out, pieces
 
 
+def tgi_answer(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """TGI's ``/generate`` answer (with ``details``) to a request body."""
+    params = body.get("parameters") or {}
+    text, pieces = fake_completion(body["inputs"], int(params.get("max_new_tokens") or 20), params.get("stop"))
+    tokens = [{"id": i, "text": p, "logprob": -0.25 - 0.01 * i, "special": False} for i, p in enumerate(pieces)]
+    details = {
+        "finish_reason": "stop_sequence",
+        "generated_tokens": len(pieces),
+        "seed": params.get("seed"),
+        "prefill": [],
+        "tokens": tokens,
+    }
+    return [{"generated_text": text, "details": details}]
+
+
+def chat_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """The Messages API answer to a ``/v1/chat/completions`` request body."""
+    prompt = "".join(m.get("content", "") for m in body["messages"])
+    text, pieces = fake_completion(prompt, int(body.get("max_tokens") or 20), body.get("stop"))
+    for s in body.get("stop") or []:  # OpenAI-style servers leave the stop sequence out
+        if s and text.endswith(s):
+            text = text[: -len(s)]
+    content = [{"token": p, "logprob": -0.25 - 0.01 * i, "top_logprobs": []} for i, p in enumerate(pieces)]
+    return {
+        "id": "loopback",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model") or MODEL_ID,
+        "system_fingerprint": "loopback",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "logprobs": {"content": content} if body.get("logprobs") else None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": len(prompt.split()),
+            "completion_tokens": len(pieces),
+            "total_tokens": len(prompt.split()) + len(pieces),
+        },
+    }
+
+
 class LoopbackLLM:
     """The server; ``kind`` is "tgi" (``/info``, ``/generate`` and the Messages API) or "openai" (Messages API only)."""
 
@@ -174,18 +219,8 @@ class LoopbackLLM:
         fault = await self._fault(request, prompt)
         if fault is not None:
             return fault
-        params = body.get("parameters") or {}
-        text, pieces = fake_completion(prompt, int(params.get("max_new_tokens") or 20), params.get("stop"))
         self._count(200, prompt)
-        tokens = [{"id": i, "text": p, "logprob": -0.25 - 0.01 * i, "special": False} for i, p in enumerate(pieces)]
-        details = {
-            "finish_reason": "stop_sequence",
-            "generated_tokens": len(pieces),
-            "seed": params.get("seed"),
-            "prefill": [],
-            "tokens": tokens,
-        }
-        return web.json_response([{"generated_text": text, "details": details}])
+        return web.json_response(tgi_answer(body))
 
     async def _chat(self, request: Any) -> Any:
         from aiohttp import web
@@ -195,35 +230,8 @@ class LoopbackLLM:
         fault = await self._fault(request, prompt)
         if fault is not None:
             return fault
-        text, pieces = fake_completion(prompt, int(body.get("max_tokens") or 20), body.get("stop"))
-        stop = body.get("stop") or []
-        for s in stop:  # OpenAI-style servers leave the stop sequence out
-            if s and text.endswith(s):
-                text = text[: -len(s)]
         self._count(200, prompt)
-        content = [{"token": p, "logprob": -0.25 - 0.01 * i, "top_logprobs": []} for i, p in enumerate(pieces)]
-        return web.json_response(
-            {
-                "id": "loopback",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body.get("model") or MODEL_ID,
-                "system_fingerprint": "loopback",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": text},
-                        "logprobs": {"content": content} if body.get("logprobs") else None,
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": len(prompt.split()),
-                    "completion_tokens": len(pieces),
-                    "total_tokens": len(prompt.split()) + len(pieces),
-                },
-            }
-        )
+        return web.json_response(chat_answer(body))
 
     def app(self) -> Any:
         from aiohttp import web
@@ -286,6 +294,85 @@ class LoopbackLLM:
         self.stop()
 
 
+class _FastHTTP(asyncio.Protocol):
+    """Minimal HTTP/1.1 keep-alive protocol for :func:`serve_fast`: Content-Length bodies, no chunking."""
+
+    def __init__(self, kind: str, loads: Any, dumps: Any):
+        self.kind, self.loads, self.dumps = kind, loads, dumps
+        self.buffer = b""
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        out = []
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                break
+            head = self.buffer[:head_end]
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if len(self.buffer) < head_end + 4 + length:
+                break
+            body = self.buffer[head_end + 4 : head_end + 4 + length]
+            self.buffer = self.buffer[head_end + 4 + length :]
+            method, path = head.split(b" ", 2)[:2]
+            out.append(self._answer(method, path.split(b"?")[0], body))
+        if out:
+            self.transport.writelines(out)
+
+    def _answer(self, method: bytes, path: bytes, body: bytes) -> bytes:
+        status, payload = b"200 OK", None
+        if method == b"POST" and path in (b"/generate", b"/") and self.kind == "tgi":
+            payload = tgi_answer(self.loads(body))
+        elif method == b"POST" and path == b"/v1/chat/completions":
+            payload = chat_answer(self.loads(body))
+        elif path == b"/info" and self.kind == "tgi":
+            payload = {"model_id": MODEL_ID, "max_concurrent_requests": 256, "version": "loopback-fast"}
+        elif path == b"/v1/models":
+            payload = {"object": "list", "data": [{"id": MODEL_ID, "object": "model"}]}
+        elif path == b"/health":
+            payload = {"status": "ok"}
+        else:
+            status, payload = b"404 Not Found", {"error": "not found"}
+        data = self.dumps(payload)
+        return (
+            b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\nContent-Length: "
+            + str(len(data)).encode() + b"\r\n\r\n" + data
+        )  # fmt: skip
+
+
+def serve_fast(kind: str, host: str, port: int) -> None:
+    """Serve the loopback answers from a raw asyncio protocol (uvloop when installed): no faults, no counters.
+
+    The benchmark server: a fraction of aiohttp's per-request cost, so that on a shared 2-core machine the
+    client's own cost is what a client-overhead figure measures.
+    """
+    try:
+        from orjson import dumps, loads
+    except ImportError:  # pragma: no cover
+        loads, dumps = json.loads, lambda obj: json.dumps(obj).encode()
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:  # pragma: no cover
+        loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(
+        loop.create_server(lambda: _FastHTTP(kind, loads, dumps), host, port, backlog=4096)
+    )
+    try:
+        loop.run_forever()
+    finally:
+        server.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -293,7 +380,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kind", choices=["tgi", "openai"], default="tgi")
     parser.add_argument("--max-concurrent-requests", type=int, default=256)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before every answer")
+    parser.add_argument("--fast", action="store_true", help="raw asyncio protocol server (no faults, no delay)")
     args = parser.parse_args(argv)
+    if args.fast:
+        print(json.dumps({"url": f"http://{args.host}:{args.port}", "kind": args.kind}), flush=True)
+        serve_fast(args.kind, args.host, args.port)
+        return
     from aiohttp import web
 
     server = LoopbackLLM(args.kind, args.host, args.port, args.max_concurrent_requests)

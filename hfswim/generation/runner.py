@@ -86,8 +86,20 @@ def _estimate_total(config: GenerateConfig, n_languages: int) -> int | None:
 
 
 def generate(config: GenerateConfig) -> GenerationResult:
-    """Run one generation job (see the module docstring); resumable: rerun the same config to finish it."""
-    return asyncio.run(agenerate(config))
+    """Run one generation job (see the module docstring); resumable: rerun the same config to finish it.
+
+    The event loop is uvloop's when it is installed (its socket and callback handling costs a client about
+    a third less CPU per request at high rates), asyncio's otherwise.
+    """
+    return _event_loop_runner(agenerate(config))
+
+
+def _event_loop_runner(coro: Any) -> Any:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 async def agenerate(config: GenerateConfig) -> GenerationResult:

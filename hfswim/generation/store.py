@@ -62,6 +62,25 @@ def _trim(row: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def _dump_line(row: dict[str, Any]) -> bytes:
+    """One compact UTF-8 JSON line (orjson: ~50x faster than json.dumps for a record, same JSON)."""
+    try:
+        return _orjson_dumps(row, option=_ORJSON_APPEND_NEWLINE)
+    except TypeError:  # a value orjson does not take (an int beyond 64 bits...): the standard library does
+        return (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+try:
+    from orjson import OPT_APPEND_NEWLINE as _ORJSON_APPEND_NEWLINE
+    from orjson import dumps as _orjson_dumps
+except ImportError:  # pragma: no cover - orjson ships with gradio/huggingface stacks; the fallback is json
+
+    def _orjson_dumps(row: dict[str, Any], option: int = 0) -> bytes:
+        raise TypeError
+
+    _ORJSON_APPEND_NEWLINE = 0
+
+
 class _ShardedLog:
     """Append-only JSONL files sharded by key, with a torn-tail repair and a set of finished keys."""
 
@@ -121,7 +140,7 @@ class _ShardedLog:
             path = self.root / f"{self.prefix}-{self.job}-{shard:03d}.jsonl"
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             self._fds[shard] = fd
-        data = (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        data = _dump_line(row)
         written = os.write(fd, data)
         while written < len(data):  # short writes happen only on full disks or signals; finish the line
             written += os.write(fd, data[written:])

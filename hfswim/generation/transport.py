@@ -1,4 +1,12 @@
-"""An httpx2 transport backed by aiohttp: the same ``AsyncInferenceClient``, a faster HTTP engine.
+"""aiohttp under ``AsyncInferenceClient``: the same client, a faster HTTP engine.
+
+Two ways in, both keeping huggingface_hub's request building, ``hf_raise_for_status`` and typed errors:
+
+* :class:`AiohttpSession` (what hfswim uses): stands in for the ``httpx2.AsyncClient`` that
+  ``AsyncInferenceClient._inner_post`` calls ``.post(...)`` on, and hands back a real ``httpx2.Response``. It
+  skips httpx2's request building, cookie jar, auth and redirect machinery (~0.3 ms of CPU per request at
+  high rates) and raises the same httpx2 exceptions for timeouts and network errors;
+* :class:`AiohttpTransport`: an ``httpx2`` transport, for callers that need a full ``httpx2.AsyncClient``.
 
 Profiling ``hfswim generate`` against a zero-latency server showed the client spending most of its CPU in
 httpx2/httpcore2's connection pool (per-request scans of every pooled connection, anyio socket
@@ -96,3 +104,93 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _translate_errors(err: BaseException, request: httpx2.Request) -> BaseException:
+    """The httpx2 exception huggingface_hub (and hfswim's retry layer) expect for an aiohttp error."""
+    import aiohttp
+
+    if isinstance(err, asyncio.TimeoutError):  # aiohttp raises asyncio's TimeoutError (ServerTimeoutError)
+        if isinstance(err, aiohttp.ServerTimeoutError) and "connect" in str(err).lower():
+            return httpx2.ConnectTimeout(str(err) or "connect timeout", request=request)
+        return httpx2.ReadTimeout(str(err) or "read timeout", request=request)
+    if isinstance(err, aiohttp.ClientConnectorError):
+        return httpx2.ConnectError(str(err), request=request)
+    if isinstance(err, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return httpx2.RemoteProtocolError(str(err) or type(err).__name__, request=request)
+    return httpx2.ReadError(str(err) or type(err).__name__, request=request)  # resets, invalid URLs, ...
+
+
+class AiohttpSession:
+    """The ``post`` of an ``httpx2.AsyncClient`` over one ``aiohttp.ClientSession`` (non-streaming).
+
+    Args:
+        max_connections: connection pool size (aiohttp's ``TCPConnector(limit=...)``).
+        drop_authorization: an ``Authorization`` header value never to send (hfswim's no-token placeholder).
+    """
+
+    def __init__(self, max_connections: int = 100, drop_authorization: str | None = None):
+        self._transport = AiohttpTransport(max_connections)
+        self._drop_authorization = drop_authorization
+        self._requests: dict[str, httpx2.Request] = {}  # per URL: the request object errors point to
+        self._timeouts: dict[Any, Any] = {}
+
+    async def __aenter__(self) -> AiohttpSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _timeout(self, timeout: Any) -> Any:
+        found = self._timeouts.get(timeout)
+        if found is None:
+            import aiohttp
+
+            # httpx semantics of a float: the same limit for connecting, each read and each write.
+            found = self._timeouts[timeout] = aiohttp.ClientTimeout(
+                total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+            )
+        return found
+
+    async def post(
+        self, url: str, *, json: Any = None, data: Any = None, headers: Any = None, cookies: Any = None,
+        timeout: Any = None,
+    ) -> httpx2.Response:  # fmt: skip
+        """POST and read the whole answer; HTTP errors are left to ``hf_raise_for_status`` as with httpx2."""
+        import aiohttp
+
+        if cookies:  # rare; httpx2's cookie handling is the reference
+            raise NotImplementedError("AiohttpSession does not send cookies; use http_backend='httpx'.")
+        request = self._requests.get(url)
+        if request is None:
+            request = self._requests[url] = httpx2.Request("POST", url)
+        send_headers = {k: v for k, v in (headers or {}).items() if k.lower() not in _HOP_BY_HOP}
+        if self._drop_authorization is not None:
+            for name in [k for k, v in send_headers.items() if k.lower() == "authorization"]:
+                if send_headers[name] == self._drop_authorization:
+                    del send_headers[name]
+        if json is not None:
+            data = _dumps(json)
+            send_headers["content-type"] = "application/json"
+        session = self._transport._get_session()
+        try:
+            async with session.post(url, data=data, headers=send_headers, timeout=self._timeout(timeout)) as response:
+                content = await response.read()
+                status = response.status
+                raw_headers = [(k, v) for k, v in response.raw_headers if k.decode("latin-1").lower() not in _DECODED]
+        except (asyncio.TimeoutError, aiohttp.ClientError) as err:
+            raise _translate_errors(err, request) from err
+        return httpx2.Response(status, headers=raw_headers, content=content, request=request)
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+def _dumps(obj: Any) -> bytes:
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover
+        import json
+
+        return json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    return orjson.dumps(obj)
