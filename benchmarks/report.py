@@ -1,6 +1,6 @@
 """Assemble BENCHMARKS.md from the sections each benchmark writes to benchmarks/results/.
 
-    python -m benchmarks.report
+python -m benchmarks.report
 """
 
 from __future__ import annotations
