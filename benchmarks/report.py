@@ -13,8 +13,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 # Pipeline order; anything else follows alphabetically.
 ORDER = [
     "generation_throughput",
-    "client_overhead",
-    "token_cost",
+    "generation_client_overhead",
+    "generation_token_cost",
     "corpus_rss",
     "langid_accuracy",
     "filters_throughput",

@@ -1,0 +1,55 @@
+"""Run every benchmark with the arguments its BENCHMARKS.md figures came from, then rebuild BENCHMARKS.md.
+
+    python -m benchmarks.run_all                 # everything (an hour or more on 2 CPU cores)
+    python -m benchmarks.run_all corpus_rss hub_build
+
+The XQuAD benchmarks read ``../shared/data/xquad`` (not shipped with hfswim).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+# (module, arguments, extra environment): the commands recorded in benchmarks/results/*.md.
+BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
+    (
+        "generation_throughput",
+        ["--passages", "16", "--rounds", "4", "--concurrency", "8", "--max-new-tokens", "32"],
+        {"OMP_NUM_THREADS": "1"},
+    ),
+    ("client_overhead", ["--passages", "600", "--concurrency", "64", "--rounds", "3"], {}),
+    ("token_cost", ["--mode", "tokenizer", "--passages", "50", "--languages", "sw,yo,hi,zh,ar"], {}),
+    ("corpus_rss", [], {}),
+    ("langid_accuracy", [], {"OMP_NUM_THREADS": "1"}),
+    ("filters_throughput", ["--n", "100000", "--model-n", "500"], {"OMP_NUM_THREADS": "1"}),
+    ("hub_build", [], {"OMP_NUM_THREADS": "1"}),
+    ("train_xquad", ["--languages", "de", "--max-passages", "40", "--eval-languages", "de,es,en,ru,zh"], {}),
+    ("eval_xquad", [], {}),
+    ("faiss_latency", ["--n", "1000000", "--threads", "2", "--m", "16", "--ef-construction", "48"], {}),
+]
+
+
+def main(argv: list[str]) -> int:
+    wanted = set(argv)
+    unknown = wanted - {name for name, _, _ in BENCHMARKS}
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    failed = []
+    for name, args, env in BENCHMARKS:
+        if wanted and name not in wanted:
+            continue
+        command = [sys.executable, "-m", f"benchmarks.{name}", *args]
+        print("+", " ".join(command), flush=True)
+        if subprocess.run(command, env={**os.environ, **env}).returncode != 0:
+            failed.append(name)
+    subprocess.run([sys.executable, "-m", "benchmarks.report"], check=True)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
