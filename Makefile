@@ -33,7 +33,7 @@ format: install
 	$(BIN)/ruff format hfswim tests benchmarks spaces
 
 benchmarks: install
-	$(OFFLINE) $(BIN)/python -m benchmarks.run_all
+	$(OFFLINE) $(BIN)/python -m benchmarks.run_all $(BENCH)
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache
