@@ -169,6 +169,28 @@ class _ShardedLog:
         return sorted(self.root.glob(f"{self.prefix}-*.jsonl"))
 
 
+def _lock_job(root: Path, job: str) -> int | None:
+    """Hold an exclusive lock on the job's files for the store's lifetime.
+
+    Two processes appending to (and repairing) the same shards could duplicate or tear records; the kernel
+    drops the lock when its process dies, SIGKILL included, so a resumed run is never locked out.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no advisory locks
+        return None
+    fd = os.open(root / f".lock-{job}", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise InputError(
+            f"{root}: another hfswim generate (job {job!r}) is writing to this store; "
+            "wait for it to finish or give another --output."
+        ) from None
+    return fd
+
+
 class RecordStore:
     """Durable per-record output with resume (see the module docstring).
 
@@ -185,6 +207,7 @@ class RecordStore:
     ):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock_job(self.root, job)
         self.fsync_interval = fsync_interval
         self._records = _ShardedLog(self.root, RECORDS, "record_id", job, num_files, keep_values=False)
         self._summaries = _ShardedLog(self.root, SUMMARIES, "summary_id", job, num_files, keep_values=True)
@@ -230,6 +253,9 @@ class RecordStore:
     def close(self) -> None:
         self._records.close()
         self._summaries.close()
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the flock
+            self._lock = None
 
     def __enter__(self) -> RecordStore:
         return self

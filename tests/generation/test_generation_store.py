@@ -76,3 +76,37 @@ def test_export_parquet_deduplicates_merged_job_folders(tmp_path):
 
 def test_shard_of_is_stable():
     assert shard_of("ffff" + "0" * 28, 16) == 0xFFFF % 16
+
+
+def test_a_store_in_use_by_another_process_is_refused(tmp_path):
+    """Two writers on one store could duplicate records: the second one gets one clear error."""
+    import subprocess
+    import sys
+    import textwrap
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import sys, time
+                from hfswim.generation.store import RecordStore
+                store = RecordStore({str(tmp_path)!r})
+                print("locked", flush=True)
+                time.sleep(60)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(InputError, match="another hfswim generate"):
+            RecordStore(tmp_path)
+        RecordStore(tmp_path, job="s1of2").close()  # another client job has its own files
+    finally:
+        holder.kill()
+        holder.wait()
+    RecordStore(tmp_path).close()  # the lock died with its process
