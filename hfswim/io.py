@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import tempfile
@@ -61,20 +62,27 @@ def iter_batches(
         yield from reader.iter_batches(batch_size=batch_size, columns=columns, use_threads=False)
 
 
+def iter_jsonl_file(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, dict) for each JSON line of one file (gzip if it ends in .gz); blank lines skipped."""
+    opener = gzip.open if file.name.endswith(".gz") else open
+    with opener(file, "rt", encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(f"{file}:{lineno}: malformed JSON line ({err.msg}).") from None
+            if not isinstance(row, dict):
+                raise InputError(f"{file}:{lineno}: expected a JSON object, got {type(row).__name__}.")
+            yield lineno, row
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
     """Stream dicts from JSON-lines files; a malformed line is an error naming file and line."""
     for file in resolve_files(path, JSONL_SUFFIXES):
-        with open(file, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise InputError(f"{file}:{lineno}: malformed JSON line ({err.msg}).") from None
-                if not isinstance(row, dict):
-                    raise InputError(f"{file}:{lineno}: expected a JSON object, got {type(row).__name__}.")
-                yield row
+        for _, row in iter_jsonl_file(file):
+            yield row
 
 
 def iter_rows(path: str | os.PathLike, batch_size: int = 4096) -> Iterator[dict[str, Any]]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -124,18 +123,11 @@ def _open_text(file: Path):
 
 
 def _jsonl_rows(files: list[Path]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    from hfswim.io import iter_jsonl_file
+
     for file in files:
-        with _open_text(file) as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise InputError(f"{file}:{lineno}: malformed JSON line ({err.msg}).") from None
-                if not isinstance(row, dict):
-                    raise InputError(f"{file}:{lineno}: expected a JSON object, got {type(row).__name__}.")
-                yield str(file), f"{file}:{lineno}", row
+        for lineno, row in iter_jsonl_file(file):
+            yield str(file), f"{file}:{lineno}", row
 
 
 def _parquet_rows(files: list[Path]) -> Iterator[tuple[str, str, dict[str, Any]]]:
