@@ -7,11 +7,11 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import LANGS, make_passages
 
 from hfswim.generation import GenerateConfig, generate, passage_shard
 from hfswim.generation.loopback import LoopbackLLM
 from hfswim.prompts import get_prompt_strategy
+from tests.generation.conftest import LANGS, make_passages
 
 
 def _config(path, out, urls, **kw) -> GenerateConfig:

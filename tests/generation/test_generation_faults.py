@@ -9,10 +9,10 @@ import time
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import make_passages
 
 from hfswim.generation import GenerateConfig, generate
 from hfswim.generation.loopback import Fault
+from tests.generation.conftest import make_passages
 
 
 def _config(path, out, url, **kw) -> GenerateConfig:

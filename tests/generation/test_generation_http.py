@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import make_passages
 
 from hfswim.generation import GenerateConfig, discover_endpoint, generate
+from tests.generation.conftest import make_passages
 
 
 def test_discovery_finds_an_openai_compatible_server(tiny_llm_server):

@@ -6,9 +6,9 @@ import json
 import socket
 
 import pytest
-from conftest import make_passages
 
 from hfswim.cli import main
+from tests.generation.conftest import make_passages
 
 
 def _run(capsys, *args: str) -> tuple[int, str]:

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from conftest import make_passages
 
 from hfswim.generation.engine import read_passages
 from hfswim.prompts import get_prompt_strategy
+from tests.generation.conftest import make_passages
 
 HFSWIM = [sys.executable, "-m", "hfswim.cli"]
 

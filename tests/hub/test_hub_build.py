@@ -9,7 +9,6 @@ import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import make_record
 
 from hfswim.errors import ConfigError, InputError
 from hfswim.hub import rows as hub_rows
@@ -17,6 +16,7 @@ from hfswim.hub.build import build_dataset
 from hfswim.hub.config import BuildConfig
 from hfswim.hub.layout import HUB_SCHEMA
 from hfswim.hub.shards import ShardWriter
+from tests.hub.conftest import make_record
 
 
 def _tree_digest(folder):

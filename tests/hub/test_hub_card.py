@@ -8,13 +8,13 @@ from pathlib import Path
 import datasets
 import pytest
 import yaml
-from conftest import SECRET_TOKEN, make_record
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from hfswim.errors import ConfigError, InputError
 from hfswim.hub.build import build_dataset
 from hfswim.hub.card import card_yaml, check_card, size_category, summarize_quality_report, template_path
 from hfswim.hub.config import BuildConfig
+from tests.hub.conftest import SECRET_TOKEN, make_record
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

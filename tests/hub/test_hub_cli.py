@@ -8,9 +8,9 @@ import importlib
 import datasets
 import huggingface_hub
 import pytest
-from conftest import SECRET_TOKEN, make_record
 
 from hfswim.cli import main
+from tests.hub.conftest import SECRET_TOKEN, make_record
 
 HUB_MODULES = [
     "hfswim.hub",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SECRET_TOKEN, make_record
 
 from hfswim.errors import ConfigError, InputError
 from hfswim.hub.build import build_dataset
 from hfswim.hub.config import BuildConfig
 from hfswim.hub.push import push_dataset
 from hfswim.hub.upload import push_folder
+from tests.hub.conftest import SECRET_TOKEN, make_record
 
 
 @pytest.fixture
