@@ -71,22 +71,19 @@ def train_reranker(config: TrainConfig):
     """Train a CrossEncoder; save it with its card to ``config.output_dir``; return a ``TrainResult``."""
     import statistics
 
-    import torch
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
     from sentence_transformers.evaluation import SequentialEvaluator
-    from sentence_transformers.training_args import BatchSamplers, MultiDatasetBatchSamplers
+    from sentence_transformers.training_args import BatchSamplers
 
     from hfswim.training.data import for_batching
     from hfswim.training.model_card import TrainingSummary, write_model_card
     from hfswim.training.models import load_cross_encoder, load_retriever
     from hfswim.training.retriever import (
-        CHECKPOINTS_DIR,
         CONFIG_FILE,
         RESULTS_FILE,
         TrainResult,
-        checkpointing_kwargs,
         resolve_checkpoint,
     )
 
@@ -102,7 +99,7 @@ def train_reranker(config: TrainConfig):
         passage_prompt=config.passage_prompt,
     )
     # Mining happens here with the bi-encoder, not in prepare_data (which mines with the model being trained).
-    from hfswim.training.retriever import prepare_data
+    from hfswim.training.retriever import common_training_kwargs, prepare_data
 
     data = prepare_data(config, model=None)
     train_rows = labeled_pairs(data.train, miner, config)
@@ -118,35 +115,9 @@ def train_reranker(config: TrainConfig):
         )
     del miner
 
-    cuda = torch.cuda.is_available()
-    strategy = "steps" if config.eval_steps else "epoch"
     args = CrossEncoderTrainingArguments(
-        output_dir=str(Path(config.output_dir) / CHECKPOINTS_DIR),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_ratio,
-        weight_decay=config.weight_decay,
-        bf16=cuda and config.precision in ("auto", "bf16") and torch.cuda.is_bf16_supported(),
-        fp16=cuda and config.precision == "fp16",
-        **checkpointing_kwargs(config.gradient_checkpointing),
+        **common_training_kwargs(config, has_evaluator=evaluator is not None),
         batch_sampler=BatchSamplers.BATCH_SAMPLER,  # a query recurs with its negatives: duplicates are intended
-        multi_dataset_batch_sampler=(
-            MultiDatasetBatchSamplers.ROUND_ROBIN
-            if config.sampling == "uniform"
-            else MultiDatasetBatchSamplers.PROPORTIONAL
-        ),
-        eval_strategy=strategy if evaluator is not None else "no",
-        eval_steps=config.eval_steps,
-        save_strategy=strategy,
-        save_steps=config.eval_steps or 500,
-        save_total_limit=config.save_total_limit,
-        logging_steps=config.logging_steps,
-        logging_first_step=True,
-        seed=config.seed,
-        report_to=config.report_to,
-        dataloader_pin_memory=cuda,
     )
     trainer = CrossEncoderTrainer(
         model=model,

@@ -174,21 +174,56 @@ def summarise_eval(
     return mean, per_lang
 
 
-def training_arguments(config: TrainConfig, columns: list[str], has_evaluator: bool):
-    """``SentenceTransformerTrainingArguments`` for the config (precision, batching, schedule, prompts)."""
+def common_training_kwargs(config: TrainConfig, has_evaluator: bool) -> dict[str, Any]:
+    """Training arguments shared by the retriever and the reranker: precision, schedule, checkpoints, logging."""
     import torch
-    from sentence_transformers import SentenceTransformerTrainingArguments
-    from sentence_transformers.training_args import BatchSamplers, MultiDatasetBatchSamplers
+    from sentence_transformers.training_args import MultiDatasetBatchSamplers
 
+    cuda = torch.cuda.is_available()
     bf16 = fp16 = False
     if config.precision == "auto":
-        if torch.cuda.is_available():
+        if cuda:
             bf16 = torch.cuda.is_bf16_supported()
             fp16 = not bf16
     elif config.precision in ("bf16", "fp16"):
-        if not torch.cuda.is_available():
+        if not cuda:
             raise ConfigError(f"--precision {config.precision} needs a GPU; use --precision fp32 or auto on CPU.")
         bf16, fp16 = config.precision == "bf16", config.precision == "fp16"
+
+    strategy = "steps" if config.eval_steps else "epoch"
+    return {
+        "output_dir": str(Path(config.output_dir) / CHECKPOINTS_DIR),
+        "num_train_epochs": config.epochs,
+        "max_steps": config.max_steps,
+        "per_device_train_batch_size": config.batch_size,
+        "learning_rate": config.learning_rate,
+        "warmup_steps": config.warmup_ratio,  # a float < 1 is a ratio of the total steps
+        "weight_decay": config.weight_decay,
+        "bf16": bf16,
+        "fp16": fp16,
+        **checkpointing_kwargs(config.gradient_checkpointing),
+        "multi_dataset_batch_sampler": (
+            MultiDatasetBatchSamplers.ROUND_ROBIN
+            if config.sampling == "uniform"
+            else MultiDatasetBatchSamplers.PROPORTIONAL
+        ),
+        "eval_strategy": strategy if has_evaluator else "no",
+        "eval_steps": config.eval_steps,
+        "save_strategy": strategy,
+        "save_steps": config.eval_steps or 500,
+        "save_total_limit": config.save_total_limit,
+        "logging_steps": config.logging_steps,
+        "logging_first_step": True,
+        "seed": config.seed,
+        "report_to": config.report_to,
+        "dataloader_pin_memory": cuda,
+    }
+
+
+def training_arguments(config: TrainConfig, columns: list[str], has_evaluator: bool):
+    """``SentenceTransformerTrainingArguments`` for the config (precision, batching, schedule, prompts)."""
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from sentence_transformers.training_args import BatchSamplers
 
     text_columns = [c for c in columns if c not in ("label", "lang")]
     # Columns are tokenised as queries or documents: query/document max lengths and prompts follow.
@@ -199,40 +234,15 @@ def training_arguments(config: TrainConfig, columns: list[str], has_evaluator: b
     if config.passage_prompt:
         prompts.update({c: config.passage_prompt for c in text_columns if c != "anchor"})
 
-    strategy = "steps" if config.eval_steps else "epoch"
     return SentenceTransformerTrainingArguments(
-        output_dir=str(Path(config.output_dir) / CHECKPOINTS_DIR),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
+        **common_training_kwargs(config, has_evaluator),
         per_device_eval_batch_size=min(config.batch_size, 128),
-        learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_ratio,  # a float < 1 is a ratio of the total steps
-        weight_decay=config.weight_decay,
-        bf16=bf16,
-        fp16=fp16,
-        **checkpointing_kwargs(config.gradient_checkpointing),
         # No passage twice in one batch: a duplicate would be a false in-batch negative.
         batch_sampler=BatchSamplers.NO_DUPLICATES,
-        multi_dataset_batch_sampler=(
-            MultiDatasetBatchSamplers.ROUND_ROBIN
-            if config.sampling == "uniform"
-            else MultiDatasetBatchSamplers.PROPORTIONAL
-        ),
         router_mapping=router_mapping,
         prompts=prompts or None,
-        eval_strategy=strategy if has_evaluator else "no",
-        eval_steps=config.eval_steps,
-        save_strategy=strategy,
-        save_steps=config.eval_steps or 500,
-        save_total_limit=config.save_total_limit,
-        logging_steps=config.logging_steps,
-        logging_first_step=True,
-        seed=config.seed,
         data_seed=config.seed,
-        report_to=config.report_to,
         dataloader_drop_last=False,
-        dataloader_pin_memory=torch.cuda.is_available(),
         ddp_find_unused_parameters=False,
     )
 
