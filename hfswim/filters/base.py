@@ -28,6 +28,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -108,17 +109,32 @@ class SelectFilter(RowFilter):
     """Base class for filters that decide by comparing rows: observe compact state, then select.
 
     The row phase (:meth:`judge`) keeps every row unless a subclass adds a per-row rule (e.g. a
-    log-prob threshold); :meth:`observe` is fed the survivors of the whole row phase.
+    log-prob threshold). The survivors of the whole row phase are observed in two steps, so that the
+    costly one can run in worker processes: :meth:`summarize` (pure: rows -> a small picklable
+    summary) and :meth:`merge` (adds a summary to the filter's state).
     """
 
     def judge(self, rows: list[Row]) -> list[Rejection | None]:
         return [None] * len(rows)
 
-    def observe(self, rows: list[Row]) -> None:
+    def summarize(self, rows: list[Row]) -> Any:
+        """Compact, picklable state of these surviving rows (ids, scores, signatures — never records)."""
         raise NotImplementedError
 
-    def select(self, excluded: set[str]) -> dict[str, Rejection]:
-        """Rows (by ``record_id``) to drop; rows in ``excluded`` are already dropped and must be ignored."""
+    def merge(self, summary: Any) -> None:
+        """Add a :meth:`summarize` result to the observed state."""
+        raise NotImplementedError
+
+    def observe(self, rows: list[Row]) -> None:
+        """Summarize and merge in one step (in-process runs)."""
+        self.merge(self.summarize(rows))
+
+    def select(self, excluded: set[str], map: Callable = map) -> dict[str, Rejection]:
+        """Rows (by ``record_id``) to drop; rows in ``excluded`` are already dropped and must be ignored.
+
+        ``map`` (like the builtin, or a process pool's ``imap_unordered``) may run independent parts of
+        the selection, e.g. one language each, in parallel; its functions and arguments are picklable.
+        """
         raise NotImplementedError
 
     def reset(self) -> None:

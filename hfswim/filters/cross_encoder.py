@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from hfswim.filters.base import Rejection, Row, SelectFilter
-from hfswim.filters.topk import ScoreSelector
+from hfswim.filters.topk import ScoreSelector, scores_by_language
 
 
 class CrossEncoderFilter(SelectFilter):
@@ -65,10 +65,11 @@ class CrossEncoderFilter(SelectFilter):
                 out.append(None)
         return out
 
-    def observe(self, rows: list[Row]) -> None:
-        for row in rows:
-            if row.get("ce_score") is not None:
-                self.selector.observe(row.get("query_lang") or "", row["record_id"], row["ce_score"])
+    def summarize(self, rows: list[Row]) -> dict[str, list[tuple[float, str]]]:
+        return scores_by_language(rows, "ce_score")
 
-    def select(self, excluded: set[str]) -> dict[str, Rejection]:
+    def merge(self, summary: dict[str, list[tuple[float, str]]]) -> None:
+        self.selector.merge(summary)
+
+    def select(self, excluded: set[str], map=map) -> dict[str, Rejection]:
         return self.selector.select(excluded)

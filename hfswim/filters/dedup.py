@@ -10,8 +10,10 @@ equals, or is near, a row already kept — so the kept set does not depend on in
 
 Memory: two-pass, with per-language compact state only — per row its ``record_id``, two scores, an
 8-byte hash of the normalised query and the MinHash signature (``num_perm`` x 4 bytes: 256 bytes at
-the default 64), never whole records. The LSH index is built per language at selection time, over
-queries only. The MinHash signatures are computed for a whole batch at once with numpy (datasketch's
+the default 64), never whole records, kept as one :class:`DedupBlock` per batch and language. The LSH
+index is built per language at selection time, over queries only; languages are independent, so a
+pool selects them in parallel (``select(map=pool.imap_unordered)``, as ``run_filters`` does with
+``workers > 1``). The MinHash signatures are computed for a whole batch at once with numpy (datasketch's
 default "affine32" scheme and permutations, a stable CRC-32 token hash: bit-identical to
 ``datasketch.MinHash``, tested), far faster than one ``datasketch.MinHash`` per query; the signatures
 are then handed to ``datasketch.MinHashLSH``.
@@ -20,9 +22,11 @@ are then handed to ``datasketch.MinHashLSH``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import operator
 import zlib
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -89,22 +93,20 @@ class MinHasher:
             out[rows] = np.minimum.reduceat(phv, bounds[nonempty], axis=1).T
         return out
 
-    def minhash(self, signature: np.ndarray):
-        # LeanMinHash: no permutations to regenerate (a MinHash would redo them for every row).
-        from datasketch import LeanMinHash
 
-        return LeanMinHash(seed=self.seed, hashvalues=signature, scheme="affine32")
+@dataclass
+class DedupBlock:
+    """Compact state of one batch's surviving rows of one language: what selection needs, no records.
 
+    Built by :meth:`DedupFilter.summarize` (in a worker process when ``workers > 1``) and merged by
+    :meth:`DedupFilter.merge`: a few lists and two arrays pickle far faster than one object per row.
+    """
 
-class _LangState:
-    __slots__ = ("ce", "ids", "keys", "lp", "sigs")
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-        self.ce: list[float | None] = []
-        self.lp: list[float | None] = []
-        self.keys: list[bytes] = []
-        self.sigs: list[np.ndarray] = []  # one (batch, num_perm) block per observed batch
+    ids: list[str]
+    ce: list[float | None]
+    lp: list[float | None]
+    keys: np.ndarray  # uint64 hash of each normalised query
+    sigs: np.ndarray | None  # (rows, num_perm) uint32 MinHash signatures; None for exact-only dedup
 
 
 class DedupFilter(SelectFilter):
@@ -124,103 +126,145 @@ class DedupFilter(SelectFilter):
         self.reset()
 
     def reset(self) -> None:
-        self._state: dict[str, _LangState] = defaultdict(_LangState)
+        self._blocks: dict[str, list[DedupBlock]] = defaultdict(list)
 
-    def fingerprint(self, rows: list[Row]) -> list[tuple[bytes, bytes | None]]:
-        """(hash of the normalised query, MinHash signature as ``num_perm`` uint32 bytes) per row: the
-        costly part of observing.
-
-        Parallel runs compute it in the worker processes and hand it over as ``row["_dedup"]`` (bytes
-        cross process boundaries far cheaper than one small numpy array per row).
-        """
-        norms = [normalize(row.get("query") or "") for row in rows]
-        keys = [hashlib.blake2b(norm.encode("utf-8"), digest_size=8).digest() for norm in norms]
-        if self.hasher is None:
-            return [(key, None) for key in keys]
-        sigs = self.hasher.signatures([shingles(r.get("query") or "", n) for r, n in zip(rows, norms, strict=True)])
-        blob, width = sigs.tobytes(), 4 * self.num_perm
-        return [(key, blob[i * width : (i + 1) * width]) for i, key in enumerate(keys)]
-
-    def observe(self, rows: list[Row]) -> None:
+    def summarize(self, rows: list[Row]) -> dict[str, DedupBlock]:
+        """Per language, the :class:`DedupBlock` of ``rows``: normalising and MinHash, the costly part."""
         by_lang: dict[str, list[Row]] = defaultdict(list)
         for row in rows:
             by_lang[row.get("query_lang") or ""].append(row)
+        blocks = {}
         for lang, group in by_lang.items():
-            state = self._state[lang]
-            missing = [r for r in group if "_dedup" not in r]
-            for row, fp in zip(missing, self.fingerprint(missing), strict=True):
-                row["_dedup"] = fp
-            block = []
-            for row in group:
-                key, sig = row.pop("_dedup")
-                state.ids.append(row["record_id"])
-                state.ce.append(row.get("ce_score"))
-                state.lp.append(row.get("query_logprob"))
-                state.keys.append(key)
-                if sig is not None:
-                    block.append(sig)
-            if block:  # one (rows, num_perm) array per batch: no per-row numpy overhead
-                sigs = np.frombuffer(b"".join(block), dtype=np.uint32).reshape(len(block), self.num_perm)
-                state.sigs.append(sigs)
-
-    def select(self, excluded: set[str]) -> dict[str, Rejection]:
-        rejects: dict[str, Rejection] = {}
-        for lang in sorted(self._state):
-            state = self._state[lang]
-            ids, ce, lp = state.ids, state.ce, state.lp
-            order = sorted(
-                (i for i, rid in enumerate(ids) if rid not in excluded),
-                key=lambda i: order_key_of(ids[i], ce[i], lp[i]),
+            queries = [row.get("query") or "" for row in group]
+            norms = list(map(normalize, queries))
+            digest = hashlib.blake2b
+            keys = b"".join([digest(norm.encode("utf-8"), digest_size=8).digest() for norm in norms])
+            sigs = None
+            if self.hasher is not None:
+                sigs = self.hasher.signatures(list(map(shingles, queries, norms)))
+            blocks[lang] = DedupBlock(
+                ids=[row["record_id"] for row in group],
+                ce=[row.get("ce_score") for row in group],
+                lp=[row.get("query_logprob") for row in group],
+                keys=np.frombuffer(keys, dtype=np.uint64),
+                sigs=sigs,
             )
-            # Exact duplicates: every copy after the best one of a normalised query. This does not depend
-            # on the near-duplicate decisions (a near-duplicate's query still counts as seen).
-            seen: dict[bytes, str] = {}
-            firsts: list[int] = []
-            for i in order:
-                key = state.keys[i]
-                if key in seen:
-                    rejects[ids[i]] = self.reject("exact_duplicate", f"same normalised query as {seen[key]}")
-                else:
-                    seen[key] = ids[i]
-                    firsts.append(i)
-            if self.hasher is not None and state.sigs:
-                self._select_near(state, np.concatenate(state.sigs), firsts, rejects)
+        return blocks
+
+    def merge(self, summary: dict[str, DedupBlock]) -> None:
+        for lang, block in summary.items():
+            self._blocks[lang].append(block)
+
+    def select(self, excluded: set[str], map=map) -> dict[str, Rejection]:
+        """Per language (in parallel when ``map`` is a pool's), the copies to drop."""
+        tasks = []
+        for blocks in self._blocks.values():
+            ids = list(itertools.chain.from_iterable(b.ids for b in blocks))
+            sigs = np.concatenate([b.sigs for b in blocks]) if self.hasher is not None else None
+            tasks.append(
+                _LanguageTask(
+                    ids=ids,
+                    ce=list(itertools.chain.from_iterable(b.ce for b in blocks)),
+                    lp=list(itertools.chain.from_iterable(b.lp for b in blocks)),
+                    keys=np.concatenate([b.keys for b in blocks]),
+                    sigs=sigs,
+                    excluded=excluded.intersection(ids) if excluded else frozenset(),
+                    threshold=self.threshold,
+                    seed=self.hasher.seed if self.hasher is not None else 0,
+                )
+            )
+        tasks.sort(key=lambda t: -len(t.ids))  # largest first: a pool finishes sooner
+        rejects: dict[str, Rejection] = {}
+        for found in map(_select_language, tasks):
+            for rid, code, detail in found:
+                rejects[rid] = self.reject(code, detail)
         return rejects
 
-    def _select_near(self, state: _LangState, sigs: np.ndarray, order: list[int], rejects: dict) -> None:
-        """Visit ``order`` (best first) and drop each row whose estimated Jaccard with a kept row reaches
-        the threshold; candidates come from datasketch's MinHashLSH.
 
-        Only rows that share an LSH band with some row of ``order`` *and* reach the threshold with it
-        can be dropped or cause a drop, so only those — found for all rows at once with numpy — go
-        through the index: the same decisions at a fraction of the cost.
-        """
-        lsh = _lsh(self.threshold, self.num_perm)
-        rows = np.asarray(order, dtype=np.int64)
-        near = _rows_with_near_partner(sigs[rows], lsh.hashranges, self.threshold)
-        involved = set(rows[near].tolist())
-        for i in order:
-            if i not in involved:
-                continue
-            mh = self.hasher.minhash(sigs[i])  # type: ignore[union-attr]
-            # LSH returns candidates (band collisions); confirm with the estimated Jaccard,
-            # else many moderately similar queries would knock each other out.
-            # The most similar candidate, the smallest index among equals (every candidate shares a band,
-            # so its similarity is > 0).
-            best_j, best_k = 0.0, -1
-            candidates = lsh.query(mh)
-            if candidates:
-                keys = np.asarray(candidates, dtype=np.int64)
-                agree = np.count_nonzero(sigs[keys] == sigs[i], axis=1)
-                most = agree.max()
-                best_j, best_k = float(most) / self.num_perm, int(keys[agree == most].min())
-            if best_j >= self.threshold:
-                rejects[state.ids[i]] = self.reject(
+@dataclass
+class _LanguageTask:
+    ids: list[str]
+    ce: list[float | None]
+    lp: list[float | None]
+    keys: np.ndarray
+    sigs: np.ndarray | None
+    excluded: frozenset[str] | set[str]
+    threshold: float
+    seed: int
+
+
+def _best_first(task: _LanguageTask) -> list[int]:
+    """Row indices, best first (:func:`~hfswim.filters.base.order_key_of`), without excluded rows."""
+    ids, ce, lp = task.ids, task.ce, task.lp
+    rows = range(len(ids)) if not task.excluded else [i for i, rid in enumerate(ids) if rid not in task.excluded]
+    if all(v is None for v in ce) and all(v is None for v in lp):
+        return sorted(rows, key=ids.__getitem__)  # the usual case; same order as order_key_of, in C
+    return sorted(rows, key=lambda i: order_key_of(ids[i], ce[i], lp[i]))
+
+
+def _select_language(task: _LanguageTask) -> list[tuple[str, str, str]]:
+    """(record_id, code, detail) of the rows of one language that dedup drops."""
+    order = _best_first(task)
+    ids = task.ids
+    found: list[tuple[str, str, str]] = []
+    if not order:
+        return found
+    # Exact duplicates: every copy after the best one of a normalised query. This does not depend on the
+    # near-duplicate decisions (a near-duplicate's query still counts as seen).
+    ranked = np.asarray(order, dtype=np.int64)
+    _, first, inverse = np.unique(task.keys[ranked], return_index=True, return_inverse=True)
+    best_copy = first[inverse.reshape(-1)]  # per ranked position, the position of its query's best copy
+    is_copy = best_copy != np.arange(len(ranked))
+    for pos in np.flatnonzero(is_copy).tolist():
+        found.append((ids[order[pos]], "exact_duplicate", f"same normalised query as {ids[order[best_copy[pos]]]}"))
+    if task.sigs is not None:
+        firsts = ranked[~is_copy].tolist()
+        _select_near(task, firsts, found)
+    return found
+
+
+def _select_near(task: _LanguageTask, order: list[int], found: list) -> None:
+    """Visit ``order`` (best first) and drop each row whose estimated Jaccard with a kept row reaches
+    the threshold; candidates come from datasketch's MinHashLSH.
+
+    Only rows that share an LSH band with some row of ``order`` *and* reach the threshold with it
+    can be dropped or cause a drop, so only those — found for all rows at once with numpy — go
+    through the index: the same decisions at a fraction of the cost.
+    """
+    from datasketch import LeanMinHash
+
+    sigs, threshold = task.sigs, task.threshold
+    num_perm = sigs.shape[1]
+    lsh = _lsh(threshold, num_perm)
+    rows = np.asarray(order, dtype=np.int64)
+    near = _rows_with_near_partner(sigs[rows], lsh.hashranges, threshold)
+    involved = set(rows[near].tolist())
+    for i in order:
+        if i not in involved:
+            continue
+        # LeanMinHash: no permutations to regenerate (a MinHash would redo them for every row).
+        mh = LeanMinHash(seed=task.seed, hashvalues=sigs[i], scheme="affine32")
+        # LSH returns candidates (band collisions); confirm with the estimated Jaccard,
+        # else many moderately similar queries would knock each other out.
+        # The most similar candidate, the smallest index among equals (every candidate shares a band,
+        # so its similarity is > 0).
+        best_j, best_k = 0.0, -1
+        candidates = lsh.query(mh)
+        if candidates:
+            keys = np.asarray(candidates, dtype=np.int64)
+            agree = np.count_nonzero(sigs[keys] == sigs[i], axis=1)
+            most = agree.max()
+            best_j, best_k = float(most) / num_perm, int(keys[agree == most].min())
+        if best_j >= threshold:
+            found.append(
+                (
+                    task.ids[i],
                     "near_duplicate",
-                    f"estimated Jaccard {best_j:.2f} >= {self.threshold} with {state.ids[best_k]} (kept, scored higher)",
+                    f"estimated Jaccard {best_j:.2f} >= {threshold} with {task.ids[best_k]} (kept, scored higher)",
                 )
-                continue
-            lsh.insert(i, mh, check_duplication=False)
+            )
+            continue
+        lsh.insert(i, mh, check_duplication=False)
 
 
 def _lsh(threshold: float, num_perm: int):

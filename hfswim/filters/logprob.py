@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from hfswim.filters.base import Rejection, Row, SelectFilter
-from hfswim.filters.topk import ScoreSelector
+from hfswim.filters.topk import ScoreSelector, scores_by_language
 
 
 class LogprobFilter(SelectFilter):
@@ -51,11 +51,11 @@ class LogprobFilter(SelectFilter):
                 out.append(None)
         return out
 
-    def observe(self, rows: list[Row]) -> None:
-        for row in rows:
-            lp = row.get("query_logprob")
-            if lp is not None and lp == lp:
-                self.selector.observe(row.get("query_lang") or "", row["record_id"], lp)
+    def summarize(self, rows: list[Row]) -> dict[str, list[tuple[float, str]]]:
+        return scores_by_language(rows, "query_logprob")
 
-    def select(self, excluded: set[str]) -> dict[str, Rejection]:
+    def merge(self, summary: dict[str, list[tuple[float, str]]]) -> None:
+        self.selector.merge(summary)
+
+    def select(self, excluded: set[str], map=map) -> dict[str, Rejection]:
         return self.selector.select(excluded)

@@ -11,10 +11,11 @@ Two passes with bounded memory:
 
 Filters see rows as Python dicts, but records travel as Arrow: the output tables take the generated
 columns straight from the input batch and only the filter columns (scores, reject reason) from the
-dicts, so no record is converted back from Python. With ``workers > 1`` the row phase (and dedup's
-MinHash) runs in forked worker processes: they receive Arrow batches, write the survivors' spill file
-themselves and send back only the rejected rows (an Arrow table) and compact columns (ids, scores,
-fingerprints) for the report and the select filters.
+dicts, so no record is converted back from Python. With ``workers > 1`` a pool of forked processes
+does the row phase (and dedup's normalising and MinHash): they receive Arrow batches, write the
+survivors' spill file themselves and send back only the rejected rows (an Arrow table), the report's
+counts and the select filters' compact summaries. The same pool then runs the selection of each
+language in parallel.
 
 Memory is O(batch) for records plus O(rows) compact select state (~100 bytes a row, + 256 bytes with
 near-dedup) and the round-trip corpus index when that filter runs.
@@ -30,13 +31,15 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from hfswim.errors import ConfigError, InputError
 from hfswim.filters.base import SELECT_ORDER, Rejection, Row, SelectFilter
@@ -78,22 +81,24 @@ class FilterRunner:
         return self.absorb(outcome)
 
     def absorb(self, outcome: BatchOutcome) -> tuple[list[Row], list[tuple[Row, Rejection]]]:
-        """Count a judged batch into the report and let the select filters observe its survivors."""
-        survivors, rejected, n_in, counts = outcome
-        self.report.total_in += sum(n_in.values())
-        self.report.per_language_in.update(n_in)
-        for name, reached, rejected_here in counts:
+        """Count a judged batch into the report and merge its survivors' summaries into the select filters."""
+        self.report.total_in += sum(outcome.n_in.values())
+        self.report.per_language_in.update(outcome.n_in)
+        for name, reached, rejected_here in outcome.counts:
             # Counts are additive: a select filter's selection rejects are added in finish().
             self.report.count_filter(name, reached, rejected_here)
-        for f in self.selects:
-            f.observe(survivors)
-        return survivors, rejected
+        for f, summary in zip(self.selects, outcome.summaries, strict=True):
+            f.merge(summary)
+        return outcome.survivors, outcome.rejected
 
-    def select_phase(self) -> dict[str, Rejection]:
-        """Run the select filters in canonical order; returns record_id -> rejection."""
+    def select_phase(self, map: Callable = map) -> dict[str, Rejection]:
+        """Run the select filters in canonical order; returns record_id -> rejection.
+
+        ``map`` runs the independent parts of a selection (dedup: one language each), e.g. on a pool.
+        """
         decisions: dict[str, Rejection] = {}
         for f in self.selects:
-            decisions.update(f.select(set(decisions)))
+            decisions.update(f.select(set(decisions), map=map))
         return decisions
 
     def finish(self, select_rejected: list[tuple[Row, Rejection]]) -> None:
@@ -105,11 +110,19 @@ class FilterRunner:
             self.report.count_filter(f.name, Counter(), by_filter.get(f.name, []))
 
 
-BatchOutcome = tuple[list[Row], list[tuple[Row, Rejection]], Counter, list[tuple[str, Counter, list]]]
+class BatchOutcome(NamedTuple):
+    """What the row phase made of one batch."""
+
+    survivors: list[Row]
+    rejected: list[tuple[Row, Rejection]]
+    n_in: Counter  # rows in, per language
+    counts: list[tuple[str, Counter, list]]  # per filter: its name, rows reaching it per language, its rejects
+    summaries: list  # per select filter (execution order), SelectFilter.summarize of the survivors
 
 
 def judge_batch(filters: list, rows: list[Row]) -> BatchOutcome:
-    """The pure part of the row phase (runs in worker processes when ``workers > 1``)."""
+    """The pure part of the row phase (runs in worker processes when ``workers > 1``): every row rule,
+    then the select filters' summaries of the survivors (dedup's normalising and MinHash)."""
     for row in rows:
         for col in _SCORE_COLUMNS:
             row.setdefault(col, None)
@@ -121,20 +134,12 @@ def judge_batch(filters: list, rows: list[Row]) -> BatchOutcome:
         counts.append((f.name, Counter(r.get("query_lang") or "" for r in rows), result.rejected))
         rejected.extend(result.rejected)
         rows = result.kept
-    return rows, rejected, n_in, counts
+    summaries = [f.summarize(rows) for f in filters if isinstance(f, SelectFilter)]
+    return BatchOutcome(rows, rejected, n_in, counts, summaries)
 
 
-# What the select filters read from a surviving row (dedup also its "_dedup" fingerprint) and the report
-# from a rejected one: all a worker sends back besides the Arrow tables.
-_SURVIVOR_KEYS = (
-    "record_id",
-    "query_lang",
-    "query_logprob",
-    "langid_lang",
-    "langid_score",
-    "ce_score",
-    "roundtrip_rank",
-)
+# What the report reads from a rejected row: with the select filters' summaries, all a worker sends back
+# besides the Arrow tables.
 _SAMPLE_KEYS = ("record_id", "query_lang", "query", "passage_id")
 _FILTER_COLUMNS = frozenset(_SCORE_COLUMNS)
 _POSITION = "_position"  # a row's index in its Arrow batch, while the row phase runs
@@ -170,23 +175,17 @@ JudgedBatch = tuple[object, object, BatchOutcome | tuple]
 def judge_arrow(filters: list, batch, compact: bool = False, spill: str | None = None) -> JudgedBatch:
     """Row phase of one Arrow batch: survivors and rejects as ``FILTERED_SCHEMA`` tables, plus the outcome.
 
-    Dedup's costly observation step (normalising, MinHash) is done here too, so that it runs in the
-    workers when ``workers > 1``. ``compact`` returns the outcome in the compact form a worker sends
-    back (:func:`_compact`; :func:`_expand` restores it). With ``spill`` (a path), the survivors are
+    The select filters' summaries (dedup's normalising and MinHash) are made here too, so that they run
+    in the workers when ``workers > 1``. ``compact`` returns the outcome in the compact form a worker
+    sends back (:func:`_compact`; :func:`_expand` restores it). With ``spill`` (a path), the survivors are
     written there as an Arrow IPC file and the path is returned in place of their table: a worker's
     survivors then never travel through a pipe.
     """
-    from hfswim.filters.dedup import DedupFilter
-
     rows = batch.to_pylist()
     for i, row in enumerate(rows):
         row[_POSITION] = i  # a key, not id(row): a filter may hand back copies of the dicts
     outcome = judge_batch(filters, rows)
-    survivors, rejected = outcome[0], outcome[1]
-    for f in filters:
-        if isinstance(f, DedupFilter):
-            for row, fp in zip(survivors, f.fingerprint(survivors), strict=True):
-                row["_dedup"] = fp
+    survivors, rejected = outcome.survivors, outcome.rejected
     rejected_rows = _with_reason(rejected)
     kept_table = filtered_table(batch, [row.pop(_POSITION) for row in survivors], survivors)
     rejected_table = filtered_table(batch, [row.pop(_POSITION) for row in rejected_rows], rejected_rows)
@@ -200,31 +199,28 @@ def judge_arrow(filters: list, batch, compact: bool = False, spill: str | None =
 
 
 def _compact(outcome: BatchOutcome) -> tuple:
-    """A worker's outcome as columns of the few fields the report and the select filters read: a list
-    per field pickles several times faster than one dict per row."""
-    survivors, rejected, n_in, counts = outcome
-    keys = _SURVIVOR_KEYS + (("_dedup",) if survivors and "_dedup" in survivors[0] else ())
+    """A worker's outcome without the survivors (they are in the spill file; the select filters have
+    their summaries) and with the rejects as columns of the fields the report reads: a list per field
+    pickles several times faster than one dict per row."""
     return (
-        keys,
-        [[row.get(k) for row in survivors] for k in keys],
-        [[row.get(k) for row, _ in rejected] for k in _SAMPLE_KEYS],
-        [rejection for _, rejection in rejected],
-        n_in,
-        [(name, reached, len(rejected_here)) for name, reached, rejected_here in counts],
+        [[row.get(k) for row, _ in outcome.rejected] for k in _SAMPLE_KEYS],
+        [rejection for _, rejection in outcome.rejected],
+        outcome.n_in,
+        [(name, reached, len(rejected_here)) for name, reached, rejected_here in outcome.counts],
+        outcome.summaries,
     )
 
 
 def _expand(compact: tuple) -> BatchOutcome:
-    """The outcome from :func:`_compact`, with small row dicts."""
-    keys, survivor_columns, rejected_columns, rejections, n_in, counts = compact
-    survivors = [dict(zip(keys, values, strict=True)) for values in zip(*survivor_columns, strict=True)]
+    """The outcome from :func:`_compact` (no survivors; rejects as small row dicts)."""
+    rejected_columns, rejections, n_in, counts, summaries = compact
     rejected_rows = [dict(zip(_SAMPLE_KEYS, values, strict=True)) for values in zip(*rejected_columns, strict=True)]
     rejected = list(zip(rejected_rows, rejections, strict=True))
     per_filter, at = [], 0
     for name, reached, n in counts:  # judge_batch lists each filter's rejects in order
         per_filter.append((name, reached, rejected[at : at + n]))
         at += n
-    return survivors, rejected, n_in, per_filter
+    return BatchOutcome([], rejected, n_in, per_filter, summaries)
 
 
 _WORKER_FILTERS: list = []  # the parent's filters, inherited by the forked workers
@@ -234,39 +230,51 @@ def _worker_judge(batch, spill: str) -> JudgedBatch:
     return judge_arrow(_WORKER_FILTERS, batch, compact=True, spill=spill)
 
 
-def _judged_batches(runner: FilterRunner, batches, config: FilterConfig, spill_dir: Path):
+@contextlib.contextmanager
+def _worker_pool(workers: int, filters: list):
+    """``workers`` forked processes for the row phase and the parallel parts of the select phase, or
+    ``None`` for ``workers <= 1``.
+
+    fork: workers start at once with the imported modules and the loaded models; nothing here holds
+    threads (torch filters are refused with workers > 1).
+    """
+    if workers <= 1:
+        yield None
+        return
+    import multiprocessing
+
+    global _WORKER_FILTERS
+    _WORKER_FILTERS = filters  # prepared (models loaded) before the fork: the workers share them
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield pool
+
+
+def _judged_batches(runner: FilterRunner, batches, pool, workers: int, spill_dir: Path):
     """(survivors' spill file, rejected table) per batch, in input order, counted into the runner and
-    observed by its select filters; judged in this process, or in ``config.workers`` processes."""
+    merged into its select filters; judged in this process, or on ``pool``'s ``workers`` processes."""
     spills = (str(spill_dir / f"{i:09d}.arrow") for i in itertools.count())
-    if config.workers <= 1:
+    if pool is None:
         for batch in batches:
             kept, rejected, outcome = judge_arrow(runner.filters, batch, spill=next(spills))
             runner.absorb(outcome)
             yield kept, rejected
         return
-    import multiprocessing
+    # Batches go out as Arrow buffers; survivors stay in the worker's spill file; only rejects and
+    # compact summaries come back. At most 2 batches per worker in flight (Pool.imap would read the
+    # whole input ahead).
+    pending: deque = deque()
 
-    # fork: workers start at once with the imported modules and the loaded models; nothing here holds
-    # threads (torch filters are refused with workers > 1). Batches go out as Arrow buffers; survivors
-    # stay in the worker's spill file; only rejects and compact columns come back.
-    global _WORKER_FILTERS
-    _WORKER_FILTERS = runner.filters  # prepared (models loaded) before the fork: the workers share them
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(config.workers) as pool:
-        # At most 2 batches per worker in flight (Pool.imap would read the whole input ahead).
-        pending: deque = deque()
+    def take():
+        kept, rejected, compact = pending.popleft().get()
+        runner.absorb(_expand(compact))
+        return kept, rejected
 
-        def take():
-            kept, rejected, compact = pending.popleft().get()
-            runner.absorb(_expand(compact))
-            return kept, rejected
-
-        for batch in batches:
-            pending.append(pool.apply_async(_worker_judge, (batch, next(spills))))
-            if len(pending) >= 2 * config.workers:
-                yield take()
-        while pending:
+    for batch in batches:
+        pending.append(pool.apply_async(_worker_judge, (batch, next(spills))))
+        if len(pending) >= 2 * workers:
             yield take()
+    while pending:
+        yield take()
 
 
 class _TableSink:
@@ -359,13 +367,17 @@ def run_filters(
     shutil.rmtree(spill_dir, ignore_errors=True)
     spill_dir.mkdir()
     try:
-        with AtomicParquetWriter(out / REJECTED_FILE, FILTERED_SCHEMA) as rejected_writer:
+        with (
+            _worker_pool(config.workers, runner.filters) as pool,
+            AtomicParquetWriter(out / REJECTED_FILE, FILTERED_SCHEMA) as rejected_writer,
+        ):
             rejected_sink = _TableSink(rejected_writer)
             spills = []
-            for spill, rejected in _judged_batches(runner, _read_batches(files, config.batch_size), config, spill_dir):
+            batches = _read_batches(files, config.batch_size)
+            for spill, rejected in _judged_batches(runner, batches, pool, config.workers, spill_dir):
                 rejected_sink.add(rejected)
                 spills.append(spill)
-            decisions = runner.select_phase()
+            decisions = runner.select_phase(map=map if pool is None else pool.imap_unordered)
             with AtomicParquetWriter(out / KEPT_FILE, FILTERED_SCHEMA) as kept_writer:
                 kept_sink = _TableSink(kept_writer)
                 for spill in spills:
@@ -376,10 +388,14 @@ def run_filters(
                             ids = batch.column("record_id").to_pylist()
                             dropped_at = [j for j, rid in enumerate(ids) if rid in decisions]
                             if dropped_at:
-                                dropped_rows = batch.take(pa.array(dropped_at, type=pa.int64())).to_pylist()
-                                dropped = [(row, decisions[row["record_id"]]) for row in dropped_rows]
-                                runner.finish(dropped)  # counts are additive: batch by batch keeps memory flat
-                                rejected_sink.add(filtered_table(batch, dropped_at, _with_reason(dropped)))
+                                dropped_table = pa.Table.from_batches(
+                                    [batch.take(pa.array(dropped_at, type=pa.int64()))]
+                                )
+                                why = [decisions[ids[j]] for j in dropped_at]
+                                # The report reads a few fields of each row, not the whole record.
+                                samples = dropped_table.select(list(_SAMPLE_KEYS)).to_pylist()
+                                runner.finish(list(zip(samples, why, strict=True)))  # additive: memory stays flat
+                                rejected_sink.add(_with_rejections(dropped_table, why))
                                 keep = [rid not in decisions for rid in ids]
                                 batch = batch.filter(pa.array(keep, type=pa.bool_()))
                             kept_sink.add(pa.Table.from_batches([batch], schema=FILTERED_SCHEMA))
@@ -391,6 +407,19 @@ def run_filters(
     report.seconds = time.perf_counter() - start
     report.write(out)
     return report
+
+
+def _with_rejections(table, rejections: list[Rejection]):
+    """``table`` (``FILTERED_SCHEMA``) with ``reject_filter`` and ``reject_reason`` set from ``rejections``."""
+    import pyarrow as pa
+
+    for name, values in (
+        ("reject_filter", [r.filter for r in rejections]),
+        ("reject_reason", [r.reason for r in rejections]),
+    ):
+        at = table.schema.get_field_index(name)
+        table = table.set_column(at, table.schema.field(at), pa.array(values, type=table.schema.field(at).type))
+    return table
 
 
 def _with_reason(pairs: Iterable[tuple[Row, Rejection]]) -> list[Row]:

@@ -13,6 +13,16 @@ from collections import defaultdict
 from hfswim.filters.base import Rejection
 
 
+def scores_by_language(rows, column: str) -> dict[str, list[tuple[float, str]]]:
+    """``{query_lang: [(score, record_id), ...]}`` of the rows whose ``column`` is a number (not None/NaN)."""
+    out: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for row in rows:
+        score = row.get(column)
+        if score is not None and score == score:
+            out[row.get("query_lang") or ""].append((score, row["record_id"]))
+    return dict(out)
+
+
 class ScoreSelector:
     def __init__(self, filter_name: str, score_name: str, top_k: int | None = None, top_fraction: float | None = None):
         self.filter_name, self.score_name = filter_name, score_name
@@ -26,8 +36,10 @@ class ScoreSelector:
     def reset(self) -> None:
         self._scores: dict[str, list[tuple[float, str]]] = defaultdict(list)
 
-    def observe(self, lang: str, record_id: str, score: float) -> None:
-        self._scores[lang].append((score, record_id))
+    def merge(self, summary: dict[str, list[tuple[float, str]]]) -> None:
+        """Add ``{lang: [(score, record_id), ...]}`` (from :func:`scores_by_language`)."""
+        for lang, scored in summary.items():
+            self._scores[lang].extend(scored)
 
     def select(self, excluded: set[str]) -> dict[str, Rejection]:
         rejects: dict[str, Rejection] = {}

@@ -66,6 +66,39 @@ def test_filters_dedup_near_duplicates_and_independence_of_input_order(row):
         assert _kept_ids(shuffled, [DedupFilter()]) == ["b", "c"]
 
 
+def test_filters_dedup_selects_languages_in_parallel_with_the_same_result(row):
+    """Summaries merged batch by batch and a pool selecting one language per task decide exactly
+    what one in-process pass decides."""
+    import multiprocessing
+
+    rng = random.Random(0)
+    words = "rhein brücke köln basel bonn mainz fluss stadt jahr erste".split()
+    rows = []
+    for i in range(600):
+        lang = ("de", "sw", "fr")[i % 3]
+        query = " ".join(rng.sample(words, 6)) + ("?" if i % 2 else "")
+        if i % 10 == 9:  # an exact copy, up to case and punctuation, of an earlier query of this language
+            query = rows[i - 3 * rng.randint(1, 3)]["query"].upper().rstrip("?")
+        rows.append(row(query, lang=lang, record_id=f"r{i:04d}", query_logprob=rng.choice([None, -rng.random()])))
+    whole = DedupFilter()
+    whole.observe([dict(r) for r in rows])
+    expected = whole.select(set())
+    assert {rej.code for rej in expected.values()} == {"exact_duplicate", "near_duplicate"}
+    batched = DedupFilter()
+    for i in range(0, len(rows), 64):
+        batched.merge(batched.summarize([dict(r) for r in rows[i : i + 64]]))
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        assert batched.select(set(), map=pool.imap_unordered) == expected
+    excluded = {"r0001", "r0002"}
+    assert whole.select(excluded) == _select_without(rows, excluded)
+
+
+def _select_without(rows, excluded):
+    f = DedupFilter()
+    f.observe([dict(r) for r in rows if r["record_id"] not in excluded])
+    return f.select(set())
+
+
 def test_filters_dedup_batch_minhash_is_datasketch_minhash():
     hasher = MinHasher(num_perm=64)
     texts = ["Wo entspringt der Rhein?", "莱茵河发源于哪里？", "ライン川はどこ", "?"]
