@@ -76,6 +76,7 @@ _LINGUA_SCRIPTS = frozenset({"Latn", "Arab", "Cyrl", "Grek", "Hebr", "Armn", "Ge
 # fastText's labels for Chinese varieties and Japanese; on short Han-only questions it often says "ja"
 # or "wuu" (XQuAD zh: 94.3% top-1). Only Chinese writes Han without kana, so ``auto`` decides CJK by script.
 _CJK_FAMILY = frozenset({"zh", "ja", "wuu", "yue", "gan", "lzh", "cjy", "hak", "nan"})
+_CJK_SCRIPTS = frozenset({"Hans", "Jpan", "Kore"})
 MIN_HAN_SHARE = 0.3  # Han share of the letters above which a kana-free text is taken as Chinese
 
 # ---------------------------------------------------------------------------------------------
@@ -350,8 +351,14 @@ class FastTextDetector:
         for text in texts:
             if "\n" in text or "\r" in text:
                 text = text.replace("\n", " ").replace("\r", " ")
+            # fastText's probabilities can exceed 1 by rounding: clamp.
             out.append(
-                tuple([(codes[label], min(prob, 1.0)) for prob, label in predict(text + "\n", k, 0.0, "replace")])
+                tuple(
+                    [
+                        (codes[label], prob if prob <= 1.0 else 1.0)
+                        for prob, label in predict(text + "\n", k, 0.0, "replace")
+                    ]
+                )
             )
         return out
 
@@ -469,36 +476,44 @@ class LanguageIdentifier:
         texts = list(texts)
         scripts = scripts_of(texts)
         guesses: list[LanguageGuess | None] = [None] * len(texts)
-        with_letters = [i for i, s in enumerate(scripts) if s != NO_SCRIPT]
+        with_letters = []
         for i, s in enumerate(scripts):
             if s == NO_SCRIPT:
                 guesses[i] = LanguageGuess(None, 0.0, "script", s)
+            else:
+                with_letters.append(i)
+        auto = self.detector_name == "auto"
         if self.detector_name == "lingua":
             primary, secondary = self.lingua, self.fasttext
         else:
             primary, secondary = self.fasttext, self.lingua
-        if with_letters:
-            preds = primary.predict([texts[i] for i in with_letters])
-            recheck = []
-            for i, cands in zip(with_letters, preds, strict=True):
-                best = cands[0] if cands else (None, 0.0)
-                guesses[i] = LanguageGuess(best[0], best[1], primary.name, scripts[i], cands)
-                # No answer (lingua knows no Kannada script) or a SWIM-IR language the primary lacks.
-                needs_other = best[0] is None or (best[0] in LANGUAGES and best[0] not in primary.languages)
-                if needs_other and (best[0] is None or best[0] in secondary.languages):
+        if not with_letters:
+            return guesses  # type: ignore[return-value]
+        # Locals: this loop runs once per query of a filter run.
+        name, knows, other_knows = primary.name, primary.languages, secondary.languages
+        recheck = []
+        for i, cands in zip(with_letters, primary.predict([texts[i] for i in with_letters]), strict=True):
+            lang, score = cands[0] if cands else (None, 0.0)
+            script = scripts[i]
+            guesses[i] = LanguageGuess(lang, score, name, script, cands)
+            # No answer (lingua knows no Kannada script) or a SWIM-IR language the primary lacks.
+            needs_other = lang is None or (lang not in knows and lang in LANGUAGES)
+            if needs_other and (lang is None or lang in other_knows):
+                recheck.append(i)
+            elif auto and script in _LINGUA_SCRIPTS:
+                routed = expected is not None and expected[i] in AUTO_ROUTES
+                if routed or lang in AUTO_ROUTES or score < AUTO_RECHECK_BELOW:
                     recheck.append(i)
-                elif self.detector_name == "auto" and scripts[i] in _LINGUA_SCRIPTS:
-                    routed = expected is not None and expected[i] in AUTO_ROUTES
-                    if routed or best[0] in AUTO_ROUTES or best[1] < AUTO_RECHECK_BELOW:
-                        recheck.append(i)
-            if recheck:
-                for i, cands in zip(recheck, secondary.predict([texts[i] for i in recheck]), strict=True):
-                    # lingua does not know the Indic-only languages: keep fastText's word on those.
-                    if cands and not (guesses[i].lang in LANGUAGES and guesses[i].lang not in secondary.languages):  # type: ignore[union-attr]
-                        guesses[i] = LanguageGuess(cands[0][0], cands[0][1], secondary.name, scripts[i], cands)
-            if self.detector_name == "auto":
-                for i in with_letters:
-                    guesses[i] = _decide_cjk_by_script(texts[i], guesses[i])  # type: ignore[arg-type]
+        if recheck:
+            for i, cands in zip(recheck, secondary.predict([texts[i] for i in recheck]), strict=True):
+                # lingua does not know the Indic-only languages: keep fastText's word on those.
+                if cands and not (guesses[i].lang in LANGUAGES and guesses[i].lang not in other_knows):  # type: ignore[union-attr]
+                    guesses[i] = LanguageGuess(cands[0][0], cands[0][1], secondary.name, scripts[i], cands)
+        if auto:
+            for i in with_letters:
+                guess = guesses[i]
+                if guess.script in _CJK_SCRIPTS or guess.lang in _CJK_FAMILY:  # type: ignore[union-attr]
+                    guesses[i] = _decide_cjk_by_script(texts[i], guess)  # type: ignore[arg-type]
         return guesses  # type: ignore[return-value]
 
     def score_batch(self, texts: Sequence[str], langs: Sequence[str]) -> list[float]:
@@ -521,7 +536,7 @@ def _decide_cjk_by_script(text: str, guess: LanguageGuess) -> LanguageGuess:
     The score is the larger of the detector's probability mass on the CJK family and the CJK share
     of the letters, so a Chinese question naming "Super Bowl" in Latin letters still scores well.
     """
-    if guess.script not in ("Hans", "Jpan", "Kore") and guess.lang not in _CJK_FAMILY:
+    if guess.script not in _CJK_SCRIPTS and guess.lang not in _CJK_FAMILY:
         return guess
     counts = script_counts(text)
     letters = sum(counts.values())

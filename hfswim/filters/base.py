@@ -83,6 +83,9 @@ class RowFilter:
     """
 
     name: ClassVar[str] = "row"
+    # The input columns judge() reads (None: all of them). Streaming runs convert only the columns some
+    # filter reads into row dicts; the output tables still carry every column of the input.
+    columns: ClassVar[frozenset[str] | None] = None
 
     def judge(self, rows: list[Row]) -> list[Rejection | None]:
         raise NotImplementedError

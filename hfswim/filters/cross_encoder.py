@@ -19,6 +19,7 @@ from hfswim.filters.topk import ScoreSelector, scores_by_language
 
 class CrossEncoderFilter(SelectFilter):
     name: ClassVar[str] = "cross-encoder"
+    columns: ClassVar[frozenset[str] | None] = frozenset({"record_id", "query", "query_lang", "text"})
 
     def __init__(
         self,

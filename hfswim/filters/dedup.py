@@ -32,7 +32,7 @@ from typing import ClassVar
 import numpy as np
 
 from hfswim.filters.base import Rejection, Row, SelectFilter, order_key_of
-from hfswim.filters.text import normalize
+from hfswim.filters.text import normalize, normalize_many
 from hfswim.langid import script_of
 from hfswim.languages import UNSPACED_SCRIPTS
 
@@ -69,28 +69,27 @@ class MinHasher:
         a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
         self._a, self._b = np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
 
-    def signatures(self, token_sets: list[set[str]], chunk: int = 4096) -> np.ndarray:
+    def signatures(self, token_sets: list[set[str]], chunk: int = 512) -> np.ndarray:
         """``(len(token_sets), num_perm)`` uint32 signatures; an empty set gets the all-max signature."""
         out = np.full((len(token_sets), self.num_perm), _MAX_HASH, dtype=np.uint32)
         crc32, encode = zlib.crc32, str.encode  # str.encode defaults to UTF-8; map() keeps the loop in C
         for first in range(0, len(token_sets), chunk):  # chunks bound the (num_perm, tokens) work array
-            hashes: list[int] = []
-            starts: list[int] = []
-            for toks in token_sets[first : first + chunk]:
-                starts.append(len(hashes))
-                hashes.extend(map(crc32, map(encode, toks)))
-            if not hashes:
+            part = token_sets[first : first + chunk]
+            lengths = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
+            total = int(lengths.sum())
+            if not total:
                 continue
-            hv = _fmix32(np.asarray(hashes, dtype=np.uint32))
+            tokens = itertools.chain.from_iterable(part)
+            hv = _fmix32(np.fromiter(map(crc32, map(encode, tokens)), dtype=np.uint32, count=total))
             # (num_perm, tokens): each permutation's values are contiguous, so the per-set minimum
             # (reduceat) runs along memory; uint32 wrap-around is the modulo 2^32 of the scheme.
             with np.errstate(over="ignore"):
                 phv = np.multiply.outer(self._a, hv)
                 phv += self._b[:, None]
-            bounds = np.asarray(starts)
-            nonempty = np.diff(np.append(bounds, len(hashes))) > 0
-            rows = np.arange(first, first + len(starts))[nonempty]
-            out[rows] = np.minimum.reduceat(phv, bounds[nonempty], axis=1).T
+            nonempty = lengths > 0
+            starts = np.cumsum(lengths) - lengths
+            rows = np.arange(first, first + len(part))[nonempty]
+            out[rows] = np.minimum.reduceat(phv, starts[nonempty], axis=1).T
         return out
 
 
@@ -119,6 +118,9 @@ class DedupFilter(SelectFilter):
     """
 
     name: ClassVar[str] = "dedup"
+    columns: ClassVar[frozenset[str] | None] = frozenset(
+        {"record_id", "query", "query_lang", "ce_score", "query_logprob"}
+    )
 
     def __init__(self, near: bool = True, threshold: float = 0.8, num_perm: int = 64):
         self.near, self.threshold, self.num_perm = near, threshold, num_perm
@@ -130,24 +132,26 @@ class DedupFilter(SelectFilter):
 
     def summarize(self, rows: list[Row]) -> dict[str, DedupBlock]:
         """Per language, the :class:`DedupBlock` of ``rows``: normalising and MinHash, the costly part."""
-        by_lang: dict[str, list[Row]] = defaultdict(list)
-        for row in rows:
-            by_lang[row.get("query_lang") or ""].append(row)
+        # The whole batch in one pass (numpy's fixed costs once, not once per language), then split.
+        queries = [row.get("query") or "" for row in rows]
+        norms = normalize_many(queries)
+        digest = hashlib.blake2b
+        keys = np.frombuffer(
+            b"".join([digest(norm.encode("utf-8"), digest_size=8).digest() for norm in norms]), dtype=np.uint64
+        )
+        sigs = self.hasher.signatures(list(map(shingles, queries, norms))) if self.hasher is not None else None
+        by_lang: dict[str, list[int]] = defaultdict(list)
+        for i, row in enumerate(rows):
+            by_lang[row.get("query_lang") or ""].append(i)
         blocks = {}
-        for lang, group in by_lang.items():
-            queries = [row.get("query") or "" for row in group]
-            norms = list(map(normalize, queries))
-            digest = hashlib.blake2b
-            keys = b"".join([digest(norm.encode("utf-8"), digest_size=8).digest() for norm in norms])
-            sigs = None
-            if self.hasher is not None:
-                sigs = self.hasher.signatures(list(map(shingles, queries, norms)))
+        for lang, at in by_lang.items():
+            group = [rows[i] for i in at]
             blocks[lang] = DedupBlock(
                 ids=[row["record_id"] for row in group],
                 ce=[row.get("ce_score") for row in group],
                 lp=[row.get("query_logprob") for row in group],
-                keys=np.frombuffer(keys, dtype=np.uint64),
-                sigs=sigs,
+                keys=keys[at],
+                sigs=None if sigs is None else sigs[at],
             )
         return blocks
 
@@ -198,8 +202,9 @@ def _best_first(task: _LanguageTask) -> list[int]:
     ids, ce, lp = task.ids, task.ce, task.lp
     rows = range(len(ids)) if not task.excluded else [i for i, rid in enumerate(ids) if rid not in task.excluded]
     if all(v is None for v in ce) and all(v is None for v in lp):
-        return sorted(rows, key=ids.__getitem__)  # the usual case; same order as order_key_of, in C
-    return sorted(rows, key=lambda i: order_key_of(ids[i], ce[i], lp[i]))
+        return sorted(rows, key=ids.__getitem__)  # same order as order_key_of, in C
+    keys = list(map(order_key_of, ids, ce, lp))
+    return sorted(rows, key=keys.__getitem__)
 
 
 def _select_language(task: _LanguageTask) -> list[tuple[str, str, str]]:
@@ -282,14 +287,15 @@ _BAND_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: the band hash below is 
 
 
 def _rows_with_near_partner(
-    sigs: np.ndarray, hashranges: list[tuple[int, int]], threshold: float, max_bucket: int = 64
+    sigs: np.ndarray, hashranges: list[tuple[int, int]], threshold: float, small: int = 16, max_bucket: int = 1024
 ) -> np.ndarray:
     """Mask of the rows that share an LSH band with another row *and* reach ``threshold`` with it.
 
     Each band is hashed to 64 bits and rows are grouped by that hash; pairs within a group get their
-    estimated Jaccard (the fraction of equal signature values, as the LSH loop computes it). A hash
-    collision only adds pairs, and every row of a group larger than ``max_bucket`` is marked without
-    pair checks, so the mask may hold too many rows (the LSH index then decides exactly), never too few.
+    estimated Jaccard (the fraction of equal signature values, as the LSH loop computes it): along the
+    sorted order for groups of up to ``small`` rows, as a full matrix per group up to ``max_bucket``.
+    A hash collision only adds pairs, and every row of a larger group is marked without pair checks,
+    so the mask may hold too many rows (the LSH index then decides exactly), never too few.
     """
     n, num_perm = sigs.shape
     mask = np.zeros(n, dtype=bool)
@@ -304,16 +310,26 @@ def _rows_with_near_partner(
         sorted_h = h[by_hash]
         first = np.flatnonzero(np.r_[True, sorted_h[1:] != sorted_h[:-1]])
         sizes = np.diff(np.r_[first, n])
-        group = np.repeat(np.arange(len(first)), sizes)  # group of each sorted position
-        big = np.repeat(sizes > max_bucket, sizes)
-        mask[by_hash[big]] = True
+        mask[by_hash[np.repeat(sizes > max_bucket, sizes)]] = True
         # Pairs (p, p + d) of sorted positions in the same small group, for d = 1, 2, ...
-        for d in range(1, min(int(sizes[sizes <= max_bucket].max(initial=1)), n)):
-            same = (group[d:] == group[:-d]) & ~big[d:]
+        group = np.repeat(np.arange(len(first)), sizes)  # group of each sorted position
+        in_small = np.repeat(sizes <= small, sizes)
+        for d in range(1, min(int(sizes[sizes <= small].max(initial=1)), n)):
+            same = (group[d:] == group[:-d]) & in_small[d:]
             if not same.any():
                 break
             x, y = by_hash[:-d][same], by_hash[d:][same]
             near = np.count_nonzero(sigs[x] == sigs[y], axis=1) / num_perm >= threshold
             mask[x[near]] = True
             mask[y[near]] = True
+        # Larger groups (a template shared by many queries): all pairs of each group at once.
+        for at, size in zip(first.tolist(), sizes.tolist(), strict=True):
+            if small < size <= max_bucket:
+                members = by_hash[at : at + size]
+                block = sigs[members]
+                for lo in range(0, size, 128):  # bounds the (rows, size, num_perm) comparison
+                    agree = np.count_nonzero(block[lo : lo + 128, None, :] == block[None, :, :], axis=2)
+                    near = agree / num_perm >= threshold
+                    near[np.arange(near.shape[0]), np.arange(lo, lo + near.shape[0])] = False  # not itself
+                    mask[members[lo : lo + 128][near.any(axis=1)]] = True
     return mask

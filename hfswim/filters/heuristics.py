@@ -23,7 +23,7 @@ from collections import OrderedDict
 from typing import ClassVar
 
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.filters.text import TokenText, tokens
+from hfswim.filters.text import TokenText, normalize_many, tokens
 from hfswim.langid import script_of
 from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
 
@@ -35,6 +35,7 @@ class HeuristicsFilter(RowFilter):
     """Length, copy and question-form rules. See the module docstring for the reject codes."""
 
     name: ClassVar[str] = "heuristics"
+    columns: ClassVar[frozenset[str] | None] = frozenset({"query", "passage_id", "passage_lang", "summary", "text"})
 
     def __init__(
         self,
@@ -71,6 +72,7 @@ class HeuristicsFilter(RowFilter):
         return hit
 
     def judge(self, rows: list[Row]) -> list[Rejection | None]:
+        normalize_many([row.get("query") or "" for row in rows])  # one pass for the batch; tokens() reuses it
         return [self._judge(row) for row in rows]
 
     def _judge(self, row: Row) -> Rejection | None:
@@ -101,16 +103,23 @@ class HeuristicsFilter(RowFilter):
                 return self.reject("copied_from_passage", f"{run} of {n} query {unit} copied verbatim from the passage")
         summary = row.get("summary") or ""
         if summary:
-            s = TokenText(tokens(summary, unspaced), unspaced)
-            if s.shares_run(q, math.ceil(self.summary_ratio * n)):
-                run_s = s.longest_run(q)
-                return self.reject("repeats_summary", f"{run_s} of {n} query {unit} copied verbatim from the summary")
+            needed = math.ceil(self.summary_ratio * n)
+            s: TokenText | None = None
+            # An ASCII summary shares no token with a query token that is not ASCII (a Hindi query for an
+            # English summary, say): without `needed` ASCII query tokens no run can be long enough.
+            if needed <= 0 or not summary.isascii() or sum(map(str.isascii, q)) >= needed:
+                s = TokenText(tokens(summary, unspaced), unspaced)
+                if s.shares_run(q, needed):
+                    run_s = s.longest_run(q)
+                    return self.reject(
+                        "repeats_summary", f"{run_s} of {n} query {unit} copied verbatim from the summary"
+                    )
             # Summary and passage share the passage's language (English, cross-lingually). Only a
             # summary about as long as the passage can copy most of it: check lengths first.
             text = row.get("text") or ""
             if len(summary) >= 0.5 * self.summary_copy_ratio * len(text):
                 p_unspaced = passage_lang.is_unspaced if passage_lang else unspaced
-                if p_unspaced != unspaced or passage is None or not passage.tokens:
+                if s is None or p_unspaced != unspaced or passage is None or not passage.tokens:
                     s = TokenText(tokens(summary, p_unspaced), p_unspaced)
                     passage = self._passage(row, p_unspaced)
                 p_toks = passage.tokens

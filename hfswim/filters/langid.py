@@ -58,6 +58,7 @@ class LangIdFilter(RowFilter):
     """
 
     name: ClassVar[str] = "langid"
+    columns: ClassVar[frozenset[str] | None] = frozenset({"query", "query_lang", "setting"})
 
     def __init__(
         self,
@@ -108,7 +109,11 @@ class LangIdFilter(RowFilter):
             if not detectable:  # Meitei: the script check above is all we can do
                 out.append(None)
                 continue
-            score = max((guess.score_of(code) for code in accepted), default=0.0)
+            if guess.lang in accepted:
+                # Candidates come best first: the best accepted one is the guess itself.
+                score = guess.score
+            else:
+                score = max((guess.score_of(code) for code in accepted), default=0.0)
             if guess.lang not in accepted:
                 code = (
                     "english_query" if guess.lang == "en" and row.get("setting") == CROSS_LINGUAL else "wrong_language"

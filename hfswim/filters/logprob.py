@@ -19,6 +19,7 @@ from hfswim.filters.topk import ScoreSelector, scores_by_language
 
 class LogprobFilter(SelectFilter):
     name: ClassVar[str] = "logprob"
+    columns: ClassVar[frozenset[str] | None] = frozenset({"record_id", "query_lang", "query_logprob"})
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ class ParseFilter(RowFilter):
     """Reject rows with ``parse_status != "ok"`` (code = the parse status) or an empty query."""
 
     name: ClassVar[str] = "parse"
+    columns: ClassVar[frozenset[str] | None] = frozenset({"parse_status", "query"})
 
     def judge(self, rows: list[Row]) -> list[Rejection | None]:
         out: list[Rejection | None] = []

@@ -120,22 +120,40 @@ class BatchOutcome(NamedTuple):
     summaries: list  # per select filter (execution order), SelectFilter.summarize of the survivors
 
 
-def judge_batch(filters: list, rows: list[Row]) -> BatchOutcome:
+def judge_batch(filters: list, rows: list[Row], has_score_columns: bool = False) -> BatchOutcome:
     """The pure part of the row phase (runs in worker processes when ``workers > 1``): every row rule,
-    then the select filters' summaries of the survivors (dedup's normalising and MinHash)."""
-    for row in rows:
-        for col in _SCORE_COLUMNS:
-            row.setdefault(col, None)
-    n_in = Counter(row.get("query_lang") or "" for row in rows)
+    then the select filters' summaries of the survivors (dedup's normalising and MinHash).
+
+    ``has_score_columns``: every row already has every ``FILTERED_SCHEMA`` score column (maybe None).
+    """
+    if not has_score_columns:
+        for row in rows:
+            for col in _SCORE_COLUMNS:
+                row.setdefault(col, None)
+    n_in = Counter([row.get("query_lang") or "" for row in rows])
     rejected: list[tuple[Row, Rejection]] = []
     counts = []
+    reached = n_in
     for f in filters:
         result = f.apply(rows)
-        counts.append((f.name, Counter(r.get("query_lang") or "" for r in rows), result.rejected))
+        counts.append((f.name, reached, result.rejected))
+        if result.rejected:  # the next filter sees this one's survivors
+            reached = reached - Counter([r.get("query_lang") or "" for r, _ in result.rejected])
         rejected.extend(result.rejected)
         rows = result.kept
     summaries = [f.summarize(rows) for f in filters if isinstance(f, SelectFilter)]
     return BatchOutcome(rows, rejected, n_in, counts, summaries)
+
+
+def _columns_read(filters: list, names: list[str]) -> list[str] | None:
+    """The input columns the filters read (plus what the report and the outputs need), or None for all."""
+    wanted = set(_SAMPLE_KEYS) | _FILTER_COLUMNS
+    for f in filters:
+        columns = getattr(f, "columns", None)
+        if columns is None:
+            return None
+        wanted |= columns
+    return [name for name in names if name in wanted]
 
 
 # What the report reads from a rejected row: with the select filters' summaries, all a worker sends back
@@ -181,10 +199,13 @@ def judge_arrow(filters: list, batch, compact: bool = False, spill: str | None =
     written there as an Arrow IPC file and the path is returned in place of their table: a worker's
     survivors then never travel through a pipe.
     """
-    rows = batch.to_pylist()
+    columns = _columns_read(filters, batch.schema.names)
+    rows = (batch if columns is None else batch.select(columns)).to_pylist()
+    absent = dict.fromkeys(c for c in _SCORE_COLUMNS if c not in batch.schema.names)
     for i, row in enumerate(rows):
         row[_POSITION] = i  # a key, not id(row): a filter may hand back copies of the dicts
-    outcome = judge_batch(filters, rows)
+        row.update(absent)
+    outcome = judge_batch(filters, rows, has_score_columns=True)
     survivors, rejected = outcome.survivors, outcome.rejected
     rejected_rows = _with_reason(rejected)
     kept_table = filtered_table(batch, [row.pop(_POSITION) for row in survivors], survivors)
@@ -230,6 +251,47 @@ def _worker_judge(batch, spill: str) -> JudgedBatch:
     return judge_arrow(_WORKER_FILTERS, batch, compact=True, spill=spill)
 
 
+def _worker_judge_row_group(
+    file: str, row_group: int, batch_size: int, batches: range, spill: str
+) -> list[JudgedBatch]:
+    """Read one row group of ``file`` here, in the worker, and judge its batches number ``batches``."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(file) as parquet:
+        read = parquet.iter_batches(batch_size=batch_size, row_groups=[row_group], use_threads=False)
+        return [
+            judge_arrow(_WORKER_FILTERS, batch, compact=True, spill=f"{spill}-{i:06d}.arrow")
+            for i, batch in enumerate(itertools.islice(read, batches.stop))
+            if i in batches
+        ]
+
+
+def _row_group_tasks(files: list[Path], batch_size: int, workers: int) -> list[tuple[str, int, range]] | None:
+    """(file, row group, its batches) for the workers to read themselves, or None when a row group is too
+    large to hold in a worker at once (> 4 batches: the main process then reads and ships batches).
+
+    A task is a whole row group, except in the last ``workers`` row groups: one task per batch there, so
+    that the workers finish together (reading a row group for one batch costs little once, at the end).
+    """
+    import pyarrow.parquet as pq
+
+    groups = []
+    for file in files:
+        meta = pq.read_metadata(file)
+        for i in range(meta.num_row_groups):
+            rows = meta.row_group(i).num_rows
+            if rows > 4 * batch_size:
+                return None
+            groups.append((str(file), i, -(-rows // batch_size)))
+    tasks = []
+    for at, (file, i, n) in enumerate(groups):
+        if at < len(groups) - workers:
+            tasks.append((file, i, range(n)))
+        else:
+            tasks.extend((file, i, range(b, b + 1)) for b in range(n))
+    return tasks
+
+
 @contextlib.contextmanager
 def _worker_pool(workers: int, filters: list):
     """``workers`` forked processes for the row phase and the parallel parts of the select phase, or
@@ -249,32 +311,39 @@ def _worker_pool(workers: int, filters: list):
         yield pool
 
 
-def _judged_batches(runner: FilterRunner, batches, pool, workers: int, spill_dir: Path):
+def _judged_batches(runner: FilterRunner, files: list[Path], batch_size: int, pool, workers: int, spill_dir: Path):
     """(survivors' spill file, rejected table) per batch, in input order, counted into the runner and
     merged into its select filters; judged in this process, or on ``pool``'s ``workers`` processes."""
-    spills = (str(spill_dir / f"{i:09d}.arrow") for i in itertools.count())
+    spills = (str(spill_dir / f"{i:09d}") for i in itertools.count())
     if pool is None:
-        for batch in batches:
-            kept, rejected, outcome = judge_arrow(runner.filters, batch, spill=next(spills))
+        for batch in _read_batches(files, batch_size):
+            kept, rejected, outcome = judge_arrow(runner.filters, batch, spill=next(spills) + ".arrow")
             runner.absorb(outcome)
             yield kept, rejected
         return
-    # Batches go out as Arrow buffers; survivors stay in the worker's spill file; only rejects and
-    # compact summaries come back. At most 2 batches per worker in flight (Pool.imap would read the
-    # whole input ahead).
+    # Survivors stay in the worker's spill file; only rejects and compact summaries come back. The
+    # workers read their row groups themselves when these are small enough (no records through a pipe),
+    # else batches go out as Arrow buffers. At most 2 tasks per worker in flight (Pool.imap would read
+    # the whole input ahead).
+    units = _row_group_tasks(files, batch_size, workers)
+    if units is not None:
+        tasks = ((_worker_judge_row_group, (file, i, batch_size, b, next(spills))) for file, i, b in units)
+    else:
+        tasks = ((_worker_judge, (batch, next(spills) + ".arrow")) for batch in _read_batches(files, batch_size))
     pending: deque = deque()
 
     def take():
-        kept, rejected, compact = pending.popleft().get()
-        runner.absorb(_expand(compact))
-        return kept, rejected
+        judged = pending.popleft().get()
+        for kept, rejected, compact in judged if units is not None else [judged]:
+            runner.absorb(_expand(compact))
+            yield kept, rejected
 
-    for batch in batches:
-        pending.append(pool.apply_async(_worker_judge, (batch, next(spills))))
+    for fn, args in tasks:
+        pending.append(pool.apply_async(fn, args))
         if len(pending) >= 2 * workers:
-            yield take()
+            yield from take()
     while pending:
-        yield take()
+        yield from take()
 
 
 class _TableSink:
@@ -373,8 +442,8 @@ def run_filters(
         ):
             rejected_sink = _TableSink(rejected_writer)
             spills = []
-            batches = _read_batches(files, config.batch_size)
-            for spill, rejected in _judged_batches(runner, batches, pool, config.workers, spill_dir):
+            judged = _judged_batches(runner, files, config.batch_size, pool, config.workers, spill_dir)
+            for spill, rejected in judged:
                 rejected_sink.add(rejected)
                 spills.append(spill)
             decisions = runner.select_phase(map=map if pool is None else pool.imap_unordered)

@@ -21,6 +21,7 @@ from hfswim.filters.base import Rejection, Row, RowFilter
 
 class RoundTripFilter(RowFilter):
     name: ClassVar[str] = "roundtrip"
+    columns: ClassVar[frozenset[str] | None] = frozenset({"query", "passage_id", "text"})
 
     def __init__(
         self,

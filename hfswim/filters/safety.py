@@ -61,6 +61,7 @@ class SafetyFilter(RowFilter):
     """
 
     name: ClassVar[str] = "safety"
+    columns: ClassVar[frozenset[str] | None] = frozenset({"query", "query_lang"})
 
     def __init__(
         self,

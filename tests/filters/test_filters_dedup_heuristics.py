@@ -111,6 +111,37 @@ def test_filters_dedup_batch_minhash_is_datasketch_minhash():
     assert shingles("莱茵河发源") == {"莱茵", "茵河", "河发", "发源"}
 
 
+def test_filters_normalize_many_is_normalize_text_by_text():
+    """The batch path (a numpy table over the BMP) agrees with the regex on any text: combining marks,
+    compatibility forms, odd whitespace, lone surrogates, characters beyond the BMP."""
+    from hfswim.filters import text
+
+    rng = random.Random(0)
+    texts = [
+        "".join(
+            chr(rng.choice([rng.randrange(0x20, 0x3000), rng.randrange(0x2000, 0x2100), rng.randrange(0x110000)]))
+            for _ in range(rng.randrange(0, 24))
+        )
+        for _ in range(3000)
+    ]
+    texts += [
+        "Où  est-il ?",
+        " \x1c a \x1c ",
+        "x\u0301",
+        "\u0301x",
+        "ﬁn Ǆ",
+        "\ud800x",
+        "😀 hi 😀",
+        "?!",
+        "",
+        "北京在哪里？",
+    ]
+    expected = [text._normalize(t) for t in texts]
+    text._NORM_MEMO.clear()
+    assert text.normalize_many(texts) == expected
+    assert [normalize(t) for t in texts] == expected  # now from the memo
+
+
 def test_filters_text_helpers():
     assert normalize("¿Dónde  nace el RÍO?") == "dónde nace el río"
     assert tokens("हिन्दी में क्या है?") == ["हिन्दी", "में", "क्या", "है"]  # vowel signs stay inside words
@@ -147,7 +178,11 @@ def test_filters_heuristics_copies(row):
     extractive = row(
         "Where does the Rhine end?", lang="en", summary="The Rhine flows into the North Sea.", record_id="extractive"
     )
-    result = f.apply([copied, untranslated, short_copy, fine, repeat, lazy, extractive])
+    # Hindi queries for an English summary: one repeats it (its ASCII words are the summary's), one does not.
+    summary = "The Swiss Alps feed the Rhine."
+    hi_repeat = row("स्विस the swiss alps feed the rhine", lang="hi", summary=summary, record_id="hi-repeat")
+    hi_fine = row("राइन नदी the swiss alps से निकलती है", lang="hi", summary=summary, record_id="hi-fine")
+    result = f.apply([copied, untranslated, short_copy, fine, repeat, lazy, extractive, hi_repeat, hi_fine])
     codes = {r["record_id"]: j.code for r, j in result.rejected}
     assert codes == {
         "copy": "copied_from_passage",
@@ -155,8 +190,9 @@ def test_filters_heuristics_copies(row):
         "short-copy": "copied_from_passage",
         "repeat": "repeats_summary",
         "lazy-summary": "summary_copies_passage",
+        "hi-repeat": "repeats_summary",
     }
-    assert sorted(r["record_id"] for r in result.kept) == ["extractive", "fine"]
+    assert sorted(r["record_id"] for r in result.kept) == ["extractive", "fine", "hi-fine"]
 
 
 def test_filters_heuristics_question_form_is_optional(row):
