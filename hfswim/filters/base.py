@@ -143,6 +143,9 @@ class SelectFilter(RowFilter):
     def reset(self) -> None:
         """Forget observed state (called before each run)."""
 
+    def warm_up(self) -> None:
+        """Load what :meth:`select` needs (parallel runs call this while the workers judge rows)."""
+
 
 def order_key(row: Row) -> tuple:
     """Sort key for "best first" among rows: higher ``ce_score``, then higher ``query_logprob``,

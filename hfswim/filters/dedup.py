@@ -26,6 +26,7 @@ import itertools
 import operator
 import zlib
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -41,12 +42,18 @@ _MAX_HASH = np.uint32((1 << 32) - 1)
 
 def shingles(text: str, norm: str | None = None) -> set[str]:
     """Word set of the normalised query; character bigrams for unspaced scripts."""
+    return set(_shingle_list(text, norm))
+
+
+def _shingle_list(text: str, norm: str | None = None) -> list[str]:
+    """:func:`shingles` as a list, repeats included: a MinHash is a minimum, so repeats change nothing,
+    and no set has to hash the tokens."""
     norm = normalize(text) if norm is None else norm
     if script_of(text) in UNSPACED_SCRIPTS:
         chars = norm.replace(" ", "")
         # Bigrams chars[i:i+2], built in C; a text of 0 or 1 characters is its own single shingle.
-        return set(map(operator.add, chars[:-1], chars[1:])) if len(chars) > 1 else {chars}
-    return set(norm.split())
+        return list(map(operator.add, chars[:-1], chars[1:])) if len(chars) > 1 else [chars]
+    return norm.split()
 
 
 def _fmix32(hv: np.ndarray) -> np.ndarray:
@@ -63,14 +70,18 @@ class MinHasher:
     (its default "affine32" scheme), computed for many texts in one numpy pass."""
 
     def __init__(self, num_perm: int = 64, seed: int = 1):
-        from datasketch import MinHash
-
         self.num_perm, self.seed = num_perm, seed
-        a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
-        self._a, self._b = np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
+        # datasketch's affine32 permutations (MinHash._init_permutations: odd a, any b, from a seeded
+        # RandomState), drawn here so that building the filter does not import datasketch, whose LSH
+        # module pulls in scipy (~0.3 s): the select phase imports it while the workers judge rows.
+        # A test checks them against datasketch.MinHash.
+        gen = np.random.RandomState(seed)
+        self._a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+        self._b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
 
-    def signatures(self, token_sets: list[set[str]], chunk: int = 512) -> np.ndarray:
-        """``(len(token_sets), num_perm)`` uint32 signatures; an empty set gets the all-max signature."""
+    def signatures(self, token_sets: Sequence[Collection[str]], chunk: int = 512) -> np.ndarray:
+        """``(len(token_sets), num_perm)`` uint32 signatures (of sets, or lists: repeats change nothing);
+        an empty one gets the all-max signature."""
         out = np.full((len(token_sets), self.num_perm), _MAX_HASH, dtype=np.uint32)
         crc32, encode = zlib.crc32, str.encode  # str.encode defaults to UTF-8; map() keeps the loop in C
         for first in range(0, len(token_sets), chunk):  # chunks bound the (num_perm, tokens) work array
@@ -139,7 +150,7 @@ class DedupFilter(SelectFilter):
         keys = np.frombuffer(
             b"".join([digest(norm.encode("utf-8"), digest_size=8).digest() for norm in norms]), dtype=np.uint64
         )
-        sigs = self.hasher.signatures(list(map(shingles, queries, norms))) if self.hasher is not None else None
+        sigs = self.hasher.signatures(list(map(_shingle_list, queries, norms))) if self.hasher is not None else None
         by_lang: dict[str, list[int]] = defaultdict(list)
         for i, row in enumerate(rows):
             by_lang[row.get("query_lang") or ""].append(i)
@@ -154,6 +165,10 @@ class DedupFilter(SelectFilter):
                 sigs=None if sigs is None else sigs[at],
             )
         return blocks
+
+    def warm_up(self) -> None:
+        if self.hasher is not None:
+            _lsh(self.threshold, self.num_perm)  # imports datasketch (and scipy), optimises the band layout
 
     def merge(self, summary: dict[str, DedupBlock]) -> None:
         for lang, block in summary.items():

@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import os
 import shutil
@@ -90,6 +91,10 @@ class FilterRunner:
         for f, summary in zip(self.selects, outcome.summaries, strict=True):
             f.merge(summary)
         return outcome.survivors, outcome.rejected
+
+    def warm_up(self) -> None:
+        for f in self.selects:
+            f.warm_up()
 
     def select_phase(self, map: Callable = map) -> dict[str, Rejection]:
         """Run the select filters in canonical order; returns record_id -> rejection.
@@ -190,6 +195,21 @@ def filtered_table(batch, indices: list[int], rows: list[Row]):
 JudgedBatch = tuple[object, object, BatchOutcome | tuple]
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector: a batch allocates ~100k small dicts and lists that hold no
+    cycles and are freed by reference counting when the batch is done, so the collector's passes over
+    them (~6% of the row phase) free nothing."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def judge_arrow(filters: list, batch, compact: bool = False, spill: str | None = None) -> JudgedBatch:
     """Row phase of one Arrow batch: survivors and rejects as ``FILTERED_SCHEMA`` tables, plus the outcome.
 
@@ -199,23 +219,24 @@ def judge_arrow(filters: list, batch, compact: bool = False, spill: str | None =
     written there as an Arrow IPC file and the path is returned in place of their table: a worker's
     survivors then never travel through a pipe.
     """
-    columns = _columns_read(filters, batch.schema.names)
-    rows = (batch if columns is None else batch.select(columns)).to_pylist()
-    absent = dict.fromkeys(c for c in _SCORE_COLUMNS if c not in batch.schema.names)
-    for i, row in enumerate(rows):
-        row[_POSITION] = i  # a key, not id(row): a filter may hand back copies of the dicts
-        row.update(absent)
-    outcome = judge_batch(filters, rows, has_score_columns=True)
-    survivors, rejected = outcome.survivors, outcome.rejected
-    rejected_rows = _with_reason(rejected)
-    kept_table = filtered_table(batch, [row.pop(_POSITION) for row in survivors], survivors)
-    rejected_table = filtered_table(batch, [row.pop(_POSITION) for row in rejected_rows], rejected_rows)
-    if spill is not None:
-        import pyarrow as pa
+    with _gc_paused():
+        columns = _columns_read(filters, batch.schema.names)
+        rows = (batch if columns is None else batch.select(columns)).to_pylist()
+        absent = dict.fromkeys(c for c in _SCORE_COLUMNS if c not in batch.schema.names)
+        for i, row in enumerate(rows):
+            row[_POSITION] = i  # a key, not id(row): a filter may hand back copies of the dicts
+            row.update(absent)
+        outcome = judge_batch(filters, rows, has_score_columns=True)
+        survivors, rejected = outcome.survivors, outcome.rejected
+        rejected_rows = _with_reason(rejected)
+        kept_table = filtered_table(batch, [row.pop(_POSITION) for row in survivors], survivors)
+        rejected_table = filtered_table(batch, [row.pop(_POSITION) for row in rejected_rows], rejected_rows)
+        if spill is not None:
+            import pyarrow as pa
 
-        with pa.ipc.new_file(spill, FILTERED_SCHEMA, options=pa.ipc.IpcWriteOptions(**_SPILL_OPTIONS)) as writer:
-            writer.write_table(kept_table)
-        kept_table = spill
+            with pa.ipc.new_file(spill, FILTERED_SCHEMA, options=pa.ipc.IpcWriteOptions(**_SPILL_OPTIONS)) as writer:
+                writer.write_table(kept_table)
+            kept_table = spill
     return kept_table, rejected_table, (_compact(outcome) if compact else outcome)
 
 
@@ -311,6 +332,37 @@ def _worker_pool(workers: int, filters: list):
         yield pool
 
 
+_FORKED: tuple | None = None  # (function, items) of a _forked_map call, inherited by its processes
+
+
+def _call_forked(index: int):
+    fn, items = _FORKED  # type: ignore[misc]
+    return fn(items[index])
+
+
+def _forked_map(workers: int) -> Callable:
+    """A ``map`` (results in any order) over ``workers`` processes forked for the call: they inherit the
+    items instead of receiving them through a pipe (the select phase's per-language state: ~300 bytes a
+    row), and whatever the parent imported meanwhile (datasketch, see :meth:`SelectFilter.warm_up`)."""
+
+    def forked_map(fn: Callable, items):
+        global _FORKED
+        import multiprocessing
+
+        items = list(items)
+        if len(items) <= 1:
+            yield from map(fn, items)
+            return
+        _FORKED = (fn, items)
+        try:
+            with multiprocessing.get_context("fork").Pool(min(workers, len(items))) as pool:
+                yield from pool.imap_unordered(_call_forked, range(len(items)))
+        finally:
+            _FORKED = None
+
+    return forked_map
+
+
 def _judged_batches(runner: FilterRunner, files: list[Path], batch_size: int, pool, workers: int, spill_dir: Path):
     """(survivors' spill file, rejected table) per batch, in input order, counted into the runner and
     merged into its select filters; judged in this process, or on ``pool``'s ``workers`` processes."""
@@ -338,9 +390,13 @@ def _judged_batches(runner: FilterRunner, files: list[Path], batch_size: int, po
             runner.absorb(_expand(compact))
             yield kept, rejected
 
+    warm = False
     for fn, args in tasks:
         pending.append(pool.apply_async(fn, args))
         if len(pending) >= 2 * workers:
+            if not warm:  # the workers are busy: a good moment for the select phase's imports
+                runner.warm_up()
+                warm = True
             yield from take()
     while pending:
         yield from take()
@@ -410,7 +466,6 @@ def run_filters(
         filters: already-built filter objects, instead of building them from ``config`` (e.g. a
             :class:`~hfswim.filters.safety.SafetyFilter` with a Python classifier callable).
     """
-    import pyarrow as pa
 
     from hfswim.io import AtomicParquetWriter, resolve_files
 
@@ -436,46 +491,53 @@ def run_filters(
     shutil.rmtree(spill_dir, ignore_errors=True)
     spill_dir.mkdir()
     try:
-        with (
-            _worker_pool(config.workers, runner.filters) as pool,
-            AtomicParquetWriter(out / REJECTED_FILE, FILTERED_SCHEMA) as rejected_writer,
-        ):
+        with AtomicParquetWriter(out / REJECTED_FILE, FILTERED_SCHEMA) as rejected_writer:
             rejected_sink = _TableSink(rejected_writer)
             spills = []
-            judged = _judged_batches(runner, files, config.batch_size, pool, config.workers, spill_dir)
-            for spill, rejected in judged:
-                rejected_sink.add(rejected)
-                spills.append(spill)
-            decisions = runner.select_phase(map=map if pool is None else pool.imap_unordered)
-            with AtomicParquetWriter(out / KEPT_FILE, FILTERED_SCHEMA) as kept_writer:
-                kept_sink = _TableSink(kept_writer)
-                for spill in spills:
-                    with pa.memory_map(spill) as source:
-                        reader = pa.ipc.open_file(source)
-                        for i in range(reader.num_record_batches):
-                            batch = reader.get_batch(i)
-                            ids = batch.column("record_id").to_pylist()
-                            dropped_at = [j for j, rid in enumerate(ids) if rid in decisions]
-                            if dropped_at:
-                                dropped_table = pa.Table.from_batches(
-                                    [batch.take(pa.array(dropped_at, type=pa.int64()))]
-                                )
-                                why = [decisions[ids[j]] for j in dropped_at]
-                                # The report reads a few fields of each row, not the whole record.
-                                samples = dropped_table.select(list(_SAMPLE_KEYS)).to_pylist()
-                                runner.finish(list(zip(samples, why, strict=True)))  # additive: memory stays flat
-                                rejected_sink.add(_with_rejections(dropped_table, why))
-                                keep = [rid not in decisions for rid in ids]
-                                batch = batch.filter(pa.array(keep, type=pa.bool_()))
-                            kept_sink.add(pa.Table.from_batches([batch], schema=FILTERED_SCHEMA))
-                    os.unlink(spill)
-                kept_sink.flush()
+            with _worker_pool(config.workers, runner.filters) as pool:
+                for spill, rejected in _judged_batches(
+                    runner, files, config.batch_size, pool, config.workers, spill_dir
+                ):
+                    rejected_sink.add(rejected)
+                    spills.append(spill)
+            decisions = runner.select_phase(map=_forked_map(config.workers) if config.workers > 1 else map)
+            _write_kept(out / KEPT_FILE, spills, decisions, runner, rejected_sink)
             rejected_sink.flush()
     finally:
         shutil.rmtree(spill_dir, ignore_errors=True)
     report.seconds = time.perf_counter() - start
     report.write(out)
     return report
+
+
+def _write_kept(path: Path, spills: list[str], decisions: dict[str, Rejection], runner: FilterRunner, rejected_sink):
+    """Stream the survivors' spill files into ``path``, less the rows the select phase dropped (those go
+    to ``rejected_sink`` and are counted into the report)."""
+    import pyarrow as pa
+
+    from hfswim.io import AtomicParquetWriter
+
+    with AtomicParquetWriter(path, FILTERED_SCHEMA) as kept_writer:
+        kept_sink = _TableSink(kept_writer)
+        for spill in spills:
+            with pa.memory_map(spill) as source:
+                reader = pa.ipc.open_file(source)
+                for i in range(reader.num_record_batches):
+                    batch = reader.get_batch(i)
+                    ids = batch.column("record_id").to_pylist()
+                    dropped_at = [j for j, rid in enumerate(ids) if rid in decisions]
+                    if dropped_at:
+                        dropped_table = pa.Table.from_batches([batch.take(pa.array(dropped_at, type=pa.int64()))])
+                        why = [decisions[ids[j]] for j in dropped_at]
+                        # The report reads a few fields of each row, not the whole record.
+                        samples = dropped_table.select(list(_SAMPLE_KEYS)).to_pylist()
+                        runner.finish(list(zip(samples, why, strict=True)))  # additive: memory stays flat
+                        rejected_sink.add(_with_rejections(dropped_table, why))
+                        keep = [rid not in decisions for rid in ids]
+                        batch = batch.filter(pa.array(keep, type=pa.bool_()))
+                    kept_sink.add(pa.Table.from_batches([batch], schema=FILTERED_SCHEMA))
+            os.unlink(spill)
+        kept_sink.flush()
 
 
 def _with_rejections(table, rejections: list[Rejection]):

@@ -101,6 +101,8 @@ def _select_without(rows, excluded):
 
 def test_filters_dedup_batch_minhash_is_datasketch_minhash():
     hasher = MinHasher(num_perm=64)
+    a, b = MinHash(num_perm=64, seed=1, scheme="affine32").permutations
+    assert np.array_equal(hasher._a, a) and np.array_equal(hasher._b, b)
     texts = ["Wo entspringt der Rhein?", "莱茵河发源于哪里？", "ライン川はどこ", "?"]
     sets = [shingles(t) for t in texts]
     sigs = hasher.signatures(sets)
