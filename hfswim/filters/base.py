@@ -156,4 +156,9 @@ def order_key(row: Row) -> tuple:
 def order_key_of(record_id: str, ce_score: float | None, query_logprob: float | None) -> tuple:
     """:func:`order_key` from the three values (select filters keep these, not whole rows)."""
     ce, lp = ce_score, query_logprob
-    return (-(ce if ce is not None else float("-inf")), -(lp if lp is not None else float("-inf")), record_id)
+    # A missing or NaN score ranks lowest (NaN would make the order depend on the input order).
+    return (
+        -(ce if ce is not None and ce == ce else float("-inf")),
+        -(lp if lp is not None and lp == lp else float("-inf")),
+        record_id,
+    )

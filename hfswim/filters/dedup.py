@@ -32,7 +32,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from hfswim.filters.base import Rejection, Row, SelectFilter, order_key_of
+from hfswim.filters.base import Rejection, Row, SelectFilter
 from hfswim.filters.text import normalize, normalize_many
 from hfswim.langid import script_of
 from hfswim.languages import UNSPACED_SCRIPTS
@@ -218,8 +218,14 @@ def _best_first(task: _LanguageTask) -> list[int]:
     rows = range(len(ids)) if not task.excluded else [i for i, rid in enumerate(ids) if rid not in task.excluded]
     if all(v is None for v in ce) and all(v is None for v in lp):
         return sorted(rows, key=ids.__getitem__)  # same order as order_key_of, in C
-    keys = list(map(order_key_of, ids, ce, lp))
-    return sorted(rows, key=keys.__getitem__)
+    at = np.asarray(rows, dtype=np.int64)
+    # order_key_of's (-ce, -lp, record_id) as one numpy lexsort; a missing (or NaN) score sorts last.
+    keys = [np.asarray(ids, dtype=str)[at]]
+    for scores in (lp, ce):  # lexsort's last key is the primary one
+        negated = -np.array([np.nan if v is None else v for v in scores], dtype=np.float64)[at]
+        negated[np.isnan(negated)] = np.inf
+        keys.append(negated)
+    return at[np.lexsort(keys)].tolist()
 
 
 def _select_language(task: _LanguageTask) -> list[tuple[str, str, str]]:
@@ -249,7 +255,8 @@ def _select_near(task: _LanguageTask, order: list[int], found: list) -> None:
 
     Only rows that share an LSH band with some row of ``order`` *and* reach the threshold with it
     can be dropped or cause a drop, so only those — found for all rows at once with numpy — go
-    through the index: the same decisions at a fraction of the cost.
+    through the index, and only those with such a partner *before* them can be dropped, so only they
+    query it (the others are inserted): the same decisions at a fraction of the cost.
     """
     from datasketch import LeanMinHash
 
@@ -257,13 +264,17 @@ def _select_near(task: _LanguageTask, order: list[int], found: list) -> None:
     num_perm = sigs.shape[1]
     lsh = _lsh(threshold, num_perm)
     rows = np.asarray(order, dtype=np.int64)
-    near = _rows_with_near_partner(sigs[rows], lsh.hashranges, threshold)
+    near, near_before = _rows_with_near_partner(sigs[rows], lsh.hashranges, threshold)
     involved = set(rows[near].tolist())
+    may_drop = set(rows[near_before].tolist())
     for i in order:
         if i not in involved:
             continue
         # LeanMinHash: no permutations to regenerate (a MinHash would redo them for every row).
         mh = LeanMinHash(seed=task.seed, hashvalues=sigs[i], scheme="affine32")
+        if i not in may_drop:
+            lsh.insert(i, mh, check_duplication=False)
+            continue
         # LSH returns candidates (band collisions); confirm with the estimated Jaccard,
         # else many moderately similar queries would knock each other out.
         # The most similar candidate, the smallest index among equals (every candidate shares a band,
@@ -303,30 +314,33 @@ _BAND_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: the band hash below is 
 
 def _rows_with_near_partner(
     sigs: np.ndarray, hashranges: list[tuple[int, int]], threshold: float, small: int = 16, max_bucket: int = 1024
-) -> np.ndarray:
-    """Mask of the rows that share an LSH band with another row *and* reach ``threshold`` with it.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the rows (in visiting order) that share an LSH band with another row *and* reach
+    ``threshold`` with it: with any such row, and with one *before* it.
 
     Each band is hashed to 64 bits and rows are grouped by that hash; pairs within a group get their
     estimated Jaccard (the fraction of equal signature values, as the LSH loop computes it): along the
     sorted order for groups of up to ``small`` rows, as a full matrix per group up to ``max_bucket``.
-    A hash collision only adds pairs, and every row of a larger group is marked without pair checks,
-    so the mask may hold too many rows (the LSH index then decides exactly), never too few.
+    A hash collision only adds pairs, and every row of a larger group is marked in both masks without
+    pair checks, so the masks may hold too many rows (the LSH index then decides exactly), never too few.
     """
     n, num_perm = sigs.shape
-    mask = np.zeros(n, dtype=bool)
+    near = np.zeros(n, dtype=bool)
+    before = np.zeros(n, dtype=bool)
     if n < 2:
-        return mask
+        return near, before
     for start, end in hashranges:
         band = sigs[:, start:end].astype(np.uint64)
         h = band[:, 0].copy()
         for j in range(1, end - start):
             h = h * _BAND_MULTIPLIER + band[:, j]  # uint64 arithmetic wraps around
-        by_hash = np.argsort(h, kind="stable")
+        by_hash = np.argsort(h, kind="stable")  # stable: positions ascend within a group
         sorted_h = h[by_hash]
         first = np.flatnonzero(np.r_[True, sorted_h[1:] != sorted_h[:-1]])
         sizes = np.diff(np.r_[first, n])
-        mask[by_hash[np.repeat(sizes > max_bucket, sizes)]] = True
-        # Pairs (p, p + d) of sorted positions in the same small group, for d = 1, 2, ...
+        huge = by_hash[np.repeat(sizes > max_bucket, sizes)]
+        near[huge] = before[huge] = True
+        # Pairs (p, p + d) of sorted positions in the same small group, for d = 1, 2, ...; y comes after x.
         group = np.repeat(np.arange(len(first)), sizes)  # group of each sorted position
         in_small = np.repeat(sizes <= small, sizes)
         for d in range(1, min(int(sizes[sizes <= small].max(initial=1)), n)):
@@ -334,17 +348,21 @@ def _rows_with_near_partner(
             if not same.any():
                 break
             x, y = by_hash[:-d][same], by_hash[d:][same]
-            near = np.count_nonzero(sigs[x] == sigs[y], axis=1) / num_perm >= threshold
-            mask[x[near]] = True
-            mask[y[near]] = True
+            close = np.count_nonzero(sigs[x] == sigs[y], axis=1) / num_perm >= threshold
+            near[x[close]] = near[y[close]] = True
+            before[y[close]] = True
         # Larger groups (a template shared by many queries): all pairs of each group at once.
         for at, size in zip(first.tolist(), sizes.tolist(), strict=True):
             if small < size <= max_bucket:
-                members = by_hash[at : at + size]
+                members = by_hash[at : at + size]  # ascending positions
                 block = sigs[members]
                 for lo in range(0, size, 128):  # bounds the (rows, size, num_perm) comparison
                     agree = np.count_nonzero(block[lo : lo + 128, None, :] == block[None, :, :], axis=2)
-                    near = agree / num_perm >= threshold
-                    near[np.arange(near.shape[0]), np.arange(lo, lo + near.shape[0])] = False  # not itself
-                    mask[members[lo : lo + 128][near.any(axis=1)]] = True
-    return mask
+                    close = agree / num_perm >= threshold
+                    local = np.arange(lo, lo + close.shape[0])
+                    close[np.arange(close.shape[0]), local] = False  # not itself
+                    near[members[lo : lo + 128][close.any(axis=1)]] = True
+                    # a partner before it: at a smaller index in the group
+                    earlier = close & (np.arange(size)[None, :] < local[:, None])
+                    before[members[lo : lo + 128][earlier.any(axis=1)]] = True
+    return near, before

@@ -99,6 +99,22 @@ def _select_without(rows, excluded):
     return f.select(set())
 
 
+def test_filters_dedup_visits_rows_in_order_key_order():
+    """The numpy ordering of the selection is order_key_of's: higher ce_score, then higher query_logprob,
+    then smaller record_id; missing and NaN scores last."""
+    from hfswim.filters.base import order_key_of
+    from hfswim.filters.dedup import _best_first, _LanguageTask
+
+    rng = random.Random(1)
+    values = [None, float("nan"), -0.0, 0.0, -1.5, 2.0, -1e-300]
+    ids = [f"r{rng.randrange(10**6):07d}-{i}" for i in range(400)]
+    ce = [rng.choice(values + [None] * 5) for _ in ids]
+    lp = [rng.choice(values) for _ in ids]
+    task = _LanguageTask(ids, ce, lp, np.zeros(len(ids), np.uint64), None, {ids[3], ids[7]}, 0.8, 1)
+    expected = sorted((i for i in range(len(ids)) if i not in (3, 7)), key=lambda i: order_key_of(ids[i], ce[i], lp[i]))
+    assert _best_first(task) == expected
+
+
 def test_filters_dedup_batch_minhash_is_datasketch_minhash():
     hasher = MinHasher(num_perm=64)
     a, b = MinHash(num_perm=64, seed=1, scheme="affine32").permutations
