@@ -514,9 +514,11 @@ def _write_kept(path: Path, spills: list[str], decisions: dict[str, Rejection], 
     """Stream the survivors' spill files into ``path``, less the rows the select phase dropped (those go
     to ``rejected_sink`` and are counted into the report)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from hfswim.io import AtomicParquetWriter
 
+    dropped_ids = pa.array(list(decisions), type=pa.string())
     with AtomicParquetWriter(path, FILTERED_SCHEMA) as kept_writer:
         kept_sink = _TableSink(kept_writer)
         for spill in spills:
@@ -524,17 +526,15 @@ def _write_kept(path: Path, spills: list[str], decisions: dict[str, Rejection], 
                 reader = pa.ipc.open_file(source)
                 for i in range(reader.num_record_batches):
                     batch = reader.get_batch(i)
-                    ids = batch.column("record_id").to_pylist()
-                    dropped_at = [j for j, rid in enumerate(ids) if rid in decisions]
-                    if dropped_at:
-                        dropped_table = pa.Table.from_batches([batch.take(pa.array(dropped_at, type=pa.int64()))])
-                        why = [decisions[ids[j]] for j in dropped_at]
+                    dropped = pc.is_in(batch.column("record_id"), value_set=dropped_ids)
+                    if pc.any(dropped).as_py():
+                        dropped_table = pa.Table.from_batches([batch.filter(dropped)])
+                        why = [decisions[rid] for rid in dropped_table.column("record_id").to_pylist()]
                         # The report reads a few fields of each row, not the whole record.
                         samples = dropped_table.select(list(_SAMPLE_KEYS)).to_pylist()
                         runner.finish(list(zip(samples, why, strict=True)))  # additive: memory stays flat
                         rejected_sink.add(_with_rejections(dropped_table, why))
-                        keep = [rid not in decisions for rid in ids]
-                        batch = batch.filter(pa.array(keep, type=pa.bool_()))
+                        batch = batch.filter(pc.invert(dropped))
                     kept_sink.add(pa.Table.from_batches([batch], schema=FILTERED_SCHEMA))
             os.unlink(spill)
         kept_sink.flush()
