@@ -49,14 +49,14 @@ class HeuristicsFilter(RowFilter):
         summary_ratio: float = 0.8,
         summary_copy_ratio: float = 0.8,
         require_question: bool = False,
-        passage_cache_size: int = 4096,
+        passage_cache_size: int = 16384,
     ):
         self.min_words, self.max_words = min_words, max_words
         self.min_chars, self.max_chars = min_chars, max_chars
         self.copy_ngram, self.copy_ratio, self.copy_min_tokens = copy_ngram, copy_ratio, copy_min_tokens
         self.summary_ratio, self.summary_copy_ratio = summary_ratio, summary_copy_ratio
         self.require_question = require_question
-        # A passage appears once per query language: cache its tokens (bounded LRU).
+        # A passage appears once per query language: cache its joined tokens (bounded LRU, ~1 KB each).
         self._passages: OrderedDict[tuple[str, bool], TokenText] = OrderedDict()
         self._cache_size = passage_cache_size
 
@@ -66,7 +66,7 @@ class HeuristicsFilter(RowFilter):
         if hit is not None:
             self._passages.move_to_end(key)
             return hit
-        hit = self._passages[key] = TokenText(tokens(row.get("text") or "", unspaced), unspaced)
+        hit = self._passages[key] = TokenText.of(row.get("text") or "", unspaced)
         if len(self._passages) > self._cache_size:
             self._passages.popitem(last=False)
         return hit
@@ -108,7 +108,7 @@ class HeuristicsFilter(RowFilter):
             # An ASCII summary shares no token with a query token that is not ASCII (a Hindi query for an
             # English summary, say): without `needed` ASCII query tokens no run can be long enough.
             if needed <= 0 or not summary.isascii() or sum(map(str.isascii, q)) >= needed:
-                s = TokenText(tokens(summary, unspaced), unspaced)
+                s = TokenText.of(summary, unspaced)
                 if s.shares_run(q, needed):
                     run_s = s.longest_run(q)
                     return self.reject(
@@ -119,17 +119,19 @@ class HeuristicsFilter(RowFilter):
             text = row.get("text") or ""
             if len(summary) >= 0.5 * self.summary_copy_ratio * len(text):
                 p_unspaced = passage_lang.is_unspaced if passage_lang else unspaced
-                if s is None or p_unspaced != unspaced or passage is None or not passage.tokens:
-                    s = TokenText(tokens(summary, p_unspaced), p_unspaced)
+                if s is None or p_unspaced != unspaced or passage is None or not passage.n_tokens:
+                    s = TokenText.of(summary, p_unspaced)
                     passage = self._passage(row, p_unspaced)
-                p_toks = passage.tokens
-                needed = self.summary_copy_ratio * len(p_toks)
-                if s.tokens and p_toks and len(s.tokens) >= needed and passage.shares_run(s.tokens, math.ceil(needed)):
-                    return self.reject(
-                        "summary_copies_passage",
-                        f"the summary repeats {passage.longest_run(s.tokens)} of the passage's {len(p_toks)} "
-                        "tokens verbatim",
-                    )
+                n_passage = passage.n_tokens
+                needed = self.summary_copy_ratio * n_passage
+                if s.n_tokens and n_passage and s.n_tokens >= needed:
+                    s_tokens = s.tokens
+                    if passage.shares_run(s_tokens, math.ceil(needed)):
+                        return self.reject(
+                            "summary_copies_passage",
+                            f"the summary repeats {passage.longest_run(s_tokens)} of the passage's {n_passage} "
+                            "tokens verbatim",
+                        )
         if self.require_question and not query.rstrip().endswith(QUESTION_MARKS):
             return self.reject("not_a_question", "the query does not end with a question mark")
         return None

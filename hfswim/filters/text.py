@@ -153,24 +153,46 @@ def longest_common_run(query: Sequence[str], other: Sequence[str], index: dict[s
 
 
 class TokenText:
-    """A token list with its joined form, to ask "do ``length`` consecutive tokens of a query occur here
+    """A text's tokens in joined form, to ask "do ``length`` consecutive tokens of a query occur here
     too?" (``longest_common_run(query, tokens) >= length``) with C-level substring search.
 
     A filter asks that question for every query against its passage and summary, and rejects only when
     the answer is yes; the exact run length (:func:`longest_common_run`) is computed for the rejects only.
     Spaced tokens contain no whitespace, so ``" a b "`` matches inside ``" x a b y "`` only on token
-    boundaries; unspaced tokens are single characters, joined with nothing.
+    boundaries; unspaced tokens are single characters, joined with nothing. Only the joined string is
+    kept (a passage cache holds thousands); the token list is rebuilt when asked for.
 
     >>> TokenText(list("zabcdz"), unspaced=True).shares_run(list("abcxabcd"), 4)
     True
+    >>> TokenText.of("The Rhine, it rises in the Alps.").shares_run(tokens("Where does it rise in the Alps"), 3)
+    True
     """
 
-    __slots__ = ("_index", "joined", "tokens", "unspaced")
+    __slots__ = ("_index", "joined", "n_tokens", "unspaced")
 
     def __init__(self, toks: list[str], unspaced: bool = False):
-        self.tokens, self.unspaced = toks, unspaced
+        self.unspaced, self.n_tokens = unspaced, len(toks)
         self.joined = "".join(toks) if unspaced else f" {' '.join(toks)} "
         self._index: dict[str, list[int]] | None = None
+
+    @classmethod
+    def of(cls, text: str, unspaced: bool = False) -> TokenText:
+        """The tokens of ``text`` (as :func:`tokens` makes them), without the normalisation memo: passages
+        and summaries are seen once, or cached by the caller."""
+        norm = _normalize(text)
+        self = cls.__new__(cls)
+        self.unspaced, self._index = unspaced, None
+        if unspaced:
+            self.joined = norm.replace(" ", "")
+            self.n_tokens = len(self.joined)
+        else:
+            self.joined = f" {norm} "  # norm's tokens are separated by exactly one space
+            self.n_tokens = norm.count(" ") + 1 if norm else 0
+        return self
+
+    @property
+    def tokens(self) -> list[str]:
+        return list(self.joined) if self.unspaced else self.joined.split()
 
     @property
     def index(self) -> dict[str, list[int]]:
@@ -184,7 +206,7 @@ class TokenText:
         if length <= 0:
             return True
         n = len(query)
-        if length > n or length > len(self.tokens):
+        if length > n or length > self.n_tokens:
             return False
         joined = self.joined
         if self.unspaced:
