@@ -31,6 +31,7 @@ raises one :class:`~hfswim.errors.ConfigError` naming the config key (``filters[
 from __future__ import annotations
 
 import difflib
+import multiprocessing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -200,8 +201,8 @@ class FilterConfig(_Spec):
     filters: list[FilterSpec] = Field(default_factory=lambda: [SPEC_TYPES[n]() for n in DEFAULT_FILTERS])
     batch_size: Annotated[int, Field(ge=1)] = 4096
     samples_per_filter: Annotated[int, Field(ge=0)] = 5
-    # Processes for the row phase (1 = in this process). For the cheap filters; the model filters
-    # (cross-encoder, roundtrip, a safety classifier) already use all cores through torch.
+    # Processes for the row phase and the dedup selection (1 = in this process). For the cheap filters;
+    # the model filters (cross-encoder, roundtrip, a safety classifier) already use all cores through torch.
     workers: Annotated[int, Field(ge=1, le=64)] = 1
 
     @model_validator(mode="after")
@@ -213,6 +214,8 @@ class FilterConfig(_Spec):
         heavy = [
             f.name for f in self.filters if f.name in ("cross-encoder", "roundtrip") or getattr(f, "classifier", None)
         ]
+        if self.workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
+            raise ValueError("workers > 1 forks worker processes, which this platform cannot: set workers: 1")
         if self.workers > 1 and heavy:
             raise ValueError(
                 f"workers > 1 is for the cheap filters; {', '.join(heavy)} run(s) a torch model, which already "
