@@ -326,6 +326,8 @@ def _worker_pool(workers: int, filters: list):
         return
     import multiprocessing
 
+    import pandas  # noqa: F401 - pyarrow imports it on its first pa.array() (~0.15 s): once here, not per worker
+
     global _WORKER_FILTERS
     _WORKER_FILTERS = filters  # prepared (models loaded) before the fork: the workers share them
     with multiprocessing.get_context("fork").Pool(workers) as pool:
