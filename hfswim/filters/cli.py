@@ -60,7 +60,10 @@ def filter_command(
     detector: str = typer.Option(None, "--detector", help="Language detector: auto (default), fasttext or lingua."),
     batch_size: int = typer.Option(None, "--batch-size", help="Rows per streamed batch (default 4096)."),
     workers: int = typer.Option(
-        None, "--workers", "-w", help="Processes for the cheap filters' row phase (default 1; e.g. 2 on 2 cores)."
+        None,
+        "--workers",
+        "-w",
+        help="Processes for the cheap filters and the dedup selection (default 1; e.g. 2 on 2 cores).",
     ),
 ) -> None:
     from hfswim.errors import ConfigError

@@ -1,0 +1,75 @@
+"""One timed filter run in a fresh process, against whichever hfswim tree is first on PYTHONPATH.
+
+Used by :mod:`benchmarks.filters_throughput` to measure the current tree and a baseline commit (a git
+worktree) side by side on the same input; it relies only on API both have (``FilterConfig.from_names``,
+``build_filters``, ``filter_rows``, ``run_filters``). Prints one JSON line.
+
+    PYTHONPATH=TREE python benchmarks/filters_child.py filter INPUT.parquet '{"langid": {}}'
+    PYTHONPATH=TREE python benchmarks/filters_child.py run INPUT.parquet OUT_DIR 2
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import resource
+import sys
+import time
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _digest(ids) -> str:
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
+
+
+def one_filter(source: str, spec: str) -> dict:
+    """Time one filter alone, in memory, on every row of ``source`` (models loaded before the clock)."""
+    import pyarrow.parquet as pq
+
+    from hfswim.filters import FilterConfig, build_filters, filter_rows
+
+    (name, settings), *_ = json.loads(spec).items()
+    config = FilterConfig.from_names(name, **({name: settings} if settings else {}))
+    rows = pq.read_table(source).to_pylist()
+    (f,) = build_filters(config)
+    f.apply([dict(rows[0])])  # load models (and what the selection imports) outside the timing
+    if hasattr(f, "warm_up"):
+        f.warm_up()
+    if hasattr(f, "reset"):
+        f.reset()
+    cpu, wall = _cpu(resource.RUSAGE_SELF), time.perf_counter()
+    kept, _, _ = filter_rows(rows, [f])
+    wall, cpu = time.perf_counter() - wall, _cpu(resource.RUSAGE_SELF) - cpu
+    return {"wall": wall, "cpu": cpu, "kept": len(kept), "kept_digest": _digest(r["record_id"] for r in kept)}
+
+
+def end_to_end(source: str, out: str, workers: int, names: str = "parse,langid,dedup,heuristics") -> dict:
+    """Time ``run_filters`` end to end (Parquet in and out, models loaded inside the clock)."""
+    import pyarrow.parquet as pq
+
+    from hfswim.filters import FilterConfig, run_filters
+
+    config = FilterConfig.from_names(names, workers=workers)
+    main, kids, wall = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
+    report = run_filters(source, out, config)
+    wall = time.perf_counter() - wall
+    main, kids = _cpu(resource.RUSAGE_SELF) - main, _cpu(resource.RUSAGE_CHILDREN) - kids
+    ids = pq.read_table(f"{out}/kept.parquet", columns=["record_id"]).column("record_id").to_pylist()
+    return {"wall": wall, "cpu": main + kids, "cpu_main": main, "kept": report.kept, "kept_digest": _digest(ids)}
+
+
+def main(argv: list[str]) -> None:
+    import hfswim
+
+    mode, *args = argv
+    result = one_filter(*args) if mode == "filter" else end_to_end(args[0], args[1], int(args[2]))
+    result["hfswim"] = hfswim.__file__
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
