@@ -23,7 +23,11 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("token_cost", ["--mode", "tokenizer", "--passages", "50", "--languages", "sw,yo,hi,zh,ar"], {}),
     ("corpus_rss", [], {}),
     ("langid_accuracy", [], {"OMP_NUM_THREADS": "1"}),
-    ("filters_throughput", ["--n", "100000", "--model-n", "500"], {"OMP_NUM_THREADS": "1"}),
+    (
+        "filters_throughput",
+        ["--n", "100000", "--model-n", "500", "--baseline", "ef0f23d", "--repeats", "5"],
+        {"OMP_NUM_THREADS": "1"},
+    ),
     ("hub_build", [], {"OMP_NUM_THREADS": "1"}),
     ("train_xquad", ["--languages", "de", "--max-passages", "40", "--eval-languages", "de,es,en,ru,zh"], {}),
     ("eval_xquad", [], {}),
