@@ -69,8 +69,7 @@ def row_group_tasks(files: list[Path], batch_size: int, workers: int) -> list[tu
 
 @contextlib.contextmanager
 def worker_pool(workers: int, filters: list):
-    """``workers`` forked processes for the row phase and the parallel parts of the select phase, or
-    ``None`` for ``workers <= 1``.
+    """``workers`` forked processes for the row phase, or ``None`` for ``workers <= 1``.
 
     fork: workers start at once with the imported modules and the loaded models; nothing here holds
     threads (torch filters are refused with workers > 1).
@@ -101,7 +100,7 @@ def forked_map(workers: int) -> Callable:
     items instead of receiving them through a pipe (the select phase's per-language state: ~300 bytes a
     row), and whatever the parent imported meanwhile (datasketch, see :meth:`SelectFilter.warm_up`)."""
 
-    def forked_map(fn: Callable, items):
+    def map_on_forks(fn: Callable, items):
         global _FORKED
         import multiprocessing
 
@@ -116,7 +115,7 @@ def forked_map(workers: int) -> Callable:
         finally:
             _FORKED = None
 
-    return forked_map
+    return map_on_forks
 
 
 def judged_batches(runner: FilterRunner, files: list[Path], batch_size: int, pool, workers: int, spill_dir: Path):
