@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import itertools
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -53,6 +52,7 @@ from typing import Literal
 
 from hfswim.errors import ConfigError
 from hfswim.languages import LANGUAGES
+from hfswim.memo import Memo
 
 DetectorName = Literal["auto", "fasttext", "lingua"]
 DETECTORS: tuple[str, ...] = ("auto", "fasttext", "lingua")
@@ -177,17 +177,8 @@ def script_counts(text: str) -> Counter[str]:
 
 
 # script_of's memo, shared by the filters that ask for the script of the same query (langid, heuristics,
-# dedup). Insertion-ordered, so the oldest quarter goes when it is full: the current batch stays.
-_SCRIPT_MEMO: dict[str, str] = {}
-_SCRIPT_MEMO_SIZE = 1 << 16
-
-
-def _remember(text: str, script: str) -> str:
-    if len(_SCRIPT_MEMO) >= _SCRIPT_MEMO_SIZE:
-        for old in list(itertools.islice(_SCRIPT_MEMO, _SCRIPT_MEMO_SIZE // 4)):
-            del _SCRIPT_MEMO[old]
-    _SCRIPT_MEMO[text] = script
-    return script
+# dedup).
+_SCRIPT_MEMO = Memo()
 
 
 def script_of(text: str) -> str:
@@ -202,7 +193,7 @@ def script_of(text: str) -> str:
     """
     script = _SCRIPT_MEMO.get(text)
     if script is None:
-        script = _remember(text, _dominant_script(script_counts(text)))
+        script = _SCRIPT_MEMO.remember(text, _dominant_script(script_counts(text)))
     return script
 
 
@@ -257,7 +248,7 @@ def scripts_of(texts: Sequence[str]) -> list[str]:
     best = matrix.argmax(axis=1)
     letters = matrix.max(axis=1) > 0
     for i, b, has in zip(todo, best.tolist(), letters.tolist(), strict=True):
-        out[i] = _remember(texts[i], order[b] if has else NO_SCRIPT)
+        out[i] = _SCRIPT_MEMO.remember(texts[i], order[b] if has else NO_SCRIPT)
     return out  # type: ignore[return-value]
 
 

@@ -17,11 +17,12 @@ into words, so lengths and n-gram overlaps mean the same thing in every language
 from __future__ import annotations
 
 import functools
-import itertools
 import unicodedata
 from collections.abc import Sequence
 
 import regex
+
+from hfswim.memo import Memo
 
 _PUNCT_SPACE = regex.compile(r"[\p{P}\p{S}\s]+")
 # ASCII text (English passages and summaries, many queries) skips the regex, ~5x faster: NFKC leaves
@@ -34,17 +35,7 @@ _SPLIT_ONLY = tuple(c for c in map(chr, range(128)) if c.isspace() and _ASCII_BL
 _SEPARATOR = "\ue000"
 
 # normalize's memo, shared by the filters that normalise the same queries (heuristics, dedup, safety).
-# Insertion-ordered, so the oldest quarter goes when it is full: the current batch stays.
-_NORM_MEMO: dict[str, str] = {}
-_NORM_MEMO_SIZE = 1 << 16
-
-
-def _remember(text: str, norm: str) -> str:
-    if len(_NORM_MEMO) >= _NORM_MEMO_SIZE:
-        for old in list(itertools.islice(_NORM_MEMO, _NORM_MEMO_SIZE // 4)):
-            del _NORM_MEMO[old]
-    _NORM_MEMO[text] = norm
-    return norm
+_NORM_MEMO = Memo()
 
 
 def _normalize(text: str) -> str:
@@ -57,7 +48,7 @@ def normalize(text: str) -> str:
     """NFKC, casefold, punctuation/symbols/whitespace runs -> one space, stripped (memoised)."""
     norm = _NORM_MEMO.get(text)
     if norm is None:
-        norm = _remember(text, _normalize(text))
+        norm = _NORM_MEMO.remember(text, _normalize(text))
     return norm
 
 
@@ -74,12 +65,12 @@ def normalize_many(texts: Sequence[str]) -> list[str]:
         if norm is None:
             text = texts[i]
             if text.isascii() or _SEPARATOR in text:
-                out[i] = _remember(text, _normalize(text))
+                out[i] = _NORM_MEMO.remember(text, _normalize(text))
             else:
                 todo.append(i)
     if len(todo) < 8:  # numpy's fixed cost is not worth it
         for i in todo:
-            out[i] = _remember(texts[i], _normalize(texts[i]))
+            out[i] = _NORM_MEMO.remember(texts[i], _normalize(texts[i]))
         return out  # type: ignore[return-value]
     import numpy as np
 
@@ -101,7 +92,7 @@ def normalize_many(texts: Sequence[str]) -> list[str]:
         text_of = np.cumsum(points == ord(_SEPARATOR))  # which text each code point belongs to
         redo = set(text_of[outside].tolist())
     for n, (i, piece) in enumerate(zip(todo, pieces, strict=True)):
-        out[i] = _remember(texts[i], _normalize(texts[i]) if n in redo else piece.strip())
+        out[i] = _NORM_MEMO.remember(texts[i], _normalize(texts[i]) if n in redo else piece.strip())
     return out  # type: ignore[return-value]
 
 

@@ -246,7 +246,14 @@ def test_filters_parallel_workers_refuse_model_filters(tmp_path):
 
 @pytest.mark.parametrize(
     "module",
-    ["hfswim.langid", "hfswim.filters.base", "hfswim.filters.config", "hfswim.filters.runner", "hfswim.filters.text"],
+    [
+        "hfswim.langid",
+        "hfswim.memo",
+        "hfswim.filters.base",
+        "hfswim.filters.config",
+        "hfswim.filters.runner",
+        "hfswim.filters.text",
+    ],
 )
 def test_filters_docstring_examples_run(module):
     import doctest
