@@ -22,8 +22,8 @@ from hfswim.filters.runner import FilterRunner
 _WORKER_FILTERS: list = []  # the parent's filters, inherited by the forked workers
 
 
-def _worker_judge(batch, spill: str) -> JudgedBatch:
-    return judge_arrow(_WORKER_FILTERS, batch, compact=True, spill=spill)
+def _worker_judge(batch, spill: str) -> list[JudgedBatch]:
+    return [judge_arrow(_WORKER_FILTERS, batch, compact=True, spill=spill)]
 
 
 def _worker_judge_row_group(
@@ -140,8 +140,7 @@ def judged_batches(runner: FilterRunner, files: list[Path], batch_size: int, poo
     pending: deque = deque()
 
     def take():
-        judged = pending.popleft().get()
-        for kept, rejected, compact in judged if units is not None else [judged]:
+        for kept, rejected, compact in pending.popleft().get():
             runner.absorb(expand_outcome(compact))
             yield kept, rejected
 
