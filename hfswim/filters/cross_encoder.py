@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from hfswim.filters.base import Rejection, Row, SelectFilter
-from hfswim.filters.topk import ScoreSelector, scores_by_language
+from hfswim.filters.base import Rejection, Row
+from hfswim.filters.topk import TopKFilter
 
 
-class CrossEncoderFilter(SelectFilter):
+class CrossEncoderFilter(TopKFilter):
     name: ClassVar[str] = "cross-encoder"
+    score_column: ClassVar[str] = "ce_score"
     columns: ClassVar[frozenset[str] | None] = frozenset({"record_id", "query", "query_lang", "text"})
 
     def __init__(
@@ -33,7 +34,7 @@ class CrossEncoderFilter(SelectFilter):
     ):
         self.model_path, self.threshold = str(model), threshold
         self.batch_size, self.max_length, self.device = batch_size, max_length, device
-        self.selector = ScoreSelector(self.name, "ce_score", top_k, top_fraction)
+        super().__init__(top_k, top_fraction)
         self._model = None
 
     @property
@@ -45,9 +46,6 @@ class CrossEncoderFilter(SelectFilter):
                 self.model_path, device=self.device or "cpu", max_length=self.max_length, local_files_only=True
             )
         return self._model
-
-    def reset(self) -> None:
-        self.selector.reset()
 
     def score(self, pairs: list[tuple[str, str]]) -> list[float]:
         if not pairs:
@@ -65,12 +63,3 @@ class CrossEncoderFilter(SelectFilter):
             else:
                 out.append(None)
         return out
-
-    def summarize(self, rows: list[Row]) -> dict[str, list[tuple[float, str]]]:
-        return scores_by_language(rows, "ce_score")
-
-    def merge(self, summary: dict[str, list[tuple[float, str]]]) -> None:
-        self.selector.merge(summary)
-
-    def select(self, excluded: set[str], map=map) -> dict[str, Rejection]:
-        return self.selector.select(excluded)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from hfswim.filters.base import Rejection, Row, SelectFilter
-from hfswim.filters.topk import ScoreSelector, scores_by_language
+from hfswim.filters.base import Rejection, Row
+from hfswim.filters.topk import TopKFilter
 
 
-class LogprobFilter(SelectFilter):
+class LogprobFilter(TopKFilter):
     name: ClassVar[str] = "logprob"
+    score_column: ClassVar[str] = "query_logprob"
     columns: ClassVar[frozenset[str] | None] = frozenset({"record_id", "query_lang", "query_logprob"})
 
     def __init__(
@@ -29,10 +30,7 @@ class LogprobFilter(SelectFilter):
         missing: Literal["reject", "keep"] = "reject",
     ):
         self.threshold, self.missing = threshold, missing
-        self.selector = ScoreSelector(self.name, "query_logprob", top_k, top_fraction)
-
-    def reset(self) -> None:
-        self.selector.reset()
+        super().__init__(top_k, top_fraction)
 
     def judge(self, rows: list[Row]) -> list[Rejection | None]:
         out: list[Rejection | None] = []
@@ -51,12 +49,3 @@ class LogprobFilter(SelectFilter):
             else:
                 out.append(None)
         return out
-
-    def summarize(self, rows: list[Row]) -> dict[str, list[tuple[float, str]]]:
-        return scores_by_language(rows, "query_logprob")
-
-    def merge(self, summary: dict[str, list[tuple[float, str]]]) -> None:
-        self.selector.merge(summary)
-
-    def select(self, excluded: set[str], map=map) -> dict[str, Rejection]:
-        return self.selector.select(excluded)
