@@ -32,6 +32,11 @@ def evaluate(
     embedding_cache: Path | None = typer.Option(
         None, "--embedding-cache", help="Folder caching embeddings, so re-runs skip encoding (mteb's cache wrapper)."
     ),
+    keep_identical_ids: bool = typer.Option(
+        False,
+        "--keep-identical-ids",
+        help="local: tasks: score a retrieved document whose id is the query's own id (BEIR drops it; default).",
+    ),
 ) -> None:
     """Evaluate a retriever with mteb on official tasks and hfswim's own (local BEIR, XOR-Retrieve, XTREME-UP).
 
@@ -64,6 +69,7 @@ def evaluate(
             device=device,
             model_name=model_name,
             embedding_cache=embedding_cache,
+            ignore_identical_ids=not keep_identical_ids,
         )
     except ValidationError as err:
         first = err.errors()[0]

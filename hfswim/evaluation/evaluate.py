@@ -58,7 +58,12 @@ def evaluate(config: EvaluateConfig, show_progress_bar: bool = False, tasks: lis
     from hfswim.io import write_json_atomic
 
     if tasks is None:
-        tasks = resolve_tasks(config.tasks, languages=config.languages, split=config.split)
+        tasks = resolve_tasks(
+            config.tasks,
+            languages=config.languages,
+            split=config.split,
+            ignore_identical_ids=config.ignore_identical_ids,
+        )
     model_name = config.model_name or default_model_name(config.model)
     model = load_search_model(config.model, config.index, config.device, model_name, config.embedding_cache)
     output = config.output.expanduser()

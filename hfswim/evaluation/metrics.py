@@ -1,13 +1,21 @@
-"""Retrieval metrics: nDCG@k, MRR@k, Recall@k (via ``pytrec_eval``) and XOR-Retrieve's Recall@kt.
+"""Retrieval metrics: nDCG@k, MRR@k, Recall@k (via ``pytrec_eval``), XOR-Retrieve's Recall@kt, XTREME-UP's MRR@10.
 
 ``qrels`` map a query id to ``{doc_id: graded relevance}``; a ``run`` maps a query id to
 ``{doc_id: score}`` (higher is better), the shape mteb and ``pytrec_eval`` share.
 Scores are averaged over the queries of ``qrels``; a query with no retrieved documents scores 0.
 
-Recall@kt is XOR-TyDi QA's official XOR-Retrieve metric (Asai et al., 2021,
-``eval_xor_retrieve.py``): concatenate the top-ranked passages until ``k`` tokens
-(5000 or 2000) are reached, cut at ``k`` tokens, and count a hit if any non yes/no
-answer string occurs in that text.
+The two benchmark metrics reproduce their official scorers exactly (checked against them in
+``tests/evaluation/test_eval_parity.py``):
+
+* **Recall@kt** (XOR-TyDi QA, Asai et al., 2021, ``evals/eval_xor_retrieve.py``): concatenate the
+  ``nltk.word_tokenize`` tokens of the top-ranked passages until ``k`` tokens (5000 or 2000), cut there,
+  join with spaces, and count a hit if any answer other than exactly ``"yes"``/``"no"`` is a substring
+  (an empty answer always is). :func:`answer_in_top_tokens` with ``matching="lenient"`` is hfswim's
+  forgiving variant, reported in its own column: answers NFKC-normalised and tokenised like the window
+  (so ``"3,776 m."`` or ``"Tolstoy's"`` can match), yes/no in any casing and empty answers not judged.
+* **MRR@10** (XTREME-UP, Ruder et al., 2023, ``evaluation/metrics.py``): the reciprocal rank of the gold
+  passage id in the submitted top-10 list, *in the retriever's order* (no re-sorting, so exact score ties
+  keep the order the retriever gave; pytrec_eval would break them by document id).
 
 Example::
 
@@ -17,8 +25,10 @@ Example::
     0.6309
     >>> mrr_at_k(qrels, run, 10)
     0.5
-    >>> recall_at_k_tokens([["Paris is the capital of France ."]], [["Paris"]], k_tokens=3)
+    >>> recall_at_k_tokens([["Paris is the capital of France."]], [["Paris"]], k_tokens=3)
     1.0
+    >>> ranked_mrr(["d1", "d7"], [["d3", "d1"], ["d7"]], k=10)
+    0.75
 """
 
 from __future__ import annotations
@@ -71,55 +81,108 @@ def recall_at_k(qrels: Qrels, run: Run, k: int = 100) -> float:
     return _mean(_pytrec_scores(qrels, run, f"recall.{k}").values())
 
 
-def whitespace_tokenize(text: str) -> list[str]:
-    """Split on whitespace (the unit of XOR-Retrieve's token budget)."""
-    return text.split()
-
-
 def normalize_answer(text: str) -> str:
     """NFKC-normalise and trim, so full-width digits and composed characters match their plain forms."""
     return unicodedata.normalize("NFKC", text).strip()
 
 
-def answer_in_top_tokens(
-    passages: Sequence[str],
-    answers: Sequence[str],
-    k_tokens: int,
-    tokenize: Callable[[str], list[str]] = whitespace_tokenize,
-) -> bool | None:
-    """Whether an answer occurs in the first ``k_tokens`` tokens of the ranked ``passages``.
+XOR_MATCHING = ("official", "lenient")
 
-    Returns ``None`` when the question has no span answer (only yes/no), which XOR-Retrieve leaves out.
+
+def span_answers(answers: Sequence[str], matching: str = "official") -> list[str]:
+    """The answers Recall@kt looks for; an empty list means the question is not judged.
+
+    ``official``: every answer except exactly ``"yes"`` and ``"no"`` (so ``"Yes"`` is looked for, and an
+    empty answer is kept: it is a substring of any window). ``lenient``: answers NFKC-normalised and trimmed,
+    yes/no in any casing and empty answers dropped.
     """
-    span_answers = [normalize_answer(a) for a in answers if a.strip().lower() not in _BOOLEAN_ANSWERS]
-    span_answers = [a for a in span_answers if a]
-    if not span_answers:
-        return None
+    if matching == "official":
+        return [a for a in answers if a not in _BOOLEAN_ANSWERS]
+    if matching == "lenient":
+        normalized = (normalize_answer(a) for a in answers if a.strip().lower() not in _BOOLEAN_ANSWERS)
+        return [a for a in normalized if a]
+    raise ValueError(f"unknown matching {matching!r}; choose one of {', '.join(XOR_MATCHING)}")
+
+
+def top_tokens(passages: Iterable[str], k_tokens: int, tokenize: Callable[[str], list[str]]) -> list[str]:
+    """The first ``k_tokens`` tokens of the ranked ``passages`` (tokenising stops once the budget is reached)."""
     tokens: list[str] = []
     for passage in passages:
         tokens += tokenize(passage)
         if len(tokens) >= k_tokens:
             break
-    window = normalize_answer(" ".join(tokens[:k_tokens]))
-    return any(answer in window for answer in span_answers)
+    return tokens[:k_tokens]
+
+
+def answer_in_top_tokens(
+    passages: Iterable[str],
+    answers: Sequence[str],
+    k_tokens: int,
+    tokenize: Callable[[str], list[str]] | None = None,
+    matching: str = "official",
+) -> bool | None:
+    """Whether an answer occurs in the first ``k_tokens`` tokens of the ranked ``passages``.
+
+    ``tokenize``: the budget's unit, ``nltk.word_tokenize`` (the official one) by default.
+    Returns ``None`` when the question is not judged (no span answer, see :func:`span_answers`).
+    """
+    if tokenize is None:
+        from hfswim.evaluation.tokenization import nltk_word_tokenize as tokenize
+    wanted = span_answers(answers, matching)
+    if not wanted:
+        return None
+    window = " ".join(top_tokens(passages, k_tokens, tokenize))
+    if matching == "official":
+        return any(answer in window for answer in wanted)
+    # The window is a space-joined token list: an answer is looked for as written and as the same tokeniser
+    # splits it ("3,776 m." -> "3,776 m ."), so punctuation glued to words no longer hides it.
+    window = unicodedata.normalize("NFKC", window)
+    return any(answer in window or " ".join(tokenize(answer)) in window for answer in wanted)
 
 
 def recall_at_k_tokens(
     ranked_passages: Sequence[Sequence[str]],
     answers: Sequence[Sequence[str]],
     k_tokens: int = 5000,
-    tokenize: Callable[[str], list[str]] = whitespace_tokenize,
+    tokenize: Callable[[str], list[str]] | None = None,
+    matching: str = "official",
 ) -> float:
-    """XOR-Retrieve Recall@kt: share of questions (with a span answer) answered within the top ``k_tokens`` tokens.
+    """XOR-Retrieve Recall@kt: share of judged questions answered within the top ``k_tokens`` tokens.
 
     Args:
         ranked_passages: per question, the retrieved passage texts, best first.
         answers: per question, its gold answer strings.
         k_tokens: token budget, 5000 for Recall@5kt and 2000 for Recall@2kt.
-        tokenize: how a passage is cut into tokens; whitespace by default.
+        tokenize: how a passage is cut into tokens; ``nltk.word_tokenize`` (official) by default.
+        matching: ``official`` (the scorer's substring test) or ``lenient`` (see :func:`answer_in_top_tokens`).
     """
     if len(ranked_passages) != len(answers):
         raise ValueError(f"{len(ranked_passages)} rankings but {len(answers)} answer lists")
-    hits = [answer_in_top_tokens(p, a, k_tokens, tokenize) for p, a in zip(ranked_passages, answers, strict=True)]
+    hits = [
+        answer_in_top_tokens(p, a, k_tokens, tokenize, matching) for p, a in zip(ranked_passages, answers, strict=True)
+    ]
     judged = [h for h in hits if h is not None]
     return _mean(float(h) for h in judged)
+
+
+def ranked_ids(doc_scores: Mapping[str, float]) -> list[str]:
+    """Document ids best first; exact score ties keep the mapping's order (the retriever's, when it inserted
+    documents in rank order), unlike pytrec_eval and mteb, which break ties by document id."""
+    return [d for d, _ in sorted(doc_scores.items(), key=lambda kv: -kv[1])]
+
+
+def ranked_mrr(targets: Sequence[str], predictions: Sequence[Sequence[str]], k: int = 10) -> float:
+    """XTREME-UP's MRR@10: mean over questions of 1/rank of the gold id in the first ``k`` predicted ids.
+
+    ``targets[i]`` is question i's gold passage id, ``predictions[i]`` its ranked ids as the retriever gave
+    them (not re-sorted). A gold id absent from the ranking, e.g. missing from the index, scores 0.
+    """
+    if len(targets) != len(predictions):
+        raise ValueError(f"{len(targets)} targets but {len(predictions)} rankings")
+    total = 0.0
+    for target, ranking in zip(targets, predictions, strict=True):
+        for rank, doc_id in enumerate(list(ranking)[:k], 1):
+            if doc_id == target:
+                total += 1 / rank
+                break
+    return total / len(targets) if targets else 0.0

@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 # Metrics shown next to the main score when a task reports them.
-EXTRA_METRICS = ("ndcg_at_10", "mrr_at_10", "recall_at_100", "recall_at_5kt", "recall_at_2kt")
+EXTRA_METRICS = (
+    "ndcg_at_10",
+    "mrr_at_10",
+    "recall_at_100",
+    "recall_at_5kt",
+    "recall_at_2kt",
+    "recall_at_5kt_lenient",
+    "recall_at_2kt_lenient",
+)
 
 
 @dataclass
@@ -71,7 +79,12 @@ def _main_metric(task_name: str) -> str:
 
 
 def summary_markdown(rows: Sequence[ScoreRow]) -> str:
-    """A Markdown table: one line per task, split and language, scores in percent."""
+    """A Markdown table: one line per task, split and language, scores in percent, then the means.
+
+    Each mean row says which languages it averages: a benchmark's published set when every one of its
+    languages was evaluated (``mean (XTREME-UP official: 21 under-represented langs)``), and the plain mean of
+    what was evaluated otherwise, naming the published set it falls short of.
+    """
     extras = [m for m in EXTRA_METRICS if any(m in r.scores and m != r.main_metric for r in rows)]
     header = ["Task", "Split", "Language", "Main metric", "Main score", *extras]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -79,22 +92,73 @@ def summary_markdown(rows: Sequence[ScoreRow]) -> str:
         cells = [r.task, r.split, r.subset, r.main_metric, f"{100 * r.main_score:.2f}"]
         cells += [f"{100 * r.scores[m]:.2f}" if m in r.scores else "" for m in extras]
         lines.append("| " + " | ".join(cells) + " |")
-    averages = _averages(rows)
-    if len(rows) > 1:
-        for task, (metric, mean, n) in averages.items():
-            lines.append(f"| {task} | | **mean of {n}** | {metric} | **{100 * mean:.2f}** |" + " |" * len(extras))
+    for mean in mean_rows(rows):
+        cells = [mean.task, mean.split, f"**{mean.label}**", mean.main_metric, f"**{100 * mean.main_score:.2f}**"]
+        cells += [f"{100 * mean.scores[m]:.2f}" if m in mean.scores else "" for m in extras]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _averages(rows: Sequence[ScoreRow]) -> dict[str, tuple[str, float, int]]:
-    by_task: dict[str, list[ScoreRow]] = {}
+@dataclass
+class MeanRow:
+    """The mean of a task's per-language scores over a named set of languages."""
+
+    task: str
+    split: str
+    label: str
+    languages: list[str]
+    main_metric: str
+    main_score: float
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+def _mean_of(task: str, split: str, label: str, rows: Sequence[ScoreRow]) -> MeanRow:
+    metrics = set.intersection(*(set(r.scores) for r in rows))
+    return MeanRow(
+        task=task,
+        split=split,
+        label=label,
+        languages=[r.subset for r in rows],
+        main_metric=rows[0].main_metric,
+        main_score=sum(r.main_score for r in rows) / len(rows),
+        scores={m: sum(float(r.scores[m]) for r in rows) / len(rows) for m in sorted(metrics)},
+    )
+
+
+def mean_rows(rows: Sequence[ScoreRow]) -> list[MeanRow]:
+    """Per task and split: the mean over each published language set that is complete, then over all rows.
+
+    Example::
+
+        >>> rows = [ScoreRow("XORRetrieve", "dev", lang, [], "recall_at_5kt", 0.5) for lang in ("ja", "ru")]
+        >>> mean_rows(rows)[0].label
+        'mean of 2 langs (ja, ru); XOR-Retrieve official: 7 langs lacks ar, bn, fi, ko, te'
+    """
+    from hfswim.evaluation.language_sets import headline_sets
+
+    groups: dict[tuple[str, str], list[ScoreRow]] = {}
     for r in rows:
-        by_task.setdefault(r.task, []).append(r)
-    return {
-        t: (rs[0].main_metric, sum(r.main_score for r in rs) / len(rs), len(rs))
-        for t, rs in by_task.items()
-        if len(rs) > 1
-    }
+        groups.setdefault((r.task, r.split), []).append(r)
+    means = []
+    for (task, split), group in groups.items():
+        by_subset = {r.subset: r for r in group}
+        complete, incomplete = [], []
+        for language_set in headline_sets(task):
+            missing = [lang for lang in language_set.languages if lang not in by_subset]
+            if missing:
+                incomplete.append(f"{language_set.label} lacks {', '.join(missing)}")
+                continue
+            members = [by_subset[lang] for lang in language_set.languages]
+            complete.append(set(language_set.languages))
+            means.append(_mean_of(task, split, f"mean ({language_set.label})", members))
+        if len(group) < 2 or set(by_subset) in complete:
+            continue
+        names = ", ".join(by_subset) if len(by_subset) <= 8 else ""
+        label = f"mean of {'all ' if complete else ''}{len(group)} langs" + (f" ({names})" if names else "")
+        if incomplete and not complete:
+            label += "; " + "; ".join(incomplete)
+        means.append(_mean_of(task, split, label, group))
+    return means
 
 
 def as_rows(results: Any) -> list[ScoreRow]:

@@ -13,6 +13,7 @@ from hfswim.evaluation.metrics import (
     recall_at_k,
     recall_at_k_tokens,
 )
+from hfswim.evaluation.tokenization import whitespace_tokenize
 
 
 def test_ndcg_at_10_graded_by_hand():
@@ -49,19 +50,23 @@ def test_recall_at_k_by_hand():
     assert recall_at_k(qrels, run, 5) == pytest.approx(3 / 4)
 
 
-def test_recall_at_kt_counts_whitespace_tokens_until_the_budget():
+def test_recall_at_kt_counts_tokens_until_the_budget():
     passages = ["alpha beta gamma", "delta Paris epsilon"]  # "Paris" is token 5
     assert answer_in_top_tokens(passages, ["Paris"], k_tokens=4) is False
     assert answer_in_top_tokens(passages, ["Paris"], k_tokens=5) is True
     # The window is cut at k tokens even inside a passage.
     assert answer_in_top_tokens(["a b c d Paris"], ["Paris"], k_tokens=4) is False
+    # NLTK tokens, not words: "Paris," is two tokens, so with whitespace words the answer would be in budget.
+    assert answer_in_top_tokens(["a, b, Paris"], ["Paris"], k_tokens=4) is False
+    assert answer_in_top_tokens(["a, b, Paris"], ["Paris"], k_tokens=4, tokenize=whitespace_tokenize) is True
 
 
-def test_recall_at_kt_skips_yes_no_and_normalises():
+def test_recall_at_kt_skips_yes_no_and_lenient_normalises():
     rankings = [["alpha Paris"], ["alpha beta"], ["ｐｒｉｃｅ　１２３ dollars"], ["whatever"]]
     answers = [["Paris"], ["Rome"], ["123"], ["yes"]]  # full-width digits match after NFKC; yes/no is not judged
     assert answer_in_top_tokens(["whatever"], ["yes", "no"], 10) is None
-    assert recall_at_k_tokens(rankings, answers, k_tokens=5000) == pytest.approx(2 / 3)
+    assert recall_at_k_tokens(rankings, answers, k_tokens=5000) == pytest.approx(1 / 3)
+    assert recall_at_k_tokens(rankings, answers, k_tokens=5000, matching="lenient") == pytest.approx(2 / 3)
 
 
 def test_recall_at_kt_rejects_mismatched_lengths():

@@ -88,8 +88,16 @@ def _official_task(name: str, languages: list[str] | None) -> Any:
     return task.filter_languages(iso) if iso else task
 
 
-def resolve_tasks(spec: str | list[str], languages: list[str] | None = None, split: str | None = None) -> list[Any]:
-    """Turn ``--tasks`` into mteb task objects; every bad entry raises one :class:`ConfigError`."""
+def resolve_tasks(
+    spec: str | list[str],
+    languages: list[str] | None = None,
+    split: str | None = None,
+    ignore_identical_ids: bool = True,
+) -> list[Any]:
+    """Turn ``--tasks`` into mteb task objects; every bad entry raises one :class:`ConfigError`.
+
+    ``ignore_identical_ids`` applies to ``local:`` tasks (see :func:`.local.local_retrieval_task`).
+    """
     from .xor_retrieve import XORRetrieve
     from .xtreme_up import XtremeUpRetrieval
 
@@ -104,7 +112,11 @@ def resolve_tasks(spec: str | list[str], languages: list[str] | None = None, spl
         if kind_lower == "local":
             if not path:
                 raise ConfigError("local: needs a path, e.g. local:./data/beir/de")
-            tasks.append(local_retrieval_task(path, split=split or "test", subsets=languages))
+            tasks.append(
+                local_retrieval_task(
+                    path, split=split or "test", subsets=languages, ignore_identical_ids=ignore_identical_ids
+                )
+            )
         elif kind_lower == "xor-retrieve":
             task = XORRetrieve(data_path=path or None)
             tasks.append(task.filter_languages(iso) if iso else task)

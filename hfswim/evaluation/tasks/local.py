@@ -190,7 +190,11 @@ def load_mteb_layout(root: str | Path, subset: str, split: str = "test") -> dict
 
 
 def local_retrieval_task(
-    path: str | Path, split: str = "test", name: str | None = None, subsets: list[str] | None = None
+    path: str | Path,
+    split: str = "test",
+    name: str | None = None,
+    subsets: list[str] | None = None,
+    ignore_identical_ids: bool = True,
 ):
     """An mteb ``AbsTaskRetrieval`` over a local folder, with one subset per language folder.
 
@@ -199,6 +203,10 @@ def local_retrieval_task(
         split: the qrels split to evaluate (``qrels/<split>.tsv`` or ``<split>*`` files).
         name: task name in results (default: ``LocalRetrieval-<folder name>``).
         subsets: keep only these subsets (language codes), e.g. from ``--languages``.
+        ignore_identical_ids: drop a retrieved document whose id is the query's own id before scoring, as
+            BEIR's evaluator does by default (``EvaluateRetrieval.evaluate``) and mteb's ArguAna/Quora tasks
+            do: in a folder where queries and documents share one id space (a query that is itself a corpus
+            document), finding the query itself is no retrieval. ``False`` keeps mteb's default.
     """
     from mteb.abstasks.retrieval import AbsTaskRetrieval
     from mteb.abstasks.task_metadata import TaskMetadata
@@ -247,4 +255,5 @@ def local_retrieval_task(
             self.data_loaded = True
 
     LocalRetrieval.metadata = metadata
+    LocalRetrieval.ignore_identical_ids = ignore_identical_ids
     return LocalRetrieval()

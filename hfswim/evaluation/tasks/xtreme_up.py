@@ -8,10 +8,19 @@ XTREME-UP's release lays it out as JSON lines::
       validation/<lang>.jsonl  # one row per question: id, title, context, question
       test/<lang>.jsonl
 
-A question's ``id`` is the id of its gold passage in ``index.jsonl`` (the official scorer
-compares retrieved passage ids with it). The passage text is ``title + " " + context``, as in
-XTREME-UP's baseline. When a gold id is missing from the index, the question's own
-title/context is added to the pool so that the question stays answerable.
+A question's ``id`` is the id of its gold passage in ``index.jsonl``; several questions can share one.
+The official scorer (``evaluation/score_system.py`` and ``metrics.compute_mrr`` in the xtreme-up
+repository) pairs the i-th prediction line with the i-th question line and scores MRR@10 on the
+submitted ranking as is, so hfswim mirrors it:
+
+* query ids are ``<lang>-<line index>``, one per question even when gold passages repeat;
+* a gold id missing from the index stays missing: the question cannot be answered and scores 0;
+* ``mrr_at_10`` is computed on the ranked list in the retriever's order
+  (:func:`hfswim.evaluation.metrics.ranked_mrr`), not with pytrec_eval's doc-id tie-break.
+
+The passage text is ``title + " " + context``, as in XTREME-UP's baseline. The headline number of the
+task is the mean over the 21 under-represented languages (the official ``TaskResult.score``), see
+:mod:`hfswim.evaluation.language_sets`.
 
 Source (used when no local folder is given, needs network):
 ``https://storage.googleapis.com/xtreme-up/xtreme-up-v1.1.jsonl.tgz``.
@@ -28,16 +37,14 @@ from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb.abstasks.task_metadata import TaskMetadata
 
 from hfswim.errors import InputError
+from hfswim.evaluation.language_sets import XTREME_UP_CROSS_LANGUAGES
 
 from ._common import cache_dir, download, split_data, subset_languages
 
 logger = logging.getLogger(__name__)
 
 XTREME_UP_URL = "https://storage.googleapis.com/xtreme-up/xtreme-up-v1.1.jsonl.tgz"
-# XTREME-UP's constants.py: retrieval_cross_lang uses the qa_cross_lang languages.
-XTREME_UP_CROSS_LANGUAGES = (
-    "ar bn fi ko ru te as bho brx gbm gom gu hi hne kn mai ml mni mr mwr or pa ps sa ta ur"
-).split()
+MRR_CUTOFF = 10
 
 
 def _passage_text(row: dict[str, Any]) -> str:
@@ -56,7 +63,7 @@ def find_task_folder(path: Path) -> Path:
 
 def load_xtreme_up_language(folder: Path, lang: str, split: str) -> dict[str, Any]:
     """mteb split data for one language: the shared English pool, the language's questions, gold qrels."""
-    from hfswim.io import iter_jsonl
+    from hfswim.io import iter_jsonl, iter_jsonl_file
 
     questions_file = folder / split / f"{lang}.jsonl"
     if not questions_file.is_file():
@@ -67,20 +74,23 @@ def load_xtreme_up_language(folder: Path, lang: str, split: str) -> dict[str, An
             raise InputError(f"{folder / 'index.jsonl'}:{lineno}: an index row needs 'id', 'title', 'context'")
         pool.append({"id": str(row["id"]), "title": "", "text": _passage_text(row)})
     known = {p["id"] for p in pool}
-    queries, qrels, added = [], {}, 0
-    for lineno, row in enumerate(iter_jsonl(questions_file), 1):
+    queries, qrels, missing = [], {}, 0
+    for n, (lineno, row) in enumerate(iter_jsonl_file(questions_file)):
         if "id" not in row or "question" not in row:
             raise InputError(f"{questions_file}:{lineno}: a question row needs 'id' and 'question'")
         gold = str(row["id"])
-        if gold not in known:
-            pool.append({"id": gold, "title": "", "text": _passage_text(row)})
-            known.add(gold)
-            added += 1
-        qid = f"{lang}-{gold}"
+        missing += gold not in known
+        # The official scorer pairs questions and predictions by position: the position is the query id.
+        qid = f"{lang}-{n}"
         queries.append({"id": qid, "text": row["question"]})
         qrels[qid] = {gold: 1}
-    if added:
-        logger.warning("XTREME-UP %s: %d gold passages were missing from the index and were added", lang, added)
+    if missing:
+        logger.warning(
+            "XTREME-UP %s: %d of %d gold passages are not in index.jsonl; those questions score 0, as officially",
+            lang,
+            missing,
+            len(queries),
+        )
     return split_data(pool, queries, qrels)
 
 
@@ -147,3 +157,19 @@ class XtremeUpRetrieval(AbsTaskRetrieval):
             raise InputError(f"{folder / split}: no question files for the requested languages")
         self.dataset = {lang: {split: load_xtreme_up_language(folder, lang, split)} for lang in self.hf_subsets}
         self.data_loaded = True
+
+    def task_specific_scores(
+        self,
+        scores: dict[str, dict[str, float]],
+        qrels: dict[str, dict[str, int]],
+        results: dict[str, dict[str, float]],
+        hf_split: str,
+        hf_subset: str,
+    ) -> dict[str, float]:
+        """``mrr_at_10`` as XTREME-UP scores it (replacing mteb's, which breaks exact ties by document id)."""
+        from hfswim.evaluation.metrics import ranked_ids, ranked_mrr
+
+        qids = list(qrels)
+        targets = [next(iter(qrels[q])) for q in qids]
+        rankings = [ranked_ids(results.get(q, {}))[:MRR_CUTOFF] for q in qids]
+        return {f"mrr_at_{MRR_CUTOFF}": ranked_mrr(targets, rankings, MRR_CUTOFF)}
