@@ -146,7 +146,9 @@ def mean_rows(rows: Sequence[ScoreRow]) -> list[MeanRow]:
         for language_set in headline_sets(task):
             missing = [lang for lang in language_set.languages if lang not in by_subset]
             if missing:
-                incomplete.append(f"{language_set.label} lacks {', '.join(missing)}")
+                total = len(language_set.languages)
+                lacking = ", ".join(missing) if len(missing) <= 5 else f"{len(missing)} of its {total}"
+                incomplete.append(f"{language_set.label} lacks {lacking}")
                 continue
             members = [by_subset[lang] for lang in language_set.languages]
             complete.append(set(language_set.languages))

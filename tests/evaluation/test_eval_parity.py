@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from hfswim.errors import InputError
+from hfswim.evaluation.config import EvaluateConfig
 from hfswim.evaluation.language_sets import XTREME_UP_CROSS_LANGUAGES, XTREME_UP_NEW_INDIC
-from hfswim.evaluation.results import ScoreRow, mean_rows
-from hfswim.evaluation.tasks import local_retrieval_task
+from hfswim.evaluation.results import ScoreRow, mean_rows, summary_markdown
+from hfswim.evaluation.tasks import local_retrieval_task, resolve_tasks
 from hfswim.evaluation.tasks.xor_retrieve import XOR_PASSAGES_URL, XORRetrieve
 from hfswim.evaluation.tasks.xtreme_up import XtremeUpRetrieval
 
@@ -216,7 +217,8 @@ def test_default_corpus_is_xor_retrieves_wikipedia(tmp_path, monkeypatch):
 
 
 def test_real_sample_agrees_with_the_official_scorer():
-    # XQuAD's English Wikipedia paragraphs as the corpus and its Russian/Arabic questions (SQuAD answers), with
+    # XQuAD's English Wikipedia paragraphs as the corpus and its Russian/Arabic questions (answer spans read off the
+    # gold paragraphs), with
     # rankings that put the gold paragraph at spread-out depths: real text, real tokenisation, real answers.
     folder = FIXTURES / "xor_real_sample"
     questions, passages = read_xor(folder)
@@ -293,6 +295,9 @@ def test_xtreme_up_headline_mean_is_the_official_language_set(tmp_path):
         sum(official[lang] for lang in XTREME_UP_NEW_INDIC) / 20, rel=1e-12
     )
     assert means["mean of all 26 langs"] == pytest.approx(sum(official.values()) / 26, rel=1e-12)
+    summary = summary_markdown(rows)
+    assert "| test | **mean (XTREME-UP official: 21 under-represented langs)** | mrr_at_10 |" in summary
+    assert "| test | **mean (SWIM-X: 20 new Indic langs)** | mrr_at_10 |" in summary
     # Without all of a set's languages there is no official mean, and the label says what is missing.
     partial = mean_rows([r for r in rows if r.subset not in {"bn", "as"}])
     assert [m.label for m in partial] == [
@@ -371,3 +376,11 @@ def test_local_tasks_ignore_identical_ids_as_beir_does(tmp_path):
     assert ours["ndcg_at_10"] == beir
     (kept,) = run_task(local_retrieval_task(folder, ignore_identical_ids=False), rankings, "test").values()
     assert kept["ndcg_at_10"] < beir
+
+
+def test_identical_ids_setting_reaches_local_tasks(tmp_path):
+    folder = write_argument_beir(tmp_path / "arguana")
+    assert EvaluateConfig(model="bm25", tasks=f"local:{folder}").ignore_identical_ids is True
+    (default,) = resolve_tasks(f"local:{folder}")
+    (kept,) = resolve_tasks(f"local:{folder}", ignore_identical_ids=False)
+    assert default.ignore_identical_ids is True and kept.ignore_identical_ids is False
