@@ -21,6 +21,7 @@ ORDER = [
     "hub_build",
     "train_xquad",
     "eval_xquad",
+    "xor_tokenization",
     "faiss_latency",
 ]
 
