@@ -1,8 +1,9 @@
 """Evaluation: mteb on official and hfswim retrieval tasks, faiss search, results for the model card.
 
-Modules: :mod:`.metrics` (nDCG/MRR/Recall@k, XOR Recall@kt), :mod:`.index` (faiss index and mteb
-search backend), :mod:`.tasks` (local BEIR/MTEB-layout, XOR-Retrieve, XTREME-UP), :mod:`.evaluate`
-(``hfswim evaluate``), :mod:`.results` (summary table, model-index).
+Modules: :mod:`.metrics` (nDCG/MRR/Recall@k, XOR Recall@kt, XTREME-UP MRR@10), :mod:`.tokenization`
+(XOR-Retrieve's NLTK token unit, Punkt data bundled), :mod:`.language_sets` (the languages behind each published
+mean), :mod:`.index` (faiss index and mteb search backend), :mod:`.tasks` (local BEIR/MTEB-layout, XOR-Retrieve,
+XTREME-UP), :mod:`.evaluate` (``hfswim evaluate``), :mod:`.results` (summary table, model-index).
 """
 
 from __future__ import annotations
