@@ -35,7 +35,7 @@ def evaluate(
     keep_identical_ids: bool = typer.Option(
         False,
         "--keep-identical-ids",
-        help="local: tasks: score a retrieved document whose id is the query's own id (BEIR drops it; default).",
+        help="local: tasks: also score a retrieved document whose id is the query's own id (default: dropped, as BEIR does).",
     ),
 ) -> None:
     """Evaluate a retriever with mteb on official tasks and hfswim's own (local BEIR, XOR-Retrieve, XTREME-UP).
