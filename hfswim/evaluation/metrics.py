@@ -114,6 +114,30 @@ def top_tokens(passages: Iterable[str], k_tokens: int, tokenize: Callable[[str],
     return tokens[:k_tokens]
 
 
+def answer_in_window(
+    window: Sequence[str],
+    answers: Sequence[str],
+    matching: str = "official",
+    tokenize: Callable[[str], list[str]] | None = None,
+) -> bool | None:
+    """Whether an answer occurs in ``window``, a list of tokens (``None``: the question is not judged).
+
+    ``official``: a substring of the space-joined tokens. ``lenient``: of their NFKC form, with each answer also
+    looked for as ``tokenize`` splits it (``"3,776 m."`` -> ``"3,776 m ."``), so punctuation glued to words no
+    longer hides it.
+    """
+    wanted = span_answers(answers, matching)
+    if not wanted:
+        return None
+    text = " ".join(window)
+    if matching == "official":
+        return any(answer in text for answer in wanted)
+    if tokenize is None:
+        from hfswim.evaluation.tokenization import nltk_word_tokenize as tokenize
+    text = unicodedata.normalize("NFKC", text)
+    return any(answer in text or " ".join(tokenize(answer)) in text for answer in wanted)
+
+
 def answer_in_top_tokens(
     passages: Iterable[str],
     answers: Sequence[str],
@@ -128,16 +152,9 @@ def answer_in_top_tokens(
     """
     if tokenize is None:
         from hfswim.evaluation.tokenization import nltk_word_tokenize as tokenize
-    wanted = span_answers(answers, matching)
-    if not wanted:
+    if not span_answers(answers, matching):
         return None
-    window = " ".join(top_tokens(passages, k_tokens, tokenize))
-    if matching == "official":
-        return any(answer in window for answer in wanted)
-    # The window is a space-joined token list: an answer is looked for as written and as the same tokeniser
-    # splits it ("3,776 m." -> "3,776 m ."), so punctuation glued to words no longer hides it.
-    window = unicodedata.normalize("NFKC", window)
-    return any(answer in window or " ".join(tokenize(answer)) in window for answer in wanted)
+    return answer_in_window(top_tokens(passages, k_tokens, tokenize), answers, matching, tokenize)
 
 
 def recall_at_k_tokens(
@@ -154,15 +171,41 @@ def recall_at_k_tokens(
         answers: per question, its gold answer strings.
         k_tokens: token budget, 5000 for Recall@5kt and 2000 for Recall@2kt.
         tokenize: how a passage is cut into tokens; ``nltk.word_tokenize`` (official) by default.
-        matching: ``official`` (the scorer's substring test) or ``lenient`` (see :func:`answer_in_top_tokens`).
+        matching: ``official`` (the scorer's substring test) or ``lenient`` (see :func:`answer_in_window`).
+    """
+    (recall,) = recall_at_token_budgets(ranked_passages, answers, {"recall": k_tokens}, tokenize, (matching,)).values()
+    return recall
+
+
+def recall_at_token_budgets(
+    ranked_passages: Sequence[Sequence[str]],
+    answers: Sequence[Sequence[str]],
+    budgets: Mapping[str, int],
+    tokenize: Callable[[str], list[str]] | None = None,
+    matchings: Sequence[str] = ("official",),
+) -> dict[str, float]:
+    """Recall@kt for several budgets and matchings at once, tokenising each question's passages once.
+
+    Returns ``{name: recall}`` for the official matching and ``{name + "_" + matching: recall}`` for the others;
+    each is :func:`recall_at_k_tokens` with that budget and matching.
     """
     if len(ranked_passages) != len(answers):
         raise ValueError(f"{len(ranked_passages)} rankings but {len(answers)} answer lists")
-    hits = [
-        answer_in_top_tokens(p, a, k_tokens, tokenize, matching) for p, a in zip(ranked_passages, answers, strict=True)
-    ]
-    judged = [h for h in hits if h is not None]
-    return _mean(float(h) for h in judged)
+    if tokenize is None:
+        from hfswim.evaluation.tokenization import nltk_word_tokenize as tokenize
+    names = {(m, n): n if m == "official" else f"{n}_{m}" for m in matchings for n in budgets}
+    hits: dict[str, list[float]] = {name: [] for name in names.values()}
+    deepest = max(budgets.values())
+    for passages, gold in zip(ranked_passages, answers, strict=True):
+        if not any(span_answers(gold, m) for m in matchings):
+            continue
+        # The first k tokens of the deepest window are the window of every smaller budget.
+        tokens = top_tokens(passages, deepest, tokenize)
+        for (matching, name), key in names.items():
+            hit = answer_in_window(tokens[: budgets[name]], gold, matching, tokenize)
+            if hit is not None:
+                hits[key].append(float(hit))
+    return {key: _mean(values) for key, values in hits.items()}
 
 
 def ranked_ids(doc_scores: Mapping[str, float]) -> list[str]:

@@ -49,9 +49,10 @@ def _nltk() -> Any:
     return nltk
 
 
-@functools.lru_cache(maxsize=1 << 17)
+@functools.lru_cache(maxsize=8192)
 def _word_tokenize(text: str, preserve_line: bool) -> tuple[str, ...]:
-    # XOR-Retrieve tokenises the same top passages for many questions and for both budgets: memoise per text.
+    # Popular passages are in the top ranks of many questions (and answers repeat): memoise, with a bound, since a
+    # 100-word passage is ~130 token strings (the cache holds at most some tens of MB).
     return tuple(_nltk().word_tokenize(text, preserve_line=preserve_line))
 
 

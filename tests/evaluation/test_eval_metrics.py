@@ -12,6 +12,7 @@ from hfswim.evaluation.metrics import (
     ndcg_at_k,
     recall_at_k,
     recall_at_k_tokens,
+    recall_at_token_budgets,
 )
 from hfswim.evaluation.tokenization import whitespace_tokenize
 
@@ -72,3 +73,14 @@ def test_recall_at_kt_skips_yes_no_and_lenient_normalises():
 def test_recall_at_kt_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="2 rankings but 1 answer lists"):
         recall_at_k_tokens([["a"], ["b"]], [["a"]])
+
+
+def test_recall_at_token_budgets_equals_one_budget_at_a_time():
+    rankings = [["a b, c. Paris!", "d e f"], ["Rome, Italy"], ["x y z"], ["Tolstoy's book"]]
+    answers = [["Paris"], ["Rome, Italy"], ["yes"], ["Tolstoy's"]]
+    budgets = {"r5": 5, "r2": 2}
+    together = recall_at_token_budgets(rankings, answers, budgets, matchings=("official", "lenient"))
+    for matching, suffix in (("official", ""), ("lenient", "_lenient")):
+        for name, k in budgets.items():
+            assert together[name + suffix] == recall_at_k_tokens(rankings, answers, k, matching=matching)
+    assert together == {"r5": 1 / 3, "r2": 0.0, "r5_lenient": 1.0, "r2_lenient": pytest.approx(1 / 3)}

@@ -40,7 +40,7 @@ from mteb.abstasks.retrieval import AbsTaskRetrieval
 from mteb.abstasks.task_metadata import TaskMetadata
 
 from hfswim.errors import InputError
-from hfswim.evaluation.metrics import normalize_answer, span_answers
+from hfswim.evaluation.metrics import XOR_MATCHING, normalize_answer, span_answers
 
 from ._common import cache_dir, download, split_data
 
@@ -61,7 +61,6 @@ XOR_LANGUAGES = {
     "te": ["tel-Telu"],
 }
 TOKEN_BUDGETS = {"recall_at_5kt": 5000, "recall_at_2kt": 2000}
-LENIENT_SUFFIX = "_lenient"
 NO_ANSWER_PASSAGE = "__no_passage_contains_the_answer__"
 _PASSAGE_NAMES = (
     XOR_PASSAGES_NAME,
@@ -257,7 +256,7 @@ class XORRetrieve(AbsTaskRetrieval):
         hf_split: str,
         hf_subset: str,
     ) -> dict[str, float]:
-        from hfswim.evaluation.metrics import ranked_ids, recall_at_k_tokens
+        from hfswim.evaluation.metrics import ranked_ids, recall_at_token_budgets
         from hfswim.evaluation.tokenization import get_tokenizer
 
         answers = self._answers.get(hf_subset, {})
@@ -265,9 +264,5 @@ class XORRetrieve(AbsTaskRetrieval):
         # The official scorer reads each question's passage texts in the order given: keep the retriever's.
         ranked = [[self._texts[d] for d in ranked_ids(results.get(q, {})) if d in self._texts] for q in qids]
         gold = [answers[q] for q in qids]
-        tokenize = get_tokenizer(self.tokenize)
-        scores = {}
-        for matching, suffix in (("official", ""), ("lenient", LENIENT_SUFFIX)):
-            for name, k in TOKEN_BUDGETS.items():
-                scores[name + suffix] = recall_at_k_tokens(ranked, gold, k, tokenize, matching)
-        return scores
+        # recall_at_5kt, recall_at_2kt (official) and recall_at_5kt_lenient, recall_at_2kt_lenient.
+        return recall_at_token_budgets(ranked, gold, TOKEN_BUDGETS, get_tokenizer(self.tokenize), XOR_MATCHING)
