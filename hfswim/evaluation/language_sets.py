@@ -4,8 +4,9 @@
 * XTREME-UP cross-language retrieval has 26 languages (``constants.TASK_TO_LANGUAGES["qa_cross_lang"]``); its
   official task score (``score_system.TaskResult.score``) averages only the under-represented ones: 21,
   leaving out ar, fi, hi, ko and ru, which XTREME-UP counts as high-resource.
-* SWIM-X (Thakur et al., NAACL 2024) reports XTREME-UP as the mean of 20 languages: the ones XTREME-UP added
-  to XOR-TyDi's six (its "new Indic languages", hi included, bn and te not).
+* SWIM-X (Thakur et al., NAACL 2024) reports XTREME-UP as a mean of 20 languages; hfswim takes them to be the 20
+  XTREME-UP added to XOR-TyDi's six (``constants.py``'s "new Indic languages": hi included, bn and te not), the
+  one 20-language set the release defines (an inference, not checked against the paper's per-language table).
 
 Example::
 
