@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,17 @@ def test_real_sample_agrees_with_the_official_scorer():
     # "a bachelor's degree" is tokenised "bachelor 's": unmatchable officially, found by the lenient column.
     assert all(s["recall_at_5kt_lenient"] >= s["recall_at_5kt"] for s in scores.values())
     assert any(s["recall_at_5kt_lenient"] > s["recall_at_5kt"] for s in scores.values())
+
+
+def test_xor_retrieve_mean_over_its_seven_languages_is_the_official_macro_average():
+    per_lang = {"ar": 0.5, "bn": 0.25, "fi": 0.75, "ja": 0.4, "ko": 0.6, "ru": 0.3, "te": 0.2}
+    rows = [
+        ScoreRow("XORRetrieve", "dev", lang, [], "recall_at_5kt", v, {"recall_at_5kt": v})
+        for lang, v in per_lang.items()
+    ]
+    (mean,) = mean_rows(rows)  # the official set covers every row: no second, unnamed mean
+    assert mean.label == "mean (XOR-Retrieve official: 7 langs)"
+    assert 100 * mean.main_score == pytest.approx(statistics.mean(100 * v for v in per_lang.values()), rel=1e-12)
 
 
 # --- XTREME-UP ------------------------------------------------------------------------------------
