@@ -58,15 +58,36 @@ class PipelineConfig(BaseModel):
     @classmethod
     def from_yaml(cls, path: str | Path) -> PipelineConfig:
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError(f"{path}: pipeline config not found.")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML ({err}).") from None
+        data = load_yaml(path, "pipeline config")
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of stage sections ({', '.join(STAGES)}).")
         return validate_section(cls, data, where=str(path))
+
+
+def load_yaml(path: str | Path, what: str = "config") -> Any:
+    """Parse a YAML (or JSON) file; every problem is one ConfigError/InputError naming the file and line.
+
+    >>> import tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "bad.yaml"
+    >>> _ = bad.write_text("train: {max_steps: 3\\n")
+    >>> try:
+    ...     load_yaml(bad)
+    ... except ConfigError as err:
+    ...     print(str(err).split(": ", 1)[1])
+    invalid YAML (expected ',' or '}', but got '<stream end>').
+    """
+    from hfswim.io import read_text
+
+    text = read_text(path, what)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = " ".join(str(getattr(err, "problem", None) or err).split())
+        raise ConfigError(f"{path}{where}: invalid YAML ({problem}).") from None
 
 
 def validate_section(model: type[BaseModel], data: dict[str, Any], where: str) -> Any:
