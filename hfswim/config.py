@@ -31,11 +31,12 @@ Example ``pipeline.yaml``::
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from hfswim.errors import ConfigError
 
@@ -54,6 +55,12 @@ class PipelineConfig(BaseModel):
     dataset: dict[str, Any] | None = Field(default_factory=dict, description="hfswim.hub.BuildConfig.")
     train: dict[str, Any] | None = Field(default=None, description="hfswim.training.TrainConfig.")
     evaluate: dict[str, Any] | None = Field(default=None, description="hfswim.evaluation.EvaluateConfig.")
+    _source: str = PrivateAttr(default="pipeline config")
+
+    @property
+    def source(self) -> str:
+        """Where the config came from (its file), for error messages."""
+        return self._source
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> PipelineConfig:
@@ -63,7 +70,9 @@ class PipelineConfig(BaseModel):
         data = load_yaml(path, "pipeline config")
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of stage sections ({', '.join(STAGES)}).")
-        return validate_section(cls, data, where=str(path))
+        config = validate_section(cls, data, where=str(path))
+        config._source = str(path)
+        return config
 
 
 def load_yaml(path: str | Path, what: str = "config") -> Any:
@@ -90,14 +99,29 @@ def load_yaml(path: str | Path, what: str = "config") -> Any:
         raise ConfigError(f"{path}{where}: invalid YAML ({problem}).") from None
 
 
-def validate_section(model: type[BaseModel], data: dict[str, Any], where: str) -> Any:
-    """Validate ``data`` with ``model``; the first problem becomes one ConfigError naming the key."""
+def validate_section(model: type[BaseModel], data: dict[str, Any], where: str, section: str | None = None) -> Any:
+    """Validate ``data`` with ``model``; the first problem becomes one ConfigError naming the key.
+
+    ``where`` names the source (a file, or a stage), ``section`` the part of it the data came from::
+
+        pipeline.yaml: train.max_step: unknown option (did you mean max_steps?).
+    """
     try:
         return model.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(root)"
-        raise ConfigError(f"{where}: {key}: {first['msg']}.") from None
+        loc = [str(part) for part in first["loc"]]
+        key = ".".join(([section] if section else []) + loc) or "(root)"
+        if first["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1) if len(loc) == 1 else []
+            message = "unknown option" + (f" (did you mean {close[0]}?)" if close else "")
+            if model is PipelineConfig:
+                message = f"unknown section; expected output_dir or one of {', '.join(STAGES)}" + (
+                    f" (did you mean {close[0]}?)" if close else ""
+                )
+        else:
+            message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {key}: {message}.") from None
 
 
 def demo_config_path() -> Path:
