@@ -99,6 +99,7 @@ def work(tmp_path_factory) -> Path:
     (d / "afile").write_text("I am a file\n")
     (d / "adir").mkdir()
     (d / "bad.yaml").write_text("corpus: {source: demo\n  bad")
+    (d / "bad.jinja").write_text("{% if %}\n")
     (d / "typo.yaml").write_text(
         "corpus: {source: demo, cap_per_language: 1}\n"
         f"generate: {{endpoints: ['http://127.0.0.1:{_closed_port()}']}}\n"
@@ -203,6 +204,24 @@ CASES: list[tuple[str, list[str], int, str]] = [
         "shard_index 5 must be < num_shards 2",
     ),
     ("unknown-language", ["languages", "--setting", "klingon"], 2, "Unknown setting 'klingon'"),
+    (
+        "non-utf8-manifest",
+        ["build-dataset", "generated.parquet", "-o", "{out}", "--manifest", "nonutf8.jsonl"],
+        2,
+        "nonutf8.jsonl:1: not UTF-8",
+    ),
+    (
+        "broken-card-template",
+        ["build-dataset", "generated.parquet", "-o", "{out}", "--card-template", "bad.jinja"],
+        2,
+        "bad.jinja:1: the card template does not render",
+    ),
+    (
+        "fraction-out-of-range",
+        ["filter", "generated.parquet", "-o", "{out}", "--top-fraction", "2"],
+        2,
+        "'--top-fraction'",
+    ),
     # network
     (
         "dead-endpoint",
@@ -356,3 +375,43 @@ def test_concurrent_builds_never_lose_a_config(work, tmp_path):
     assert built and built <= configs
     card = (folder / "README.md").read_text()
     assert all(f"config_name: {name}" in card for name in configs)
+
+
+def test_an_unexpected_error_is_one_line_with_a_debug_hint(monkeypatch, capsys):
+    """A bug still ends in one line and exit 1; HFSWIM_DEBUG=1 lets the traceback through."""
+    import typer
+
+    from hfswim.cli import run_app
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+    @app.command()
+    def boom() -> None:
+        raise RuntimeError("something no test foresaw\nsecond line")
+
+    monkeypatch.delenv("HFSWIM_DEBUG", raising=False)
+    assert run_app(app, []) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unexpected RuntimeError: something no test foresaw" in err
+    assert "HFSWIM_DEBUG=1" in err
+    monkeypatch.setenv("HFSWIM_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        run_app(app, [])
+
+
+def test_listing_the_commands_imports_no_stage(tmp_path):
+    """`hfswim --help` lists every command from the table in hfswim.cli, without importing any stage."""
+    code = (
+        "import sys; from hfswim.cli import main, COMMANDS; main(['--help']);"
+        "print(sorted(m for m in sys.modules if m.startswith('hfswim.') and m.split('.')[1] in "
+        "('generation', 'filters', 'training', 'evaluation', 'hub', 'corpus', 'prompts')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    from hfswim.cli import COMMANDS, app, load_command
+
+    for name, _, summary in COMMANDS:
+        assert name in done.stdout and callable(load_command(name)) and summary.endswith(".")
+    assert {name for name, _, _ in COMMANDS} >= {"run", "generate", "filter", "build-dataset", "train", "evaluate"}
+    assert app.info.name == "hfswim"

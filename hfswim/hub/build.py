@@ -64,7 +64,7 @@ from hfswim.hub.layout import (
 )
 from hfswim.hub.rows import ConfigSlice, InputStats, iter_record_batches, split_by_config
 from hfswim.hub.shards import ShardWriter, remove_stale_staging
-from hfswim.io import FolderLock, make_dir, write_json_atomic
+from hfswim.io import FolderLock, make_dir, read_text, write_json_atomic
 from hfswim.languages import get_language
 from hfswim.records import canonical_json
 
@@ -287,7 +287,7 @@ def _read_json(path: Path | None, what: str) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(read_text(path, what))
     except json.JSONDecodeError as err:
         raise InputError(f"{path}:{err.lineno}: malformed {what} ({err.msg}).") from None
     if not isinstance(data, dict):
