@@ -136,9 +136,16 @@ def _root(
 
 
 _signal_received: list[int] = []
+_handler_pid: list[int] = []
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
+    if _handler_pid and os.getpid() != _handler_pid[0]:
+        # A forked worker (filter pools) inherited the handler: die as a worker always did, so that a pool's
+        # terminate() stays quiet instead of printing a KeyboardInterrupt traceback per worker.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     # Unwind like Ctrl-C (stages stop their servers and write their manifests on KeyboardInterrupt), but
     # remember the signal: a scheduler that sent SIGTERM must see 143, not 130.
     _signal_received.append(signum)
@@ -172,6 +179,7 @@ def run_app(typer_app: typer.Typer, argv: Sequence[str] | None = None, prog_name
     when ``HFSWIM_DEBUG=1``.
     """
     _signal_received.clear()
+    _handler_pid[:] = [os.getpid()]
     previous = None
     with contextlib.suppress(ValueError):  # not the main thread (an embedding application): leave signals alone
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
