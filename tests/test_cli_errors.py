@@ -222,6 +222,9 @@ CASES: list[tuple[str, list[str], int, str]] = [
         2,
         "'--top-fraction'",
     ),
+    ("index-empty-folder", ["index", "adir", "-m", "some-model", "-o", "{out}"], 2, "adir: the folder holds no"),
+    ("search-not-an-index", ["search", "adir", "rivers"], 2, "adir: not an hfswim index folder"),
+    ("push-model-not-a-model", ["push-model", "me/x", "--folder", "afile"], 2, "afile: not a model folder"),
     # network
     (
         "dead-endpoint",
@@ -298,7 +301,7 @@ def test_signals_give_the_conventional_exit_codes(tmp_path, sig, code, says):
     """A scheduler's SIGTERM and a user's Ctrl-C stop a run with 143 and 130 (not 0), cleanly."""
     pq.write_table(conform(_passage_rows(40), PASSAGE_SCHEMA), tmp_path / "passages.parquet")
     with LoopbackLLM(kind="tgi") as slow:
-        slow.state.delay = 4.0  # every request hangs a while: the run is busy when the signal comes
+        slow.state.delay = 2.0  # every request hangs a while: the run is busy when the signal comes
         proc = subprocess.Popen(
             [HFSWIM, "generate", "passages.parquet", "-o", "gen", "-e", slow.url, "-l", "sw", "--no-progress"],
             cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
