@@ -99,7 +99,8 @@ class LazyGroup(TyperGroup):
             message = getattr(err, "message", "")
             close = difflib.get_close_matches(args[0], list(_TARGETS), n=2) if args else []
             if close and "Did you mean" not in message and message.startswith("No such command"):
-                err.message = f"{message.rstrip('.')}. Did you mean {', '.join(repr(c) for c in close)}?"  # type: ignore[attr-defined]
+                suggestions = ", ".join(repr(c) for c in close)
+                err.message = f"{message.rstrip('.')}. Did you mean {suggestions}?"  # type: ignore[attr-defined]
             raise
 
 
@@ -158,13 +159,28 @@ def _error(message: str) -> None:
     typer.secho(f"hfswim: error: {line}", fg="red", err=True)
 
 
-def _usage_error(err: Exception) -> int:
+def _given_value(err: Exception, argv: Sequence[str]) -> str | None:
+    """The value the user typed for the option a BadParameter is about (typer's messages leave it out)."""
+    opts = getattr(getattr(err, "param", None), "opts", None) or []
+    for i, token in enumerate(argv):
+        for opt in opts:
+            if token == opt and i + 1 < len(argv):
+                return argv[i + 1]
+            if opt.startswith("--") and token.startswith(opt + "="):
+                return token[len(opt) + 1 :]
+    return None
+
+
+def _usage_error(err: Exception, argv: Sequence[str]) -> int:
     ctx = getattr(err, "ctx", None)
     hint = ""
     if ctx is not None:
         help_option = (ctx.help_option_names or ["--help"])[0]
         hint = f" Try '{ctx.command_path} {help_option}' for help."
     message = (err.format_message() if hasattr(err, "format_message") else str(err)).strip()
+    value = _given_value(err, argv) if type(err).__name__ == "BadParameter" else None
+    if value is not None and repr(value) not in message:
+        message = f"{message.rstrip('.')} (got {value!r})"
     if not message.endswith((".", "?", "!")):
         message += "."
     _error(f"{message}{hint}")
@@ -216,7 +232,7 @@ def _run(typer_app: typer.Typer, argv: Sequence[str] | None, prog_name: str) -> 
                 typer.echo(ctx.get_help())
             return EXIT_USAGE
         if isinstance(err, _UsageError):
-            return _usage_error(err)
+            return _usage_error(err, list(argv) if argv is not None else sys.argv[1:])
         _error(err.format_message())  # type: ignore[attr-defined]
         return int(getattr(err, "exit_code", EXIT_INTERNAL) or EXIT_INTERNAL)
     except BrokenPipeError:  # `hfswim search ... | head`: the reader went away; nothing to report
