@@ -231,6 +231,30 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("index-empty-folder", ["index", "adir", "-m", "some-model", "-o", "{out}"], 2, "adir: the folder holds no"),
     ("search-not-an-index", ["search", "adir", "rivers"], 2, "adir: not an hfswim index folder"),
     ("push-model-not-a-model", ["push-model", "me/x", "--folder", "afile"], 2, "afile: not a model folder"),
+    (
+        "bad-device",
+        ["generate", "passages.parquet", "-o", "{out}", "--device", "tpu9"],
+        2,
+        "device 'tpu9': expected cpu, cuda",
+    ),
+    (
+        "bad-endpoint-url",
+        ["generate", "passages.parquet", "-o", "{out}", "-e", "http://[::1"],
+        2,
+        "endpoint 'http://[::1': not a valid URL",
+    ),
+    (
+        "bad-endpoint-scheme",
+        ["generate", "passages.parquet", "-o", "{out}", "-e", "ftp://x"],
+        2,
+        "only http:// and https:// URLs",
+    ),
+    (
+        "not-a-model-filter",
+        ["filter", "generated.parquet", "-o", "{out}", "--filters", "roundtrip", "--retriever", "adir"],
+        2,
+        "adir: cannot load the roundtrip retriever",
+    ),
     # network
     (
         "dead-endpoint",

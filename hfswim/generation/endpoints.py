@@ -140,7 +140,17 @@ def resolve_endpoint_url(url_or_name: str, *, namespace: str | None = None, toke
         EndpointError: when the Inference Endpoint does not exist, is not running, or the Hub is unreachable.
     """
     if url_or_name.startswith(("http://", "https://")):
+        try:
+            host = urlsplit(url_or_name).hostname
+        except ValueError as err:  # e.g. an unclosed IPv6 bracket
+            raise EndpointError(f"endpoint {url_or_name!r}: not a valid URL ({err}).") from None
+        if not host:
+            raise EndpointError(f"endpoint {url_or_name!r}: the URL has no host.")
         return _normalize_base_url(url_or_name)
+    if "://" in url_or_name:
+        raise EndpointError(
+            f"endpoint {url_or_name!r}: only http:// and https:// URLs (or an Inference Endpoint name)."
+        )
     import huggingface_hub
 
     try:
