@@ -31,11 +31,12 @@ Example ``pipeline.yaml``::
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from hfswim.errors import ConfigError
 
@@ -54,29 +55,73 @@ class PipelineConfig(BaseModel):
     dataset: dict[str, Any] | None = Field(default_factory=dict, description="hfswim.hub.BuildConfig.")
     train: dict[str, Any] | None = Field(default=None, description="hfswim.training.TrainConfig.")
     evaluate: dict[str, Any] | None = Field(default=None, description="hfswim.evaluation.EvaluateConfig.")
+    _source: str = PrivateAttr(default="pipeline config")
+
+    @property
+    def source(self) -> str:
+        """Where the config came from (its file), for error messages."""
+        return self._source
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> PipelineConfig:
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError(f"{path}: pipeline config not found.")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML ({err}).") from None
+        data = load_yaml(path, "pipeline config")
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of stage sections ({', '.join(STAGES)}).")
-        return validate_section(cls, data, where=str(path))
+        config = validate_section(cls, data, where=str(path))
+        config._source = str(path)
+        return config
 
 
-def validate_section(model: type[BaseModel], data: dict[str, Any], where: str) -> Any:
-    """Validate ``data`` with ``model``; the first problem becomes one ConfigError naming the key."""
+def load_yaml(path: str | Path, what: str = "config") -> Any:
+    """Parse a YAML (or JSON) file; every problem is one ConfigError/InputError naming the file and line.
+
+    >>> import tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "bad.yaml"
+    >>> _ = bad.write_text("train: {max_steps: 3\\n")
+    >>> try:
+    ...     load_yaml(bad)
+    ... except ConfigError as err:
+    ...     print(str(err).split(": ", 1)[1])
+    invalid YAML (expected ',' or '}', but got '<stream end>').
+    """
+    from hfswim.io import read_text
+
+    text = read_text(path, what)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = " ".join(str(getattr(err, "problem", None) or err).split())
+        raise ConfigError(f"{path}{where}: invalid YAML ({problem}).") from None
+
+
+def validate_section(model: type[BaseModel], data: dict[str, Any], where: str, section: str | None = None) -> Any:
+    """Validate ``data`` with ``model``; the first problem becomes one ConfigError naming the key.
+
+    ``where`` names the source (a file, or a stage), ``section`` the part of it the data came from::
+
+        pipeline.yaml: train.max_step: unknown option (did you mean max_steps?).
+    """
     try:
         return model.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(root)"
-        raise ConfigError(f"{where}: {key}: {first['msg']}.") from None
+        loc = [str(part) for part in first["loc"]]
+        key = ".".join(([section] if section else []) + loc) or "(root)"
+        if first["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1) if len(loc) == 1 else []
+            message = "unknown option" + (f" (did you mean {close[0]}?)" if close else "")
+            if model is PipelineConfig:
+                message = f"unknown section; expected output_dir or one of {', '.join(STAGES)}" + (
+                    f" (did you mean {close[0]}?)" if close else ""
+                )
+        else:
+            message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {key}: {message}.") from None
 
 
 def demo_config_path() -> Path:

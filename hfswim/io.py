@@ -20,6 +20,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import socket
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -52,23 +54,70 @@ def resolve_files(path: str | os.PathLike, suffixes: tuple[str, ...] = PARQUET_S
     return files
 
 
+def open_parquet(file: str | os.PathLike, **kwargs: Any) -> pq.ParquetFile:
+    """``pyarrow.parquet.ParquetFile``, or an InputError naming the file when it is not Parquet (or empty).
+
+    pyarrow's defaults pre-buffer and read ahead (most of a large file in memory); readers that stream
+    pass ``pre_buffer=False, buffer_size=1 << 20``.
+    """
+    try:
+        return pq.ParquetFile(file, **kwargs)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise InputError(f"{file}: not a readable Parquet file ({err}).") from None
+
+
 def iter_batches(
     path: str | os.PathLike, batch_size: int = 4096, columns: list[str] | None = None
 ) -> Iterator[pa.RecordBatch]:
     """Stream record batches from Parquet files (a file or a folder of them), in file order."""
     for file in resolve_files(path, PARQUET_SUFFIXES):
-        # pre_buffer=False and a small buffer: pyarrow's default read-ahead holds most of a large file in memory.
-        reader = pq.ParquetFile(file, pre_buffer=False, buffer_size=1 << 20)
+        reader = open_parquet(file, pre_buffer=False, buffer_size=1 << 20)
         yield from reader.iter_batches(batch_size=batch_size, columns=columns, use_threads=False)
+
+
+_REENCODE = "re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+
+
+def decode_utf8(data: bytes, where: str) -> str:
+    """One line of a file as UTF-8 text, or an InputError naming ``where`` (``file:line``) and the bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"{where}: not UTF-8 text (byte 0x{data[err.start]:02x} at column {err.start + 1}); {_REENCODE}."
+        ) from None
+
+
+def read_text(path: str | os.PathLike, what: str = "file") -> str:
+    """A whole UTF-8 text file (a config, a template); errors name the file, and the line of a bad byte."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder; expected a {what}.")
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such {what}.") from None
+    except OSError as err:
+        raise InputError(f"{p}: cannot read the {what} ({err.strerror}).") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        newline = b"\n"
+        lineno = data.count(newline, 0, err.start) + 1
+        column = err.start - data.rfind(newline, 0, err.start)
+        raise InputError(
+            f"{p}:{lineno}: not UTF-8 text (byte 0x{data[err.start]:02x} at column {column}); {_REENCODE}."
+        ) from None
 
 
 def iter_jsonl_file(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, dict) for each JSON line of one file (gzip if it ends in .gz); blank lines skipped."""
     opener = gzip.open if file.name.endswith(".gz") else open
-    with opener(file, "rt", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
+    with opener(file, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
                 continue
+            line = decode_utf8(raw, f"{file}:{lineno}")
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
@@ -95,6 +144,86 @@ def iter_rows(path: str | os.PathLike, batch_size: int = 4096) -> Iterator[dict[
             yield from iter_jsonl(file)
 
 
+def make_dir(path: str | os.PathLike, what: str = "output folder") -> Path:
+    """Create a folder (and its parents); an InputError naming the path when that cannot be done.
+
+    >>> import tempfile, pathlib
+    >>> make_dir(pathlib.Path(tempfile.mkdtemp()) / "a" / "b").is_dir()
+    True
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{p}: exists and is not a folder; give a folder as the {what}.")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"{p}: cannot create the {what}: a part of the path is a file.") from None
+    except OSError as err:
+        raise InputError(f"{p}: cannot create the {what} ({err.strerror}).") from None
+    return p
+
+
+def check_output_file(path: Path) -> None:
+    """Make sure ``path`` can be written as a file: its folder exists (created) and it is not a folder."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name to write (e.g. {path / 'out.parquet'}).")
+    make_dir(path.parent, "folder of the output file")
+
+
+class FolderLock:
+    """An exclusive, process-wide lock on a folder, held by an open file descriptor (``flock``).
+
+    Two processes writing one folder (two ``hfswim generate`` jobs on one shard, two ``build-dataset`` runs
+    into one repo folder) would tear each other's files. The kernel drops the lock when its holder dies,
+    SIGKILL included, so a crashed run never locks the next one out. The lock file holds the holder's pid,
+    host and command line, so the error names who holds it. No-op where ``fcntl`` does not exist.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with FolderLock(folder, ".lock", "hfswim build-dataset"):
+    ...     pass
+    """
+
+    def __init__(self, folder: str | os.PathLike, name: str, what: str, hint: str = "wait for it to finish"):
+        self.path = Path(folder) / name
+        self.what = what
+        self.hint = hint
+        self._fd: int | None = None
+
+    def acquire(self) -> FolderLock:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no advisory locks
+            return self
+        make_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise InputError(
+                f"{self.path.parent}: another {self.what} is writing here (lock {self.path.name} held by {holder}); "
+                f"{self.hint}."
+            ) from None
+        os.ftruncate(fd, 0)
+        command = " ".join(["hfswim", *sys.argv[1:]]) if sys.argv else "python"
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}: {command[:300]}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock; the file stays (removing it would race a waiter)
+            self._fd = None
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class AtomicParquetWriter:
     """Write a Parquet file through a temporary file that is renamed into place on success.
 
@@ -112,7 +241,7 @@ class AtomicParquetWriter:
         self._writer: pq.ParquetWriter | None = None
 
     def __enter__(self) -> AtomicParquetWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_output_file(self.path)
         fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         os.close(fd)
         self._writer = pq.ParquetWriter(self._tmp, self.schema)
@@ -153,7 +282,7 @@ class AtomicParquetWriter:
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     """Write JSON (indented, UTF-8) through a temporary file and rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_output_file(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from hfswim.config import PipelineConfig, validate_section
-from hfswim.errors import InputError
-from hfswim.io import write_json_atomic
+from hfswim.errors import ConfigError, InputError
+from hfswim.io import make_dir, write_json_atomic
 
 
 def _log(message: str) -> None:
@@ -41,9 +41,14 @@ def _log(message: str) -> None:
 
 
 def run_pipeline(config: PipelineConfig, output_dir: str | Path | None = None) -> dict[str, Any]:
-    """Run every configured stage in order; returns (and writes) ``pipeline.json``."""
+    """Run every configured stage in order; returns (and writes) ``pipeline.json``.
+
+    Every section is validated before the first stage starts: a typo under ``train:`` is reported before
+    generation spends its LLM calls.
+    """
     out = Path(output_dir or config.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    validate_pipeline(config, out)
+    make_dir(out)
     summary: dict[str, Any] = {"output_dir": str(out), "stages": {}}
     started = time.time()
 
@@ -85,6 +90,35 @@ def run_pipeline(config: PipelineConfig, output_dir: str | Path | None = None) -
     return _finish(out, summary, started)
 
 
+def validate_pipeline(config: PipelineConfig, out: Path) -> None:
+    """Validate every section with its stage's own config model, as the stage will build it, before any runs.
+
+    The paths that connect the stages are the ones the run will use (the files need not exist yet);
+    the side files that only a finished stage writes (the generation manifest, the quality report) are left
+    out here and checked when that stage has written them.
+
+    Raises:
+        ConfigError: naming the config file, the section and the key, e.g.
+            ``pipeline.yaml: train.max_step: unknown option (did you mean max_steps?).``
+    """
+    where = config.source
+    _corpus_config(config.corpus, where)
+    if config.generate is None:
+        return
+    _generate_config(config.generate, out / "passages.parquet", out / "generate", where)
+    if config.filter is not None:
+        _filter_config(config.filter, where)
+    if config.dataset is None:
+        return
+    _build_config(config.dataset, None, None, where)
+    base_model = None
+    if config.train is not None:
+        base_model = _train_config(config.train, out / "dataset", out / "model", where).resolved_base_model
+    if config.evaluate is not None:
+        for model in (base_model, str(out / "model") if config.train is not None else None):
+            _evaluate_config(config.evaluate, out / "dataset", model, out / "eval", where)
+
+
 def _finish(out: Path, summary: dict[str, Any], started: float) -> dict[str, Any]:
     summary["wall_seconds"] = round(time.time() - started, 1)
     write_json_atomic(out / "pipeline.json", summary)
@@ -92,24 +126,80 @@ def _finish(out: Path, summary: dict[str, Any], started: float) -> dict[str, Any
     return summary
 
 
-def _sample(section: dict[str, Any], path: Path) -> dict[str, Any]:
-    from hfswim.corpus import CorpusConfig, demo_corpus_path, write_passages
+# One builder per stage: the same code validates the section up front and configures the stage when it runs.
+
+
+def _corpus_config(section: dict[str, Any], where: str = "pipeline config") -> Any:
+    from hfswim.corpus import CorpusConfig, demo_corpus_path
 
     section = dict(section)
     if section.get("source") == "demo":
         section["source"] = str(demo_corpus_path())
-    config = validate_section(CorpusConfig, section, where="corpus")
+    return validate_section(CorpusConfig, section, where=where, section="corpus")
+
+
+def _generate_config(section: dict[str, Any], passages: Path, out: Path, where: str = "pipeline config") -> Any:
+    from hfswim.generation import GenerateConfig
+
+    values = {**section, "passages": str(passages), "output_dir": str(out)}
+    return validate_section(GenerateConfig, values, where=where, section="generate")
+
+
+def _filter_config(section: dict[str, Any], where: str = "pipeline config") -> Any:
+    from hfswim.filters import FilterConfig
+
+    section = dict(section)
+    if isinstance(section.get("filters"), str):
+        names = section.pop("filters")
+        try:
+            return FilterConfig.from_names(names, **section)
+        except ConfigError as err:
+            raise ConfigError(f"{where}: filter: {err}") from None
+    return validate_section(FilterConfig, section, where=where, section="filter") if section else None
+
+
+def _build_config(
+    section: dict[str, Any], manifest: Path | None, report: Path | None, where: str = "pipeline config"
+) -> Any:
+    from hfswim.hub import BuildConfig
+
+    values = {**({"manifest": str(manifest)} if manifest else {}), **section}
+    if report is not None:
+        values.setdefault("quality_report", str(report))
+    return validate_section(BuildConfig, values, where=where, section="dataset")
+
+
+def _train_config(section: dict[str, Any], dataset: Path, out: Path, where: str = "pipeline config") -> Any:
+    from hfswim.training import TrainConfig
+
+    values = {**section, "dataset": str(dataset), "output_dir": str(out)}
+    return validate_section(TrainConfig, values, where=where, section="train")
+
+
+def _evaluate_config(
+    section: dict[str, Any], dataset: Path, model: str | None, out: Path, where: str = "pipeline config"
+) -> Any:
+    from hfswim.evaluation import EvaluateConfig
+
+    values = {"tasks": f"local:{dataset}", **section, "output": str(out)}
+    if model:
+        values.setdefault("model", model)
+    return validate_section(EvaluateConfig, values, where=where, section="evaluate")
+
+
+def _sample(section: dict[str, Any], path: Path) -> dict[str, Any]:
+    from hfswim.corpus import write_passages
+
+    config = _corpus_config(section)
     _log(f"sample: {config.source} -> {path}")
     counts = write_passages(config, path)
     return {"passages": str(path), "per_language": counts}
 
 
 def _generate(section: dict[str, Any], passages: Path, out: Path) -> dict[str, Any]:
-    from hfswim.generation import GenerateConfig, generate
+    from hfswim.generation import generate
 
-    config = validate_section(
-        GenerateConfig, {**section, "passages": str(passages), "output_dir": str(out)}, where="generate"
-    )
+    config = _generate_config(section, passages, out)
     _log(f"generate: {config.strategy} {config.setting} -> {out}")
     result = generate(config)
     return {
@@ -122,13 +212,9 @@ def _generate(section: dict[str, Any], passages: Path, out: Path) -> dict[str, A
 
 
 def _filter(section: dict[str, Any], records: Path, out: Path) -> dict[str, Any]:
-    from hfswim.filters import FilterConfig, run_filters
+    from hfswim.filters import run_filters
 
-    section = dict(section)
-    if isinstance(section.get("filters"), str):
-        config = FilterConfig.from_names(section.pop("filters"), **section)
-    else:
-        config = validate_section(FilterConfig, section, where="filter") if section else None
+    config = _filter_config(section)
     _log(f"filter: {records} -> {out}")
     report = run_filters(records, out, config)
     totals = report.totals() if hasattr(report, "totals") else {}
@@ -136,35 +222,29 @@ def _filter(section: dict[str, Any], records: Path, out: Path) -> dict[str, Any]
 
 
 def _build(section: dict[str, Any], records: Path, out: Path, manifest: Path, report: Path | None) -> dict[str, Any]:
-    from hfswim.hub import BuildConfig, build_dataset
+    from hfswim.hub import build_dataset
 
-    values = {"manifest": str(manifest), **section}
-    if report is not None:
-        values.setdefault("quality_report", str(report))
-    config = validate_section(BuildConfig, values, where="dataset")
+    config = _build_config(section, manifest, report)
     _log(f"build-dataset: {records} -> {out}")
     result = build_dataset(records, out, config)
     return {"folder": str(out), "configs": [c.name for c in result.configs]}
 
 
 def _train(section: dict[str, Any], dataset: Path, out: Path) -> dict[str, Any]:
-    from hfswim.training import TrainConfig, train
+    from hfswim.training import train
 
-    config = validate_section(TrainConfig, {**section, "dataset": str(dataset), "output_dir": str(out)}, where="train")
+    config = _train_config(section, dataset, out)
     _log(f"train: {dataset} -> {out}")
     result = train(config)
     return {"model": str(out), "base_model": result.base_model, "steps": result.global_step}
 
 
 def _evaluate(section: dict[str, Any], dataset: Path, models: dict[str, str | None], out: Path) -> dict[str, Any]:
-    from hfswim.evaluation import EvaluateConfig, evaluate, summary_markdown
+    from hfswim.evaluation import evaluate, summary_markdown
 
     results: dict[str, Any] = {}
     for name, model in models.items():
-        values = {"tasks": f"local:{dataset}", **section, "output": str(out / name)}
-        if model:
-            values.setdefault("model", model)
-        config = validate_section(EvaluateConfig, values, where="evaluate")
+        config = _evaluate_config(section, dataset, model, out / name)
         _log(f"evaluate ({name}): {config.model} on {config.tasks}")
         run = evaluate(config)
         results[name] = {"output": str(out / name), "scores": [row.__dict__ for row in run.rows]}

@@ -72,12 +72,9 @@ def sample(
 
     options: dict[str, object] = {}
     if config_file is not None:
-        import yaml
+        from hfswim.config import load_yaml
 
-        try:
-            loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as err:
-            raise ConfigError(f"{config_file}: cannot read the config ({err}).") from None
+        loaded = load_yaml(config_file, "corpus config") or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{config_file}: expected a mapping of CorpusConfig fields.")
         options.update(loaded.get("corpus", loaded))

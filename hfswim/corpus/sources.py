@@ -31,7 +31,7 @@ from typing import Any
 
 from hfswim.corpus.config import ColumnMapping, CorpusConfig
 from hfswim.errors import HfswimError, InputError
-from hfswim.io import resolve_files
+from hfswim.io import open_parquet, resolve_files
 from hfswim.languages import get_language
 
 SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -131,16 +131,10 @@ def _jsonl_rows(files: list[Path]) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 def _parquet_rows(files: list[Path]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     for file in files:
-        try:
-            # pyarrow's defaults pre-buffer and read ahead: on a 180 MiB file they held the whole file in
-            # memory. Unbuffered, single-threaded reads keep one column page at a time.
-            reader = pq.ParquetFile(file, pre_buffer=False, buffer_size=1 << 20)
-        except (pa.ArrowInvalid, OSError) as err:
-            raise InputError(f"{file}: not a readable Parquet file ({err}).") from None
+        # pyarrow's defaults pre-buffer and read ahead: on a 180 MiB file they held the whole file in
+        # memory. Unbuffered, single-threaded reads keep one column page at a time.
+        reader = open_parquet(file, pre_buffer=False, buffer_size=1 << 20)
         row_number = 0
         for batch in reader.iter_batches(batch_size=1024, use_threads=False):
             for row in batch.to_pylist():

@@ -52,9 +52,13 @@ def filter_command(
     corpus: str = typer.Option(
         None, "--corpus", help="Passages Parquet for 'roundtrip' (default: the distinct passages of the input)."
     ),
-    top_k: int = typer.Option(None, "--top-k", help="Keep the top K per language in logprob/cross-encoder."),
+    top_k: int = typer.Option(None, "--top-k", min=1, help="Keep the top K per language in logprob/cross-encoder."),
     top_fraction: float = typer.Option(
-        None, "--top-fraction", help="Keep the best fraction (0-1] per language in logprob/cross-encoder."
+        None,
+        "--top-fraction",
+        min=0.0,
+        max=1.0,
+        help="Keep the best fraction (0-1] per language in logprob/cross-encoder.",
     ),
     roundtrip_k: int = typer.Option(None, "--roundtrip-k", help="'roundtrip': source passage must rank within k (10)."),
     detector: str = typer.Option(None, "--detector", help="Language detector: auto (default), fasttext or lingua."),

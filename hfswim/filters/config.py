@@ -244,16 +244,9 @@ class FilterConfig(_Spec):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> FilterConfig:
-        import yaml
+        from hfswim.config import load_yaml
 
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except OSError as err:
-            raise ConfigError(f"{path}: cannot read the filter config ({err.strerror}).") from None
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark else ""
-            raise ConfigError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', err)}).") from None
+        data = load_yaml(path, "filter config") or {}
         return cls.parse(data, source=str(path))
 
     @classmethod

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from hfswim.errors import InputError
 from hfswim.filters.base import Rejection, Row
 from hfswim.filters.topk import TopKFilter
 
@@ -42,9 +43,14 @@ class CrossEncoderFilter(TopKFilter):
         if self._model is None:
             from sentence_transformers import CrossEncoder
 
-            self._model = CrossEncoder(
-                self.model_path, device=self.device or "cpu", max_length=self.max_length, local_files_only=True
-            )
+            try:
+                self._model = CrossEncoder(
+                    self.model_path, device=self.device or "cpu", max_length=self.max_length, local_files_only=True
+                )
+            except (OSError, ValueError) as err:  # not a model folder, or an unknown architecture
+                raise InputError(
+                    f"{self.model_path}: cannot load the cross-encoder ({type(err).__name__}: {err})."
+                ) from None
         return self._model
 
     def score(self, pairs: list[tuple[str, str]]) -> list[float]:

@@ -72,13 +72,10 @@ class _TableSink:
 
 
 def _check_schema(files: list[Path]) -> None:
-    import pyarrow.parquet as pq
+    from hfswim.io import open_parquet
 
     for file in files:
-        try:
-            names = set(pq.read_schema(file).names)
-        except Exception as err:  # pyarrow raises several types for a non-Parquet file
-            raise InputError(f"{file}: not a readable Parquet file ({err}).") from None
+        names = set(open_parquet(file).schema_arrow.names)
         missing = [c for c in _REQUIRED if c not in names]
         if missing:
             raise InputError(
@@ -104,7 +101,7 @@ def run_filters(
             :class:`~hfswim.filters.safety.SafetyFilter` with a Python classifier callable).
     """
 
-    from hfswim.io import AtomicParquetWriter, resolve_files
+    from hfswim.io import AtomicParquetWriter, make_dir, resolve_files
 
     start = time.perf_counter()
     config = config or FilterConfig()
@@ -122,8 +119,7 @@ def run_filters(
     for f in filters:
         f.prepare(input) if hasattr(f, "prepare") else None
 
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_dir(output_dir)
     spill_dir = out / ".survivors"  # one Arrow IPC file per batch, deleted once read back
     shutil.rmtree(spill_dir, ignore_errors=True)
     spill_dir.mkdir()

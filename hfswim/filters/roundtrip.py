@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from hfswim.errors import InputError
 from hfswim.filters.base import Rejection, Row, RowFilter
 
 
@@ -45,7 +46,12 @@ class RoundTripFilter(RowFilter):
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(self.model_path, device=self.device or "cpu", local_files_only=True)
+            try:
+                self._model = SentenceTransformer(self.model_path, device=self.device or "cpu", local_files_only=True)
+            except (OSError, ValueError) as err:  # not a model folder, or an unknown architecture
+                raise InputError(
+                    f"{self.model_path}: cannot load the roundtrip retriever ({type(err).__name__}: {err})."
+                ) from None
         return self._model
 
     def _embed(self, texts: list[str], prompt: str) -> np.ndarray:

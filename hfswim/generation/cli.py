@@ -78,14 +78,12 @@ def generate(
     ),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
 ) -> None:
-    import signal
-
     from hfswim.generation.config import load_config
     from hfswim.generation.runner import generate as run_generate
 
-    # SIGTERM (a job scheduler stopping us) unwinds like Ctrl-C: the embedded server is stopped and the
-    # manifest written. SIGKILL needs nothing: every finished record is already on disk.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGTERM (a job scheduler stopping us) unwinds like Ctrl-C (hfswim.cli installs the handler and exits
+    # 143): the embedded server is stopped and the manifest written. SIGKILL needs nothing: every finished
+    # record is already on disk.
     config = load_config(
         passages=passages,
         output_dir=output,

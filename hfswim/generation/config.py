@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -93,6 +94,13 @@ class GenerateConfig(BaseModel):
     def _known_strategy(cls, value: str) -> str:
         if value not in STRATEGIES:
             raise ValueError(f"unknown strategy {value!r}; expected one of {', '.join(STRATEGIES)}")
+        return value
+
+    @field_validator("embedded_device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not re.fullmatch(r"cpu|auto|mps|cuda(:\d+)?", value):
+            raise ValueError(f"device {value!r}: expected cpu, cuda, cuda:N, mps or auto")
         return value
 
     @field_validator("languages")

@@ -98,13 +98,31 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts)
 
 
-HF_HOSTS = (".huggingface.cloud", ".huggingface.co", ".hf.space", "huggingface.co")
+# Where the user's HF token may go: these exact hosts, and proper subdomains of these domains. Matching a bare
+# suffix would also match look-alikes such as ``evilhuggingface.co``.
+HF_EXACT_HOSTS = frozenset({"huggingface.co", "hf.co"})
+HF_DOMAINS = ("huggingface.co", "hf.co", "hf.space", "endpoints.huggingface.cloud")
 
 
 def is_hf_hosted(url: str) -> bool:
-    """True for Hugging Face-hosted URLs (Inference Endpoints, router, Spaces), where the HF token belongs."""
-    host = (urlsplit(url).hostname or "").lower()
-    return any(host == h.lstrip(".") or host.endswith(h) for h in HF_HOSTS)
+    """True for Hugging Face-hosted URLs (Inference Endpoints, router, Spaces), where the HF token belongs.
+
+    >>> is_hf_hosted("https://abc.us-east-1.aws.endpoints.huggingface.cloud")
+    True
+    >>> is_hf_hosted("https://router.huggingface.co/v1"), is_hf_hosted("https://my-space.hf.space")
+    (True, True)
+    >>> is_hf_hosted("http://evilhuggingface.co:8080"), is_hf_hosted("https://huggingface.co.evil.com")
+    (False, False)
+    """
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower().rstrip(".")
+    except ValueError:  # an unparsable URL (bad IPv6 literal): not a host the token may go to
+        return False
+    # A backslash or space in the authority is read differently by different URL parsers: refuse it.
+    if not host or any(c in parts.netloc for c in "\\ \t"):
+        return False
+    return host in HF_EXACT_HOSTS or any(host.endswith("." + domain) for domain in HF_DOMAINS)
 
 
 def _normalize_base_url(url: str) -> str:
@@ -122,7 +140,17 @@ def resolve_endpoint_url(url_or_name: str, *, namespace: str | None = None, toke
         EndpointError: when the Inference Endpoint does not exist, is not running, or the Hub is unreachable.
     """
     if url_or_name.startswith(("http://", "https://")):
+        try:
+            host = urlsplit(url_or_name).hostname
+        except ValueError as err:  # e.g. an unclosed IPv6 bracket
+            raise EndpointError(f"endpoint {url_or_name!r}: not a valid URL ({err}).") from None
+        if not host:
+            raise EndpointError(f"endpoint {url_or_name!r}: the URL has no host.")
         return _normalize_base_url(url_or_name)
+    if "://" in url_or_name:
+        raise EndpointError(
+            f"endpoint {url_or_name!r}: only http:// and https:// URLs (or an Inference Endpoint name)."
+        )
     import huggingface_hub
 
     try:

@@ -33,6 +33,7 @@ from hfswim.generation.endpoints import Endpoint, discover_endpoint, make_client
 from hfswim.generation.engine import GenerationEngine, check_strategy_languages, read_passages
 from hfswim.generation.progress import ProgressBar, RunStats, write_manifest
 from hfswim.generation.store import RecordStore
+from hfswim.io import make_dir
 
 
 @dataclass
@@ -70,15 +71,13 @@ def load_strategy(config: GenerateConfig) -> Any:
 
 def _estimate_total(config: GenerateConfig, n_languages: int) -> int | None:
     """Records this job will handle, from Parquet metadata (JSONL: unknown), for the progress bar."""
-    import pyarrow.parquet as pq
-
-    from hfswim.io import resolve_files
+    from hfswim.io import open_parquet, resolve_files
 
     total = 0
     for file in resolve_files(config.passages):
         if not file.name.endswith(".parquet"):
             return None
-        total += pq.ParquetFile(file).metadata.num_rows
+        total += open_parquet(file).metadata.num_rows
     total = -(-total // config.num_shards)
     if config.max_passages is not None:
         total = min(total, config.max_passages)
@@ -153,8 +152,7 @@ def _model_name(endpoints: list[Endpoint], config: GenerateConfig) -> str:
 async def _run(
     config: GenerateConfig, strategy: Any, languages: list[str], endpoints: list[Endpoint], model_name: str
 ) -> GenerationResult:
-    out = Path(config.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_dir(config.output_dir)
     manifest_path, failures_path, parquet_path = (
         out / "manifest.json",
         out / "failures.jsonl",

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from hfswim.errors import InputError
-from hfswim.io import AtomicParquetWriter
+from hfswim.io import AtomicParquetWriter, FolderLock
 from hfswim.records import GENERATED_SCHEMA
 
 logger = logging.getLogger(__name__)
@@ -114,12 +114,13 @@ class _ShardedLog:
             try:
                 row = json.loads(line)
                 key = row[self.key_field]
-            except (json.JSONDecodeError, KeyError, TypeError):
+                digest = bytes.fromhex(key)
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):  # ValueError: a key that is not hex
                 raise InputError(
-                    f"{path}:{lineno}: corrupt store line (not a JSON object with {self.key_field!r}). "
+                    f"{path}:{lineno}: corrupt store line (not a JSON object with a hex {self.key_field!r}). "
                     "Remove that line to resume."
                 ) from None
-            self.keys.add(bytes.fromhex(key))
+            self.keys.add(digest)
             if self.values is not None:
                 self.values[key] = _trim(row)
 
@@ -169,26 +170,15 @@ class _ShardedLog:
         return sorted(self.root.glob(f"{self.prefix}-*.jsonl"))
 
 
-def _lock_job(root: Path, job: str) -> int | None:
+def _lock_job(root: Path, job: str) -> FolderLock:
     """Hold an exclusive lock on the job's files for the store's lifetime.
 
     Two processes appending to (and repairing) the same shards could duplicate or tear records; the kernel
     drops the lock when its process dies, SIGKILL included, so a resumed run is never locked out.
     """
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no advisory locks
-        return None
-    fd = os.open(root / f".lock-{job}", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise InputError(
-            f"{root}: another hfswim generate (job {job!r}) is writing to this store; "
-            "wait for it to finish or give another --output."
-        ) from None
-    return fd
+    return FolderLock(
+        root, f".lock-{job}", f"hfswim generate (job {job!r})", "wait for it to finish or give another --output"
+    ).acquire()
 
 
 class RecordStore:
@@ -254,7 +244,7 @@ class RecordStore:
         self._records.close()
         self._summaries.close()
         if self._lock is not None:
-            os.close(self._lock)  # closing the descriptor releases the flock
+            self._lock.release()
             self._lock = None
 
     def __enter__(self) -> RecordStore:

@@ -64,12 +64,13 @@ from hfswim.hub.layout import (
 )
 from hfswim.hub.rows import ConfigSlice, InputStats, iter_record_batches, split_by_config
 from hfswim.hub.shards import ShardWriter, remove_stale_staging
-from hfswim.io import write_json_atomic
+from hfswim.io import FolderLock, make_dir, read_text, write_json_atomic
 from hfswim.languages import get_language
 from hfswim.records import canonical_json
 
 logger = logging.getLogger(__name__)
 
+LOCK_FILE = ".hfswim.lock"  # hidden: never pushed
 STATE_FORMAT = 1
 MAX_PROVENANCE_VALUES = 20  # distinct models/templates/params listed per config in the card
 _SECRET_KEYS = ("api_key", "apikey", "authorization", "headers", "secret", "password", "hf_token", "access_token")
@@ -286,7 +287,7 @@ def _read_json(path: Path | None, what: str) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(read_text(path, what))
     except json.JSONDecodeError as err:
         raise InputError(f"{path}:{err.lineno}: malformed {what} ({err.msg}).") from None
     if not isinstance(data, dict):
@@ -325,12 +326,27 @@ def build_dataset(
             an existing shard with another schema.
         ConfigError: records of a setting the existing repo's layout does not hold.
     """
-    from hfswim.hub.card import write_card
-
     config = config or BuildConfig()
     folder = Path(output)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder}: exists and is not a folder.")
+    make_dir(folder)
+    # Two builds into one folder would delete each other's staging shards and drop each other's configs
+    # from hfswim.json and the card: the second one stops here, naming the first.
+    with lock_repo_folder(folder):
+        return _build_locked(records, folder, config)
+
+
+def lock_repo_folder(folder: Path) -> FolderLock:
+    """The exclusive lock that build-dataset and push-dataset hold on a dataset repo folder."""
+    return FolderLock(
+        folder, LOCK_FILE, "hfswim build-dataset/push-dataset", "wait for it to finish, or use another folder"
+    )
+
+
+def _build_locked(records: str | os.PathLike, folder: Path, config: BuildConfig) -> BuildResult:
+    from hfswim.hub.card import write_card
+
     state = load_state(folder)
     if state is None and folder.is_dir() and any((folder / DATA_DIR).glob("*/*.parquet")):
         raise InputError(f"{folder}: holds Parquet shards but no {STATE_FILE}; build into a new folder.")
@@ -338,7 +354,6 @@ def build_dataset(
     if state is not None and config.layout is not None and state["layout"] != config.layout:
         raise ConfigError(f"{folder}: this repo was built with layout {state['layout']!r}, not {config.layout!r}.")
     check_shard_schemas(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(folder)
 
     manifest = scrub_secrets(_read_json(config.manifest, "generation manifest"))

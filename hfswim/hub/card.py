@@ -347,12 +347,20 @@ def render_card(
     template_path: str | os.PathLike | None = None,
 ):
     """Render the :class:`huggingface_hub.DatasetCard` of a build state (of the repo in ``folder``)."""
+    import jinja2
     from huggingface_hub import DatasetCard
 
+    from hfswim.io import read_text
+
     path = Path(template_path) if template_path else globals()["template_path"]()
-    return DatasetCard.from_template(
-        card_metadata(state, folder), template_path=str(path), **card_variables(state, repo_id)
-    )
+    read_text(path, "card template")  # missing, a folder, or not UTF-8: one line naming it
+    try:
+        return DatasetCard.from_template(
+            card_metadata(state, folder), template_path=str(path), **card_variables(state, repo_id)
+        )
+    except jinja2.TemplateError as err:
+        line = f":{err.lineno}" if getattr(err, "lineno", None) else ""
+        raise InputError(f"{path}{line}: the card template does not render ({err.message or err}).") from None
 
 
 def write_card(

@@ -197,10 +197,11 @@ def push_dataset(
     """
     from hfswim.errors import ConfigError
     from hfswim.hub.push import push_dataset as push
-    from hfswim.hub.upload import resolve_token, validate_repo_id
+    from hfswim.hub.upload import check_hub_reachable, resolve_token, validate_repo_id
 
     validate_repo_id(repo_id)
     token = resolve_token()  # fail before a long build, not after
+    check_hub_reachable()
     if folder is None and records is None:
         raise ConfigError("push-dataset: give --folder (a built dataset repo) or --records (to build one first).")
     if records is not None:

@@ -55,12 +55,27 @@ def push_dataset(
         ConfigError: an invalid repo id or no token.
         InputError: the folder has no valid card (the offline card checks fail).
     """
-    from hfswim.hub.build import load_state
+    from hfswim.hub.build import lock_repo_folder
 
     validate_repo_id(repo_id)
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: no such dataset folder; build one with `hfswim build-dataset`.")
+    with lock_repo_folder(folder):  # a build running into this folder would change it under the upload
+        return _push_locked(folder, repo_id, private, revision, commit_message, token, api)
+
+
+def _push_locked(
+    folder: Path,
+    repo_id: str,
+    private: bool,
+    revision: str | None,
+    commit_message: str | None,
+    token: str | None,
+    api: HfApi | None,
+) -> PushResult:
+    from hfswim.hub.build import load_state
+
     state = load_state(folder)
     if state is not None:
         template = state.get("card_template")

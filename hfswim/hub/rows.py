@@ -25,11 +25,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from hfswim.errors import ConfigError, InputError
 from hfswim.hub.layout import HUB_SCHEMA
-from hfswim.io import PARQUET_SUFFIXES, resolve_files
+from hfswim.io import PARQUET_SUFFIXES, open_parquet, resolve_files
 from hfswim.languages import get_language
 from hfswim.records import CROSS_LINGUAL, MONOLINGUAL
 
@@ -77,10 +76,7 @@ def iter_record_batches(path: str | Path, batch_size: int = 8192) -> Iterator[tu
         InputError: a file lacks a required column or has a column of an unexpected type.
     """
     for file in resolve_files(path, PARQUET_SUFFIXES):
-        try:
-            parquet = pq.ParquetFile(file)
-        except (OSError, pa.ArrowInvalid) as err:
-            raise InputError(f"{file}: not a readable Parquet file ({err}).") from None
+        parquet = open_parquet(file)
         schema = parquet.schema_arrow
         missing = [c for c in REQUIRED_COLUMNS if c not in schema.names]
         if missing:

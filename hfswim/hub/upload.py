@@ -37,14 +37,16 @@ Example (offline: a recording stand-in for HfApi shows the calls a push makes)::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from hfswim.errors import ConfigError, InputError
+from hfswim.errors import ConfigError, EndpointError, InputError
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -109,6 +111,47 @@ def resolve_token(token: str | None = None) -> str:
     if not resolved:
         raise ConfigError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (a token with write access).")
     return resolved
+
+
+def check_hub_reachable() -> None:
+    """Refuse to push in offline mode, before any long build: one line instead of huggingface_hub's error."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        raise ConfigError("cannot push to the Hub: offline mode is on (HF_HUB_OFFLINE=1); unset it to push.")
+
+
+_NETWORK_MODULES = ("httpx", "httpcore", "requests", "urllib3", "aiohttp", "ssl")
+
+
+@contextlib.contextmanager
+def hub_errors(repo_id: str) -> Iterator[None]:
+    """Turn the Hub's HTTP and network errors during a push into one EndpointError naming the repo and endpoint."""
+    from huggingface_hub import constants
+    from huggingface_hub.errors import HfHubHTTPError
+
+    where = f"{constants.ENDPOINT}: pushing {repo_id}"
+    try:
+        yield
+    except HfHubHTTPError as err:
+        status = getattr(getattr(err, "response", None), "status_code", None)
+        hint = {
+            401: "; the token is invalid or expired (HF_TOKEN or `hf auth login`)",
+            403: "; the token cannot write to this repo (a write token, and a namespace you belong to?)",
+        }.get(status, "; rerun to resume" if status is None or status == 429 or status >= 500 else "")
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise EndpointError(f"{where} failed (HTTP {status}: {detail}){hint}.") from None
+    except Exception as err:
+        network = isinstance(err, (ConnectionError, TimeoutError)) or type(err).__module__.split(".")[0].startswith(
+            _NETWORK_MODULES
+        )
+        if not network:
+            raise
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise EndpointError(
+            f"{where}: cannot reach the Hub ({type(err).__name__}: {detail}); "
+            "check the network, HF_ENDPOINT and proxy settings, then rerun to resume."
+        ) from None
 
 
 def git_blob_sha1(path: Path) -> str:
@@ -207,10 +250,26 @@ def push_folder(
     if api is None:
         from huggingface_hub import HfApi
 
-        api = HfApi()
         token = resolve_token(token)
-    branch = revision or DEFAULT_BRANCH
+        check_hub_reachable()
+        api = HfApi()
+    with hub_errors(repo_id):
+        return _push(api, root, paths, repo_id, repo_type, private, revision, commit_message, token, prune)
 
+
+def _push(
+    api: Any,
+    root: Path,
+    paths: list[str],
+    repo_id: str,
+    repo_type: RepoType,
+    private: bool,
+    revision: str | None,
+    commit_message: str | None,
+    token: str | None,
+    prune: tuple[str, ...],
+) -> PushResult:
+    branch = revision or DEFAULT_BRANCH
     repo_url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, token=token)
     # RepoUrl carries the resolved "namespace/name" when the user gave a bare name.
     full_id = getattr(repo_url, "repo_id", None) or repo_id

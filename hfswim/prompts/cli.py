@@ -24,10 +24,11 @@ def _read_passage(path: Path, lang: str | None) -> dict:
     import json
 
     from hfswim.errors import InputError
+    from hfswim.io import read_text
 
     if not path.is_file():
         raise InputError(f"--passage-file {path}: no such file.")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, "passage file")
     if path.suffix in (".json", ".jsonl"):
         first = next((line for line in text.splitlines() if line.strip()), "") if path.suffix == ".jsonl" else text
         try:

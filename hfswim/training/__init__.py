@@ -25,6 +25,9 @@ __all__ = ["TrainConfig", "TrainResult", "train"]
 
 def train(config: TrainConfig) -> TrainResult:
     """Train what ``config`` asks for: a bi-encoder retriever, or a CrossEncoder reranker with ``reranker=True``."""
+    from hfswim.training.data import check_record_files
+
+    check_record_files(config.dataset)  # before any model loads: a wrong file fails in a second, in one line
     if config.reranker:
         from hfswim.training.reranker import train_reranker
 

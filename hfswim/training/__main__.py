@@ -13,21 +13,15 @@ import sys
 
 import typer
 
-from hfswim.errors import HfswimError
+from hfswim.cli import run_app
 from hfswim.training.cli import train
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``hfswim train`` as its own program, with the same exit codes and one-line errors as ``hfswim``."""
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     app.command()(train)
-    try:
-        app(args=argv, standalone_mode=False)
-    except HfswimError as err:
-        typer.secho(f"hfswim: error: {err}", fg="red", err=True)
-        return 2
-    except typer.Exit as done:
-        return int(done.exit_code or 0)
-    return 0
+    return run_app(app, argv, prog_name="python -m hfswim.training")
 
 
 if __name__ == "__main__":

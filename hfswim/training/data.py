@@ -33,7 +33,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hfswim.errors import ConfigError, HfswimError, InputError
 from hfswim.languages import SETTINGS, get_language, languages_in
@@ -175,17 +175,54 @@ def _looks_like_path(source: str) -> bool:
     )
 
 
+def check_record_files(source: str) -> None:
+    """Fail fast (before any model loads) on a local source that is missing, of another format, or not Parquet.
+
+    Hub ids and dataset repo folders are checked when they load.
+    """
+    path = Path(source).expanduser()
+    if path.is_file() or (path.is_dir() and not _is_dataset_repo(path)):
+        _record_files(path)
+    elif not path.exists() and _looks_like_path(source):
+        raise InputError(f"{source}: no such file or folder.")
+
+
+def _record_files(path: Path) -> tuple[list[Path], str]:
+    from hfswim.io import JSONL_SUFFIXES, PARQUET_SUFFIXES, open_parquet, resolve_files
+
+    files = resolve_files(path)
+    kinds = {"parquet" if f.name.endswith(PARQUET_SUFFIXES) else "json" for f in files}
+    odd = [f for f in files if not f.name.endswith(PARQUET_SUFFIXES + JSONL_SUFFIXES)]
+    if odd or len(kinds) > 1:
+        raise InputError(
+            f"{odd[0] if odd else path}: expected records as Parquet (.parquet) or JSON lines (.jsonl), "
+            "all of one kind (e.g. the kept.parquet of `hfswim filter`)."
+        )
+    builder = kinds.pop()
+    if builder == "parquet":
+        for file in files:
+            open_parquet(file)  # a truncated or non-Parquet file: one line naming it
+    return files, builder
+
+
+def _load_record_files(datasets: Any, path: Path) -> Any:
+    """Parquet or JSONL record files as one ``datasets.Dataset``; a file of another format is an InputError."""
+    files, builder = _record_files(path)
+    try:
+        return datasets.load_dataset(builder, data_files=[str(f) for f in files], split="train")
+    except datasets.exceptions.DatasetGenerationError as err:
+        cause = err.__cause__ or err
+        detail = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        raise InputError(f"{path}: cannot read the records ({type(cause).__name__}: {detail}).") from None
+
+
 def _load_raw(source: str, wanted: list[str] | None, split: str):
     """Yield ``(dataset, origin, config_language)`` triples for the requested languages."""
     import datasets
 
     path = Path(source).expanduser()
     if path.is_file() or (path.is_dir() and not _is_dataset_repo(path)):
-        from hfswim.io import resolve_files
-
-        files = [str(f) for f in resolve_files(path)]
-        builder = "parquet" if files[0].endswith(".parquet") else "json"
-        yield datasets.load_dataset(builder, data_files=files, split="train"), source, None
+        yield _load_record_files(datasets, path), source, None
         return
     if not path.exists() and _looks_like_path(source):
         raise InputError(f"{source}: no such file or folder.")

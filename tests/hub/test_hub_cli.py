@@ -63,6 +63,7 @@ def test_push_dataset_command_builds_pushes_and_never_prints_the_token(
     monkeypatch.setenv("HF_TOKEN", SECRET_TOKEN)
     monkeypatch.setenv("HFSWIM_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(huggingface_hub, "HfApi", lambda *a, **k: recording_api)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # the stand-in API is "online"
     src = write_records([make_record(i) for i in range(4)])
 
     code = main(["push-dataset", "my-org/swim-ir", "--records", str(src), "--private", "-m", "first"])
