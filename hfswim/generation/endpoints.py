@@ -26,11 +26,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from huggingface_hub import AsyncInferenceClient
 
 from hfswim.errors import ConfigError, EndpointError
+from hfswim.redact import redact, redact_url
 
 EndpointKind = Literal["tgi", "openai"]
 HTTP_BACKENDS: tuple[str, ...] = ("aiohttp", "httpx")
@@ -87,17 +88,6 @@ class Endpoint:
         }
 
 
-def redact_url(url: str) -> str:
-    """The URL without user:password, for logs and manifests."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc += f":{parts.port}"
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts)
-
-
 HF_HOSTS = (".huggingface.cloud", ".huggingface.co", ".hf.space", "huggingface.co")
 
 
@@ -130,7 +120,7 @@ def resolve_endpoint_url(url_or_name: str, *, namespace: str | None = None, toke
     except Exception as err:  # HTTP 404, offline mode, no token...: one clear line, no traceback
         raise EndpointError(
             f"Inference Endpoint {url_or_name!r}{f' in namespace {namespace!r}' if namespace else ''}: "
-            f"cannot look it up on the Hub ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). "
+            f"cannot look it up on the Hub ({type(err).__name__}: {redact(str(err).splitlines()[0]) if str(err) else ''}). "
             "Pass a URL (http://...) or check the name, namespace and your HF token."
         ) from None
     if not endpoint.url:
@@ -205,7 +195,7 @@ def discover_endpoint(
                 return Endpoint(url=url, kind="openai", model_id=model, token=token)
     except httpx.HTTPError as err:
         raise EndpointError(
-            f"Cannot reach the LLM endpoint {shown} ({type(err).__name__}: {err}). "
+            f"Cannot reach the LLM endpoint {shown} ({type(err).__name__}: {redact(err)}). "
             "Is the server running and the URL right?"
         ) from None
     raise EndpointError(

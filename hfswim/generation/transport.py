@@ -146,9 +146,10 @@ class AiohttpSession:
         if found is None:
             import aiohttp
 
-            # httpx semantics of a float: the same limit for connecting, each read and each write.
+            # httpx semantics of a float (the same limit for connecting and each read), plus a bound on the
+            # whole request: a server trickling a byte a second never trips a per-read timeout.
             found = self._timeouts[timeout] = aiohttp.ClientTimeout(
-                total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+                total=timeout, connect=timeout, sock_connect=timeout, sock_read=timeout
             )
         return found
 
