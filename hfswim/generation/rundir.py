@@ -141,7 +141,7 @@ def recover(files: RunFiles, is_done: Any) -> dict[str, Any]:
         logger.warning(
             "%s",
             redact(
-                f"hfswim: {files.root}: the previous run of this job was killed"
+                f"hfswim: warning: {files.root}: the previous run of this job was killed"
                 f"{f'; removed {len(removed)} orphan temporary file(s)' if removed else ''}; resuming."
             ),
         )
