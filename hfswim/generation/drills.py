@@ -128,7 +128,7 @@ class KillDrill:
     records_final: int = 0
     lost: int = 0
     duplicated: int = 0
-    resent: int = 0  # finished records or summaries requested again after a kill
+    resent: int = 0  # records or summaries finished before a kill, answered again after it
     exported: int = 0
     failed: int = 0
     faults_injected: dict[str, int] = field(default_factory=dict)
@@ -173,9 +173,9 @@ def kill_resume_drill(
             server.state.fault_every = fault_schedule(20 * drill.records_expected)
         command = [
             *hfswim_command(), "generate", str(passages), "-o", str(out), "-e", with_credentials(server.url),
-            "-l", languages, "-c", "4", "--no-progress", "--timeout", "1",
+            "-l", languages, "-c", "4", "--no-progress", "--timeout", "3",
         ]  # fmt: skip
-        finished_before: list[tuple[list[dict], list[dict]]] = []
+        finished_before: list[tuple[float, list[dict], list[dict]]] = []
         for _ in range(kills):
             # Kill somewhere in the next slice of the remaining work (never at a record boundary on purpose).
             done = len(store_rows(out / "store", "records"))
@@ -191,9 +191,12 @@ def kill_resume_drill(
                 proc.send_signal(signal.SIGKILL)
                 drill.kills += 1
             proc.wait(30)
+            killed_at = time.monotonic()  # the process is gone: any later answer went to a resumed run
             drill.exit_codes.append(proc.returncode)
             drill.outputs.append(proc.stdout.read().decode("utf-8", "replace") if proc.stdout else "")
-            finished_before.append((store_rows(out / "store", "records"), store_rows(out / "store", "summaries")))
+            finished_before.append(
+                (killed_at, store_rows(out / "store", "records"), store_rows(out / "store", "summaries"))
+            )
         final = subprocess.run(command, env=drill_env(), capture_output=True, text=True, timeout=timeout)
         drill.exit_codes.append(final.returncode)
         drill.outputs.append(final.stdout + final.stderr)
@@ -217,25 +220,29 @@ def kill_resume_drill(
         drill.failed = int(manifest["records"]["failed"])
         drill.retries_last_run = dict(manifest.get("retries_by_kind", {}))
 
-        # Server side: a record or summary stored before a kill was answered exactly once, over all runs.
+        # Server side: a record or summary stored before a kill is never answered again after that kill. (Before
+        # it, an answer may legitimately come twice: a request timed out on the client after the server answered.)
         strategy = get_prompt_strategy("sap", "cross-lingual")
         by_id = {p["passage_id"]: p for p in read_passages(passages)}
         all_summaries = {s["passage_id"]: s["summary"] for s in store_rows(out / "store", "summaries")}
         seen: set[str] = set()
-        for before_records, before_summaries in finished_before:
+
+        def resent_after(prompt: str, killed_at: float) -> int:
+            sha = _sha(prompt)
+            if sha in seen:  # counted at the first kill it survived
+                return 0
+            seen.add(sha)
+            return sum(1 for t in server.state.answered_at.get(sha, []) if t > killed_at)
+
+        for killed_at, before_records, before_summaries in finished_before:
             for s in before_summaries:
-                sha = _sha(strategy.summary_prompt(by_id[s["passage_id"]]))
-                if sha not in seen:
-                    seen.add(sha)
-                    drill.resent += max(0, server.state.prompts[sha] - 1)
+                drill.resent += resent_after(strategy.summary_prompt(by_id[s["passage_id"]]), killed_at)
             for r in before_records:
                 summary = all_summaries.get(r["passage_id"])
                 if r["parse_status"].startswith("summary_") or summary is None:
                     continue
-                sha = _sha(strategy.query_prompt(by_id[r["passage_id"]], r["query_lang"], summary=summary))
-                if sha not in seen:
-                    seen.add(sha)
-                    drill.resent += max(0, server.state.prompts[sha] - 1)
+                prompt = strategy.query_prompt(by_id[r["passage_id"]], r["query_lang"], summary=summary)
+                drill.resent += resent_after(prompt, killed_at)
         drill.faults_injected = dict(server.state.injected)
         drill.server_requests = server.state.requests
     drill.wall_s = round(time.monotonic() - start, 2)

@@ -61,6 +61,7 @@ class LoopbackState:
     answered: int = 0
     by_status: Counter = field(default_factory=Counter)
     prompts: Counter = field(default_factory=Counter)  # sha1(prompt) -> times answered with 200
+    answered_at: dict[str, list[float]] = field(default_factory=dict)  # sha1(prompt) -> time.monotonic() of each
     authorization: Counter = field(default_factory=Counter)  # Authorization header values seen ("" = none)
     injected: Counter = field(default_factory=Counter)  # faults served, by action ("503", "drop", "empty"...)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -240,7 +241,9 @@ class LoopbackLLM:
             self.state.by_status[status] += 1
             if prompt is not None:
                 self.state.answered += 1
-                self.state.prompts[hashlib.sha1(prompt.encode("utf-8")).hexdigest()] += 1
+                sha = hashlib.sha1(prompt.encode("utf-8")).hexdigest()
+                self.state.prompts[sha] += 1
+                self.state.answered_at.setdefault(sha, []).append(time.monotonic())
 
     async def _info(self, request: Any) -> Any:
         from aiohttp import web

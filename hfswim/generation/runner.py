@@ -44,6 +44,7 @@ from hfswim.generation.endpoints import (
     make_client,
     request_completion,
     resolve_endpoint_url,
+    split_userinfo,
 )
 from hfswim.generation.engine import GenerationEngine, check_strategy_languages, read_passages
 from hfswim.generation.progress import ProgressBar, RunStats, write_manifest
@@ -196,9 +197,10 @@ async def _discover_endpoints(config: GenerateConfig) -> tuple[list[Endpoint], s
             url = resolve_endpoint_url(config.endpoints[i], namespace=config.namespace, token=config.token)
         except EndpointError:  # an Inference Endpoint name the Hub cannot resolve: nothing to probe
             continue
+        url, basic_auth = split_userinfo(url)
         token = config.token or (get_token() if is_hf_hosted(url) else None)
         found[i] = Endpoint(url=url, kind=ref.kind, model_id=ref.model_id, max_concurrency=ref.max_concurrency,
-                            token=token)  # fmt: skip
+                            token=token, basic_auth=basic_auth)  # fmt: skip
     kept = [ep for ep in found if ep is not None]
     down_kept = {kept.index(found[i]) for i in down if found[i] is not None}  # type: ignore[arg-type]
     return kept, down_kept

@@ -282,3 +282,65 @@ def test_lock_is_held_until_the_run_folder_is_final(tmp_path, write_passages, lo
     generate(_config(passages, out, loopback.url))
     assert seen == ["locked"]
     store_module.RecordStore(out / "store", job="all").close()  # released afterwards
+
+
+def test_credentials_never_reach_any_output(tmp_path, write_passages, loopback, monkeypatch, caplog, capsys):
+    token, password = "hf_SecretTokenForThisTest0042", "pa55-w0rd!x"
+    monkeypatch.setenv("HF_TOKEN", token)
+    passages = write_passages(make_passages(3))
+    # doc0: a non-retryable 422 (its message quotes the URL), doc1: 503s until retries run out.
+    loopback.state.prompt_faults = {"Title: Topic doc0\nPassage:": [Fault(422)], "Title: Topic doc1\n": [Fault(503)] * 9}
+    url = loopback.url.replace("http://", f"http://bob:{password}@")
+    dead = f"http://bob:{password}@127.0.0.1:{_free_port()}"
+    cfg = GenerateConfig(
+        passages=str(passages), output_dir=str(tmp_path / "out"), endpoints=[url, dead], languages="sw",
+        progress=True, max_retries=1, backoff_base=0.01, backoff_max=0.02,
+    )  # fmt: skip
+    with caplog.at_level("DEBUG"):
+        result = generate(cfg)
+    assert result.failed == 2 and result.failures_path.exists()
+    captured = capsys.readouterr()
+    texts = [captured.out, captured.err, *(r.getMessage() for r in caplog.records)]
+    texts += [p.read_text(errors="replace") for p in (tmp_path / "out").rglob("*") if p.is_file() and p.suffix != ".parquet"]
+    texts += [p.read_bytes().decode("latin-1") for p in (tmp_path / "out").rglob("*.parquet")]
+    assert not [t for t in texts if password in t or token in t or "bob:" in t]
+    assert "127.0.0.1" in result.failures_path.read_text()  # the endpoint is still named, without credentials
+    import base64
+
+    # The credentials still reach the server: as a Basic Authorization header, never inside a URL.
+    basic = "Basic " + base64.b64encode(f"bob:{password}".encode()).decode()
+    assert set(loopback.state.authorization) == {basic}
+
+
+def test_redact_patterns():
+    from hfswim.redact import redact, register_secret
+
+    assert redact("for url 'https://u:p%40ss@h.example:8443/v1/chat'") == "for url 'https://h.example:8443/v1/chat'"
+    assert redact("Authorization: Bearer abcdefgh12345678") == "Authorization: Bearer ***"
+    assert redact("token hf_abcdefghijklmnop and sk-abcdefghijklmnopqrst") == "token *** and ***"
+    assert redact("GET /x?api_key=abcd1234&q=1") == "GET /x?api_key=***&q=1"
+    register_secret("opaque-secret-value")
+    assert redact("it said opaque-secret-value") == "it said ***"
+    assert redact("max_new_tokens=96 prompt_tokens: 120") == "max_new_tokens=96 prompt_tokens: 120"
+
+
+def test_merge_refuses_unfinished_shards_in_one_line(tmp_path, write_passages, loopback):
+    import subprocess
+    import sys
+
+    passages = write_passages(make_passages(6))
+    out = tmp_path / "out"
+    generate(_config(passages, out, loopback.url, num_shards=2, shard_index=0))
+    assert (out / "generated-0-of-2.parquet").exists() and not (out / "generated.parquet").exists()
+    merge = [sys.executable, "-m", "hfswim.cli", "generate", str(passages), "-o", str(out), "--num-shards", "2",
+             "--merge"]  # fmt: skip
+    refused = subprocess.run(merge, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "shard 1: no manifest" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    second = generate(_config(passages, out, loopback.url, num_shards=2, shard_index=1))  # the last one merges
+    assert second.manifest["merged"]["records"] == 12
+    merged = json.loads((out / "manifest.json").read_text())
+    assert merged["records"]["total"] == 12 and merged["shard"] == {"num_shards": 2, "merged": True}
+    assert pq.read_metadata(out / "generated.parquet").num_rows == 12
+    again = subprocess.run(merge, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "merged 2 shards: 12 records" in again.stdout
