@@ -289,7 +289,10 @@ def test_credentials_never_reach_any_output(tmp_path, write_passages, loopback, 
     monkeypatch.setenv("HF_TOKEN", token)
     passages = write_passages(make_passages(3))
     # doc0: a non-retryable 422 (its message quotes the URL), doc1: 503s until retries run out.
-    loopback.state.prompt_faults = {"Title: Topic doc0\nPassage:": [Fault(422)], "Title: Topic doc1\n": [Fault(503)] * 9}
+    loopback.state.prompt_faults = {
+        "Title: Topic doc0\nPassage:": [Fault(422)],
+        "Title: Topic doc1\n": [Fault(503)] * 9,
+    }
     url = loopback.url.replace("http://", f"http://bob:{password}@")
     dead = f"http://bob:{password}@127.0.0.1:{_free_port()}"
     cfg = GenerateConfig(
@@ -301,7 +304,9 @@ def test_credentials_never_reach_any_output(tmp_path, write_passages, loopback, 
     assert result.failed == 2 and result.failures_path.exists()
     captured = capsys.readouterr()
     texts = [captured.out, captured.err, *(r.getMessage() for r in caplog.records)]
-    texts += [p.read_text(errors="replace") for p in (tmp_path / "out").rglob("*") if p.is_file() and p.suffix != ".parquet"]
+    texts += [
+        p.read_text(errors="replace") for p in (tmp_path / "out").rglob("*") if p.is_file() and p.suffix != ".parquet"
+    ]
     texts += [p.read_bytes().decode("latin-1") for p in (tmp_path / "out").rglob("*.parquet")]
     assert not [t for t in texts if password in t or token in t or "bob:" in t]
     assert "127.0.0.1" in result.failures_path.read_text()  # the endpoint is still named, without credentials
