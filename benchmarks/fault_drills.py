@@ -36,8 +36,11 @@ from hfswim.generation.drills import (
 RESULTS = Path(__file__).resolve().parent / "results" / "fault_drills.md"
 
 
-def bad_inputs(work: Path) -> list[tuple[str, list[str]]]:
-    """(what, arguments after ``hfswim``): command lines a user gets wrong, each must end in one clean line."""
+def bad_inputs(work: Path, live: str) -> list[tuple[str, list[str]]]:
+    """(what, arguments after ``hfswim``): command lines a user gets wrong, each must end in one clean line.
+
+    ``live`` is a loopback endpoint that answers, so that a bad input is reached rather than masked by an
+    unreachable endpoint; ``dead`` is used where the endpoint is not the point and must not be reached."""
     good = write_passages(work / "passages.parquet", 3)
     garbage = work / "garbage.parquet"
     garbage.write_bytes(b"this is not parquet\x00\x01" * 10)
@@ -52,9 +55,9 @@ def bad_inputs(work: Path) -> list[tuple[str, list[str]]]:
     g = ["generate"]
     return [
         ("passages file missing", [*g, str(work / "missing.parquet"), "-o", out, "-e", dead]),
-        ("passages not Parquet", [*g, str(garbage), "-o", out, "-e", dead]),
-        ("row without passage_id", [*g, str(no_id), "-o", out, "-e", dead]),
-        ("row with empty text", [*g, str(empty_text), "-o", out, "-e", dead]),
+        ("passages not Parquet", [*g, str(garbage), "-o", out, "-e", live]),
+        ("row without passage_id", [*g, str(no_id), "-o", out, "-e", live]),
+        ("row with empty text", [*g, str(empty_text), "-o", out, "-e", live]),
         ("unknown language", [*g, str(good), "-o", out, "-e", dead, "-l", "xx"]),
         ("shard index >= shards", [*g, str(good), "-o", out, "-e", dead, "--num-shards", "2", "--shard-index", "5"]),
         ("endpoint not listening", [*g, str(good), "-o", out, "-e", dead]),
@@ -68,7 +71,7 @@ def bad_inputs(work: Path) -> list[tuple[str, list[str]]]:
         ("negative timeout", [*g, str(good), "-o", out, "-e", dead, "--timeout", "-1"]),
         ("non-numeric option", [*g, str(good), "-o", out, "-e", dead, "--max-new-tokens", "abc"]),
         ("unknown endpoint kind", [*g, str(good), "-o", out, "-e", dead, "--endpoint-kind", "weird"]),
-        ("output is a file", [*g, str(good), "-o", str(a_file), "-e", dead]),
+        ("output is a file", [*g, str(good), "-o", str(a_file), "-e", live]),
         ("template dir missing", [*g, str(good), "-o", out, "-e", dead, "--template-dir", str(work / "nope")]),
         ("promptagator without examples", [*g, str(good), "-o", out, "-e", dead, "--strategy", "promptagator"]),
         ("merge with no shards", [*g, str(good), "-o", str(work / "empty-run"), "--num-shards", "2", "--merge"]),
@@ -88,15 +91,19 @@ def classify(rc: int, stdout: str, stderr: str) -> str:
 
 
 def run_bad_inputs(work: Path) -> tuple[list[dict], list[str]]:
+    from hfswim.generation.loopback import LoopbackLLM
+
     rows, outputs = [], []
-    for what, args in bad_inputs(work):
-        start = time.monotonic()
-        proc = subprocess.run([*hfswim_command(), *args], env=drill_env(), capture_output=True, text=True, timeout=120)
-        verdict = classify(proc.returncode, proc.stdout, proc.stderr)
-        first = next((line.strip() for line in proc.stderr.splitlines() if line.strip()), "")
-        rows.append({"what": what, "rc": proc.returncode, "verdict": verdict, "first_line": first[:140],
-                     "s": round(time.monotonic() - start, 1)})  # fmt: skip
-        outputs.append(proc.stdout + proc.stderr)
+    with LoopbackLLM(kind="tgi") as server:
+        for what, args in bad_inputs(work, server.url):
+            start = time.monotonic()
+            command = [*hfswim_command(), *args]
+            proc = subprocess.run(command, env=drill_env(), capture_output=True, text=True, timeout=120)
+            verdict = classify(proc.returncode, proc.stdout, proc.stderr)
+            first = next((line.strip() for line in proc.stderr.splitlines() if line.strip()), "")
+            rows.append({"what": what, "rc": proc.returncode, "verdict": verdict, "first_line": first[:140],
+                         "s": round(time.monotonic() - start, 1)})  # fmt: skip
+            outputs.append(proc.stdout + proc.stderr)
     return rows, outputs
 
 
@@ -151,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "### Kill -9 and resume under injected faults",
         "",
-        f"Each round: {args.passages} passages x 2 languages (two-step SAP), `--timeout 1`; SIGKILL at random points "
+        f"Each round: {args.passages} passages x 2 languages (two-step SAP), `--timeout 3`; SIGKILL at random points "
         f"{args.kills} times, then one run to the end. Faults served throughout (a fixed schedule over request "
         "numbers): 503 every 7th request, 429 every 11th, dropped connection 13th, HTML garbage 17th, empty answer "
         "19th, NUL/control bytes 23rd, 500 29th, a body trickled one byte per 0.2 s 53rd.",

@@ -224,16 +224,16 @@ class LoopbackLLM:
         data = json.dumps(payload).encode()
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         response.content_length = len(data)
-        await response.prepare(request)
         deadline = time.monotonic() + 60.0  # bounded: the server never hangs a test run
-        for i in range(len(data)):
-            if time.monotonic() > deadline:
-                break
-            try:
+        try:
+            await response.prepare(request)
+            for i in range(len(data)):
+                if time.monotonic() > deadline:
+                    break
                 await response.write(data[i : i + 1])
-            except ConnectionError:  # the client gave up (its whole-request timeout): the point of this fault
-                break
-            await asyncio.sleep(fault.delay or 0.2)
+                await asyncio.sleep(fault.delay or 0.2)
+        except ConnectionError:  # the client gave up (its whole-request timeout, or it was killed)
+            pass
         return response
 
     def _count(self, status: int, prompt: str | None = None) -> None:

@@ -211,6 +211,10 @@ def merge_shards(root: str | os.PathLike, num_shards: int, *, require_all: bool 
     from hfswim.records import GENERATED_SCHEMA
 
     root = Path(root)
+    if num_shards < 2:
+        raise InputError(f"{root}: --merge needs --num-shards N (N >= 2), the shard count the jobs ran with.")
+    if not (root / "store").is_dir():
+        raise InputError(f"{root}: no generation run here (no store/ folder); nothing to merge.")
     merged = RunFiles.for_job(root, 0, 1)
     lock_fd = os.open(root / ".merge.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:

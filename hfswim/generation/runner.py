@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hfswim.errors import ConfigError, EndpointError
+from hfswim.errors import ConfigError, EndpointError, InputError
 from hfswim.generation.backpressure import (
     EndpointHealth,
     EndpointPool,
@@ -98,7 +98,10 @@ def _estimate_total(config: GenerateConfig, n_languages: int) -> int | None:
     for file in resolve_files(config.passages):
         if not file.name.endswith(".parquet"):
             return None
-        total += pq.ParquetFile(file).metadata.num_rows
+        try:
+            total += pq.ParquetFile(file).metadata.num_rows
+        except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+            raise InputError(f"{file}: not a readable Parquet file ({str(err).splitlines()[0]}).") from None
     total = -(-total // config.num_shards)
     if config.max_passages is not None:
         total = min(total, config.max_passages)
@@ -128,6 +131,10 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
 
     _register_secrets(config)
     resolve_files(config.passages)  # a missing corpus fails before any server starts
+    total = _estimate_total(config, len(config.language_codes()))  # so does a file that is not Parquet
+    out = Path(config.output_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--output {out}: exists and is not a folder; give a run folder (created if missing).")
     strategy = load_strategy(config)
     languages = config.language_codes()
     check_strategy_languages(strategy, languages, config.is_monolingual)
@@ -147,7 +154,7 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
             endpoint = Endpoint(url=url, kind="openai", model_id=server.served_model, info={"embedded": True})
             endpoints = [endpoint]
             model_name = server.model_name
-        return await _run(config, strategy, languages, endpoints, model_name, down)
+        return await _run(config, strategy, languages, endpoints, model_name, down, total)
 
 
 def _register_secrets(config: GenerateConfig) -> None:
@@ -225,6 +232,7 @@ async def _run(
     endpoints: list[Endpoint],
     model_name: str,
     down: set[int] | None = None,
+    total: int | None = None,
 ) -> GenerationResult:
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -272,7 +280,6 @@ async def _run(
     stats = RunStats()
     done_before = store.num_done
     open_failures = prune_failures(failures_path, store.is_done)
-    total = _estimate_total(config, len(languages))
     progress = ProgressBar(total, enabled=config.progress)
     if total is not None and done_before:
         progress.update(stats, n=0)

@@ -349,3 +349,21 @@ def test_merge_refuses_unfinished_shards_in_one_line(tmp_path, write_passages, l
     assert pq.read_metadata(out / "generated.parquet").num_rows == 12
     again = subprocess.run(merge, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "merged 2 shards: 12 records" in again.stdout
+
+
+def test_every_endpoint_down_mid_run_stops_with_one_error_and_keeps_the_store(tmp_path, write_passages):
+    from hfswim.errors import EndpointError
+    from hfswim.generation.loopback import LoopbackLLM
+
+    passages = write_passages(make_passages(40))
+    server = LoopbackLLM(kind="tgi", max_concurrent_requests=2).start()
+    server.state.delay = 0.01
+    killer = _watch(lambda: server.state.answered >= 10, server.stop)
+    cfg = _config(passages, tmp_path / "out", server.url, concurrency=2, unreachable_timeout=1.0, probe_interval=0.2)
+    with pytest.raises(EndpointError, match="no LLM endpoint has answered") as raised:
+        generate(cfg)
+    killer.join(5)
+    assert "run the same command again" in str(raised.value)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["status"] == "error" and manifest["records"]["total"] >= 5
+    assert not (tmp_path / "out" / "failures.jsonl").exists()  # nothing was given up on: resume asks again
