@@ -107,6 +107,46 @@ def run_bad_inputs(work: Path) -> tuple[list[dict], list[str]]:
     return rows, outputs
 
 
+def run_baseline(args: argparse.Namespace, work: Path) -> dict:
+    """The same drills with hfswim at ``--baseline-commit`` (the drills' processes get its PYTHONPATH)."""
+    source = work / "src"
+    source.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", args.baseline_commit], capture_output=True, check=True, cwd=Path(__file__).parent
+    )
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
+    os.environ["HFSWIM_DRILL_PYTHONPATH"] = str(source)
+    try:
+        kill = kill_resume_drill(work / "kill", n_passages=args.passages, kills=args.kills, seed=0, timeout=90)
+        shards = shard_drill(work / "shards", n_passages=args.shard_passages, shards=2)
+        dead = dead_endpoint_drill(work / "dead", n_passages=args.dead_passages)
+    finally:
+        del os.environ["HFSWIM_DRILL_PYTHONPATH"]
+    leaks = find_secrets([work / "kill", work / "shards", work / "dead"], kill.outputs + shards.outputs + dead.outputs)
+    return {"kill": kill, "shards": shards, "dead": dead, "leaks": leaks}
+
+
+def baseline_lines(baseline: dict, args: argparse.Namespace) -> list[str]:
+    k, s, d = baseline["kill"], baseline["shards"], baseline["dead"]
+    return [
+        f"### Before: the same drills with hfswim at `{args.baseline_commit}`",
+        "",
+        "| drill | result |",
+        "|---|---|",
+        f"| kill -9 x{k.kills} then resume, same faults (round 0) | exit codes {k.exit_codes} (124 = still running "
+        f"after 90 s and killed); records {k.records_final}/{k.records_expected}, lost {k.lost}, duplicated "
+        f"{k.duplicated}, re-sent {k.resent}, failed {k.failed} |",
+        f"| 2 shard jobs into one folder | exit codes {s.exit_codes}; store {s.store_records}, generated.parquet "
+        f"{s.merged_records} of {s.records_expected} (both jobs write the same file) |",
+        f"| 2 endpoints, one killed mid-run | exit {d.exit_code}, {d.records_final} records stored, "
+        f"**{d.failed} failed** |",
+        f"| 2 endpoints, one dead from the start | exit {d.dead_at_start_exit_code} "
+        f"(failed records: {d.dead_at_start_failed}; -1 = no run) |",
+        f"| secrets found in its files and outputs | {len(baseline['leaks'])} |",
+        "",
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--passages", type=int, default=60, help="passages per kill drill (x2 languages)")
@@ -114,6 +154,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="kill drills (seeds 0..rounds-1)")
     parser.add_argument("--shard-passages", type=int, default=80)
     parser.add_argument("--dead-passages", type=int, default=80)
+    parser.add_argument(
+        "--baseline-commit",
+        default=None,
+        help="also run one kill drill, the shard drill and the dead-endpoint drill with hfswim at this commit "
+        "(exported with git archive; same server, same counters)",
+    )
     args = parser.parse_args(argv)
 
     root = Path(tempfile.mkdtemp(prefix="hfswim-drills-"))
@@ -132,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     outputs += bad_outputs
     leaks = find_secrets([root], outputs)
     verdicts = Counter(row["verdict"] for row in bad)
+    baseline = run_baseline(args, root / "baseline") if args.baseline_commit else None
 
     injected: Counter = Counter()
     for drill in kills:
@@ -143,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     command = (
         f".venv/bin/python -m benchmarks.fault_drills --passages {args.passages} --kills {args.kills} "
         f"--rounds {args.rounds} --shard-passages {args.shard_passages} --dead-passages {args.dead_passages}"
+        + (f" --baseline-commit {args.baseline_commit}" if args.baseline_commit else "")
     )
     lines = [
         "## Generation: fault drills (kill -9, injected faults, shards, dead endpoint, bad inputs, secrets)",
@@ -200,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         f"| 2 endpoints, one dead from the start | exit {dead.dead_at_start_exit_code}, "
         f"{dead.dead_at_start_failed} failed (a warning names the dead one, without its credentials) |",
         "",
+        *(baseline_lines(baseline, args) if baseline else []),
         "### Bad inputs",
         "",
         f"{len(bad)} bad command lines run as subprocesses: **{verdicts.get('clean', 0)} clean one-line errors**, "

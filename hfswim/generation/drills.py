@@ -66,8 +66,33 @@ def hfswim_command() -> list[str]:
 
 
 def drill_env() -> dict[str, str]:
-    """The environment of drill processes: offline, and an HF token set (it must never be written anywhere)."""
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "HF_TOKEN": DRILL_TOKEN, "PYTHONUNBUFFERED": "1"}
+    """The environment of drill processes: offline, and an HF token set (it must never be written anywhere).
+
+    ``HFSWIM_DRILL_PYTHONPATH`` (if set) becomes the processes' ``PYTHONPATH``: the drills then measure another
+    checkout of hfswim (a baseline) with this one's server and counters."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_TOKEN": DRILL_TOKEN, "PYTHONUNBUFFERED": "1"}
+    if os.environ.get("HFSWIM_DRILL_PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["HFSWIM_DRILL_PYTHONPATH"]
+    return env
+
+
+def _run(command: list[str], timeout: float) -> tuple[int, str]:
+    """Run to the end, or kill after ``timeout`` seconds (exit code 124, as timeout(1) reports it)."""
+    proc = subprocess.Popen(command, env=drill_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        stdout, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, _ = proc.communicate()
+        return 124, stdout.decode("utf-8", "replace")
+    return proc.returncode, stdout.decode("utf-8", "replace")
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
 
 
 def with_credentials(url: str) -> str:
@@ -197,10 +222,10 @@ def kill_resume_drill(
             finished_before.append(
                 (killed_at, store_rows(out / "store", "records"), store_rows(out / "store", "summaries"))
             )
-        final = subprocess.run(command, env=drill_env(), capture_output=True, text=True, timeout=timeout)
-        drill.exit_codes.append(final.returncode)
-        drill.outputs.append(final.stdout + final.stderr)
-        if final.returncode == 0:
+        returncode, output = _run(command, timeout)
+        drill.exit_codes.append(returncode)
+        drill.outputs.append(output)
+        if returncode == 0:
             drill.kills_survived = drill.kills
 
         records = store_rows(out / "store", "records")
@@ -216,8 +241,8 @@ def kill_resume_drill(
             exported = pq.read_table(out / "generated.parquet", columns=["record_id"]).column("record_id").to_pylist()
             drill.exported = len(exported)
             drill.duplicated += len(exported) - len(set(exported))
-        manifest = json.loads((out / "manifest.json").read_text())
-        drill.failed = int(manifest["records"]["failed"])
+        manifest = _manifest(out / "manifest.json")
+        drill.failed = int(manifest.get("records", {}).get("failed", -1))
         drill.retries_last_run = dict(manifest.get("retries_by_kind", {}))
 
         # Server side: a record or summary stored before a kill is never answered again after that kill. (Before
@@ -283,7 +308,11 @@ def shard_drill(
             ]  # fmt: skip
             procs.append(subprocess.Popen(command, env=drill_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
         for proc in procs:
-            stdout, _ = proc.communicate(timeout=timeout)
+            try:
+                stdout, _ = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                stdout, _ = proc.communicate()
             drill.exit_codes.append(proc.returncode)
             drill.outputs.append(stdout.decode("utf-8", "replace"))
     ids = [r["record_id"] for r in store_rows(out / "store", "records")]
@@ -296,8 +325,7 @@ def shard_drill(
         merged = pq.read_table(out / "generated.parquet", columns=["record_id"]).column("record_id").to_pylist()
         drill.merged_records = len(merged)
         drill.duplicated += len(merged) - len(set(merged))
-    if (out / "manifest.json").exists():
-        drill.merged_manifest_total = json.loads((out / "manifest.json").read_text())["records"]["total"]
+    drill.merged_manifest_total = _manifest(out / "manifest.json").get("records", {}).get("total", -1)
     return drill
 
 
@@ -336,13 +364,17 @@ def dead_endpoint_drill(
         while time.monotonic() < deadline and victim.state.answered < drill.records_expected // 4:
             time.sleep(0.01)
         victim.stop()
-        stdout, _ = proc.communicate(timeout=timeout)
+        try:
+            stdout, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, _ = proc.communicate()
         drill.exit_code = proc.returncode
         drill.outputs.append(stdout.decode("utf-8", "replace"))
-        manifest = json.loads((work / "out" / "manifest.json").read_text())
-        drill.failed = manifest["records"]["failed"]
-        drill.records_final = manifest["records"]["total"]
-        drill.endpoints_down = manifest["this_run"]["endpoints_down"]
+        manifest = _manifest(work / "out" / "manifest.json")
+        drill.failed = manifest.get("records", {}).get("failed", -1)
+        drill.records_final = len({r["record_id"] for r in store_rows(work / "out" / "store", "records")})
+        drill.endpoints_down = manifest.get("this_run", {}).get("endpoints_down", 0)
 
         with socket.socket() as sock:  # a port nobody listens on
             sock.bind(("127.0.0.1", 0))
@@ -351,11 +383,9 @@ def dead_endpoint_drill(
             *hfswim_command(), "generate", str(passages), "-o", str(work / "out2"), "-e", with_credentials(dead),
             "-e", with_credentials(alive.url), "-l", "sw,de", "--no-progress", "-c", "4",
         ]  # fmt: skip
-        run = subprocess.run(command, env=drill_env(), capture_output=True, text=True, timeout=timeout)
-        drill.dead_at_start_exit_code = run.returncode
-        drill.outputs.append(run.stdout + run.stderr)
-        if (work / "out2" / "manifest.json").exists():
-            drill.dead_at_start_failed = json.loads((work / "out2" / "manifest.json").read_text())["records"]["failed"]
+        drill.dead_at_start_exit_code, output = _run(command, timeout)
+        drill.outputs.append(output)
+        drill.dead_at_start_failed = _manifest(work / "out2" / "manifest.json").get("records", {}).get("failed", -1)
     return drill
 
 
