@@ -139,7 +139,7 @@ def baseline_lines(baseline: dict, args: argparse.Namespace) -> list[str]:
         f"| 2 shard jobs into one folder | exit codes {s.exit_codes}; store {s.store_records}, generated.parquet "
         f"{s.merged_records} of {s.records_expected} (both jobs write the same file) |",
         f"| 2 endpoints, one killed mid-run | exit {d.exit_code}, {d.records_final} records stored, "
-        f"**{d.failed} failed** |",
+        f"**{d.failed} failed**, {d.connection_retries} connection retries |",
         f"| 2 endpoints, one dead from the start | exit {d.dead_at_start_exit_code} "
         f"(failed records: {d.dead_at_start_failed}; -1 = no run) |",
         f"| secrets found in its files and outputs | {len(baseline['leaks'])} |",
@@ -244,7 +244,8 @@ def main(argv: list[str] | None = None) -> None:
         f"generated.parquet {shards.merged_records} (manifest total {shards.merged_manifest_total}), duplicated "
         f"{shards.duplicated} |",
         f"| 2 endpoints, one killed mid-run ({dead.records_expected} records) | exit {dead.exit_code}, "
-        f"{dead.records_final} records, **{dead.failed} failed**, endpoint taken out {dead.endpoints_down}x |",
+        f"{dead.records_final} records, **{dead.failed} failed**, {dead.connection_retries} connection retries, "
+        f"endpoint taken out {dead.endpoints_down}x |",
         f"| 2 endpoints, one dead from the start | exit {dead.dead_at_start_exit_code}, "
         f"{dead.dead_at_start_failed} failed (a warning names the dead one, without its credentials) |",
         "",

@@ -336,6 +336,7 @@ class DeadEndpointDrill:
     records_final: int = 0
     endpoints_down: int = 0
     endpoints_back: int = 0
+    connection_retries: int = 0  # attempts that hit the dead endpoint and were retried
     exit_code: int | None = None
     dead_at_start_exit_code: int | None = None
     dead_at_start_failed: int = -1
@@ -356,8 +357,9 @@ def dead_endpoint_drill(
         victim = LoopbackLLM(kind="tgi", max_concurrent_requests=4).start()
         alive.state.delay = victim.state.delay = 0.01
         command = [
-            *hfswim_command(), "generate", str(passages), "-o", str(work / "out"), "-e", with_credentials(alive.url),
-            "-e", with_credentials(victim.url), "-l", "sw,de", "--no-progress", "-c", "4",
+            # The victim first: when both look equally idle, a tie goes to the first endpoint.
+            *hfswim_command(), "generate", str(passages), "-o", str(work / "out"), "-e", with_credentials(victim.url),
+            "-e", with_credentials(alive.url), "-l", "sw,de", "--no-progress", "-c", "4",
         ]  # fmt: skip
         proc = subprocess.Popen(command, env=drill_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -375,6 +377,7 @@ def dead_endpoint_drill(
         drill.failed = manifest.get("records", {}).get("failed", -1)
         drill.records_final = len({r["record_id"] for r in store_rows(work / "out" / "store", "records")})
         drill.endpoints_down = manifest.get("this_run", {}).get("endpoints_down", 0)
+        drill.connection_retries = manifest.get("retries_by_kind", {}).get("connection", 0)
 
         with socket.socket() as sock:  # a port nobody listens on
             sock.bind(("127.0.0.1", 0))

@@ -208,8 +208,13 @@ async def _discover_endpoints(config: GenerateConfig) -> tuple[list[Endpoint], s
         token = config.token or (get_token() if is_hf_hosted(url) else None)
         found[i] = Endpoint(url=url, kind=ref.kind, model_id=ref.model_id, max_concurrency=ref.max_concurrency,
                             token=token, basic_auth=basic_auth)  # fmt: skip
-    kept = [ep for ep in found if ep is not None]
-    down_kept = {kept.index(found[i]) for i in down if found[i] is not None}  # type: ignore[arg-type]
+    kept: list[Endpoint] = []
+    down_kept: set[int] = set()
+    for i, ep in enumerate(found):
+        if ep is not None:
+            if i in down:
+                down_kept.add(len(kept))
+            kept.append(ep)
     return kept, down_kept
 
 
