@@ -137,8 +137,10 @@ def baseline_lines(baseline: dict, args: argparse.Namespace) -> list[str]:
         f"after 90 s and killed); records {k.records_final}/{k.records_expected}, lost {k.lost}, duplicated "
         f"{k.duplicated}, re-sent {k.resent}, failed {k.failed} |",
         f"| 2 shard jobs into one folder | exit codes {s.exit_codes}; store {s.store_records}, generated.parquet "
-        f"{s.merged_records} of {s.records_expected} (both jobs write the same file) |",
-        f"| 2 endpoints, one killed mid-run | exit {d.exit_code}, {d.records_final} records stored, "
+        f"{s.merged_records} of {s.records_expected} (both jobs export to the same file: a race, which this run's "
+        "later export happened to win with every record) |",
+        f"| 2 endpoints, one killed mid-run | exit {d.exit_code} (-9: still running after 120 s, killed by the "
+        f"drill), {d.records_final} records stored, "
         f"**{d.failed} failed**, {d.connection_retries} connection retries |",
         f"| 2 endpoints, one dead from the start | exit {d.dead_at_start_exit_code} "
         f"(failed records: {d.dead_at_start_failed}; -1 = no run) |",
