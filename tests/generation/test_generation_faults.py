@@ -134,12 +134,16 @@ def _watch(condition, action, timeout: float = 60.0):
     return thread
 
 
-def test_trickling_server_is_bounded_by_the_whole_request_timeout(tmp_path, write_passages, loopback):
+@pytest.mark.parametrize("http_backend", ["aiohttp", "httpx"])
+def test_trickling_server_is_bounded_by_the_whole_request_timeout(tmp_path, write_passages, loopback, http_backend):
     # One byte every 0.2 s: each read finishes well within the timeout, the whole answer takes minutes.
     passages = write_passages(make_passages(1))
     loopback.state.faults = [Fault("trickle", delay=0.2)]
     start = time.monotonic()
-    result = generate(_config(passages, tmp_path / "out", loopback.url, languages="sw", request_timeout=1.0))
+    cfg = _config(
+        passages, tmp_path / "out", loopback.url, languages="sw", request_timeout=1.0, http_backend=http_backend
+    )
+    result = generate(cfg)
     assert time.monotonic() - start < 15
     assert result.manifest["retries_by_kind"] == {"timeout": 1} and result.accepted == 1 and result.failed == 0
 
