@@ -15,6 +15,7 @@ ORDER = [
     "generation_throughput",
     "generation_client_overhead",
     "generation_token_cost",
+    "fault_drills",
     "corpus_rss",
     "langid_accuracy",
     "filters_throughput",

@@ -20,6 +20,11 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
         {"OMP_NUM_THREADS": "1"},
     ),
     ("client_overhead", ["--passages", "600", "--concurrency", "64", "--rounds", "3"], {}),
+    (
+        "fault_drills",
+        ["--passages", "60", "--kills", "5", "--rounds", "3", "--baseline-commit", "ac1b52f"],
+        {"OMP_NUM_THREADS": "1"},
+    ),
     ("token_cost", ["--mode", "tokenizer", "--passages", "50", "--languages", "sw,yo,hi,zh,ar"], {}),
     ("corpus_rss", [], {}),
     ("langid_accuracy", [], {"OMP_NUM_THREADS": "1"}),

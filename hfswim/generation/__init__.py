@@ -17,6 +17,7 @@ from hfswim.generation.config import GenerateConfig, load_config
 from hfswim.generation.embedded import EmbeddedServer, embedded_model_path
 from hfswim.generation.endpoints import Completion, Endpoint, discover_endpoint, request_completion
 from hfswim.generation.engine import GenerationEngine, passage_shard, read_passages
+from hfswim.generation.rundir import merge_shards
 from hfswim.generation.runner import GenerationResult, agenerate, generate
 from hfswim.generation.store import RecordStore
 
@@ -38,6 +39,7 @@ __all__ = [
     "embedded_model_path",
     "generate",
     "load_config",
+    "merge_shards",
     "passage_shard",
     "read_passages",
     "request_completion",

@@ -8,7 +8,14 @@
 * :class:`OverloadGate` (a circuit breaker): after ``threshold`` consecutive 429/503 answers from one
   endpoint, every worker of that endpoint waits for a pause, then one probe request goes through; its
   success reopens the endpoint, its failure doubles the pause (up to a cap).
-* :class:`EndpointPool` sends each request to the least busy endpoint that is not paused.
+* :class:`EndpointHealth` (a second breaker, for dead endpoints): after ``threshold`` consecutive connection
+  errors (refused, reset, connect timeout) an endpoint leaves the pool; every ``probe_interval`` (doubling up
+  to a cap) one request probes it, and its success brings it back. A dead endpoint answers at once, so it
+  always looks least busy: without this, its retries would all go back to it.
+* :class:`EndpointPool` sends each request to the least busy endpoint that is up and not paused, and a
+  retry to another endpoint than the one that just failed it, when there is one. When every endpoint is
+  down for longer than ``give_up_after`` seconds, the run stops with one :class:`~hfswim.errors.EndpointError`
+  (resume it once a server is back), instead of turning every remaining record into a failure.
 * :class:`RequestCounters` counts every retry and every final failure by kind. A request that exhausts its
   retries raises :class:`RequestFailed`; the engine records it in ``failures.jsonl`` and the manifest, and
   the next run (resume) tries it again.
@@ -56,6 +63,7 @@ class ErrorInfo:
     retry_after: float | None = None
     status: int | None = None
     message: str = ""
+    unreachable: bool = False  # the server could not be reached at all (refused, reset, connect timeout)
 
 
 def classify_error(err: BaseException) -> ErrorInfo:
@@ -68,7 +76,12 @@ def classify_error(err: BaseException) -> ErrorInfo:
     import httpx2
     from huggingface_hub.errors import InferenceTimeoutError
 
-    message = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"[:500]
+    from hfswim.redact import redact
+
+    # Client libraries quote the URL (user:password@ included) in their messages: redact before keeping it.
+    message = redact(f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}")[:500]
+    if isinstance(err, httpx2.ConnectTimeout):
+        return ErrorInfo(TIMEOUT, True, message=message, unreachable=True)
     if isinstance(err, InferenceTimeoutError | asyncio.TimeoutError | TimeoutError | httpx2.TimeoutException):
         return ErrorInfo(TIMEOUT, True, message=message)
     response = _response_of(err)
@@ -83,7 +96,7 @@ def classify_error(err: BaseException) -> ErrorInfo:
             return ErrorInfo(TIMEOUT, True, False, retry_after, status, message)
         return ErrorInfo(HTTP_4XX, False, False, None, status, message)
     if isinstance(err, httpx2.TransportError | ConnectionError):
-        return ErrorInfo(CONNECTION, True, message=message)
+        return ErrorInfo(CONNECTION, True, message=message, unreachable=True)
     if isinstance(err, ValueError | KeyError | TypeError | AttributeError | IndexError | json.JSONDecodeError):
         # a 200 with garbage (not JSON, missing fields): often a proxy or a restarting server; retry.
         return ErrorInfo(BAD_RESPONSE, True, message=message)
@@ -136,13 +149,18 @@ class RequestCounters:
     retries: Counter = field(default_factory=Counter)
     failures: Counter = field(default_factory=Counter)
     overload_pauses: int = 0
+    endpoints_down: int = 0  # times an endpoint was taken out of the pool
+    endpoints_back: int = 0  # times a probe brought one back
+    probes: int = 0
 
 
 class RequestFailed(Exception):
     """A request that failed for good (retries exhausted, or a non-retryable error)."""
 
     def __init__(self, info: ErrorInfo, attempts: int, endpoint: str):
-        super().__init__(f"{info.kind} after {attempts} attempt(s) at {endpoint}: {info.message}")
+        from hfswim.redact import redact
+
+        super().__init__(redact(f"{info.kind} after {attempts} attempt(s) at {endpoint}: {info.message}"))
         self.info = info
         self.attempts = attempts
         self.endpoint = endpoint
@@ -206,14 +224,65 @@ class OverloadGate:
             self._changed.set()
 
 
+class EndpointHealth:
+    """Circuit breaker for an endpoint that cannot be reached (see the module docstring).
+
+    States: up; down (no traffic until ``next_probe_at``); probing (one request in flight decides).
+    """
+
+    def __init__(self, threshold: int = 3, probe_interval: float = 1.0, max_probe_interval: float = 15.0):
+        self.threshold = max(1, threshold)
+        self.base_interval = probe_interval
+        self.max_interval = max_probe_interval
+        self.interval = probe_interval
+        self.consecutive = 0
+        self.down = False
+        self.down_since = 0.0
+        self.next_probe_at = 0.0
+        self.probing = False
+
+    def probe_due(self, now: float) -> bool:
+        return self.down and not self.probing and now >= self.next_probe_at
+
+    def mark_down(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if not self.down:
+            self.down_since = now
+            self.interval = self.base_interval
+        self.down = True
+        self.next_probe_at = now + self.interval
+
+    def record(self, *, unreachable: bool, probe: bool) -> str | None:
+        """Account one outcome; returns "down" or "up" when the state changed."""
+        if probe:
+            self.probing = False
+        if unreachable:
+            self.consecutive += 1
+            if probe:  # still dead: probe again later, less often
+                self.interval = min(self.max_interval, self.interval * 2.0)
+                self.next_probe_at = time.monotonic() + self.interval
+                return None
+            if not self.down and self.consecutive >= self.threshold:
+                self.mark_down()
+                return "down"
+            return None
+        self.consecutive = 0
+        if self.down:  # any answer (even an HTTP error) means the server is reachable again
+            self.down = False
+            self.interval = self.base_interval
+            return "up"
+        return None
+
+
 @dataclass
 class EndpointSlot:
-    """One endpoint as the pool drives it: its client, its concurrency limit and its overload gate."""
+    """One endpoint as the pool drives it: its client, concurrency limit, overload gate and health."""
 
     name: str
     capacity: int
     call: Callable[..., Awaitable[Any]]
     gate: OverloadGate
+    health: EndpointHealth = field(default_factory=EndpointHealth)
     in_flight: int = 0
     semaphore: asyncio.Semaphore = field(init=False)
 
@@ -222,31 +291,91 @@ class EndpointSlot:
 
 
 class EndpointPool:
-    """Drive several endpoints at once: least-busy choice, bounded in-flight, retries, overload pause.
+    """Drive several endpoints at once: least-busy choice among live endpoints, bounded in-flight, retries
+    routed away from the endpoint that failed, overload pause, dead-endpoint breaker with probes.
 
     ``slots`` are :class:`EndpointSlot` objects whose ``call(*args)`` performs one request.
     """
 
-    def __init__(self, slots: list[EndpointSlot], policy: RetryPolicy, counters: RequestCounters | None = None):
+    def __init__(
+        self,
+        slots: list[EndpointSlot],
+        policy: RetryPolicy,
+        counters: RequestCounters | None = None,
+        give_up_after: float = 120.0,
+        on_health_change: Callable[[EndpointSlot, str], None] | None = None,
+    ):
         if not slots:
             raise ValueError("EndpointPool needs at least one endpoint")
         self.slots = slots
         self.policy = policy
         self.counters = counters or RequestCounters()
+        self.give_up_after = give_up_after
+        self.on_health_change = on_health_change
+        self._health_changed: asyncio.Event | None = None
 
     @property
     def capacity(self) -> int:
         return sum(s.capacity for s in self.slots)
 
-    def _pick(self) -> EndpointSlot:
-        open_slots = [s for s in self.slots if not s.gate.is_open] or self.slots
-        return min(open_slots, key=lambda s: (s.in_flight / s.capacity, s.in_flight))
+    def health_report(self) -> list[dict[str, Any]]:
+        return [{"endpoint": s.name, "up": not s.health.down} for s in self.slots]
+
+    def _pick(self, avoid: EndpointSlot | None) -> tuple[EndpointSlot | None, bool]:
+        """The slot for the next attempt and whether it is a health probe; (None, False) when all are down."""
+        now = time.monotonic()
+        for slot in self.slots:
+            if slot.health.probe_due(now):
+                slot.health.probing = True
+                self.counters.probes += 1
+                return slot, True
+        live = [s for s in self.slots if not s.health.down]
+        if not live:
+            return None, False
+        candidates = [s for s in live if s is not avoid] or live
+        open_slots = [s for s in candidates if not s.gate.is_open] or candidates
+        return min(open_slots, key=lambda s: (s.in_flight / s.capacity, s.in_flight)), False
+
+    async def _wait_for_a_live_endpoint(self) -> None:
+        """Every endpoint is down: wait for the next probe time (or a probe's verdict); give up after a while."""
+        from hfswim.errors import EndpointError
+
+        now = time.monotonic()
+        since = max(s.health.down_since for s in self.slots)
+        if now - since > self.give_up_after:
+            names = ", ".join(s.name for s in self.slots)
+            raise EndpointError(
+                f"no LLM endpoint has answered for {now - since:.0f} s ({names}): stopping. Every finished "
+                "record is stored; run the same command again once a server is up to resume."
+            )
+        if self._health_changed is None:
+            self._health_changed = asyncio.Event()
+        self._health_changed.clear()
+        pending = [s.health.next_probe_at for s in self.slots if not s.health.probing]
+        wait = max(0.01, min(pending) - now) if pending else 1.0
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._health_changed.wait(), timeout=min(wait, 1.0))
+
+    def _health(self, slot: EndpointSlot, *, unreachable: bool, probe: bool) -> None:
+        change = slot.health.record(unreachable=unreachable, probe=probe)
+        if change == "down":
+            self.counters.endpoints_down += 1
+        elif change == "up":
+            self.counters.endpoints_back += 1
+        if change and self.on_health_change is not None:
+            self.on_health_change(slot, change)
+        if (change or probe) and self._health_changed is not None:
+            self._health_changed.set()
 
     async def request(self, *args: Any, **kwargs: Any) -> Any:
         """Perform one request with retries; raise :class:`RequestFailed` when it fails for good."""
         attempt = 0
+        avoid: EndpointSlot | None = None
         while True:
-            slot = self._pick()
+            slot, health_probe = self._pick(avoid)
+            if slot is None:
+                await self._wait_for_a_live_endpoint()
+                continue
             slot.in_flight += 1  # counted before waiting, so concurrent picks spread over endpoints
             probe = False
             try:
@@ -257,20 +386,27 @@ class EndpointPool:
             except asyncio.CancelledError:
                 if probe:
                     slot.gate.record(overload=False, probe=True)
+                if health_probe:
+                    slot.health.probing = False
                 raise
             except Exception as err:
                 info = classify_error(err)
                 pauses_before = slot.gate.pauses
                 slot.gate.record(overload=info.kind in (HTTP_429,) or info.status == 503, probe=probe)
                 self.counters.overload_pauses += slot.gate.pauses - pauses_before
+                self._health(slot, unreachable=info.unreachable, probe=health_probe)
                 if not info.retryable or attempt >= self.policy.max_retries:
                     self.counters.failures[info.kind] += 1
                     raise RequestFailed(info, attempt + 1, slot.name) from err
                 self.counters.retries[info.kind] += 1
-                delay = self.policy.delay(attempt, info.retry_after)
+                # A dead endpoint fails at once: the retry goes elsewhere, at once, when another is up.
+                elsewhere = info.unreachable and any(s is not slot and not s.health.down for s in self.slots)
+                delay = 0.0 if elsewhere else self.policy.delay(attempt, info.retry_after)
+                avoid = slot
                 attempt += 1
             else:
                 slot.gate.record(overload=False, probe=probe)
+                self._health(slot, unreachable=False, probe=health_probe)
                 return result
             finally:
                 slot.in_flight -= 1

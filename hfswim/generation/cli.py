@@ -14,9 +14,10 @@ _HELP = (
     "(TGI, vLLM, SGLang, llama.cpp, transformers serve), by URL or Inference Endpoint name.\n\n"
     "Writes to --output DIR: store/ (durable JSONL, one line per finished record), generated.parquet "
     "(GENERATED_SCHEMA), failures.jsonl (requests that failed after all retries), manifest.json (model, endpoints, "
-    "params, token totals, per-language counts, failures and retries by kind). A killed or failed run resumes: run "
-    "the same command again; finished records are never requested or written twice. Exit code 3: some requests "
-    "failed after all retries."
+    "params, token totals, per-language counts, failures and retries by kind). With --num-shards N each job writes "
+    "generated-I-of-N.parquet and manifest-I-of-N.json; the last one to finish merges them into generated.parquet "
+    "(or run again with --merge). A killed or failed run resumes: run the same command again; finished records are "
+    "never requested or written twice. Exit code 3: some requests failed after all retries."
 )
 _EPILOG = (
     "Examples:\n\n"
@@ -68,7 +69,9 @@ def generate(
     max_retries: int = typer.Option(
         8, "--max-retries", help="Retries per request on 429/5xx/timeouts/connection errors."
     ),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds per request before it counts as a timeout."),
+    timeout: float = typer.Option(
+        300.0, "--timeout", help="Seconds for a whole request (connect, wait and read the answer) before it times out."
+    ),
     num_shards: int = typer.Option(1, "--num-shards", help="Split the passages over N client jobs (stable hash)."),
     shard_index: int = typer.Option(0, "--shard-index", help="Which of the N jobs this is (0-based)."),
     max_passages: int = typer.Option(None, "--max-passages", help="Stop after this many passages of this shard."),
@@ -77,6 +80,12 @@ def generate(
         "aiohttp", "--http-backend", help="Network layer under AsyncInferenceClient: aiohttp (fast) or httpx."
     ),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    merge: bool = typer.Option(
+        False,
+        "--merge",
+        help="Only merge the finished shards of --output (written by --num-shards N jobs) into generated.parquet "
+        "and manifest.json; the last shard to finish does this by itself.",
+    ),
 ) -> None:
     from hfswim.generation.config import load_config
     from hfswim.generation.runner import generate as run_generate
@@ -111,9 +120,19 @@ def generate(
         http_backend=http_backend,
         progress=not no_progress,
     )
+    if merge:
+        from hfswim.generation.rundir import merge_shards
+
+        merged = merge_shards(output, num_shards)
+        r = merged["records"]
+        typer.echo(
+            f"merged {num_shards} shards: {r['total']} records ({r['accepted']} accepted, {r['rejected']} rejected, "
+            f"{r['failed']} failed) in {output}/generated.parquet"
+        )
+        raise typer.Exit(3 if r["failed"] else 0)
     result = run_generate(config)
     m = result.manifest
-    tokens = m.get("tokens", {})
+    tokens = m.get("this_run", {}).get("tokens", {})
     typer.echo(
         f"{result.accepted} accepted, {result.rejected} rejected, {result.failed} failed "
         f"({m['records']['already_done']} already done); {tokens.get('total', 0)} LLM tokens; "

@@ -71,11 +71,23 @@ class GenerateConfig(BaseModel):
     # Backpressure
     concurrency: int | None = Field(default=None, ge=1, description="Per endpoint; default: TGI /info or 16.")
     max_retries: int = Field(default=8, ge=0)
-    request_timeout: float = Field(default=300.0, gt=0)
+    request_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds for a whole request (connect, wait, read the full answer)."
+    )
     backoff_base: float = Field(default=0.5, ge=0)
     backoff_max: float = Field(default=30.0, ge=0)
     overload_threshold: int = Field(default=8, ge=1, description="Consecutive 429/503 before pausing an endpoint.")
     overload_pause: float = Field(default=2.0, ge=0)
+    empty_retries: int = Field(
+        default=2, ge=0, description="Times an empty or garbled answer (HTTP 200) is asked again before it is stored."
+    )
+    unreachable_threshold: int = Field(
+        default=3, ge=1, description="Consecutive connection errors that take an endpoint out of the pool."
+    )
+    probe_interval: float = Field(default=1.0, gt=0, description="First wait before probing an endpoint that is down.")
+    unreachable_timeout: float = Field(
+        default=120.0, gt=0, description="Seconds with every endpoint down before the run stops (resume later)."
+    )
     http_backend: Literal["aiohttp", "httpx"] = Field(
         default="aiohttp", description="Network layer under AsyncInferenceClient (see generation.transport)."
     )

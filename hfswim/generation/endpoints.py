@@ -26,11 +26,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from huggingface_hub import AsyncInferenceClient
 
 from hfswim.errors import ConfigError, EndpointError
+from hfswim.redact import redact, redact_url
 
 EndpointKind = Literal["tgi", "openai"]
 HTTP_BACKENDS: tuple[str, ...] = ("aiohttp", "httpx")
@@ -75,6 +76,7 @@ class Endpoint:
     max_concurrency: int | None = None
     info: dict[str, Any] = field(default_factory=dict, compare=False)
     token: str | None = field(default=None, repr=False, compare=False)
+    basic_auth: str | None = field(default=None, repr=False, compare=False)  # "Basic ..." from user:password@
 
     def public_info(self) -> dict[str, Any]:
         """What the run manifest records: no token, no credentials in the URL."""
@@ -87,15 +89,23 @@ class Endpoint:
         }
 
 
-def redact_url(url: str) -> str:
-    """The URL without user:password, for logs and manifests."""
+def split_userinfo(url: str) -> tuple[str, str | None]:
+    """The URL without ``user:password@`` and the ``Authorization: Basic`` value those credentials make.
+
+    Credentials travel in a header, never in a URL: HTTP libraries log and quote URLs (httpx logs every
+    request at INFO; error messages name the URL), headers they do not.
+
+    >>> split_userinfo("http://bob:pw@127.0.0.1:8080")
+    ('http://127.0.0.1:8080', 'Basic Ym9iOnB3')
+    """
+    import base64
+    from urllib.parse import unquote
+
     parts = urlsplit(url)
-    if parts.username or parts.password:
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc += f":{parts.port}"
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts)
+    if parts.username is None and parts.password is None:
+        return url, None
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return redact_url(url), "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
 
 # Where the user's HF token may go: these exact hosts, and proper subdomains of these domains. Matching a bare
@@ -158,7 +168,7 @@ def resolve_endpoint_url(url_or_name: str, *, namespace: str | None = None, toke
     except Exception as err:  # HTTP 404, offline mode, no token...: one clear line, no traceback
         raise EndpointError(
             f"Inference Endpoint {url_or_name!r}{f' in namespace {namespace!r}' if namespace else ''}: "
-            f"cannot look it up on the Hub ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). "
+            f"cannot look it up on the Hub ({type(err).__name__}: {redact(str(err).splitlines()[0]) if str(err) else ''}). "
             "Pass a URL (http://...) or check the name, namespace and your HF token."
         ) from None
     if not endpoint.url:
@@ -195,11 +205,13 @@ def discover_endpoint(
     if kind not in ("auto", *ENDPOINT_KINDS):
         raise ConfigError(f"endpoint kind {kind!r}: expected auto, tgi or openai.")
     url = resolve_endpoint_url(url_or_name, namespace=namespace, token=token or get_token())
+    url, basic_auth = split_userinfo(url)
     # The user's HF token goes to Hugging Face-hosted endpoints only, unless a token is given explicitly:
     # a self-hosted vLLM or TGI server has no business receiving it.
     token = token or (get_token() if is_hf_hosted(url) else None)
     # One connection per probe: some servers reset a kept-alive connection after answering a probe with 500.
-    headers = {"Connection": "close", **({"Authorization": f"Bearer {token}"} if token else {})}
+    authorization = f"Bearer {token}" if token else basic_auth
+    headers = {"Connection": "close", **({"Authorization": authorization} if authorization else {})}
     shown = redact_url(url)
     try:
         with httpx.Client(timeout=timeout, headers=headers, follow_redirects=True) as http:
@@ -213,6 +225,7 @@ def discover_endpoint(
                         max_concurrency=_positive_int(info.get("max_concurrent_requests")),
                         info=info,
                         token=token,
+                        basic_auth=basic_auth,
                     )
                 if kind == "tgi":
                     raise EndpointError(f"{shown}/info: not a TGI server (no model_id in the answer).")
@@ -226,14 +239,15 @@ def discover_endpoint(
                     max_concurrency=None,
                     info={"models": ids[:20]},
                     token=token,
+                    basic_auth=basic_auth,
                 )
             # Some OpenAI-compatible servers do not list models (transformers serve answers 500 when its
             # cache scan fails); a healthy server is still assumed to speak the Messages API.
             if kind == "openai" or _get_status(http, f"{url}/health") == 200:
-                return Endpoint(url=url, kind="openai", model_id=model, token=token)
+                return Endpoint(url=url, kind="openai", model_id=model, token=token, basic_auth=basic_auth)
     except httpx.HTTPError as err:
         raise EndpointError(
-            f"Cannot reach the LLM endpoint {shown} ({type(err).__name__}: {err}). "
+            f"Cannot reach the LLM endpoint {shown} ({type(err).__name__}: {redact(err)}). "
             "Is the server running and the URL right?"
         ) from None
     raise EndpointError(
@@ -289,15 +303,22 @@ def make_client(
         timeout=timeout,
         max_connections=max_connections,
         http_backend=http_backend,
+        basic_auth=endpoint.basic_auth,
     )
 
 
 _NO_TOKEN = "hfswim-no-token"
 
 
-async def _drop_placeholder_token(request: Any) -> None:
-    if request.headers.get("authorization") == f"Bearer {_NO_TOKEN}":
-        del request.headers["authorization"]
+def _placeholder_hook(replacement: str | None) -> Any:
+    async def replace_placeholder_token(request: Any) -> None:
+        if request.headers.get("authorization") == f"Bearer {_NO_TOKEN}":
+            if replacement:
+                request.headers["authorization"] = replacement
+            else:
+                del request.headers["authorization"]
+
+    return replace_placeholder_token
 
 
 class PooledInferenceClient(AsyncInferenceClient):
@@ -318,7 +339,7 @@ class PooledInferenceClient(AsyncInferenceClient):
 
     def __init__(
         self, *args: Any, token: str | None = None, max_connections: int = 100, http_backend: str = "aiohttp",
-        **kwargs: Any,
+        basic_auth: str | None = None, **kwargs: Any,
     ) -> None:  # fmt: skip
         # With token=None, huggingface_hub looks the token up (files, env) on every request and sends it to
         # whatever URL this is. A placeholder avoids both; the session's request hook drops it.
@@ -327,6 +348,7 @@ class PooledInferenceClient(AsyncInferenceClient):
             raise ConfigError(f"http_backend {http_backend!r}: expected one of {', '.join(HTTP_BACKENDS)}.")
         self._max_connections = max(1, max_connections)
         self._http_backend = http_backend
+        self._basic_auth = basic_auth  # sent in place of the placeholder token when there is no token
         # OpenAI-style servers: does the server return log-probs? None = not known yet. transformers serve
         # ignores the field yet generates ~8x slower when it is set, so until the first answer settles it,
         # ONE request asks and the others wait for its answer (see request_completion), instead of the
@@ -396,7 +418,9 @@ class PooledInferenceClient(AsyncInferenceClient):
             if self._http_backend == "aiohttp":
                 from hfswim.generation.transport import AiohttpSession
 
-                session = AiohttpSession(self._max_connections, drop_authorization=f"Bearer {_NO_TOKEN}")
+                session = AiohttpSession(
+                    self._max_connections, drop_authorization=f"Bearer {_NO_TOKEN}", replace_with=self._basic_auth
+                )
             else:
                 import httpx2
                 from huggingface_hub.utils._http import async_hf_response_event_hook
@@ -406,7 +430,10 @@ class PooledInferenceClient(AsyncInferenceClient):
                     limits=httpx2.Limits(max_connections=limit, max_keepalive_connections=limit)
                 )
                 session = httpx2.AsyncClient(
-                    event_hooks={"request": [_drop_placeholder_token], "response": [async_hf_response_event_hook]},
+                    event_hooks={
+                        "request": [_placeholder_hook(self._basic_auth)],
+                        "response": [async_hf_response_event_hook],
+                    },
                     follow_redirects=True,
                     timeout=None,
                     transport=transport,

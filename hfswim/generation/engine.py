@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -36,8 +37,21 @@ from hfswim.generation.endpoints import Completion, estimate_tokens, mean_logpro
 from hfswim.generation.progress import ProgressBar, RunStats
 from hfswim.generation.store import RecordStore
 from hfswim.records import MONOLINGUAL, canonical_json, record_key
+from hfswim.redact import redact_obj
 
 SUMMARY_LANG = "_summary"  # the "language" slot of a summary's key: summaries are per passage
+EMPTY_ANSWER = "empty_answer"  # retry kind: HTTP 200 with nothing usable in it
+_NOT_TEXT = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+
+
+def unusable_answer(text: str) -> bool:
+    """True for an answer with no text in it: empty, whitespace, or only control characters,
+    or one holding a NUL byte (a truncated or binary body, never model output).
+
+    >>> unusable_answer(""), unusable_answer(" \\n\\x00 "), unusable_answer("ok\\x00"), unusable_answer(" wapi?")
+    (True, True, True, False)
+    """
+    return "\x00" in text or not _NOT_TEXT.sub("", text)
 
 
 def passage_shard(passage_id: str, num_shards: int) -> int:
@@ -118,6 +132,7 @@ class GenerationEngine:
         on_tick: Any = None,
         tick_interval: float = 15.0,
         fsync_interval: float = 2.0,
+        empty_retries: int = 2,
     ):
         self.strategy = strategy
         self.pool = pool
@@ -142,6 +157,7 @@ class GenerationEngine:
         self.one_step_sap = bool(strategy.name == "sap-naive")
         self.max_new_tokens = int(self.params["max_new_tokens"])
         self.summary_max_new_tokens = int(self.params.get("summary_max_new_tokens") or self.max_new_tokens)
+        self.empty_retries = empty_retries
         self._in_progress: dict[str, asyncio.Event] = {}
 
     # ---- keys ------------------------------------------------------------------------------------------
@@ -260,14 +276,24 @@ class GenerationEngine:
         await asyncio.gather(*(self._query(passage, lang, rid, summary) for lang, rid in todo))
 
     async def _request(self, prompt: str, max_new_tokens: int) -> Completion:
-        return await self.pool.request(
-            prompt,
-            max_new_tokens=max_new_tokens,
-            temperature=float(self.params.get("temperature", 0.0)),
-            top_p=self.params.get("top_p"),
-            seed=self.params.get("seed"),
-            stop=list(self.strategy.stop),
-        )
+        """One completion; an empty or garbled answer (HTTP 200 all the same) is asked again, a bounded number
+        of times: a server hiccup deserves a retry, but a model that answers nothing to this prompt would
+        answer nothing forever, so after ``empty_retries`` the answer is stored (rejected as ``empty`` or
+        ``control_characters``) and never requested again."""
+        for attempt in range(self.empty_retries + 1):
+            completion = await self.pool.request(
+                prompt,
+                max_new_tokens=max_new_tokens,
+                temperature=float(self.params.get("temperature", 0.0)),
+                top_p=self.params.get("top_p"),
+                seed=self.params.get("seed"),
+                stop=list(self.strategy.stop),
+            )
+            if not unusable_answer(completion.text):
+                return completion
+            if attempt < self.empty_retries:
+                self.pool.counters.retries[EMPTY_ANSWER] += 1
+        return completion
 
     async def _summary(self, passage: dict[str, Any]) -> dict[str, Any]:
         sid = self.summary_id(passage["passage_id"])
@@ -384,7 +410,7 @@ class GenerationEngine:
         }
         self.failures_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.failures_path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(redact_obj(line), ensure_ascii=False) + "\n")
         if self.progress is not None:
             self.progress.update(self.stats, retries=sum(self.pool.counters.retries.values()))
 

@@ -39,7 +39,10 @@ _LANG = re.compile(r"Query \(([^)\n]+)\):")
 
 @dataclass
 class Fault:
-    """What to do with one request instead of answering it: an HTTP status, "garbage", "drop" or "slow"."""
+    """What to do with one request instead of answering it: an HTTP status, "garbage" (HTML with status 200),
+    "drop" (close the connection), "slow" (answer after ``delay``), "trickle" (status 200, then the body one
+    byte every ``delay`` seconds, for at most a minute), "empty" (a well-formed answer with no text) or "nul"
+    (a well-formed answer whose text holds NUL and other control bytes)."""
 
     action: str | int
     retry_after: float | None = None
@@ -58,18 +61,27 @@ class LoopbackState:
     answered: int = 0
     by_status: Counter = field(default_factory=Counter)
     prompts: Counter = field(default_factory=Counter)  # sha1(prompt) -> times answered with 200
+    answered_at: dict[str, list[float]] = field(default_factory=dict)  # sha1(prompt) -> time.monotonic() of each
     authorization: Counter = field(default_factory=Counter)  # Authorization header values seen ("" = none)
+    injected: Counter = field(default_factory=Counter)  # faults served, by action ("503", "drop", "empty"...)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_fault(self, prompt: str = "") -> Fault | None:
         with self.lock:
             self.requests += 1
+            fault = None
             for needle, faults in self.prompt_faults.items():
                 if faults and needle in prompt:
-                    return faults.pop(0)
-            if self.requests in self.fault_every:
-                return self.fault_every[self.requests]
-            return self.faults.pop(0) if self.faults else None
+                    fault = faults.pop(0)
+                    break
+            else:
+                if self.requests in self.fault_every:
+                    fault = self.fault_every[self.requests]
+                elif self.faults:
+                    fault = self.faults.pop(0)
+            if fault is not None:
+                self.injected[str(fault.action)] += 1
+            return fault
 
 
 def fake_completion(prompt: str, max_new_tokens: int, stop: list[str] | None) -> tuple[str, list[str]]:
@@ -142,6 +154,19 @@ def chat_answer(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _with_text(payload: Any, text: str, tgi: bool) -> Any:
+    """An answer rewritten to carry ``text`` (one token), for the "empty" and "nul" faults."""
+    tokens = [{"id": 0, "text": text, "logprob": -0.5, "special": False}] if text else []
+    if tgi:
+        payload[0]["generated_text"] = text
+        payload[0]["details"].update(tokens=tokens, generated_tokens=len(tokens))
+    else:
+        payload["choices"][0]["message"]["content"] = text
+        if payload["choices"][0]["logprobs"]:
+            payload["choices"][0]["logprobs"]["content"] = [{"token": text, "logprob": -0.5, "top_logprobs": []}]
+    return payload
+
+
 class LoopbackLLM:
     """The server; ``kind`` is "tgi" (``/info``, ``/generate`` and the Messages API) or "openai" (Messages API only)."""
 
@@ -167,8 +192,8 @@ class LoopbackLLM:
         delay = self.state.delay + (fault.delay if fault else 0.0)
         if delay:
             await asyncio.sleep(delay)
-        if fault is None or fault.action == "slow":
-            return None
+        if fault is None or fault.action in ("slow", "empty", "nul", "trickle"):
+            return fault
         if fault.action == "garbage":
             self._count(200)
             return web.Response(text="<html>502 Bad Gateway?", content_type="text/html")
@@ -183,12 +208,42 @@ class LoopbackLLM:
         body = {"error": "Model is overloaded", "error_type": "overloaded"} if status == 429 else {"error": "fault"}
         return web.json_response(body, status=status, headers=headers)
 
+    async def _answer(self, request: Any, fault: Fault | None, body: dict[str, Any], prompt: str, tgi: bool) -> Any:
+        """The answer to a request that gets one (possibly an empty, NUL-laden or trickled one)."""
+        from aiohttp import web
+
+        # Only a real answer counts as the prompt being answered (a drill checks no finished record is re-asked).
+        self._count(200, prompt if fault is None or fault.action == "slow" else None)
+        if fault is not None and fault.action in ("empty", "nul"):
+            text = "" if fault.action == "empty" else " wa\x00pi\x01 \x1b[2J?"
+            payload: Any = _with_text(tgi_answer(body) if tgi else chat_answer(body), text, tgi)
+        else:
+            payload = tgi_answer(body) if tgi else chat_answer(body)
+        if fault is None or fault.action != "trickle":
+            return web.json_response(payload)
+        data = json.dumps(payload).encode()
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        response.content_length = len(data)
+        deadline = time.monotonic() + 60.0  # bounded: the server never hangs a test run
+        try:
+            await response.prepare(request)
+            for i in range(len(data)):
+                if time.monotonic() > deadline:
+                    break
+                await response.write(data[i : i + 1])
+                await asyncio.sleep(fault.delay or 0.2)
+        except ConnectionError:  # the client gave up (its whole-request timeout, or it was killed)
+            pass
+        return response
+
     def _count(self, status: int, prompt: str | None = None) -> None:
         with self.state.lock:
             self.state.by_status[status] += 1
             if prompt is not None:
                 self.state.answered += 1
-                self.state.prompts[hashlib.sha1(prompt.encode("utf-8")).hexdigest()] += 1
+                sha = hashlib.sha1(prompt.encode("utf-8")).hexdigest()
+                self.state.prompts[sha] += 1
+                self.state.answered_at.setdefault(sha, []).append(time.monotonic())
 
     async def _info(self, request: Any) -> Any:
         from aiohttp import web
@@ -217,21 +272,18 @@ class LoopbackLLM:
         body = await request.json()
         prompt = body["inputs"]
         fault = await self._fault(request, prompt)
-        if fault is not None:
+        if fault is not None and not isinstance(fault, Fault):
             return fault
-        self._count(200, prompt)
-        return web.json_response(tgi_answer(body))
+        return await self._answer(request, fault, body, prompt, tgi=True)
 
     async def _chat(self, request: Any) -> Any:
-        from aiohttp import web
 
         body = await request.json()
         prompt = "".join(m.get("content", "") for m in body["messages"])
         fault = await self._fault(request, prompt)
-        if fault is not None:
+        if fault is not None and not isinstance(fault, Fault):
             return fault
-        self._count(200, prompt)
-        return web.json_response(chat_answer(body))
+        return await self._answer(request, fault, body, prompt, tgi=False)
 
     def app(self) -> Any:
         from aiohttp import web

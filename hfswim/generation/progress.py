@@ -121,7 +121,8 @@ class ProgressBar:
     def __init__(self, total: int | None, enabled: bool = True, min_interval: float = 0.5):
         from tqdm.auto import tqdm
 
-        self._bar = tqdm(total=total, unit="rec", desc="generate", disable=not enabled, dynamic_ncols=True)
+        # delay: a run that stops at once (a bad row, an endpoint error) prints its one error line, no bar.
+        self._bar = tqdm(total=total, unit="rec", desc="generate", disable=not enabled, dynamic_ncols=True, delay=1.0)
         self._last = 0.0
         self._min_interval = min_interval
 

@@ -22,18 +22,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hfswim.errors import ConfigError, EndpointError
-from hfswim.generation.backpressure import EndpointPool, EndpointSlot, OverloadGate, RequestCounters, RetryPolicy
+from hfswim.errors import ConfigError, EndpointError, InputError
+from hfswim.generation.backpressure import (
+    EndpointHealth,
+    EndpointPool,
+    EndpointSlot,
+    OverloadGate,
+    RequestCounters,
+    RetryPolicy,
+)
 from hfswim.generation.config import DEFAULT_CONCURRENCY, GenerateConfig
-from hfswim.generation.endpoints import Endpoint, discover_endpoint, make_client, request_completion
+from hfswim.generation.endpoints import (
+    Endpoint,
+    discover_endpoint,
+    is_hf_hosted,
+    make_client,
+    request_completion,
+    resolve_endpoint_url,
+    split_userinfo,
+)
 from hfswim.generation.engine import GenerationEngine, check_strategy_languages, read_passages
 from hfswim.generation.progress import ProgressBar, RunStats, write_manifest
+from hfswim.generation.rundir import RunFiles, failed_per_language, merge_shards, prune_failures, recover
 from hfswim.generation.store import RecordStore
 from hfswim.io import make_dir
+from hfswim.redact import redact, redact_url, register_secret, register_url_secrets
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -105,25 +125,21 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
     """The async form of :func:`generate`, for callers that already run an event loop."""
     from hfswim.io import resolve_files
 
+    _register_secrets(config)
     resolve_files(config.passages)  # a missing corpus fails before any server starts
+    total = _estimate_total(config, len(config.language_codes()))  # so does a file that is not Parquet
+    out = Path(config.output_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--output {out}: exists and is not a folder; give a run folder (created if missing).")
     strategy = load_strategy(config)
     languages = config.language_codes()
     check_strategy_languages(strategy, languages, config.is_monolingual)
 
     with contextlib.ExitStack() as stack:
+        down: set[int] = set()
         if config.endpoints:
-            endpoints = [
-                await asyncio.to_thread(
-                    discover_endpoint,
-                    name,
-                    kind=config.endpoint_kind,
-                    model=config.model,
-                    namespace=config.namespace,
-                    token=config.token,
-                )
-                for name in config.endpoints
-            ]
-            model_name = _model_name(endpoints, config)
+            endpoints, down = await _discover_endpoints(config)
+            model_name = _model_name([ep for i, ep in enumerate(endpoints) if i not in down], config)
         else:
             from hfswim.generation.embedded import EmbeddedServer
 
@@ -134,7 +150,68 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
             endpoint = Endpoint(url=url, kind="openai", model_id=server.served_model, info={"embedded": True})
             endpoints = [endpoint]
             model_name = server.model_name
-        return await _run(config, strategy, languages, endpoints, model_name)
+        return await _run(config, strategy, languages, endpoints, model_name, down, total)
+
+
+def _register_secrets(config: GenerateConfig) -> None:
+    """Every credential this run could hold is masked in whatever it writes (see :mod:`hfswim.redact`)."""
+    from huggingface_hub import get_token
+
+    for name in config.endpoints:
+        register_url_secrets(name)
+    register_secret(config.token)
+    with contextlib.suppress(Exception):
+        register_secret(get_token())
+
+
+async def _discover_endpoints(config: GenerateConfig) -> tuple[list[Endpoint], set[int]]:
+    """Discover every endpoint; with several, one that does not answer is kept out of the pool (probed later)
+    as long as another answers. Returns the endpoints and the indices of those that are down."""
+    from huggingface_hub import get_token
+
+    found: list[Endpoint | None] = []
+    errors: list[str] = []
+    for name in config.endpoints:
+        try:
+            endpoint = await asyncio.to_thread(
+                discover_endpoint, name, kind=config.endpoint_kind, model=config.model,
+                namespace=config.namespace, token=config.token,
+            )  # fmt: skip
+            found.append(endpoint)
+        except EndpointError as err:
+            if len(config.endpoints) == 1:
+                raise
+            found.append(None)
+            errors.append(str(err))
+    live = [ep for ep in found if ep is not None]
+    if not live:
+        raise EndpointError(redact(f"none of the {len(config.endpoints)} endpoints answered: " + " | ".join(errors)))
+    down = {i for i, ep in enumerate(found) if ep is None}
+    for i in sorted(down):
+        shown = redact_url(config.endpoints[i])
+        logger.warning(
+            "%s", redact(f"hfswim: warning: endpoint {shown} does not answer; starting without it (it is probed "
+                         "and joins the pool when it answers).")
+        )  # fmt: skip
+        # Assume it serves what the others serve: a probe that succeeds proves it reachable, and the records
+        # are keyed by the model name, which all endpoints must share.
+        ref = live[0]
+        try:
+            url = resolve_endpoint_url(config.endpoints[i], namespace=config.namespace, token=config.token)
+        except EndpointError:  # an Inference Endpoint name the Hub cannot resolve: nothing to probe
+            continue
+        url, basic_auth = split_userinfo(url)
+        token = config.token or (get_token() if is_hf_hosted(url) else None)
+        found[i] = Endpoint(url=url, kind=ref.kind, model_id=ref.model_id, max_concurrency=ref.max_concurrency,
+                            token=token, basic_auth=basic_auth)  # fmt: skip
+    kept: list[Endpoint] = []
+    down_kept: set[int] = set()
+    for i, ep in enumerate(found):
+        if ep is not None:
+            if i in down:
+                down_kept.add(len(kept))
+            kept.append(ep)
+    return kept, down_kept
 
 
 def _model_name(endpoints: list[Endpoint], config: GenerateConfig) -> str:
@@ -150,60 +227,110 @@ def _model_name(endpoints: list[Endpoint], config: GenerateConfig) -> str:
 
 
 async def _run(
-    config: GenerateConfig, strategy: Any, languages: list[str], endpoints: list[Endpoint], model_name: str
+    config: GenerateConfig,
+    strategy: Any,
+    languages: list[str],
+    endpoints: list[Endpoint],
+    model_name: str,
+    down: set[int] | None = None,
+    total: int | None = None,
 ) -> GenerationResult:
     out = make_dir(config.output_dir)
-    manifest_path, failures_path, parquet_path = (
-        out / "manifest.json",
-        out / "failures.jsonl",
-        out / "generated.parquet",
-    )
-    job = f"s{config.shard_index}of{config.num_shards}" if config.num_shards > 1 else "all"
-    store = RecordStore(out / "store", num_files=config.store_files, fsync_interval=None, job=job)
+    files = RunFiles.for_job(out, config.shard_index, config.num_shards)
+    manifest_path, failures_path, parquet_path = files.manifest, files.failures, files.parquet
+    # The store lock (one per job) is held from here until the export and the final manifest are written.
+    store = RecordStore(out / "store", num_files=config.store_files, fsync_interval=None, job=files.job)
+    try:
+        recovered = recover(files, store.is_done)
+    except BaseException:
+        store.close()
+        raise
     params = config.generation_params()
     counters = RequestCounters()
     clients = []
     slots = []
-    for ep in endpoints:
+    for i, ep in enumerate(endpoints):
         capacity = config.concurrency or ep.max_concurrency or DEFAULT_CONCURRENCY
         client = make_client(
             ep, timeout=config.request_timeout, max_connections=capacity, http_backend=config.http_backend
         )
         clients.append(client)
-        slots.append(
-            EndpointSlot(
-                name=ep.public_info()["url"],
-                capacity=capacity,
-                call=_bind(client, ep),
-                gate=OverloadGate(config.overload_threshold, config.overload_pause),
-            )
+        slot = EndpointSlot(
+            name=ep.public_info()["url"],
+            capacity=capacity,
+            call=_bind(client, ep, config.request_timeout),
+            gate=OverloadGate(config.overload_threshold, config.overload_pause),
+            health=EndpointHealth(config.unreachable_threshold, config.probe_interval),
         )
+        if down and i in down:
+            slot.health.mark_down()
+        slots.append(slot)
+
+    def health_changed(slot: EndpointSlot, change: str) -> None:
+        what = "does not answer: out of the pool until a probe succeeds" if change == "down" else "answers again"
+        logger.warning("%s", redact(f"hfswim: warning: endpoint {slot.name} {what}."))
+
     pool = EndpointPool(
-        slots, RetryPolicy(config.max_retries, config.backoff_base, config.backoff_max), counters=counters
+        slots,
+        RetryPolicy(config.max_retries, config.backoff_base, config.backoff_max),
+        counters=counters,
+        give_up_after=config.unreachable_timeout,
+        on_health_change=health_changed,
     )
     stats = RunStats()
     done_before = store.num_done
-    total = _estimate_total(config, len(languages))
+    open_failures = prune_failures(failures_path, store.is_done)
     progress = ProgressBar(total, enabled=config.progress)
     if total is not None and done_before:
         progress.update(stats, n=0)
+    sharded = config.num_shards > 1
 
-    def manifest(status: str) -> dict[str, Any]:
+    def manifest(status: str, failures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        # Totals describe everything this job's store holds (all runs); "this_run" what this process did.
+        tally = store.tally(files.job if sharded else None)
+        failed = len(failures) if failures is not None else len(open_failures) + stats.failed
+        failed_by_lang = failed_per_language(failures) if failures is not None else {}
+        per_language = {lang: dict(c) for lang, c in tally.per_language.items()}
+        for lang, n in failed_by_lang.items():
+            per_language.setdefault(lang, {})["failed"] = n
         return {
             "status": status,
             "model": model_name,
             "endpoints": [
-                {**ep.public_info(), "concurrency": slot.capacity} for ep, slot in zip(endpoints, slots, strict=True)
+                {**ep.public_info(), "concurrency": slot.capacity, "up": not slot.health.down}
+                for ep, slot in zip(endpoints, slots, strict=True)
             ],
             "strategy": strategy.name,
             "setting": strategy.setting,
             "template_hash": strategy.template_hash,
             "languages": languages,
             "params": params,
-            "passages": str(config.passages),
+            "passages_path": str(config.passages),
+            "passages": stats.summary()["passages"],  # this run's passage counts
             "shard": {"index": config.shard_index, "num_shards": config.num_shards},
             "store": {"records_before_run": done_before, "records_now": store.num_done, "repairs": store.repaired},
-            **stats.summary(),
+            "recovered": recovered,
+            "records": {
+                "total": tally.accepted + tally.rejected,
+                "accepted": tally.accepted,
+                "rejected": tally.rejected,
+                "failed": failed,
+                "already_done": stats.records_skipped_done,
+            },
+            "per_language": {lang: per_language[lang] for lang in sorted(per_language)},
+            "reject_reasons": dict(tally.reject_reasons.most_common()),
+            "tokens": tally.tokens(),
+            "this_run": {
+                **stats.summary(),
+                "requests": counters.requests,
+                "retries_by_kind": dict(counters.retries),
+                "failures_by_kind": dict(counters.failures),
+                "overload_pauses": counters.overload_pauses,
+                "endpoints_down": counters.endpoints_down,
+                "endpoints_back": counters.endpoints_back,
+                "probes": counters.probes,
+            },
+            # kept at the top level too: scripts read them there
             "requests": counters.requests,
             "retries_by_kind": dict(counters.retries),
             "failures_by_kind": dict(counters.failures),
@@ -227,8 +354,10 @@ async def _run(
         on_tick=lambda: write_manifest(manifest_path, manifest("running")),
         tick_interval=config.manifest_interval,
         fsync_interval=config.fsync_interval,
+        empty_retries=config.empty_retries,
     )
     status = "error"
+    records_total = 0
     try:
         write_manifest(manifest_path, manifest("running"))
         await engine.run(read_passages(config.passages))
@@ -237,18 +366,28 @@ async def _run(
         status = "interrupted"
         raise
     finally:
-        progress.close()
-        store.close()
-        for client in clients:
-            with contextlib.suppress(Exception):
-                await client.close()
-        finished = status in ("complete", "incomplete")
-        if finished:  # an interrupted or failed run leaves its store to be resumed; no half-made export
-            records_total = await asyncio.to_thread(store.export_parquet, parquet_path)
-        final = manifest(status)
-        if finished:
-            final["generated_parquet"] = {"path": parquet_path.name, "records": records_total}
-        write_manifest(manifest_path, final)
+        try:
+            progress.close()
+            for client in clients:
+                with contextlib.suppress(Exception):
+                    await client.close()
+            store.fsync()
+            failures = prune_failures(failures_path, store.is_done)
+            finished = status in ("complete", "incomplete")
+            if finished:  # an interrupted or failed run leaves its store to be resumed; no half-made export
+                records_total = await asyncio.to_thread(
+                    store.export_parquet, parquet_path, files.job if sharded else None
+                )
+            final = manifest(status, failures)
+            if finished:
+                final["generated_parquet"] = {"path": parquet_path.name, "records": records_total}
+            write_manifest(manifest_path, final)
+            if finished and sharded:  # the last shard to finish writes the folder's generated.parquet
+                merged = await asyncio.to_thread(merge_shards, out, config.num_shards, require_all=False)
+                if merged is not None:
+                    final["merged"] = {"path": "generated.parquet", "records": merged["records"]["total"]}
+        finally:
+            store.close()  # releases the job's lock: the run folder is final
     return GenerationResult(
         output_dir=out,
         parquet_path=parquet_path,
@@ -262,11 +401,17 @@ async def _run(
     )
 
 
-def _bind(client: Any, endpoint: Endpoint):
+def _bind(client: Any, endpoint: Endpoint, timeout: float | None = None):
+    """One request to one endpoint, bounded as a whole: connecting, sending, waiting AND reading the body
+    (a server trickling a byte a second defeats per-read timeouts)."""
+
     async def call(prompt: str, **kwargs: Any):
-        return await request_completion(client, endpoint, prompt, **kwargs)
+        if timeout is None:
+            return await request_completion(client, endpoint, prompt, **kwargs)
+        async with asyncio.timeout(timeout):
+            return await request_completion(client, endpoint, prompt, **kwargs)
 
     return call
 
 
-__all__ = ["EndpointError", "GenerationResult", "agenerate", "generate", "load_strategy"]
+__all__ = ["EndpointError", "GenerationResult", "agenerate", "generate", "load_strategy", "merge_shards"]

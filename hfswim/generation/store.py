@@ -33,6 +33,7 @@ import logging
 import os
 import threading
 import time
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,10 +82,87 @@ except ImportError:  # pragma: no cover - orjson ships with gradio/huggingface s
     _ORJSON_APPEND_NEWLINE = 0
 
 
+class StoreTally:
+    """What a store holds, counted as records are loaded and added: the manifest's whole-store totals.
+
+    Per language accepted/rejected, reject reasons, and the tokens the stored work cost (by step).
+    """
+
+    def __init__(self) -> None:
+        self.per_language: dict[str, Counter] = defaultdict(Counter)
+        self.reject_reasons: Counter = Counter()
+        self.prompt_tokens: Counter = Counter()
+        self.completion_tokens: Counter = Counter()
+        self.requests: Counter = Counter()
+
+    def add_record(self, row: dict[str, Any]) -> None:
+        status = row.get("parse_status") or "unknown"
+        lang = row.get("query_lang") or "?"
+        if status == "ok":
+            self.per_language[lang]["accepted"] += 1
+        else:
+            self.per_language[lang]["rejected"] += 1
+            self.reject_reasons[status] += 1
+        if not status.startswith(("summary_", "no_summary")):  # a query request was made for it
+            self._tokens("query", row)
+
+    def add_summary(self, row: dict[str, Any]) -> None:
+        self._tokens("summary", row)
+
+    def _tokens(self, step: str, row: dict[str, Any]) -> None:
+        self.requests[step] += 1
+        self.prompt_tokens[step] += int(row.get("prompt_tokens") or 0)
+        self.completion_tokens[step] += int(row.get("completion_tokens") or 0)
+
+    def merge(self, other: StoreTally) -> None:
+        for lang, counts in other.per_language.items():
+            self.per_language[lang].update(counts)
+        for mine, theirs in (
+            (self.reject_reasons, other.reject_reasons),
+            (self.prompt_tokens, other.prompt_tokens),
+            (self.completion_tokens, other.completion_tokens),
+            (self.requests, other.requests),
+        ):
+            mine.update(theirs)
+
+    @property
+    def accepted(self) -> int:
+        return sum(c["accepted"] for c in self.per_language.values())
+
+    @property
+    def rejected(self) -> int:
+        return sum(c["rejected"] for c in self.per_language.values())
+
+    def tokens(self) -> dict[str, Any]:
+        prompt, completion = sum(self.prompt_tokens.values()), sum(self.completion_tokens.values())
+        return {
+            "prompt": prompt,
+            "completion": completion,
+            "total": prompt + completion,
+            "by_step": {
+                step: {
+                    "requests": self.requests[step],
+                    "prompt": self.prompt_tokens[step],
+                    "completion": self.completion_tokens[step],
+                }
+                for step in ("summary", "query")
+            },
+            "per_accepted_query": round((prompt + completion) / self.accepted, 3) if self.accepted else None,
+        }
+
+
+def job_of(path: Path, prefix: str) -> str:
+    """The job name in ``<prefix>-<job>-<NNN>.jsonl``."""
+    return path.name[len(prefix) + 1 : -len(".jsonl")].rsplit("-", 1)[0]
+
+
 class _ShardedLog:
     """Append-only JSONL files sharded by key, with a torn-tail repair and a set of finished keys."""
 
-    def __init__(self, root: Path, prefix: str, key_field: str, job: str, num_files: int, keep_values: bool):
+    def __init__(
+        self, root: Path, prefix: str, key_field: str, job: str, num_files: int, keep_values: bool, tally: Any = None
+    ):
+        self.tally = tally  # (row, job) -> None, called once per distinct key, loaded or added
         self.root = root
         self.prefix = prefix
         self.key_field = key_field
@@ -120,9 +198,13 @@ class _ShardedLog:
                     f"{path}:{lineno}: corrupt store line (not a JSON object with a hex {self.key_field!r}). "
                     "Remove that line to resume."
                 ) from None
+            if digest in self.keys:  # the same key in two jobs' files (merged folders): first one wins
+                continue
             self.keys.add(digest)
             if self.values is not None:
                 self.values[key] = _trim(row)
+            if self.tally is not None:
+                self.tally(row, job_of(path, self.prefix))
 
     def has(self, key: str) -> bool:
         return bytes.fromhex(key) in self.keys
@@ -148,6 +230,8 @@ class _ShardedLog:
         self.keys.add(digest)
         if self.values is not None:
             self.values[key] = _trim(row)
+        if self.tally is not None:
+            self.tally(row, self.job)
         self._dirty.add(shard)
         return True
 
@@ -166,8 +250,8 @@ class _ShardedLog:
                 os.close(fd)
             self._fds.clear()
 
-    def files(self) -> list[Path]:
-        return sorted(self.root.glob(f"{self.prefix}-*.jsonl"))
+    def files(self, job: str | None = None) -> list[Path]:
+        return sorted(self.root.glob(f"{self.prefix}-{job or '*'}-*.jsonl"))
 
 
 def _lock_job(root: Path, job: str) -> FolderLock:
@@ -199,8 +283,16 @@ class RecordStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = _lock_job(self.root, job)
         self.fsync_interval = fsync_interval
-        self._records = _ShardedLog(self.root, RECORDS, "record_id", job, num_files, keep_values=False)
-        self._summaries = _ShardedLog(self.root, SUMMARIES, "summary_id", job, num_files, keep_values=True)
+        self.job = job
+        self._tallies: dict[str, StoreTally] = defaultdict(StoreTally)
+        self._records = _ShardedLog(
+            self.root, RECORDS, "record_id", job, num_files, keep_values=False,
+            tally=lambda row, j: self._tallies[j].add_record(row),
+        )  # fmt: skip
+        self._summaries = _ShardedLog(
+            self.root, SUMMARIES, "summary_id", job, num_files, keep_values=True,
+            tally=lambda row, j: self._tallies[j].add_summary(row),
+        )  # fmt: skip
         self._last_fsync = time.monotonic()
 
     @property
@@ -210,6 +302,14 @@ class RecordStore:
     @property
     def repaired(self) -> list[str]:
         return self._records.repaired + self._summaries.repaired
+
+    def tally(self, job: str | None = None) -> StoreTally:
+        """Whole-store totals (all jobs' files), or those of one job's files."""
+        total = StoreTally()
+        for name, tally in self._tallies.items():
+            if job is None or name == job:
+                total.merge(tally)
+        return total
 
     def is_done(self, record_id: str) -> bool:
         return self._records.has(record_id)
@@ -253,10 +353,11 @@ class RecordStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def iter_records(self) -> Iterator[dict[str, Any]]:
-        """Every stored record, each once (first write wins if merged folders overlap)."""
+    def iter_records(self, job: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every stored record (or those of one job's files), each once (first write wins if merged folders
+        overlap)."""
         seen: set[bytes] = set()
-        for path in self._records.files():
+        for path in self._records.files(job):
             with open(path, encoding="utf-8") as fh:
                 for line in fh:
                     if not line.endswith("\n"):
@@ -267,9 +368,9 @@ class RecordStore:
                         seen.add(digest)
                         yield row
 
-    def export_parquet(self, path: str | os.PathLike) -> int:
-        """Write every record, deduplicated by ``record_id``, as ``generated.parquet`` (atomically)."""
+    def export_parquet(self, path: str | os.PathLike, job: str | None = None) -> int:
+        """Write every record (or one job's), deduplicated by ``record_id``, as Parquet (atomically)."""
         names = GENERATED_SCHEMA.names
         with AtomicParquetWriter(path, GENERATED_SCHEMA) as writer:
-            writer.write_rows({name: row.get(name) for name in names} for row in self.iter_records())
+            writer.write_rows({name: row.get(name) for name in names} for row in self.iter_records(job))
         return writer.rows_written

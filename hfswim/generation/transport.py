@@ -127,9 +127,13 @@ class AiohttpSession:
     Args:
         max_connections: connection pool size (aiohttp's ``TCPConnector(limit=...)``).
         drop_authorization: an ``Authorization`` header value never to send (hfswim's no-token placeholder).
+        replace_with: what to send instead of it (``Basic ...`` for a URL's ``user:password@``), if anything.
     """
 
-    def __init__(self, max_connections: int = 100, drop_authorization: str | None = None):
+    def __init__(
+        self, max_connections: int = 100, drop_authorization: str | None = None, replace_with: str | None = None
+    ):
+        self._replace_with = replace_with
         self._transport = AiohttpTransport(max_connections)
         self._drop_authorization = drop_authorization
         self._requests: dict[str, httpx2.Request] = {}  # per URL: the request object errors point to
@@ -146,9 +150,10 @@ class AiohttpSession:
         if found is None:
             import aiohttp
 
-            # httpx semantics of a float: the same limit for connecting, each read and each write.
+            # httpx semantics of a float (the same limit for connecting and each read), plus a bound on the
+            # whole request: a server trickling a byte a second never trips a per-read timeout.
             found = self._timeouts[timeout] = aiohttp.ClientTimeout(
-                total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+                total=timeout, connect=timeout, sock_connect=timeout, sock_read=timeout
             )
         return found
 
@@ -169,6 +174,8 @@ class AiohttpSession:
             for name in [k for k, v in send_headers.items() if k.lower() == "authorization"]:
                 if send_headers[name] == self._drop_authorization:
                     del send_headers[name]
+                    if self._replace_with:
+                        send_headers["authorization"] = self._replace_with
         if json is not None:
             data = _dumps(json)
             send_headers["content-type"] = "application/json"

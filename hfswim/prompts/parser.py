@@ -49,6 +49,7 @@ STATUSES = (
     "multiple_queries",
     "query_copies_summary",
     "repetitive",
+    "control_characters",
 )
 
 #: Limits beyond which a part is treated as a runaway rather than a summary/query.
@@ -157,6 +158,10 @@ _QUESTION_END = regex.compile(r"[?？؟]")
 _WORD = regex.compile(r"\w+")
 # Degenerate decoding: a unit of 1-8 characters six times in a row ("Mbelelelelelele..."), or one
 # word three times in a row ("kila kila kila").
+# C0 controls except tab/newline/CR, DEL and C1 controls: a query or summary holding one is a broken answer
+# (a server or proxy bug, a binary body), never text worth training on. U+FFFD is let through: byte-level
+# tokenizers produce it when a completion is cut inside a multi-byte character.
+_CONTROL = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _REPEAT = regex.compile(r"(?i)(\p{L}\S{0,7}?)\1{5,}|\b(\w+)(?:\s+\2\b){2,}")
 
 
@@ -257,6 +262,8 @@ def _count_units(text: str) -> int:
 
 
 def _check_query(query: str) -> str:
+    if _CONTROL.search(query):
+        return "control_characters"
     if len(query) < MIN_QUERY_CHARS or not regex.search(r"\p{L}", query):
         return "query_too_short"
     if _count_units(query) > MAX_QUERY_WORDS or len(query) > MAX_QUERY_CHARS:
@@ -272,6 +279,8 @@ def _check_query(query: str) -> str:
 
 
 def _check_summary(summary: str) -> str:
+    if _CONTROL.search(summary):
+        return "control_characters"
     if _count_units(summary) > MAX_SUMMARY_WORDS or len(summary) > MAX_SUMMARY_CHARS:
         return "summary_too_long"
     if _REPEAT.search(summary):

@@ -129,5 +129,6 @@ def test_unparseable_summary_rejects_every_language_without_query_requests(tmp_p
         lb.fake_completion = original
     rows = _rows(result)
     assert len(rows) == 4 and all(r["parse_status"].startswith("summary_") and r["query"] is None for r in rows)
-    assert loopback.state.answered == 2  # the summaries only
+    # The summaries only; an empty answer is asked again twice (empty_retries) before it is stored as rejected.
+    assert loopback.state.answered == 2 * 3 and result.manifest["retries_by_kind"] == {"empty_answer": 4}
     assert result.manifest["records"]["rejected"] == 4 and result.accepted == 0

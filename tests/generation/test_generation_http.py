@@ -41,7 +41,7 @@ def test_generate_through_transformers_serve(tiny_llm_server, tmp_path, write_pa
     assert m["status"] == "complete" and m["requests"] == 3 + 6 and m["failures_by_kind"] == {}
     assert m["endpoints"][0]["kind"] == "openai"
     # Token counts come from the server's usage, not from estimates.
-    assert m["tokens"]["estimated_requests"] == 0
+    assert m["this_run"]["tokens"]["estimated_requests"] == 0
     assert m["tokens"]["by_step"]["summary"]["requests"] == 3 and m["tokens"]["by_step"]["query"]["requests"] == 6
     rows = pq.read_table(result.parquet_path).to_pylist()
     assert len(rows) == 6 and len({r["record_id"] for r in rows}) == 6
@@ -97,7 +97,7 @@ def test_embedded_gemma_default_end_to_end(tmp_path, write_passages):
     assert (embedded.embedded_model_path() / "model.safetensors").is_file()
     m = result.manifest
     assert m["model"] == embedded.EMBEDDED_MODEL_NAME and m["status"] == "complete" and m["requests"] == 2
-    assert m["tokens"]["estimated_requests"] == 0 and m["tokens"]["total"] > 100
+    assert m["this_run"]["tokens"]["estimated_requests"] == 0 and m["tokens"]["total"] > 100
     (row,) = pq.read_table(result.parquet_path).to_pylist()
     # Greedy Gemma 3 270M writes an extractive English summary of this passage, then a German query.
     assert row["summary"] and "Nile" in row["summary"]

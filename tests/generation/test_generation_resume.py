@@ -82,10 +82,15 @@ def test_sigkill_then_resume_is_exactly_once(tmp_path, write_passages, loopback)
     # ...and the requests of the resumed run were for unfinished work only.
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["records"]["already_done"] == len(before_records)
+    # Totals describe the whole store, not only the records of the resumed process.
+    assert manifest["records"]["total"] == manifest["records"]["accepted"] == n_passages * len(langs)
+    assert all(manifest["per_language"][lang]["accepted"] == n_passages for lang in langs)
+    assert manifest["tokens"]["by_step"]["summary"]["requests"] == n_passages
     done_per_passage: dict[str, int] = {}
     for r in before_records:
         done_per_passage[r["passage_id"]] = done_per_passage.get(r["passage_id"], 0) + 1
     partly_done = [p for p in summaries if done_per_passage.get(p, 0) < len(langs)]
-    assert manifest["summaries_reused"] == len(partly_done), (manifest["summaries_reused"], partly_done)
-    assert manifest["tokens"]["by_step"]["summary"]["requests"] == n_passages - len(before_summaries)
+    this_run = manifest["this_run"]
+    assert this_run["summaries_reused"] == len(partly_done), (this_run["summaries_reused"], partly_done)
+    assert this_run["tokens"]["by_step"]["summary"]["requests"] == n_passages - len(before_summaries)
     assert manifest["store"]["records_before_run"] == len(before_records) and manifest["status"] == "complete"
