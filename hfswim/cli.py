@@ -45,6 +45,10 @@ COMMANDS: list[tuple[str, str]] = [
     ("search", "hfswim.evaluation.cli:search"),
     ("languages", "hfswim.cli_languages:languages"),
 ]
+# (group name, "module:typer app"): commands with subcommands, e.g. `hfswim space build`.
+GROUPS: list[tuple[str, str]] = [
+    ("space", "hfswim.space.cli:app"),
+]
 
 
 def _register() -> None:
@@ -52,6 +56,9 @@ def _register() -> None:
         module_name, attr = target.split(":")
         func = getattr(importlib.import_module(module_name), attr)
         app.command(name)(func)
+    for name, target in GROUPS:
+        module_name, attr = target.split(":")
+        app.add_typer(getattr(importlib.import_module(module_name), attr), name=name)
 
 
 def _version(value: bool) -> None:
