@@ -17,6 +17,7 @@ or, from an hfswim checkout with no Space built: ``hfswim space run --index my-i
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import os
 import re
@@ -61,7 +62,9 @@ class SpaceConfig:
     """What the app shows and searches; ``space.json`` holds these fields."""
 
     title: str = "hfswim multilingual search"
-    description: str = "Dense retrieval over a faiss index. Ask in any language; passages in other languages are found too."
+    description: str = (
+        "Dense retrieval over a faiss index. Ask in any language; passages in other languages are found too."
+    )
     index: str = "index"
     model: str = "model"
     model_name: str = ""
@@ -280,7 +283,7 @@ def query_terms(query: str) -> list[str]:
     for word in _WORD.findall(query.lower()):
         if _UNSPACED.search(word):
             chars = [c for c in word if _UNSPACED.match(c)]
-            terms.update(a + b for a, b in zip(chars, chars[1:], strict=False))
+            terms.update(a + b for a, b in itertools.pairwise(chars))
         elif len(word) >= 3 and word not in _STOPWORDS and not word.isdigit():
             terms.add(word)
     return sorted(terms, key=len, reverse=True)

@@ -38,7 +38,9 @@ def build(
     example: list[str] | None = typer.Option(
         None, "--example", "-e", help="An example question (repeatable; default: 10 questions in 10 languages)."
     ),
-    dataset: list[str] | None = typer.Option(None, "--dataset", help="Hub dataset the passages come from (repeatable)."),
+    dataset: list[str] | None = typer.Option(
+        None, "--dataset", help="Hub dataset the passages come from (repeatable)."
+    ),
     max_query_chars: int = typer.Option(512, "--max-query-chars", help="Longer questions are cut (server side)."),
     check: bool = typer.Option(True, "--check/--no-check", help="Load the built Space and run one query."),
 ) -> None:
@@ -80,7 +82,9 @@ def build(
 def push(
     repo_id: str = typer.Argument(..., help="Space repo id, e.g. me/hfswim-search (created as a Gradio Space)."),
     folder: Path = typer.Argument(..., help="The folder written by `hfswim space build`."),
-    private: bool = typer.Option(False, "--private", help="Create the Space private (an existing one keeps its visibility)."),
+    private: bool = typer.Option(
+        False, "--private", help="Create the Space private (an existing one keeps its visibility)."
+    ),
     revision: str | None = typer.Option(None, "--revision", help="Branch to push to (created from main if missing)."),
     commit_message: str | None = typer.Option(None, "--commit-message", "-m", help="Commit title."),
     token: str | None = typer.Option(
@@ -108,7 +112,9 @@ def push(
         token=resolve_token(token),
     )
     if not result.changed:
-        typer.echo(f"{result.repo_id}@{result.revision}: already up to date ({len(result.unchanged)} files); nothing pushed.")
+        typer.echo(
+            f"{result.repo_id}@{result.revision}: already up to date ({len(result.unchanged)} files); nothing pushed."
+        )
         return
     typer.echo(
         f"Pushed {len(result.uploaded)} file(s), deleted {len(result.deleted)}, kept {len(result.unchanged)} unchanged "
@@ -119,7 +125,9 @@ def push(
 @app.command("run")
 def run(
     folder: Path | None = typer.Argument(None, help="A built Space folder (default: serve --index directly)."),
-    index: Path | None = typer.Option(None, "--index", "-i", help="Index folder (default: the demo corpus, indexed now)."),
+    index: Path | None = typer.Option(
+        None, "--index", "-i", help="Index folder (default: the demo corpus, indexed now)."
+    ),
     model: str | None = typer.Option(None, "--model", "-m", help="Query encoder (default: the one in index.json)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(7860, "--port", help="Port to listen on."),

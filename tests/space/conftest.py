@@ -59,7 +59,9 @@ def served_space(demo_space) -> Iterator[str]:
         deadline = time.monotonic() + 180
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"the built Space exited with {proc.returncode}: {(demo_space.parent / 'app.log').read_text()}")
+                pytest.fail(
+                    f"the built Space exited with {proc.returncode}: {(demo_space.parent / 'app.log').read_text()}"
+                )
             try:
                 urllib.request.urlopen(url, timeout=2).read(1)
                 break

@@ -76,7 +76,9 @@ def _clipped_texts(page) -> list[str]:
 @pytest.mark.parametrize(("lang", "question", "expected", "cross"), QUESTIONS, ids=[q[0] for q in QUESTIONS])
 def test_visitor_finds_the_passage(browser, served_space, demo_space, lang, question, expected, cross, request):
     if cross and space_model_name(demo_space) in ENGLISH_ONLY_MODELS:
-        request.applymarker(pytest.mark.xfail(reason="an English-only encoder cannot match across languages", strict=True))
+        request.applymarker(
+            pytest.mark.xfail(reason="an English-only encoder cannot match across languages", strict=True)
+        )
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(served_space, wait_until="domcontentloaded")
     _search(page, question)
