@@ -99,9 +99,10 @@ def push(
 
       hfswim space push me/hfswim-search runs/space --private
     """
-    from hfswim.hub.upload import resolve_token
+    from hfswim.hub.upload import resolve_token, validate_repo_id
     from hfswim.space.push import check_space_folder, push_space
 
+    validate_repo_id(repo_id)
     check_space_folder(folder)
     result = push_space(
         folder,

@@ -19,8 +19,14 @@ HFSWIM = Path(sys.executable).with_name("hfswim")
 ENGLISH_ONLY_MODELS = ("all-MiniLM-L6-v2",)
 
 
-def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "HF_HUB_OFFLINE": "1"}
+def run_cli(*args: str, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``hfswim ARGS`` as a subprocess, with this checkout first on the path and ``env`` added."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "HF_HUB_OFFLINE": "1",
+        **(env or {}),
+    }
     return subprocess.run([str(HFSWIM), *args], capture_output=True, text=True, env=env, timeout=timeout)
 
 
