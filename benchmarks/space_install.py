@@ -66,7 +66,9 @@ def repack(dist: md.Distribution, wheelhouse: Path) -> Path:
     dist_info = info.parent.as_posix()
     tags = [line.split(":", 1)[1].strip() for line in dist.read_text("WHEEL").splitlines() if line.startswith("Tag:")]
     name = dist.metadata["Name"].replace("-", "_").replace(".", "_")
-    target = wheelhouse / f"{name}-{dist.version}-{tags[0]}.whl"
+    # The compressed tag set (py2.py3-none-any): pip reads every tag the wheel was built for.
+    parts = [".".join(dict.fromkeys(tag.split("-")[i] for tag in tags)) for i in range(3)]
+    target = wheelhouse / f"{name}-{dist.version}-{'-'.join(parts)}.whl"
     record = []
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as whl:
         for file in dist.files or []:

@@ -33,6 +33,8 @@ CONFIG_FILE = "space.json"
 MAX_QUERY_CHARS = 512
 MAX_QUERY_TOKENS = 128
 MAX_K = 20
+# Encoder modules whose code is hfswim's (vendored into the Space by `hfswim space build`).
+TRUSTED_MODULE_PREFIX = "hfswim.encoders."
 # Questions about hfswim's packaged demo corpus, in 10 languages and 6 scripts, several cross-lingual
 # (the answer is a passage in another language).
 DEFAULT_EXAMPLES: list[str] = [
@@ -247,14 +249,32 @@ class SpaceIndex:
 
 
 def load_encoder(model: str) -> Any:
-    """A sentence-transformers encoder whose query length is capped at ``MAX_QUERY_TOKENS`` tokens."""
+    """A sentence-transformers encoder whose query length is capped at ``MAX_QUERY_TOKENS`` tokens.
+
+    A local model whose modules are hfswim's own encoder classes (the default encoder, a port of USE Multilingual
+    v3) loads with ``trust_remote_code``: their code ships with hfswim, or in the Space's ``hfswim/`` folder.
+    """
     from sentence_transformers import SentenceTransformer
 
-    encoder = SentenceTransformer(model, device="cpu" if not _has_cuda() else None)
+    trust = trusts_own_modules(model)
+    encoder = SentenceTransformer(model, device="cpu" if not _has_cuda() else None, trust_remote_code=trust)
     limit = getattr(encoder, "max_seq_length", None)
     if isinstance(limit, int) and limit > MAX_QUERY_TOKENS:
         encoder.max_seq_length = MAX_QUERY_TOKENS  # the index is built; the encoder only sees queries here
     return encoder
+
+
+def trusts_own_modules(model: str | Path) -> bool:
+    """True if ``model`` is a local folder whose custom modules all come from ``hfswim.encoders``."""
+    modules = Path(model) / "modules.json"
+    if not modules.is_file():
+        return False
+    try:
+        types = [entry["type"] for entry in json.loads(modules.read_text(encoding="utf-8"))]
+    except (ValueError, KeyError, TypeError):
+        return False
+    custom = [t for t in types if not t.startswith("sentence_transformers.")]
+    return bool(custom) and all(t.startswith(TRUSTED_MODULE_PREFIX) for t in custom)
 
 
 def _has_cuda() -> bool:

@@ -136,6 +136,7 @@ def build_space(
     meta["model"] = space_model  # the copied index names the Space's encoder, not a path on this machine
     (index_out / "index.json").unlink()
     (index_out / "index.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    extra_requirements = vendor_model_code(source_model, output) if Path(source_model).is_dir() else []
     languages = _index_languages(index_out)
     config = {
         "title": options.title,
@@ -148,7 +149,7 @@ def build_space(
     }
     (output / CONFIG_FILE).write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     shutil.copyfile(APP_SOURCE, output / "app.py")
-    (output / "requirements.txt").write_text(requirements_text(), encoding="utf-8")
+    (output / "requirements.txt").write_text(requirements_text(extra_requirements), encoding="utf-8")
     hub_models = [space_model] if not copied and "/" in space_model else []
     card = space_card(options, model_name, meta["count"], languages, models=hub_models, kind=meta.get("kind", "flat"))
     card.save(output / "README.md")
@@ -158,15 +159,103 @@ def build_space(
     return BuiltSpace(output, space_model, model_name, copied, meta["count"], languages, size)
 
 
-def requirements_text() -> str:
-    """requirements.txt for the Space: what app.py imports, with the versions hfswim is tested with."""
+def requirements_text(extra: list[str] | None = None) -> str:
+    """requirements.txt for the Space: what app.py imports (and the vendored encoder code, ``extra``)."""
     lines = [
         "# Installed by the Hub before app.py starts; gradio itself comes from `sdk_version` in README.md.",
         "# CPU wheels of torch (a CPU Space needs no CUDA libraries); delete this line on GPU hardware.",
         "--extra-index-url https://download.pytorch.org/whl/cpu",
         *REQUIREMENTS,
+        *(extra or []),
     ]
     return "\n".join(lines) + "\n"
+
+
+VENDOR_NOTE = '''"""Vendored by `hfswim space build`: only the hfswim modules this Space's encoder needs (hfswim is not on PyPI)."""
+'''
+
+
+def vendor_model_code(model: str | Path, space: Path) -> list[str]:
+    """Copy the hfswim modules a model's ``modules.json`` names into ``space/hfswim/``; return their requirements.
+
+    A model such as the default encoder (USE Multilingual v3 in ``hfswim.encoders.module``) is a
+    sentence-transformers model whose module class is hfswim code. The Space cannot install hfswim, so the
+    module files (and the hfswim modules they import) go into the Space beside app.py, under empty package
+    ``__init__`` files; the third-party packages they import become requirements (at the installed version or newer).
+    """
+    import ast
+    import importlib.util
+
+    modules_json = Path(model) / "modules.json"
+    if not modules_json.is_file():
+        return []
+    types = [entry.get("type", "") for entry in json.loads(modules_json.read_text(encoding="utf-8"))]
+    todo = [t.rsplit(".", 1)[0] for t in types if t.startswith("hfswim.")]
+    done: set[str] = set()
+    third_party: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in done:
+            continue
+        done.add(name)
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            raise InputError(f"{model}: its module {name} is not an importable hfswim module here")
+        source = Path(spec.origin).read_text(encoding="utf-8")
+        is_package = Path(spec.origin).name == "__init__.py"
+        target = (
+            space.joinpath(*name.split("."), "__init__.py")
+            if is_package
+            else space.joinpath(*name.split(".")).with_suffix(".py")
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source, encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                imported = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = (
+                    importlib.util.resolve_name(
+                        "." * node.level + (node.module or ""), name if is_package else name.rpartition(".")[0]
+                    )
+                    if node.level
+                    else node.module or ""
+                )
+                imported = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for module in imported:
+                top = module.split(".")[0]
+                if top == "hfswim":
+                    if importlib.util.find_spec(module) is not None and module not in done:
+                        todo.append(module)
+                elif top and top not in sys.stdlib_module_names and top != "__future__":
+                    third_party.add(top)
+    for name in sorted(done):  # empty __init__ files: the real ones import the whole package
+        parts = name.split(".")
+        for depth in range(1, len(parts)):
+            init = space.joinpath(*parts[:depth], "__init__.py")
+            if not init.exists():
+                init.write_text(VENDOR_NOTE, encoding="utf-8")
+    return _requirements_for(third_party)
+
+
+def _requirements_for(imports: set[str]) -> list[str]:
+    """``dist>=version`` for the distributions providing ``imports`` that REQUIREMENTS does not already name."""
+    import importlib.metadata as md
+
+    from packaging.utils import canonicalize_name
+
+    listed = {canonicalize_name(r.split(">")[0].split("=")[0].split("<")[0]) for r in REQUIREMENTS}
+    listed |= {"sentence-transformers", "torch", "numpy", "transformers"}  # come with sentence-transformers
+    providers = md.packages_distributions()
+    found = []
+    for name in sorted(imports):
+        for dist in providers.get(name, []):
+            if canonicalize_name(dist) not in listed:
+                listed.add(canonicalize_name(dist))
+                found.append(f"{dist}>={md.version(dist)}")
+    return found
 
 
 def space_card(
@@ -250,7 +339,7 @@ def _prepare_output(output: Path) -> None:
     if output.is_dir() and any(output.iterdir()):
         if not (output / CONFIG_FILE).is_file():
             raise InputError(f"{output}: the folder is not empty and holds no earlier Space build; choose another")
-        for name in ("index", "model"):  # a rebuild must not keep stale index or model files
+        for name in ("index", "model", "hfswim"):  # a rebuild must not keep stale index, model or vendored files
             shutil.rmtree(output / name, ignore_errors=True)
     output.mkdir(parents=True, exist_ok=True)
 

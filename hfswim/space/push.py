@@ -85,5 +85,5 @@ def push_space(
         commit_message=commit_message or f"Upload Space ({sdk_app}, index, model) with hfswim",
         token=token,
         api=api,
-        prune=("index/", "model/"),
+        prune=("index/", "model/", "hfswim/"),
     )
