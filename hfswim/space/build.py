@@ -227,7 +227,7 @@ def vendor_model_code(model: str | Path, space: Path) -> list[str]:
             for module in imported:
                 top = module.split(".")[0]
                 if top == "hfswim":
-                    if importlib.util.find_spec(module) is not None and module not in done:
+                    if module not in done and _is_module(module):
                         todo.append(module)
                 elif top and top not in sys.stdlib_module_names and top != "__future__":
                     third_party.add(top)
@@ -238,6 +238,16 @@ def vendor_model_code(model: str | Path, space: Path) -> list[str]:
             if not init.exists():
                 init.write_text(VENDOR_NOTE, encoding="utf-8")
     return _requirements_for(third_party)
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is a module (``from hfswim.errors import ConfigError`` names a class too)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, AttributeError, ValueError):
+        return False
 
 
 def _requirements_for(imports: set[str]) -> list[str]:

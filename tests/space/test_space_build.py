@@ -137,3 +137,45 @@ def test_module_doctests():
     for module in (hfswim.space.build, hfswim.space.push):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+def test_vendor_model_code_copies_the_hfswim_modules_a_model_names(tmp_path):
+    """A model whose module class is hfswim code (as the USE port's is) gets that code beside app.py."""
+    import subprocess
+    import sys
+
+    from hfswim.space.build import vendor_model_code
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "modules.json").write_text(
+        json.dumps([{"idx": 0, "name": "0", "path": "", "type": "hfswim.hub.upload.X"}])
+    )
+    space = tmp_path / "space"
+    requirements = vendor_model_code(model, space)
+    assert (space / "hfswim" / "hub" / "upload.py").read_text() == Path("hfswim/hub/upload.py").read_text()
+    assert (space / "hfswim" / "errors.py").is_file()  # imported by upload.py
+    assert "Vendored by `hfswim space build`" in (space / "hfswim" / "__init__.py").read_text()
+    assert [r.split(">=")[0] for r in requirements] == ["huggingface_hub"]
+    done = subprocess.run(
+        [sys.executable, "-c", "import hfswim.hub.upload as m; print(m.__file__)"],
+        cwd=space,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ""},
+    )
+    assert done.returncode == 0 and done.stdout.strip() == str(space / "hfswim" / "hub" / "upload.py"), done.stderr
+
+
+def test_app_trusts_only_hfswim_encoder_modules(tmp_path):
+    def model(*types: str) -> Path:
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        folder.mkdir()
+        (folder / "modules.json").write_text(json.dumps([{"type": t} for t in types]))
+        return folder
+
+    assert space_app.trusts_own_modules(model("hfswim.encoders.module.USEncoder"))
+    assert space_app.trusts_own_modules(model("hfswim.encoders.module.USEncoder", "sentence_transformers.models.Dense"))
+    assert not space_app.trusts_own_modules(model("sentence_transformers.models.Transformer"))
+    assert not space_app.trusts_own_modules(model("hfswim.encoders.module.USEncoder", "evil.Module"))
+    assert not space_app.trusts_own_modules(tmp_path / "missing")
