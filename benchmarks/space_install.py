@@ -126,7 +126,9 @@ def main() -> None:
         sys.exit(f"pip install failed:\n{install.stdout[-3000:]}\n{install.stderr[-3000:]}")
     print(f"installed in {t2 - t1:.0f} s", flush=True)
     python = str(venv / "bin" / "python")
-    no_hfswim = subprocess.run([python, "-c", "import hfswim"], capture_output=True).returncode != 0
+    # From a neutral folder with a bare environment: a checkout in the working directory would be found first.
+    bare = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    no_hfswim = subprocess.run([python, "-c", "import hfswim"], cwd=work, env=bare, capture_output=True).returncode != 0
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
