@@ -440,7 +440,7 @@ def build_app(index: SpaceIndex, config: SpaceConfig) -> Any:
                 fn=lambda q: run(q, 5),
                 run_on_click=True,
                 cache_examples=False,
-                label="Examples in 10 languages (click one to search)",
+                label="Examples (click one to search)",
             )
         for event in (button.click, query.submit):
             event(run, inputs=[query, k], outputs=[info, results], concurrency_limit=4)
