@@ -179,3 +179,41 @@ def test_app_trusts_only_hfswim_encoder_modules(tmp_path):
     assert not space_app.trusts_own_modules(model("sentence_transformers.models.Transformer"))
     assert not space_app.trusts_own_modules(model("hfswim.encoders.module.USEncoder", "evil.Module"))
     assert not space_app.trusts_own_modules(tmp_path / "missing")
+
+
+@pytest.mark.slow
+def test_space_run_serves_a_built_folder_and_an_index(demo_space):
+    import os
+    import subprocess
+    import time
+    import urllib.request
+
+    from hfswim.space.local import local_config
+    from tests.space.conftest import HFSWIM, ROOT, free_port
+
+    config, index = local_config(index=demo_space / "index", model=str(demo_space / "model"))
+    assert config.model_name == json.loads((demo_space / "space.json").read_text())["model_name"]
+    assert index.search("Wo entspringt der Rhein?", 1).hits[0].passage_id == "de-rhein"
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen(
+        [str(HFSWIM), "space", "run", str(demo_space), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, "hfswim space run exited"
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "hfswim space run did not answer within 180 s"
+                time.sleep(0.5)
+        assert "hfswim multilingual search" in page
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
