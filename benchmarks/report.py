@@ -22,6 +22,8 @@ ORDER = [
     "train_xquad",
     "eval_xquad",
     "faiss_latency",
+    "space_latency",
+    "space_install",
 ]
 
 HEADER = """# Benchmarks

@@ -32,6 +32,8 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("train_xquad", ["--languages", "de", "--max-passages", "40", "--eval-languages", "de,es,en,ru,zh"], {}),
     ("eval_xquad", [], {}),
     ("faiss_latency", ["--n", "1000000", "--threads", "2", "--m", "16", "--ef-construction", "48"], {}),
+    ("space_latency", [], {"OMP_NUM_THREADS": "2"}),
+    ("space_install", [], {}),
 ]
 
 
