@@ -18,6 +18,7 @@ import argparse
 import base64
 import hashlib
 import importlib.metadata as md
+import json
 import os
 import shutil
 import socket
@@ -169,6 +170,10 @@ def main() -> None:
     print(f"started in {t3 - t2:.0f} s; answered: {answered}; hfswim absent: {no_hfswim}", flush=True)
     size = sum(p.stat().st_size for p in wheelhouse.iterdir()) / 2**30
     verdict = "passed" if answered and no_hfswim else "FAILED"
+    model_name = json.loads((folder / "space.json").read_text(encoding="utf-8")).get("model_name", "?")
+    vendored = sorted(
+        p.relative_to(folder).as_posix() for p in (folder / "hfswim").rglob("*.py") if p.stem != "__init__"
+    )
     text = [
         "## Demo Space: a fresh offline install of the built folder runs",
         "",
@@ -184,7 +189,11 @@ def main() -> None:
         f'{"fails" if no_hfswim else "works"} in that venv; "Wo entspringt der Rhein?" came back with 5 cards, '
         f"de-rhein among them: {answered}.",
         "",
-        "Requirements as built: " + ", ".join(f"`{r}`" for r in requirements) + ".",
+        f"Encoder: {model_name}"
+        + (f"; its module code vendored into the Space: {', '.join(f'`{v}`' for v in vendored)}" if vendored else "")
+        + ". Requirements as built: "
+        + ", ".join(f"`{r}`" for r in requirements)
+        + ".",
         "",
     ]
     Path(args.output).write_text("\n".join(text), encoding="utf-8")
