@@ -118,7 +118,7 @@ def build_space(
     else:
         _copy_index(Path(index), index_out)
     meta = json.loads((index_out / "index.json").read_text(encoding="utf-8"))
-    source_model = str(model or meta["model"])
+    source_model = _resolve_model(str(model or meta["model"]))
 
     from hfswim.space.app import model_display_name
 
@@ -337,7 +337,9 @@ def check_space(folder: str | Path, model_override: str | None = None) -> None:
     try:
         index = app.SpaceIndex.load(config.index, model=model_override or config.model)
     except (OSError, ValueError) as err:
-        raise InputError(f"{folder}: the built Space does not load: {err}") from None
+        raise InputError(
+            f"{folder}: the built Space does not load ({err}); offline, a Hub model needs --no-check"
+        ) from None
     query = (config.examples or ["test"])[0]
     if not index.search(query, 3).hits:
         raise InputError(f"{folder}: the built Space found nothing for {query!r}")
@@ -378,6 +380,15 @@ def _build_demo_index(target: Path, model: str | Path) -> None:
     from hfswim.evaluation.search import build_index
 
     build_index(demo_corpus_path(), model, target, kind="flat")
+
+
+def _resolve_model(name: str) -> str:
+    """A model path or Hub id; hfswim's encoder aliases (``usem3``, ``default``) become the converted folder."""
+    try:
+        from hfswim.encoders import resolve_encoder  # the USE port's aliases, where hfswim has them
+    except ImportError:
+        return name
+    return str(resolve_encoder(name))
 
 
 def _default_model() -> str:
