@@ -24,6 +24,8 @@ ORDER = [
     "eval_xquad",
     "xor_tokenization",
     "faiss_latency",
+    "space_latency",
+    "space_install",
 ]
 
 HEADER = """# Benchmarks

@@ -38,6 +38,8 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("eval_xquad", [], {}),
     ("xor_tokenization", ["--orders", "200", "--repeats", "5"], {"OMP_NUM_THREADS": "1"}),
     ("faiss_latency", ["--n", "1000000", "--threads", "2", "--m", "16", "--ef-construction", "48"], {}),
+    ("space_latency", [], {"OMP_NUM_THREADS": "2"}),
+    ("space_install", [], {}),
 ]
 
 

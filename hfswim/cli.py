@@ -47,8 +47,13 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("search", "hfswim.evaluation.cli:search", "Search an index folder with a query."),
     ("languages", "hfswim.cli_languages:languages", "List the 33 SWIM-IR languages."),
 ]
+# (group name, "module:typer app", summary): commands with subcommands, e.g. `hfswim space build`.
+GROUPS: list[tuple[str, str, str]] = [
+    ("space", "hfswim.space.cli:app", "Build, run and push the demo Space (a Gradio search app over an index)."),
+]
 _TARGETS = {name: target for name, target, _ in COMMANDS}
-_SUMMARIES = {name: summary for name, _, summary in COMMANDS}
+_GROUPS = {name: target for name, target, _ in GROUPS}
+_SUMMARIES = {name: summary for name, _, summary in COMMANDS + GROUPS}
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 DEBUG_ENV = "HFSWIM_DEBUG"
@@ -72,14 +77,22 @@ class LazyGroup(TyperGroup):
     _listing_only = False
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return list(_TARGETS)
+        return [*_TARGETS, *_GROUPS]
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         cmd = self.commands.get(cmd_name)
-        if cmd is not None or cmd_name not in _TARGETS:
+        if cmd is not None or cmd_name not in _SUMMARIES:
             return cmd
         if self._listing_only:  # the root help lists names and summaries: no import needed
             return TyperCommand(name=cmd_name, help=_SUMMARIES[cmd_name])
+        if cmd_name in _GROUPS:
+            import importlib
+
+            module_name, attr = _GROUPS[cmd_name].split(":")
+            group = getattr(importlib.import_module(module_name), attr)
+            cmd = self.commands[cmd_name] = typer.main.get_group(group)
+            cmd.name = cmd_name
+            return cmd
         sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode="rich")
         sub.command(cmd_name)(load_command(cmd_name))
         cmd = self.commands[cmd_name] = typer.main.get_command(sub)
@@ -97,7 +110,7 @@ class LazyGroup(TyperGroup):
             return super().resolve_command(ctx, args)
         except _UsageError as err:
             message = getattr(err, "message", "")
-            close = difflib.get_close_matches(args[0], list(_TARGETS), n=2) if args else []
+            close = difflib.get_close_matches(args[0], list(_SUMMARIES), n=2) if args else []
             if close and "Did you mean" not in message and message.startswith("No such command"):
                 suggestions = ", ".join(repr(c) for c in close)
                 err.message = f"{message.rstrip('.')}. Did you mean {suggestions}?"  # type: ignore[attr-defined]

@@ -219,6 +219,7 @@ def push_folder(
     token: str | None = None,
     api: HfApi | None = None,
     prune: tuple[str, ...] = (),
+    space_sdk: str | None = None,
 ) -> PushResult:
     """Create the repo if needed and push the changed files of ``folder`` with one resumable upload.
 
@@ -232,6 +233,7 @@ def push_folder(
         token: a Hub token; default HF_TOKEN / ``hf auth login``. Never logged.
         api: an :class:`~huggingface_hub.HfApi` to use (e.g. another endpoint); default a new one.
         prune: repo path prefixes (e.g. ``("data/",)``) whose remote files missing locally are deleted.
+        space_sdk: the SDK of a new Space (``"gradio"``, ``"docker"``, ``"static"``); the Hub requires one.
 
     Returns:
         A :class:`PushResult`; ``result.changed`` is False when the Hub already had this exact folder.
@@ -254,7 +256,7 @@ def push_folder(
         check_hub_reachable()
         api = HfApi()
     with hub_errors(repo_id):
-        return _push(api, root, paths, repo_id, repo_type, private, revision, commit_message, token, prune)
+        return _push(api, root, paths, repo_id, repo_type, private, revision, commit_message, token, prune, space_sdk)
 
 
 def _push(
@@ -268,9 +270,11 @@ def _push(
     commit_message: str | None,
     token: str | None,
     prune: tuple[str, ...],
+    space_sdk: str | None,
 ) -> PushResult:
     branch = revision or DEFAULT_BRANCH
-    repo_url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, token=token)
+    create = {"space_sdk": space_sdk or "gradio"} if repo_type == "space" else {}
+    repo_url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, token=token, **create)
     # RepoUrl carries the resolved "namespace/name" when the user gave a bare name.
     full_id = getattr(repo_url, "repo_id", None) or repo_id
     if branch != DEFAULT_BRANCH and not branch.startswith("refs/"):
