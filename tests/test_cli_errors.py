@@ -332,10 +332,13 @@ def test_signals_give_the_conventional_exit_codes(tmp_path, sig, code, says):
     """A scheduler's SIGTERM and a user's Ctrl-C stop a run with 143 and 130 (not 0), cleanly."""
     pq.write_table(conform(_passage_rows(40), PASSAGE_SCHEMA), tmp_path / "passages.parquet")
     with LoopbackLLM(kind="tgi") as slow:
-        slow.state.delay = 6.0  # every request hangs long enough that a loaded machine still signals a busy run
+        slow.state.delay = 4.0  # every request hangs long enough that a loaded machine still signals a busy run
         proc = subprocess.Popen(
             [HFSWIM, "generate", "passages.parquet", "-o", "gen", "-e", slow.url, "-l", "sw", "--no-progress"],
             cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # A shell runs background jobs (`make test &`) with SIGINT ignored, and children inherit that:
+            # give the command a terminal's default disposition, as a user pressing Ctrl-C has.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while slow.state.requests == 0 and proc.poll() is None and time.monotonic() < deadline:
