@@ -68,11 +68,20 @@ def generate(
     max_retries: int = typer.Option(
         8, "--max-retries", help="Retries per request on 429/5xx/timeouts/connection errors."
     ),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds per request before it counts as a timeout."),
+    timeout: float = typer.Option(
+        None,
+        "--timeout",
+        help="Seconds per request before it counts as a timeout (default 300; embedded: from the server's speed).",
+    ),
     num_shards: int = typer.Option(1, "--num-shards", help="Split the passages over N client jobs (stable hash)."),
     shard_index: int = typer.Option(0, "--shard-index", help="Which of the N jobs this is (0-based)."),
     max_passages: int = typer.Option(None, "--max-passages", help="Stop after this many passages of this shard."),
     device: str = typer.Option("cpu", "--device", help="Embedded server only: cpu, cuda, auto."),
+    embedded_server: str = typer.Option(
+        "hfswim",
+        "--embedded-server",
+        help="No endpoint: hfswim (batched, prefix KV cache) or transformers (`transformers serve`).",
+    ),
     http_backend: str = typer.Option(
         "aiohttp", "--http-backend", help="Network layer under AsyncInferenceClient: aiohttp (fast) or httpx."
     ),
@@ -105,11 +114,12 @@ def generate(
         seed=seed,
         concurrency=concurrency,
         max_retries=max_retries,
-        request_timeout=timeout,
+        **({"request_timeout": timeout} if timeout is not None else {}),
         num_shards=num_shards,
         shard_index=shard_index,
         max_passages=max_passages,
         embedded_device=device,
+        embedded_server=embedded_server,
         http_backend=http_backend,
         progress=not no_progress,
     )
