@@ -8,11 +8,11 @@ before it), on a loopback port::
 Routes:
 
 * ``GET /health``: 200 once the model is loaded and calibrated.
-* ``GET /info``: TGI-style capacity: ``model_id``, ``max_concurrent_requests`` (what hfswim sends at once),
+* ``GET /info``: capacity as TGI names it: ``max_concurrent_requests`` (what hfswim sends at once),
   ``max_batch_size``, and the calibration (``prefill_tokens_per_s``, ``decode_step_s`` at a full batch) from
   which the client derives its request timeout.
 * ``GET /v1/models``; ``POST /v1/chat/completions`` (non-streaming; ``max_tokens``, ``temperature``,
-  ``top_p``, ``seed``, ``stop``, ``logprobs``). ``usage.prompt_tokens_details.cached_tokens`` says how many
+  ``top_p``, ``seed``, ``stop``, ``logprobs``, and vLLM's ``ignore_eos``). ``usage.prompt_tokens_details.cached_tokens`` says how many
   prompt tokens came from the prefix cache. A request whose client disconnects is dropped from the batch at
   the next step: a timed-out request leaves no computation behind.
 * ``GET /stats``: the generator's counters (prompt tokens computed vs reused, cancelled requests, mean batch).
@@ -89,7 +89,8 @@ def build_app(generator: Any, tokenizer: Any, *, model_id: str, info: dict[str, 
         return JSONResponse({"status": "ok"})
 
     async def server_info(_: Request) -> JSONResponse:
-        return JSONResponse({"model_id": model_id, **info, "queued": generator.queued})
+        # "model", not TGI's "model_id": hfswim's endpoint discovery must see an OpenAI-compatible server
+        return JSONResponse({"model": model_id, **info, "queued": generator.queued})
 
     async def models(_: Request) -> JSONResponse:
         return JSONResponse({"object": "list", "data": [{"id": model_id, "object": "model", "owned_by": "hfswim"}]})
@@ -112,6 +113,7 @@ def build_app(generator: Any, tokenizer: Any, *, model_id: str, info: dict[str, 
                 seed=int(body["seed"]) if body.get("seed") is not None else None,
                 stop=(stop,) if isinstance(stop, str) else tuple(stop),
                 logprobs=bool(body.get("logprobs")),
+                ignore_eos=bool(body.get("ignore_eos")),
             )
             future = asyncio.wrap_future(generator.submit(gen_request))
         except (KeyError, TypeError, ValueError) as err:

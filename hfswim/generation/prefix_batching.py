@@ -53,6 +53,7 @@ class GenerationRequest:
         stop: strings that end the generation (the text is cut before the first one).
         logprobs: return the log-probability of each generated token.
         deadline: a ``time.monotonic()`` after which the request is dropped (finish_reason "deadline").
+        ignore_eos: generate past end-of-sequence tokens (vLLM's option; for benchmarks and tests).
     """
 
     prompt_ids: list[int]
@@ -63,6 +64,7 @@ class GenerationRequest:
     stop: tuple[str, ...] = ()
     logprobs: bool = False
     deadline: float | None = None
+    ignore_eos: bool = False
     cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def cancel(self) -> None:
@@ -328,7 +330,7 @@ class PrefixCachingGenerator:
             row.logprobs.append((self.tokenizer.decode([token]), logprob))
         row.generated.append(token)
         self.stats.completion_tokens += 1
-        if token in self._eos:
+        if token in self._eos and not request.ignore_eos:
             row.finish_reason = "stop"
             return
         row.text = self.tokenizer.decode(row.generated, skip_special_tokens=True)
@@ -380,7 +382,7 @@ class PrefixCachingGenerator:
             self.stats.expired += 1
         else:
             self.stats.completed += 1
-        ids = [t for t in generated if t not in self._eos]
+        ids = generated if request.ignore_eos else [t for t in generated if t not in self._eos]
         text = self.tokenizer.decode(ids, skip_special_tokens=True) if ids else ""
         cut = min((text.find(s) for s in request.stop if s and s in text), default=-1)
         if cut >= 0:
