@@ -53,7 +53,7 @@ def load_model(model_dir: str, dtype: str = "float32") -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def calibrate(generator: Any, tokenizer: Any, prompt_tokens: int = 64, steps: int = 2) -> dict[str, float]:
+def calibrate(generator: Any, tokenizer: Any, prompt_tokens: int = 48, steps: int = 2) -> dict[str, float]:
     """Measure prefill throughput and the decode step at a full batch (a few seconds on 2 CPU cores)."""
     from hfswim.generation.prefix_batching import GenerationRequest
 
