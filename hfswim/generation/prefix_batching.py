@@ -2,8 +2,8 @@
 
 Every prompt of a strategy starts with the same instructions and exemplars (per template and language), and
 only the passage at the end differs. :class:`PrefixCachingGenerator` notices such shared prefixes by their
-token ids (the longest common prefix with recent prompts), computes each prefix's KV cache once, keeps a small
-LRU of them, and per request only runs the suffix on a copy of that cache. Requests are then decoded together
+token ids (the longest common prefix with recent prompts, cut back to a line start), computes each prefix's KV
+cache once, keeps a small LRU of them, and per request only runs the suffix on a copy of that cache. Requests are then decoded together
 (continuous batching: a row joins as soon as its prefill is done and leaves as soon as it stops, is cancelled,
 or passes its deadline), which on a CPU reads the model's weights once per step for all rows instead of once per
 row.
@@ -156,6 +156,7 @@ class PrefixCachingGenerator:
         self.stats = GeneratorStats()
         self._prefixes: OrderedDict[tuple[int, ...], _PrefixEntry] = OrderedDict()
         self._history: deque[tuple[int, ...]] = deque(maxlen=history)
+        self._newline_tokens: dict[int, bool] = {}
         self._queue: queue.Queue[tuple[GenerationRequest, Future]] = queue.Queue()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -276,6 +277,7 @@ class PrefixCachingGenerator:
                 best = entry
         shared = max((_common_prefix_len(key, other) for other in self._history), default=0)
         shared = min(shared, len(key) - 1)  # at least one token is left to compute the next token's logits
+        shared = self._line_start_at_or_before(key, shared)
         self._history.append(key)
         have = len(best.ids) if best is not None else 0
         if shared >= self.min_prefix_tokens and shared >= have + self.min_prefix_tokens:
@@ -283,6 +285,21 @@ class PrefixCachingGenerator:
         if best is not None:
             self._prefixes.move_to_end(best.ids)
         return best
+
+    def _line_start_at_or_before(self, ids: tuple[int, ...], n: int) -> int:
+        """Back ``n`` off to just after a newline: the shared instructions and exemplars end at a line break,
+        while two passages often share their first word ("Passage: The"). Cutting there gives every prompt of
+        a template and language the same cached prefix instead of one per first word."""
+        for end in range(n, max(n - 256, 0), -1):
+            if self._ends_line(ids[end - 1]):
+                return end
+        return n
+
+    def _ends_line(self, token: int) -> bool:
+        known = self._newline_tokens.get(token)
+        if known is None:
+            known = self._newline_tokens[token] = self.tokenizer.decode([token]).endswith("\n")
+        return known
 
     def _compute_prefix(self, ids: tuple[int, ...], base: _PrefixEntry | None) -> _PrefixEntry:
         from transformers import DynamicCache

@@ -155,3 +155,17 @@ def test_cancelled_and_expired_requests_leave_the_batch(tokenizer):
         assert gen.stats.cancelled == 1 and gen.stats.expired == 1
     assert [r.finish_reason for r in results] == ["length", "cancelled", "deadline"]
     assert len(results[0].token_ids) == 30 and len(results[1].token_ids) < 100_000
+
+
+def test_shared_prefix_is_cut_at_a_line_start_so_one_entry_serves_every_passage(tokenizer):
+    torch.manual_seed(0)
+    model = _llama(tokenizer).eval()
+    # the first two passages share "Title: the river": without the cut the cached prefix would end mid-line
+    # and the third prompt would need a second prefix computed from scratch
+    suffixes = ["Title: the river Nile\nSummary:", "Title: the river Congo\nSummary:", "Title: a city\nSummary:"]
+    prompts = [_prompt_ids(tokenizer, s) for s in suffixes]
+    with PrefixCachingGenerator(model, tokenizer, max_batch=1, min_prefix_tokens=8) as gen:
+        results = [gen.generate([GenerationRequest(p, max_new_tokens=2)])[0] for p in prompts]
+        assert gen.stats.prefixes_computed == 1
+    shared = len(_prompt_ids(tokenizer, ""))
+    assert [r.cached_tokens for r in results] == [0, shared, shared]
