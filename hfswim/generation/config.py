@@ -50,7 +50,7 @@ class GenerateConfig(BaseModel):
         description="Embedded mode: hfswim's batched server with a prefix KV cache, or `transformers serve`.",
     )
     embedded_max_batch: int | None = Field(
-        default=None, ge=1, description="Embedded hfswim server: rows decoded together (default 8)."
+        default=None, ge=1, description="Embedded hfswim server: rows decoded together (default 16)."
     )
     embedded_device: str = "cpu"
     embedded_continuous_batching: bool = False

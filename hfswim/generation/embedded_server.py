@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("model", help="local model folder (safetensors + tokenizer with a chat template)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--max-batch", type=int, default=8, help="rows decoded together")
+    parser.add_argument("--max-batch", type=int, default=16, help="rows decoded together")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: half the cores)")
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--no-prefix-cache", action="store_true", help="compute every prompt in full")
