@@ -156,7 +156,7 @@ class PrefixCachingGenerator:
         self.stats = GeneratorStats()
         self._prefixes: OrderedDict[tuple[int, ...], _PrefixEntry] = OrderedDict()
         self._history: deque[tuple[int, ...]] = deque(maxlen=history)
-        self._newline_tokens: dict[int, bool] = {}
+        self._token_texts: dict[int, str] = {}
         self._queue: queue.Queue[tuple[GenerationRequest, Future]] = queue.Queue()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -245,16 +245,17 @@ class PrefixCachingGenerator:
         from transformers import DynamicCache
 
         ids = list(request.prompt_ids)
-        entry = self._prefix_for(ids) if self.use_prefix_cache else None
+        entry, computed_now = self._prefix_for(ids) if self.use_prefix_cache else (None, 0)
         if entry is not None:
             row_cache, start = copy.deepcopy(entry.cache), len(entry.ids)
         else:
             row_cache, start = DynamicCache(config=self.model.config), 0
         logits = self._forward(ids[start:], start, row_cache)
+        reused = start - computed_now  # the part of the prefix that earlier requests paid for
         self.stats.prompt_tokens += len(ids)
-        self.stats.prompt_tokens_reused += start
+        self.stats.prompt_tokens_reused += reused
         self.stats.prompt_tokens_computed += len(ids) - start
-        row = _Row(request=request, future=future, cached_tokens=start, position=len(ids))
+        row = _Row(request=request, future=future, cached_tokens=reused, position=len(ids))
         if request.temperature > 0:
             row.generator = torch.Generator(device="cpu")
             row.generator.manual_seed(request.seed if request.seed is not None else int(time.time_ns()))
@@ -267,8 +268,11 @@ class PrefixCachingGenerator:
         out = self.model(input_ids=input_ids, position_ids=positions, cache=cache, use_cache=True, logits_to_keep=1)
         return out.logits[:, -1, :]
 
-    def _prefix_for(self, ids: list[int]) -> _PrefixEntry | None:
-        """The longest cached prefix of ``ids``; computes a new one when recent prompts share a longer one."""
+    def _prefix_for(self, ids: list[int]) -> tuple[_PrefixEntry | None, int]:
+        """The longest cached prefix of ``ids`` and how many of its tokens were computed just now.
+
+        A new prefix is computed (extending the longest cached one) when recent prompts share a longer one,
+        or, when nothing is cached or shared yet, up to the prompt's last blank line (see below)."""
         key = tuple(ids)
         best: _PrefixEntry | None = None
         for entry in self._prefixes.values():
@@ -280,11 +284,29 @@ class PrefixCachingGenerator:
         shared = self._line_start_at_or_before(key, shared)
         self._history.append(key)
         have = len(best.ids) if best is not None else 0
+        computed = 0
         if shared >= self.min_prefix_tokens and shared >= have + self.min_prefix_tokens:
+            computed = shared - have
             best = self._compute_prefix(key[:shared], best)
+        elif best is None:
+            # The first prompt of a template: its instructions and exemplars end at its last blank line (the
+            # passage comes last, on consecutive lines). Computing the prompt in two parts costs the same, and
+            # the next prompts of the template find their prefix cached instead of paying for it twice.
+            guess = self._after_last_blank_line(key)
+            if guess >= self.min_prefix_tokens:
+                computed = guess
+                best = self._compute_prefix(key[:guess], None)
         if best is not None:
             self._prefixes.move_to_end(best.ids)
-        return best
+        return best, computed
+
+    def _after_last_blank_line(self, ids: tuple[int, ...]) -> int:
+        """Length of the longest proper prefix of ``ids`` that ends with a blank line ("\n\n"), or 0."""
+        for end in range(len(ids) - 1, max(len(ids) - 4096, 1), -1):
+            text = self._token_text(ids[end - 1])
+            if text.endswith("\n\n") or (text.endswith("\n") and self._token_text(ids[end - 2]).endswith("\n")):
+                return end
+        return 0
 
     def _line_start_at_or_before(self, ids: tuple[int, ...], n: int) -> int:
         """Back ``n`` off to just after a newline: the shared instructions and exemplars end at a line break,
@@ -296,10 +318,13 @@ class PrefixCachingGenerator:
         return n
 
     def _ends_line(self, token: int) -> bool:
-        known = self._newline_tokens.get(token)
-        if known is None:
-            known = self._newline_tokens[token] = self.tokenizer.decode([token]).endswith("\n")
-        return known
+        return self._token_text(token).endswith("\n")
+
+    def _token_text(self, token: int) -> str:
+        text = self._token_texts.get(token)
+        if text is None:
+            text = self._token_texts[token] = self.tokenizer.decode([token])
+        return text
 
     def _compute_prefix(self, ids: tuple[int, ...], base: _PrefixEntry | None) -> _PrefixEntry:
         from transformers import DynamicCache
