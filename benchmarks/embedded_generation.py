@@ -167,8 +167,9 @@ def part_paths(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                         concurrency=server.max_concurrency, request_timeout=server.request_timeout(MAX_NEW_TOKENS),
                     )  # fmt: skip
                     after = server_stats(new_url)
-                    for key in ("prompt_tokens_reused", "prompt_tokens_computed", "cancelled", "expired"):
-                        entry["new"][key] = after.get(key, 0) - before.get(key, 0)
+                    keys = ("prompt_tokens_reused", "prompt_tokens_computed", "cancelled", "expired")
+                    for key in (*keys, "prefill_s", "decode_s"):
+                        entry["new"][key] = round(after.get(key, 0) - before.get(key, 0), 2)
                     steps = after.get("decode_steps", 0) - before.get("decode_steps", 0)
                     rows_total = after.get("batch_rows_total", 0) - before.get("batch_rows_total", 0)
                     entry["new"]["mean_batch"] = round(rows_total / steps, 2) if steps else None
@@ -319,6 +320,7 @@ def _render_paths(p: dict[str, Any]) -> list[str]:
     ratio = new_rate / old_rate if old_rate else float("inf")
     per_round = [f"{_rate([r['new']]) / _rate([r['old']]):.1f}x" if _rate([r["old"]]) else "-" for r in p["rounds"]]
     info = p.get("new_server_info") or {}
+    split = ", ".join(f"{r['new'].get('prefill_s')} / {r['new'].get('decode_s')}" for r in p["rounds"])
     lines = [
         f"### Throughput on {p['passages']} XQuAD English passages x {LANGUAGES} ({len(p['rounds'])} rounds, "
         "alternating order)",
@@ -346,7 +348,9 @@ def _render_paths(p: dict[str, Any]) -> list[str]:
         "",
         f"**Accepted records/min, new / today: {ratio:.1f}x** (goal >= 5x with 0 timeouts: {goal}); per round: "
         f"{', '.join(per_round)}. Mean decode batch of the new server per round: "
-        f"{', '.join(str(r['new'].get('mean_batch')) for r in p['rounds'])}; requests it dropped because the "
+        f"{', '.join(str(r['new'].get('mean_batch')) for r in p['rounds'])}; its seconds in prompt forwards / "
+        f"decode steps per round: {split}"
+        "; requests it dropped because the "
         f"client went away: {sum(r['new'].get('cancelled', 0) for r in p['rounds'])}. "
         f"Its calibration at start: {info.get('prefill_tokens_per_s')} prompt tokens/s, "
         f"{info.get('decode_step_s')} s per decode step of a full batch of {info.get('max_batch_size')}.",

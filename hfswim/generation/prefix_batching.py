@@ -97,9 +97,12 @@ class GeneratorStats:
     completion_tokens: int = 0
     decode_steps: int = 0
     batch_rows_total: int = 0  # sum of rows over decode steps (mean batch = this / decode_steps)
+    prefill_s: float = 0.0  # seconds in prompt (prefix and suffix) forwards
+    decode_s: float = 0.0  # seconds in batched decode steps
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
+        out["prefill_s"], out["decode_s"] = round(self.prefill_s, 3), round(self.decode_s, 3)
         out["mean_batch"] = round(self.batch_rows_total / self.decode_steps, 3) if self.decode_steps else None
         return out
 
@@ -263,9 +266,11 @@ class PrefixCachingGenerator:
         return row, row_cache
 
     def _forward(self, ids: list[int], start: int, cache: Any) -> torch.Tensor:
+        started = time.perf_counter()
         input_ids = torch.tensor([ids], device=self._device)
         positions = torch.arange(start, start + len(ids), device=self._device).unsqueeze(0)
         out = self.model(input_ids=input_ids, position_ids=positions, cache=cache, use_cache=True, logits_to_keep=1)
+        self.stats.prefill_s += time.perf_counter() - started
         return out.logits[:, -1, :]
 
     def _prefix_for(self, ids: list[int]) -> tuple[_PrefixEntry | None, int]:
@@ -346,9 +351,11 @@ class PrefixCachingGenerator:
         input_ids = torch.tensor([[row.generated[-1]] for row in rows], device=self._device)
         positions = torch.tensor([[row.position] for row in rows], device=self._device)
         attention_mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+        started = time.perf_counter()
         out = self.model(
             input_ids=input_ids, attention_mask=attention_mask, position_ids=positions, cache=cache, use_cache=True
         )
+        self.stats.decode_s += time.perf_counter() - started
         self.stats.decode_steps += 1
         self.stats.batch_rows_total += len(rows)
         logits = out.logits[:, -1, :]
