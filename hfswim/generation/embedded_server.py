@@ -53,23 +53,27 @@ def load_model(model_dir: str, dtype: str = "float32") -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def calibrate(generator: Any, tokenizer: Any, prompt_tokens: int = 48, steps: int = 2) -> dict[str, float]:
-    """Measure prefill throughput and the decode step of a full batch (seconds on 2 CPU cores)."""
+def calibrate(
+    generator: Any, tokenizer: Any, prompt_tokens: int = 48, rows: int = 4, steps: int = 2
+) -> dict[str, float]:
+    """Measure prefill throughput and (an upper bound of) the decode step of a full batch: ~2 s on 2 CPU cores.
+
+    The decode step is timed on ``rows`` rows and scaled linearly to the full batch: a step's cost grows less
+    than linearly with its rows, so the estimate errs on the long side, as a timeout should.
+    """
     from hfswim.generation.prefix_batching import GenerationRequest
 
     base = tokenizer("The river flows through the old city to the sea. " * 64, add_special_tokens=False)["input_ids"]
     stats = generator.stats
     generator.generate([GenerationRequest(base[:prompt_tokens], max_new_tokens=1)])
     prefill_s = stats.prefill_s
-    # distinct short prompts (no shared prefix), then `steps` decode steps of the full batch
+    rows = min(rows, generator.max_batch)
     steps_before, decode_before = stats.decode_steps, stats.decode_s
-    generator.generate(
-        [GenerationRequest(base[i + 1 : i + 9], max_new_tokens=steps + 1) for i in range(generator.max_batch)]
-    )
-    decode_steps = max(1, stats.decode_steps - steps_before)
+    generator.generate([GenerationRequest(base[i + 1 : i + 5], max_new_tokens=steps + 1) for i in range(rows)])
+    step_s = (stats.decode_s - decode_before) / max(1, stats.decode_steps - steps_before)
     return {
         "prefill_tokens_per_s": round(prompt_tokens / max(prefill_s, 1e-6), 2),
-        "decode_step_s": round((stats.decode_s - decode_before) / decode_steps, 4),
+        "decode_step_s": round(step_s * generator.max_batch / rows, 4),
     }
 
 
