@@ -143,7 +143,7 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
             finally:
                 status.close()
             # the server's batch is the concurrency, its measured speed the timeout (unless the config sets them)
-            timeout = server.request_timeout(config.max_new_tokens)
+            timeout = server.request_timeout(max(config.max_new_tokens, config.summary_max_new_tokens or 0))
             info = {"embedded": True, "backend": server.backend, "server_info": server.info}
             if timeout is not None and "request_timeout" not in config.model_fields_set:
                 info["request_timeout"] = timeout
