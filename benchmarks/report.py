@@ -13,6 +13,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 # Pipeline order; anything else follows alphabetically.
 ORDER = [
     "generation_throughput",
+    "embedded_generation",
     "generation_client_overhead",
     "generation_token_cost",
     "fault_drills",

@@ -19,6 +19,13 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
         ["--passages", "16", "--rounds", "4", "--concurrency", "8", "--max-new-tokens", "32"],
         {"OMP_NUM_THREADS": "1"},
     ),
+    (
+        "embedded_generation",
+        ["--part", "paths", "--passages", "40", "--rounds", "2", "--old-per-round", "3"],
+        {"OMP_NUM_THREADS": "1"},
+    ),
+    ("embedded_generation", ["--part", "exemplars", "--passages", "16"], {"OMP_NUM_THREADS": "1"}),
+    ("embedded_generation", ["--part", "demo", "--repeats", "1"], {"OMP_NUM_THREADS": "1"}),
     ("client_overhead", ["--passages", "600", "--concurrency", "64", "--rounds", "3"], {}),
     (
         "fault_drills",

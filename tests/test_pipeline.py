@@ -1,4 +1,4 @@
-"""The whole pipeline, end to end, on the embedded Gemma 3 270M served by a real `transformers serve`.
+"""The whole pipeline, end to end, on the embedded Gemma 3 270M served by hfswim's embedded server.
 
 generate -> filter -> build-dataset -> load_dataset must give back exactly the kept rows, and
 the train and evaluate stages must run on what was built.

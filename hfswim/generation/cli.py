@@ -9,7 +9,8 @@ _HELP = (
     "`hfswim sample`).\n\n"
     "Default strategy 'sap' (summarize-then-ask, two steps): one English summary per passage, then one query per "
     "target language that reuses it ('sap-naive' asks for both in one request per language). With no --endpoint, "
-    "hfswim serves the packaged Gemma 3 270M itself (transformers serve on a loopback port; converted once into "
+    "hfswim serves the packaged Gemma 3 270M itself (its embedded server on a loopback port: shared prompt "
+    "prefixes computed once, requests decoded in batches; converted once into "
     "~/.cache/hfswim). Endpoints: TGI (native /generate, with token log-probs) or any OpenAI-compatible server "
     "(TGI, vLLM, SGLang, llama.cpp, transformers serve), by URL or Inference Endpoint name.\n\n"
     "Writes to --output DIR: store/ (durable JSONL, one line per finished record), generated.parquet "
@@ -70,12 +71,20 @@ def generate(
         8, "--max-retries", help="Retries per request on 429/5xx/timeouts/connection errors."
     ),
     timeout: float = typer.Option(
-        300.0, "--timeout", help="Seconds for a whole request (connect, wait and read the answer) before it times out."
+        None,
+        "--timeout",
+        help="Seconds for a whole request (connect, wait, read the answer) before it times out "
+        "(default 300; embedded: from the server's speed).",
     ),
     num_shards: int = typer.Option(1, "--num-shards", help="Split the passages over N client jobs (stable hash)."),
     shard_index: int = typer.Option(0, "--shard-index", help="Which of the N jobs this is (0-based)."),
     max_passages: int = typer.Option(None, "--max-passages", help="Stop after this many passages of this shard."),
     device: str = typer.Option("cpu", "--device", help="Embedded server only: cpu, cuda, auto."),
+    embedded_server: str = typer.Option(
+        "hfswim",
+        "--embedded-server",
+        help="No endpoint: hfswim (batched, prefix KV cache) or transformers (`transformers serve`).",
+    ),
     http_backend: str = typer.Option(
         "aiohttp", "--http-backend", help="Network layer under AsyncInferenceClient: aiohttp (fast) or httpx."
     ),
@@ -112,11 +121,12 @@ def generate(
         seed=seed,
         concurrency=concurrency,
         max_retries=max_retries,
-        request_timeout=timeout,
+        **({"request_timeout": timeout} if timeout is not None else {}),
         num_shards=num_shards,
         shard_index=shard_index,
         max_passages=max_passages,
         embedded_device=device,
+        embedded_server=embedded_server,
         http_backend=http_backend,
         progress=not no_progress,
     )

@@ -46,6 +46,13 @@ class GenerateConfig(BaseModel):
         description="Embedded mode: local model folder or Hub id to serve (default: packaged Gemma 3 270M). "
         "With endpoints: the model name sent to OpenAI-compatible servers.",
     )
+    embedded_server: Literal["hfswim", "transformers"] = Field(
+        default="hfswim",
+        description="Embedded mode: hfswim's batched server with a prefix KV cache, or `transformers serve`.",
+    )
+    embedded_max_batch: int | None = Field(
+        default=None, ge=1, description="Embedded hfswim server: rows decoded together (default 16)."
+    )
     embedded_device: str = "cpu"
     embedded_continuous_batching: bool = False
 
@@ -69,10 +76,15 @@ class GenerateConfig(BaseModel):
     seed: int | None = 0
 
     # Backpressure
-    concurrency: int | None = Field(default=None, ge=1, description="Per endpoint; default: TGI /info or 16.")
+    concurrency: int | None = Field(
+        default=None, ge=1, description="Per endpoint; default: TGI /info, the embedded server's batch, or 16."
+    )
     max_retries: int = Field(default=8, ge=0)
     request_timeout: float = Field(
-        default=300.0, gt=0, description="Seconds for a whole request (connect, wait, read the full answer)."
+        default=300.0,
+        gt=0,
+        description="Seconds for a whole request (connect, wait, read the full answer); embedded hfswim server: "
+        "derived from its measured speed unless set.",
     )
     backoff_base: float = Field(default=0.5, ge=0)
     backoff_max: float = Field(default=30.0, ge=0)

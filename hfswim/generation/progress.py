@@ -145,6 +145,61 @@ class ProgressBar:
         self._bar.close()
 
 
+class PhaseStatus:
+    """One status line for what happens before the first record ("converting model", "starting embedded
+    server"), with the elapsed time ticking, so a long start does not look like a bar stuck at 0.
+
+    Call it with each phase's name; ``close()`` leaves the last phase and its duration on screen.
+
+    Example::
+
+        status = PhaseStatus()
+        status("starting embedded server")   # shows "starting embedded server… 3s", ticking
+        status.close()
+    """
+
+    def __init__(self, enabled: bool = True, interval: float = 1.0):
+        import threading
+
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=None, bar_format="{desc}", disable=not enabled, dynamic_ncols=True, leave=True)
+        self._enabled = enabled
+        self._interval = interval
+        self._phase: str | None = None
+        self._since = time.monotonic()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._tick, name="hfswim-phase", daemon=True) if enabled else None
+        self.phases: list[tuple[str, float]] = []  # (phase, seconds), finished phases first
+
+    def __call__(self, phase: str) -> None:
+        now = time.monotonic()
+        if self._phase is not None:
+            self.phases.append((self._phase, round(now - self._since, 3)))
+        self._phase, self._since = phase, now
+        self._show()
+        if self._thread is not None and not self._thread.is_alive():
+            self._thread.start()
+
+    def _show(self) -> None:
+        if self._phase is not None:
+            self._bar.set_description_str(f"{self._phase}… {time.monotonic() - self._since:.0f}s")
+
+    def _tick(self) -> None:
+        while not self._closed.wait(self._interval):
+            self._show()
+
+    def close(self) -> None:
+        if self._phase is not None:
+            self.phases.append((self._phase, round(time.monotonic() - self._since, 3)))
+            self._show()
+            self._phase = None
+        self._closed.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=2)
+        self._bar.close()
+
+
 def write_manifest(path: str | Path, payload: dict[str, Any]) -> None:
     """Write the run manifest atomically (tmp + rename): a reader never sees half a manifest."""
     from hfswim import __version__

@@ -142,12 +142,29 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
             model_name = _model_name([ep for i, ep in enumerate(endpoints) if i not in down], config)
         else:
             from hfswim.generation.embedded import EmbeddedServer
+            from hfswim.generation.progress import PhaseStatus
 
+            status = PhaseStatus(enabled=config.progress)
             server = EmbeddedServer(
-                config.model, device=config.embedded_device, continuous_batching=config.embedded_continuous_batching
+                config.model,
+                backend=config.embedded_server,
+                device=config.embedded_device,
+                continuous_batching=config.embedded_continuous_batching,
+                max_batch=config.embedded_max_batch,
+                on_phase=status,
             )
-            url = await asyncio.to_thread(stack.enter_context, server)
-            endpoint = Endpoint(url=url, kind="openai", model_id=server.served_model, info={"embedded": True})
+            try:
+                url = await asyncio.to_thread(stack.enter_context, server)
+            finally:
+                status.close()
+            # the server's batch is the concurrency, its measured speed the timeout (unless the config sets them)
+            timeout = server.request_timeout(max(config.max_new_tokens, config.summary_max_new_tokens or 0))
+            info = {"embedded": True, "backend": server.backend, "server_info": server.info}
+            if timeout is not None and "request_timeout" not in config.model_fields_set:
+                info["request_timeout"] = timeout
+            endpoint = Endpoint(
+                url=url, kind="openai", model_id=server.served_model, max_concurrency=server.max_concurrency, info=info
+            )
             endpoints = [endpoint]
             model_name = server.model_name
         return await _run(config, strategy, languages, endpoints, model_name, down, total)
@@ -251,14 +268,13 @@ async def _run(
     slots = []
     for i, ep in enumerate(endpoints):
         capacity = config.concurrency or ep.max_concurrency or DEFAULT_CONCURRENCY
-        client = make_client(
-            ep, timeout=config.request_timeout, max_connections=capacity, http_backend=config.http_backend
-        )
+        timeout = ep.info.get("request_timeout", config.request_timeout)  # embedded: derived from its speed
+        client = make_client(ep, timeout=timeout, max_connections=capacity, http_backend=config.http_backend)
         clients.append(client)
         slot = EndpointSlot(
             name=ep.public_info()["url"],
             capacity=capacity,
-            call=_bind(client, ep, config.request_timeout),
+            call=_bind(client, ep, timeout),
             gate=OverloadGate(config.overload_threshold, config.overload_pause),
             health=EndpointHealth(config.unreachable_threshold, config.probe_interval),
         )
@@ -297,7 +313,12 @@ async def _run(
             "status": status,
             "model": model_name,
             "endpoints": [
-                {**ep.public_info(), "concurrency": slot.capacity, "up": not slot.health.down}
+                {
+                    **ep.public_info(),
+                    "concurrency": slot.capacity,
+                    "request_timeout": ep.info.get("request_timeout", config.request_timeout),
+                    "up": not slot.health.down,
+                }
                 for ep, slot in zip(endpoints, slots, strict=True)
             ],
             "strategy": strategy.name,

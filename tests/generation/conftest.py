@@ -1,5 +1,5 @@
 """Fixtures for the generation tests: passage files, loopback LLM servers, a tiny real model served by
-``transformers serve``, and the packaged Gemma (slow)."""
+``transformers serve`` and by hfswim's embedded server, and the packaged Gemma (slow)."""
 
 from __future__ import annotations
 
@@ -114,9 +114,22 @@ def tiny_llm_server(tiny_llm_dir):
     """A real ``transformers serve`` (managed by hfswim) serving the tiny model: (url, served model name)."""
     from hfswim.generation.embedded import EmbeddedServer
 
-    server = EmbeddedServer(model=tiny_llm_dir, startup_timeout=180)
+    server = EmbeddedServer(model=tiny_llm_dir, backend="transformers", startup_timeout=180)
     url = server.start()
     try:
         yield url, server.served_model
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_hfswim_server(tiny_llm_dir):
+    """hfswim's embedded server (managed, batch 4) serving the tiny model: the started EmbeddedServer."""
+    from hfswim.generation.embedded import EmbeddedServer
+
+    server = EmbeddedServer(model=tiny_llm_dir, max_batch=4, startup_timeout=180)
+    server.start()
+    try:
+        yield server
     finally:
         server.stop()
