@@ -207,7 +207,9 @@ class FolderLock:
                 f"{self.hint}."
             ) from None
         os.ftruncate(fd, 0)
-        command = " ".join(["hfswim", *sys.argv[1:]]) if sys.argv else "python"
+        from hfswim.redact import redact  # the command line may hold an endpoint's user:password@ or a token
+
+        command = redact(" ".join(["hfswim", *sys.argv[1:]])) if sys.argv else "python"
         os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}: {command[:300]}\n".encode())
         self._fd = fd
         return self

@@ -88,7 +88,7 @@ def test_generate_cli_on_the_embedded_server_derives_concurrency_and_timeout(tin
     (endpoint,) = manifest["endpoints"]
     assert endpoint["concurrency"] == 16  # the server's batch (DEFAULT_MAX_BATCH)
     assert endpoint["request_timeout"] >= TIMEOUT_FLOOR_S and endpoint["request_timeout"] != 300.0
-    assert manifest["tokens"]["estimated_requests"] == 0 and manifest["failures_by_kind"] == {}
+    assert manifest["this_run"]["tokens"]["estimated_requests"] == 0 and manifest["failures_by_kind"] == {}
 
 
 @pytest.mark.slow
