@@ -89,6 +89,7 @@ class _Index:
     frame: frozenset[str]  # tokens common to the language's exemplars: question words, function words
     # source label -> stems of the English version of that exemplar's query (its topic: "baobab", "drought")
     topics: dict[str, frozenset[str]]
+    vocabulary: frozenset[str]  # every token of the indexed n-grams: a query without n of them in a row is clean
 
 
 def _grams(toks: tuple[str, ...] | list[str], n: int) -> list[tuple[str, ...]]:
@@ -179,7 +180,9 @@ class ExemplarCopyFilter(RowFilter):
             # exemplar is its query, bad query and, in the query's language, title, summary and passage (the
             # MIRACL languages have them, whatever the setting). A topic word (nyuki, 蜜蜂) belongs to one.
             if kind == PROMPTAGATOR:
-                per_exemplar = [toks for _, toks in q_toks] + [toks for label, toks in p_toks if label.startswith("text")]
+                per_exemplar = [toks for _, toks in q_toks] + [
+                    toks for label, toks in p_toks if label.startswith("text")
+                ]
             else:
                 per_exemplar = [
                     tuple(tok for key in _EXEMPLAR_TEXT_KEYS if key in row for tok in tokens(row[key], unspaced))
@@ -187,7 +190,8 @@ class ExemplarCopyFilter(RowFilter):
                 ]
             frame = _common(per_exemplar)
             topics = {label: _english_topic(label) for label, _ in queries + passages} if kind != PROMPTAGATOR else {}
-            index = _Index(query_grams, passage_grams, frozenset(frame), topics)
+            vocabulary = frozenset(tok for grams in (query_grams, passage_grams) for gram in grams for tok in gram)
+            index = _Index(query_grams, passage_grams, frozenset(frame), topics, vocabulary)
         self._indexes[key] = index
         return index
 
@@ -215,17 +219,25 @@ class ExemplarCopyFilter(RowFilter):
             return None
         q = tokens(query, unspaced)
         run = self.min_run_chars if unspaced else self.min_run
+        # The common case, at C speed: fewer than `run` exemplar tokens in a row, so no shared run.
+        if b"\x01" * run not in bytes(map(index.vocabulary.__contains__, q)):
+            return None
         hits = self._hits(q, index.query_grams, run)
         if self.check_passages and index.passage_grams:
             extra = _PASSAGE_EXTRA_CHARS if unspaced else _PASSAGE_EXTRA_WORDS
             hits += self._hits(q, index.passage_grams, run + extra)
         if not hits:
             return None
-        topical = self._topical(row, unspaced)
+        topical: set[str] | None = None
         needed = self.min_specific_chars if unspaced else self.min_specific
         stems: set[str] | None = None
         for start, end, label in hits:
-            specific = [tok for tok in q[start:end] if tok not in index.frame and tok not in topical]
+            specific = [tok for tok in q[start:end] if tok not in index.frame]
+            if len(specific) < needed:  # a question frame: no need to read the passage
+                continue
+            if topical is None:
+                topical = self._topical(row, unspaced)
+            specific = [tok for tok in specific if tok not in topical]
             if len(specific) < needed:
                 continue
             # A cross-lingual query cannot share words with its English passage; but when that passage is
@@ -303,7 +315,9 @@ def _read_examples(path: str) -> list[dict[str, str]]:
     """Promptagator examples: JSON Lines (or one JSON list) of ``{"query", "text", "title"?}``."""
     raw = Path(path).read_text(encoding="utf-8")
     try:
-        data = json.loads(raw) if raw.lstrip().startswith("[") else [json.loads(s) for s in raw.splitlines() if s.strip()]
+        data = (
+            json.loads(raw) if raw.lstrip().startswith("[") else [json.loads(s) for s in raw.splitlines() if s.strip()]
+        )
     except json.JSONDecodeError as err:
         raise ConfigError(f"exemplar-copy: {path}:{err.lineno}: invalid JSON ({err.msg}).") from None
     out = []

@@ -27,12 +27,17 @@ Example::
 from __future__ import annotations
 
 import itertools
+import operator
 from typing import ClassVar
 
+import regex
+
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.filters.text import normalize_many, tokens
+from hfswim.filters.text import normalize, normalize_many, tokens
 from hfswim.langid import script_of
 from hfswim.languages import UNSPACED_SCRIPTS
+
+_UNSPACED_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]")
 
 
 def repeated_run(toks: list[str], max_ngram: int, min_repeats: int) -> tuple[int, int, int] | None:
@@ -45,19 +50,39 @@ def repeated_run(toks: list[str], max_ngram: int, min_repeats: int) -> tuple[int
     True
     """
     total = len(toks)
-    if len(set(toks)) == total:  # no token twice: nothing repeats (the common case, one set per query)
+    if len(set(toks)) == total:  # no token twice: nothing repeats
         return None
     for n in range(1, max_ngram + 1):
-        for start in range(total - n * min_repeats + 1):
+        # toks[i] == toks[i + n] for (min_repeats - 1) * n positions in a row <=> an n-gram repeats min_repeats
+        # times from there: one C-level comparison per token and a substring search, no Python loop per window.
+        same = bytes(map(operator.eq, toks, toks[n:]))
+        pattern = b"\x01" * ((min_repeats - 1) * n)
+        start = same.find(pattern)
+        while start != -1:
             gram = toks[start : start + n]
-            if all(tok.isdigit() for tok in gram):
-                continue  # "1 + 1 + 1", "2, 2, 2": a number may recur
-            repeats = 1
-            while toks[start + repeats * n : start + (repeats + 1) * n] == gram:
-                repeats += 1
-            if repeats >= min_repeats:
+            if not all(tok.isdigit() for tok in gram):  # "1 + 1 + 1", "2, 2, 2": a number may recur
+                repeats = min_repeats
+                while toks[start + repeats * n : start + (repeats + 1) * n] == gram:
+                    repeats += 1
                 return start, n, repeats
+            start = same.find(pattern, start + 1)
     return None
+
+
+def _mixed_tokens(query: str) -> list[str]:
+    """Characters of the words written in an unspaced script, other words whole: "Rudenn Nogars" in a Thai
+    query must not become "…dennnog…" (three n's), as joining all characters would make it.
+
+    >>> _mixed_tokens("长城 Great Wall 的的")
+    ['长', '城', 'great', 'wall', '的', '的']
+    """
+    out: list[str] = []
+    for word in normalize(query).split():
+        if _UNSPACED_CHAR.search(word):
+            out.extend(word)
+        else:
+            out.append(word)
+    return out
 
 
 class RepetitionFilter(RowFilter):
@@ -83,7 +108,7 @@ class RepetitionFilter(RowFilter):
 
     def _judge(self, query: str) -> Rejection | None:
         unspaced = script_of(query) in UNSPACED_SCRIPTS
-        q = tokens(query, unspaced)
+        q = _mixed_tokens(query) if unspaced else tokens(query)
         if len(q) < self.min_repeats:
             return None
         found = repeated_run(q, self.max_ngram_chars if unspaced else self.max_ngram, self.min_repeats)

@@ -147,6 +147,7 @@ NATURAL = [
     "人人都知道长城吗",
     "ทำไมต่างๆ ถึงเป็นแบบนั้น",
     "Wer wer hat das gemacht?",
+    "สะพานแห่งแรกข้ามแม่น้ำสร้างขึ้นเมื่อใด (Lorus Rudenn Nogars, 1826)?",  # Latin names are words, not letters
 ]
 
 
