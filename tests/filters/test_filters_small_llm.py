@@ -112,7 +112,9 @@ def test_exemplar_copy_bad_queries_count_only_for_inpars_gbq():
 def test_exemplar_copy_promptagator_uses_the_examples_file(tmp_path):
     examples = tmp_path / "examples.jsonl"
     examples.write_text(
-        json.dumps({"text": "Coral reefs grow in warm shallow seas.", "query": "why do coral reefs bleach in hot summers"})
+        json.dumps(
+            {"text": "Coral reefs grow in warm shallow seas.", "query": "why do coral reefs bleach in hot summers"}
+        )
         + "\n",
         encoding="utf-8",
     )
@@ -185,7 +187,9 @@ def test_new_filters_keep_every_exemplar_sentence():
 
 def test_new_filters_are_default_and_configurable():
     assert [f.name for f in FilterConfig().filters][3:6] == ["heuristics", "exemplar-copy", "repetition"]
-    cfg = FilterConfig.from_names("exemplar-copy,repetition", repetition={"min_repeats": 4}, **{"exemplar-copy": {"min_run": 4}})
+    cfg = FilterConfig.from_names(
+        "exemplar-copy,repetition", repetition={"min_repeats": 4}, **{"exemplar-copy": {"min_run": 4}}
+    )
     copy, rep = build_filters(cfg)
     assert (copy.min_run, rep.min_repeats) == (4, 4)
     with pytest.raises(ConfigError, match=r"filters\[0\]\.min_repeats"):
@@ -224,3 +228,19 @@ def test_filter_cli_lists_the_new_reject_codes(tmp_path):
     assert "copies_exemplar 7" in proc.stdout and "degenerate_repetition 3" in proc.stdout
     md = (tmp_path / "out" / "quality_report.md").read_text(encoding="utf-8")
     assert "copies_exemplar" in md and "degenerate_repetition" in md
+
+
+def test_hfswim_run_gives_exemplar_copy_the_promptagator_examples(tmp_path):
+    from hfswim.pipeline import _filter
+
+    examples = tmp_path / "examples.jsonl"
+    examples.write_text(
+        json.dumps({"text": "Coral reefs grow in warm seas.", "query": "why do coral reefs bleach in hot summers"})
+        + "\n",
+        encoding="utf-8",
+    )
+    row = _copy_row("Why do coral reefs bleach in Nigeria?", "en", template="promptagator", record_id="copy")
+    src = write_generated(tmp_path / "generated.parquet", [row])
+    section = {"filters": "parse,exemplar-copy"}
+    assert _filter(section, src, tmp_path / "with", examples=str(examples))["kept"] == 0
+    assert _filter(section, src, tmp_path / "without")["kept"] == 1
