@@ -15,12 +15,17 @@ The rule, on normalised tokens (:mod:`hfswim.filters.text`: words, or characters
 2. **Exemplar-specific content in that run**: question frames ("ni mwaka gani", "what is the", "¿Cuál es
    el", "是怎样") are shared by good queries too, so a run counts only if it holds ``min_specific``
    (2 words; ``min_specific_chars`` = 4 characters) tokens that are specific to the exemplars: tokens that
-   are *not* frame tokens of the language — found in 2 or more of its exemplar queries, or in 2 or more of
-   its exemplar passages (function words; the MIRACL languages have passages of their own) — and *not* in
-   the row's own passage, title or summary (a query may legitimately name what its passage is about, even
+   are *not* frame tokens of the language — tokens of 2 or more different exemplars (an exemplar being its
+   query, bad query and, for the MIRACL languages, its title, summary and passage in that language): question
+   and function words, while a topic word (nyuki, 蜜蜂) belongs to one exemplar — and *not* in the row's own
+   passage, title or summary (a query may legitimately name what its passage is about, even
    when an exemplar names it too). A cross-lingual query shares no words with its English passage, so
    there a run is also excused when the passage shares 2 content words with the English version of the
    exemplar's query (a passage on a drought may be asked about like the baobab exemplar).
+
+Three exemplars per language teach only part of its question frame: a frame that one exemplar alone uses
+with 2+ words is taken for a copy (Hindi "… का आविष्कार कब किया", "when was … invented", as in the Gutenberg
+exemplar); raise ``min_specific`` where that matters more than the misses.
 
 So "Ni mwaka gani Nigeria ilipata uhuru?" (frame "ni … gani" plus one exemplar word) is kept, and
 "Nigeria iko wapi nyuki wengine mahali maua yalipo?" (nyuki, wengine, mahali, maua, yalipo) is not.
@@ -70,14 +75,6 @@ _ENGLISH_FUNCTION_WORDS = frozenset(
 _EXEMPLAR_TEXT_KEYS = ("query", "bad_query", "title", "summary", "text")
 # Content words of the exemplar's English query that the row's passage must share to excuse a copy.
 _TOPIC_OVERLAP = 2
-
-
-@dataclass(frozen=True)
-class _Source:
-    """One exemplar text, tokenised, and the n-grams to look it up by."""
-
-    label: str  # e.g. "query of exemplar 'honeybee'"
-    tokens: tuple[str, ...]
 
 
 @dataclass
