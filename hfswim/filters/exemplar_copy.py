@@ -50,7 +50,9 @@ Example::
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +88,10 @@ class _Index:
     frame: frozenset[str]  # tokens common to the language's exemplars: question words, function words
     # source label -> stems of the English version of that exemplar's query (its topic: "baobab", "drought")
     topics: dict[str, frozenset[str]]
-    vocabulary: frozenset[str]  # every token of the indexed n-grams: a query without n of them in a row is clean
+    # Token -> 1 (frame) or 2 (other) for the tokens of the query n-grams and of the passage n-grams: a query
+    # without a stretch of n of them holding min_specific 2s is clean, whatever else it shares.
+    query_vocabulary: dict[str, int]
+    passage_vocabulary: dict[str, int]
 
 
 def _grams(toks: tuple[str, ...] | list[str], n: int) -> list[tuple[str, ...]]:
@@ -187,8 +192,14 @@ class ExemplarCopyFilter(RowFilter):
                 ]
             frame = _common(per_exemplar)
             topics = {label: _english_topic(label) for label, _ in queries + passages} if kind != PROMPTAGATOR else {}
-            vocabulary = frozenset(tok for grams in (query_grams, passage_grams) for gram in grams for tok in gram)
-            index = _Index(query_grams, passage_grams, frozenset(frame), topics, vocabulary)
+            index = _Index(
+                query_grams,
+                passage_grams,
+                frozenset(frame),
+                topics,
+                {tok: 1 if tok in frame else 2 for gram in query_grams for tok in gram},
+                {tok: 1 if tok in frame else 2 for gram in passage_grams for tok in gram},
+            )
         self._indexes[key] = index
         return index
 
@@ -216,17 +227,14 @@ class ExemplarCopyFilter(RowFilter):
             return None
         q = tokens(query, unspaced)
         run = self.min_run_chars if unspaced else self.min_run
-        # The common case, at C speed: fewer than `run` exemplar tokens in a row, so no shared run.
-        if b"\x01" * run not in bytes(map(index.vocabulary.__contains__, q)):
-            return None
-        hits = self._hits(q, index.query_grams, run)
+        needed = self.min_specific_chars if unspaced else self.min_specific
+        hits = self._hits(q, index.query_grams, index.query_vocabulary, run, needed)
         if self.check_passages and index.passage_grams:
             extra = _PASSAGE_EXTRA_CHARS if unspaced else _PASSAGE_EXTRA_WORDS
-            hits += self._hits(q, index.passage_grams, run + extra)
+            hits += self._hits(q, index.passage_grams, index.passage_vocabulary, run + extra, needed)
         if not hits:
             return None
         topical: set[str] | None = None
-        needed = self.min_specific_chars if unspaced else self.min_specific
         stems: set[str] | None = None
         for start, end, label in hits:
             specific = [tok for tok in q[start:end] if tok not in index.frame]
@@ -254,10 +262,21 @@ class ExemplarCopyFilter(RowFilter):
         return None
 
     @staticmethod
-    def _hits(q: list[str], grams: dict[tuple[str, ...], str], n: int) -> list[tuple[int, int, str]]:
+    def _hits(
+        q: list[str], grams: dict[tuple[str, ...], str], vocabulary: dict[str, int], n: int, needed: int
+    ) -> list[tuple[int, int, str]]:
         """Maximal runs ``(start, end, source label)`` of query positions covered by ``n``-grams in ``grams``."""
         runs: list[tuple[int, int, str]] = []
-        for i in range(len(q) - n + 1):
+        # Only a stretch of n or more vocabulary tokens, `needed` of them not frame tokens, can hold a rejected
+        # run: found at C speed, and most queries have none (question frames are made of frame tokens).
+        mask = bytes(map(vocabulary.get, q, itertools.repeat(0)))
+        windows = [
+            i
+            for m in _stretch(n).finditer(mask)
+            if mask.count(2, m.start(), m.end()) >= needed
+            for i in range(m.start(), m.end() - n + 1)
+        ]
+        for i in windows:
             label = grams.get(tuple(q[i : i + n]))
             if label is None:
                 continue
@@ -274,6 +293,12 @@ class ExemplarCopyFilter(RowFilter):
         text = " ".join(row.get(key) or "" for key in ("title", "summary", "text"))
         norm = normalize(text)
         return set(norm.replace(" ", "")) if unspaced else set(norm.split())
+
+
+@functools.cache
+def _stretch(n: int) -> re.Pattern[bytes]:
+    """n or more non-zero bytes in a row."""
+    return re.compile(b"[\\x01\\x02]{%d,}" % n)
 
 
 def _stem(token: str) -> str:

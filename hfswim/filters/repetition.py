@@ -50,7 +50,7 @@ def repeated_run(toks: list[str], max_ngram: int, min_repeats: int) -> tuple[int
     True
     """
     total = len(toks)
-    if len(set(toks)) == total:  # no token twice: nothing repeats
+    if total - len(set(toks)) < min_repeats - 1:  # a repeat needs a token min_repeats times: the common case
         return None
     for n in range(1, max_ngram + 1):
         # toks[i] == toks[i + n] for (min_repeats - 1) * n positions in a row <=> an n-gram repeats min_repeats
