@@ -257,7 +257,7 @@ class ExemplarCopyFilter(RowFilter):
             return self.reject(
                 "copies_exemplar",
                 f"{end - start} {unit} '{sep.join(q[start:end])}' copied from the {label} "
-                f"({len(specific)} not in the passage: {sep.join(specific)})",
+                f"({len(specific)} exemplar-specific: {sep.join(specific)})",
             )
         return None
 
