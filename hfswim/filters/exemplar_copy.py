@@ -276,16 +276,19 @@ class ExemplarCopyFilter(RowFilter):
             if mask.count(2, m.start(), m.end()) >= needed
             for i in range(m.start(), m.end() - n + 1)
         ]
+        labels: list[Counter] = []
         for i in windows:
             label = grams.get(tuple(q[i : i + n]))
             if label is None:
                 continue
-            if runs and i <= runs[-1][1]:  # overlaps or touches the previous run: extend it
-                start, _, first = runs[-1]
-                runs[-1] = (start, i + n, first)
+            if runs and i < runs[-1][1]:  # overlaps the previous run: extend it (touching runs stay apart)
+                runs[-1] = (runs[-1][0], i + n, "")
+                labels[-1][label] += 1
             else:
-                runs.append((i, i + n, label))
-        return runs
+                runs.append((i, i + n, ""))
+                labels.append(Counter([label]))
+        # A run is named after the exemplar most of its n-grams come from.
+        return [(start, end, votes.most_common(1)[0][0]) for (start, end, _), votes in zip(runs, labels, strict=True)]
 
     @staticmethod
     def _topical(row: Row, unspaced: bool) -> set[str]:

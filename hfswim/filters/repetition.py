@@ -5,7 +5,8 @@ both with the reject code ``degenerate_repetition``, on normalised tokens (:mod:
 words, or characters for CJK/Thai):
 
 * **A repeated n-gram**: the same 1 to ``max_ngram`` tokens (4 words; ``max_ngram_chars`` = 6 characters,
-  about 2-3 CJK words) ``min_repeats`` (3) or more times in a row. Twice is language: "New York, New
+  about 2-3 CJK words) ``min_repeats`` (3) or more times in a row — the last time may be cut off after
+  2 tokens, as generation stops at ``max_new_tokens`` in the middle of a loop. Twice is language: "New York, New
   York", "Bora Bora", "wer wer", reduplication ("pole pole", "kiri-kiri", "人人", "ต่างๆ"); three times in
   a row is not, in a search query.
 * **Few distinct tokens**: a query of ``distinct_min_tokens`` (12) tokens or more whose distinct
@@ -40,31 +41,35 @@ from hfswim.languages import UNSPACED_SCRIPTS
 _UNSPACED_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]")
 
 
-def repeated_run(toks: list[str], max_ngram: int, min_repeats: int) -> tuple[int, int, int] | None:
+def repeated_run(toks: list[str], max_ngram: int, min_repeats: int) -> tuple[int, int, float] | None:
     """The first ``(start, n, repeats)`` where an ``n``-gram (n <= max_ngram) occurs ``min_repeats`` or more
-    times in a row, shortest n first; None when there is none.
+    times in a row (the last one may be cut off after 2 tokens), shortest n first; None when there is none.
 
     >>> repeated_run("ni nani ya nani ya nani ya nani".split(), 4, 3)
-    (1, 2, 3)
+    (1, 2, 3.5)
     >>> repeated_run("new york new york".split(), 4, 3) is None
     True
+    >>> repeated_run("wo ni a b c a b c a b".split(), 4, 3)
+    (2, 3, 2.6666666666666665)
     """
     total = len(toks)
     if total - len(set(toks)) < min_repeats - 1:  # a repeat needs a token min_repeats times: the common case
         return None
     for n in range(1, max_ngram + 1):
-        # toks[i] == toks[i + n] for (min_repeats - 1) * n positions in a row <=> an n-gram repeats min_repeats
-        # times from there: one C-level comparison per token and a substring search, no Python loop per window.
+        # toks[i] == toks[i + n] over a stretch <=> the tokens repeat with period n there. A loop counts from
+        # min_repeats - 1 full repeats plus min(n, 2) tokens of the next: generation stops at max_new_tokens,
+        # so a loop of a longer phrase often ends cut off ("ẹ̀rọ ìtẹ̀wé ń ẹ̀rọ ìtẹ̀wé ń ẹ̀rọ ìtẹ̀wé").
+        # One C-level comparison per token and a substring search, no Python loop per window.
         same = bytes(map(operator.eq, toks, toks[n:]))
-        pattern = b"\x01" * ((min_repeats - 1) * n)
+        pattern = b"\x01" * ((min_repeats - 2) * n + min(n, 2))
         start = same.find(pattern)
         while start != -1:
             gram = toks[start : start + n]
             if not all(tok.isdigit() for tok in gram):  # "1 + 1 + 1", "2, 2, 2": a number may recur
-                repeats = min_repeats
-                while toks[start + repeats * n : start + (repeats + 1) * n] == gram:
-                    repeats += 1
-                return start, n, repeats
+                span = n + len(pattern)
+                while start + span < total and toks[start + span] == toks[start + span - n]:
+                    span += 1
+                return start, n, span / n
             start = same.find(pattern, start + 1)
     return None
 
@@ -118,7 +123,8 @@ class RepetitionFilter(RowFilter):
             unit = "character" if unspaced else "word"
             return self.reject(
                 "degenerate_repetition",
-                f"'{sep.join(q[start : start + n])}' ({n} {unit}{'s' if n > 1 else ''}) repeated {repeats} times in a row",
+                f"'{sep.join(q[start : start + n])}' ({n} {unit}{'s' if n > 1 else ''}) repeated {repeats:.3g} times "
+                "in a row",
             )
         units = [a + b for a, b in itertools.pairwise(q)] if unspaced else q
         if len(units) >= self.distinct_min_tokens:

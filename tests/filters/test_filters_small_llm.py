@@ -130,6 +130,43 @@ def test_exemplar_copy_keeps_languages_without_exemplars_and_unknown_codes():
     assert _codes(ExemplarCopyFilter(), rows) == [None, None]
 
 
+# Real Gemma 3 270M outputs (embedded, sap, cross-lingual; 19 XQuAD passages x sw,yo; see the test below),
+# with the start of their English passage: none of them is about bees, printing or droughts.
+REAL_COPIES = [
+    (
+        "Ìgbà wo ni ẹ̀rọ ìtẹ̀wé onílẹ́tà irin?",
+        "Southern California is home to Los Angeles International Airport.",
+        "gutenberg",
+    ),
+    (
+        "Ìgbà wo ni yòrọ ìtẹ̀wé onílẹ́tà irin?",
+        "The correlation between capitalism, aristocracy, and imperialism.",
+        "gutenberg",
+    ),
+    ("Ìgbà wo ni ọ̀dá gígùn já?", "The Ediacaran Eoandromeda could putatively represent a comb jelly.", "baobab"),
+    ("Ìgbà wo ni yìn ń fi ibi tí òdòdó wà han àwọn oyin mìíràn?", "In Europe, the Seven Years' War.", "honeybee"),
+    ("Ìgbà wo ni yòrọ ìtẹ̀wé òdòdó wà han àwọn oyin mìíràn?", "A variety of alternatives to Y. pestis.", "honeybee"),
+    ("Ìgbà wo ni ezi oṣu ọ̀dá ń ẹ̀rọ ìtẹ̀wé onílẹ́tà irin?", "Neither Tesla nor Edison won the prize.", "gutenberg"),
+]
+REAL_LOOPS = [
+    "Mbelewa wa asali ya ediacaran yaweza kupata mbele ya mbele ya mbele ya mbele ya mbele ya mbele ya mbele ya mbe",
+    "Mbeleza na mbeleza na mbeleza na mbeleza na mbeleza na mbeleza na mbeleza na mbeleza na mbeleza na mbeleza na",
+    "Ìgbà wo ni ẹ̀rọ ìtẹ̀wé ẹ̀rọ ìtẹ̀wé ẹ̀rọ ìtẹ̀wé ẹ̀rọ ìtẹ̀",
+    "Ìgbà wo ni yòrọ ìtẹ̀wé ń ẹ̀rọ ìtẹ̀wé ń ẹ̀rọ ìtẹ̀wé ń",  # cut off by max_new_tokens in the third repeat
+]
+
+
+@pytest.mark.parametrize(("query", "passage", "exemplar"), REAL_COPIES)
+def test_exemplar_copy_rejects_real_gemma_copies_and_names_the_exemplar(query, passage, exemplar):
+    (rejection,) = ExemplarCopyFilter().judge([_copy_row(query, "yo", text=passage)])
+    assert rejection is not None and rejection.code == "copies_exemplar"
+    assert f"exemplar '{exemplar}'" in rejection.detail
+
+
+def test_repetition_rejects_real_gemma_loops():
+    assert _codes(RepetitionFilter(), [make_row(q, "sw") for q in REAL_LOOPS]) == ["degenerate_repetition"] * 4
+
+
 # ----- repetition
 
 LOOPS = [
@@ -158,7 +195,7 @@ def test_repetition_rejects_loops_and_keeps_ordinary_repetition():
     assert _codes(f, [make_row(q) for q in LOOPS]) == ["degenerate_repetition"] * len(LOOPS)
     assert _codes(f, [make_row(q) for q in NATURAL]) == [None] * len(NATURAL)
     (first,) = f.judge([make_row(LOOPS[0])])
-    assert first.detail == "'nani ya' (2 words) repeated 3 times in a row"
+    assert first.detail == "'nani ya' (2 words) repeated 3.5 times in a row"
 
 
 def test_repetition_thresholds_are_options():
