@@ -182,8 +182,9 @@ class ExemplarCopyFilter(RowFilter):
             # exemplar is its query, bad query and, in the query's language, title, summary and passage (the
             # MIRACL languages have them, whatever the setting). A topic word (nyuki, 蜜蜂) belongs to one.
             if kind == PROMPTAGATOR:
-                per_exemplar = [toks for _, toks in q_toks] + [
-                    toks for label, toks in p_toks if label.startswith("text")
+                per_exemplar = [
+                    tuple(tok for key in ("query", "title", "text") for tok in tokens(ex[key], unspaced))
+                    for ex in _read_examples(self.examples or "")
                 ]
             else:
                 per_exemplar = [
