@@ -74,6 +74,13 @@ _ENGLISH_FUNCTION_WORDS = frozenset(
     "them then there these they this those through to under up was were what when where which while who whom "
     "whose why will with would".split()
 )
+# Question words of the scripts tokenised into characters: three exemplars cannot teach a frame made of
+# characters ("是什么时候" in a human question is not a copy of "古腾堡是什么时候发明…"), so these are frame tokens
+# from the start. Question words only: a topic is never made of them.
+_QUESTION_CHARACTERS = {
+    "zh": frozenset("什么哪里儿怎样谁多少几时候为吗呢是的"),
+    "ja": frozenset("何いつどこだれ誰なぜどうしてのですか"),
+}
 _EXEMPLAR_TEXT_KEYS = ("query", "bad_query", "title", "summary", "text")
 # Content words of the exemplar's English query that the row's passage must share to excuse a copy.
 _TOPIC_OVERLAP = 2
@@ -191,7 +198,7 @@ class ExemplarCopyFilter(RowFilter):
                     tuple(tok for key in _EXEMPLAR_TEXT_KEYS if key in row for tok in tokens(row[key], unspaced))
                     for row in _load_exemplar_file(lang)
                 ]
-            frame = _common(per_exemplar)
+            frame = _common(per_exemplar) | _QUESTION_CHARACTERS.get(lang, frozenset())
             topics = {label: _english_topic(label) for label, _ in queries + passages} if kind != PROMPTAGATOR else {}
             index = _Index(
                 query_grams,

@@ -41,9 +41,12 @@ from hfswim.languages import UNSPACED_SCRIPTS
 _UNSPACED_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]")
 
 
-def repeated_run(toks: list[str], max_ngram: int, min_repeats: int) -> tuple[int, int, float] | None:
+def repeated_run(
+    toks: list[str], max_ngram: int, min_repeats: int, min_single: int | None = None
+) -> tuple[int, int, float] | None:
     """The first ``(start, n, repeats)`` where an ``n``-gram (n <= max_ngram) occurs ``min_repeats`` or more
     times in a row (the last one may be cut off after 2 tokens), shortest n first; None when there is none.
+    ``min_single`` (default ``min_repeats``) is the count for a single token.
 
     >>> repeated_run("ni nani ya nani ya nani ya nani".split(), 4, 3)
     (1, 2, 3.5)
@@ -61,7 +64,8 @@ def repeated_run(toks: list[str], max_ngram: int, min_repeats: int) -> tuple[int
         # so a loop of a longer phrase often ends cut off ("ẹ̀rọ ìtẹ̀wé ń ẹ̀rọ ìtẹ̀wé ń ẹ̀rọ ìtẹ̀wé").
         # One C-level comparison per token and a substring search, no Python loop per window.
         same = bytes(map(operator.eq, toks, toks[n:]))
-        pattern = b"\x01" * ((min_repeats - 2) * n + min(n, 2))
+        repeats_needed = min_repeats if n > 1 or min_single is None else min_single
+        pattern = b"\x01" * ((repeats_needed - 2) * n + min(n, 2))
         start = same.find(pattern)
         while start != -1:
             gram = toks[start : start + n]
@@ -79,10 +83,12 @@ def _mixed_tokens(query: str) -> list[str]:
     query must not become "…dennnog…" (three n's), as joining all characters would make it.
 
     >>> _mixed_tokens("长城 Great Wall 的的")
-    ['长', '城', 'great', 'wall', '的', '的']
+    ['长', '城', ' ', 'great', ' ', 'wall', ' ', '的', '的']
     """
     out: list[str] = []
     for word in normalize(query).split():
+        if out:
+            out.append(" ")  # a word boundary, so that letters do not repeat across it ("โรเออ ออกแบบ")
         if _UNSPACED_CHAR.search(word):
             out.extend(word)
         else:
@@ -112,11 +118,14 @@ class RepetitionFilter(RowFilter):
         return [self._judge(row.get("query") or "") for row in rows]
 
     def _judge(self, query: str) -> Rejection | None:
-        unspaced = script_of(query) in UNSPACED_SCRIPTS
+        script = script_of(query)
+        unspaced = script in UNSPACED_SCRIPTS
         q = _mixed_tokens(query) if unspaced else tokens(query)
         if len(q) < self.min_repeats:
             return None
-        found = repeated_run(q, self.max_ngram_chars if unspaced else self.max_ngram, self.min_repeats)
+        # Thai characters are letters, not syllables: one may end a word and start the next two ("คะแนนนำ").
+        single = self.min_repeats + 1 if script == "Thai" else None
+        found = repeated_run(q, self.max_ngram_chars if unspaced else self.max_ngram, self.min_repeats, single)
         if found is not None:
             start, n, repeats = found
             sep = "" if unspaced else " "
