@@ -5,7 +5,7 @@ worktree) side by side on the same input; it relies only on API both have (``Fil
 ``build_filters``, ``filter_rows``, ``run_filters``). Prints one JSON line.
 
     PYTHONPATH=TREE python benchmarks/filters_child.py filter INPUT.parquet '{"langid": {}}'
-    PYTHONPATH=TREE python benchmarks/filters_child.py run INPUT.parquet OUT_DIR 2
+    PYTHONPATH=TREE python benchmarks/filters_child.py run INPUT.parquet OUT_DIR 2 [FILTER,NAMES]
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def main(argv: list[str]) -> None:
     import hfswim
 
     mode, *args = argv
-    result = one_filter(*args) if mode == "filter" else end_to_end(args[0], args[1], int(args[2]))
+    result = one_filter(*args) if mode == "filter" else end_to_end(args[0], args[1], int(args[2]), *args[3:])
     result["hfswim"] = hfswim.__file__
     print(json.dumps(result))
 

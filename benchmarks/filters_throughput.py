@@ -180,6 +180,8 @@ CHEAP = [  # (label, filter name, settings)
     ("langid (fasttext only)", "langid", {"detector": "fasttext"}),
     ("dedup (exact + MinHash/LSH)", "dedup", {}),
     ("heuristics", "heuristics", {}),
+    ("exemplar-copy", "exemplar-copy", {}),
+    ("repetition", "repetition", {}),
     ("logprob (top 50% per language)", "logprob", {"top_fraction": 0.5}),
     ("safety (word lists)", "safety", {}),
 ]
@@ -250,7 +252,12 @@ def main() -> None:
         cheap: dict[str, dict[str, dict]] = {}
         for label, name, settings in CHEAP:
             for tree_name, tree in trees.items():
-                result = _child(tree, "filter", str(source), json.dumps({name: settings}))
+                try:
+                    result = _child(tree, "filter", str(source), json.dumps({name: settings}))
+                except RuntimeError as err:
+                    if tree == ROOT or "unknown filter" not in str(err):
+                        raise
+                    continue  # a filter newer than the baseline commit
                 cheap.setdefault(label, {})[tree_name] = result
                 print(f"{label:<34} {tree_name:<18} {args.n / result['wall']:>12,.0f} q/s  kept {result['kept']:,}")
         runs: dict[tuple[int, str], list[dict]] = {}
@@ -326,7 +333,9 @@ def _write_results(args, trees, cheap, runs, models, model_n, loads) -> None:
     for label, _, _ in CHEAP:
         now = cheap[label][this]
         line = f"| {label} | {n / now['wall']:,.0f} | {n / now['cpu']:,.0f} | {now['kept']:,} |"
-        if base:
+        if base and base not in cheap[label]:
+            line += " – | – | – |"
+        elif base:
             old = cheap[label][base]
             same = "yes" if old["kept_digest"] == now["kept_digest"] else "NO"
             line += f" {n / old['wall']:,.0f} | {old['wall'] / now['wall']:.2f}x | {same} |"

@@ -20,6 +20,7 @@ ORDER = [
     "corpus_rss",
     "langid_accuracy",
     "filters_throughput",
+    "small_llm_filters",
     "hub_build",
     "train_xquad",
     "eval_xquad",

@@ -40,6 +40,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
         ["--n", "100000", "--model-n", "500", "--baseline", "ef0f23d", "--repeats", "5"],
         {"OMP_NUM_THREADS": "1"},
     ),
+    ("small_llm_filters", [], {"OMP_NUM_THREADS": "1"}),
     ("hub_build", [], {"OMP_NUM_THREADS": "1"}),
     ("train_xquad", ["--languages", "de", "--max-passages", "40", "--eval-languages", "de,es,en,ru,zh"], {}),
     ("eval_xquad", [], {}),

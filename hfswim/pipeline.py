@@ -63,7 +63,7 @@ def run_pipeline(config: PipelineConfig, output_dir: str | Path | None = None) -
     records = Path(generated["parquet"])
     quality_report = None
     if config.filter is not None:
-        filtered = _filter(config.filter, records, out / "filter")
+        filtered = _filter(config.filter, records, out / "filter", examples=(config.generate or {}).get("examples"))
         summary["stages"]["filter"] = filtered
         records = out / "filter" / "kept.parquet"
         quality_report = out / "filter" / "quality_report.json"
@@ -211,10 +211,14 @@ def _generate(section: dict[str, Any], passages: Path, out: Path) -> dict[str, A
     }
 
 
-def _filter(section: dict[str, Any], records: Path, out: Path) -> dict[str, Any]:
-    from hfswim.filters import run_filters
+def _filter(section: dict[str, Any], records: Path, out: Path, examples: str | None = None) -> dict[str, Any]:
+    from hfswim.filters import FilterConfig, run_filters
 
-    config = _filter_config(section)
+    config = _filter_config(section) or FilterConfig()
+    # Promptagator prompts showed the user's examples: exemplar-copy compares its rows with those.
+    spec = config.spec("exemplar-copy")
+    if examples and spec is not None and getattr(spec, "examples", None) is None:
+        spec.examples = str(examples)
     _log(f"filter: {records} -> {out}")
     report = run_filters(records, out, config)
     totals = report.totals() if hasattr(report, "totals") else {}

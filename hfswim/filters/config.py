@@ -11,6 +11,10 @@ Example ``filters.yaml``::
         threshold: 0.8
       - name: heuristics
         min_words: 3
+      - name: exemplar-copy
+        min_run: 3
+      - name: repetition
+        min_repeats: 3
       - name: cross-encoder
         model: ./models/mmarco-mMiniLMv2
         top_fraction: 0.5
@@ -22,7 +26,7 @@ Example ``filters.yaml``::
     >>> FilterConfig.from_names("langid,dedupe")
     Traceback (most recent call last):
     ...
-    hfswim.errors.ConfigError: filters: unknown filter 'dedupe'. Known filters: parse, langid, dedup, heuristics, logprob, cross-encoder, roundtrip, safety. Did you mean 'dedup'?
+    hfswim.errors.ConfigError: filters: unknown filter 'dedupe'. Known filters: parse, langid, dedup, heuristics, exemplar-copy, repetition, logprob, cross-encoder, roundtrip, safety. Did you mean 'dedup'?
 
 Every problem — an unknown filter, a threshold out of range, a model path that does not exist —
 raises one :class:`~hfswim.errors.ConfigError` naming the config key (``filters[2].threshold``).
@@ -108,6 +112,30 @@ class HeuristicsSpec(_Spec):
         return self
 
 
+class ExemplarCopySpec(_Spec):
+    name: Literal["exemplar-copy"] = "exemplar-copy"
+    min_run: Annotated[int, Field(ge=2)] = 3
+    min_run_chars: Annotated[int, Field(ge=2)] = 4
+    min_specific: Annotated[int, Field(ge=1)] = 2
+    min_specific_chars: Annotated[int, Field(ge=1)] = 4
+    check_passages: bool = True
+    examples: str | None = None  # promptagator: the JSONL of (text, query) examples the prompts showed
+
+    @field_validator("examples")
+    @classmethod
+    def _examples_exist(cls, value: str | None) -> str | None:
+        return _existing_path(value, "examples file")
+
+
+class RepetitionSpec(_Spec):
+    name: Literal["repetition"] = "repetition"
+    max_ngram: Annotated[int, Field(ge=1, le=16)] = 4
+    max_ngram_chars: Annotated[int, Field(ge=1, le=32)] = 6
+    min_repeats: Annotated[int, Field(ge=2)] = 3
+    min_distinct_ratio: Probability = 0.5
+    distinct_min_tokens: Annotated[int, Field(ge=2)] = 12
+
+
 class LogprobSpec(_TopK):
     name: Literal["logprob"] = "logprob"
     threshold: Annotated[float, Field(le=0.0)] | None = None  # a mean log-prob is <= 0
@@ -174,7 +202,16 @@ class SafetySpec(_Spec):
 
 
 FilterSpec = Annotated[
-    ParseSpec | LangIdSpec | DedupSpec | HeuristicsSpec | LogprobSpec | CrossEncoderSpec | RoundTripSpec | SafetySpec,
+    ParseSpec
+    | LangIdSpec
+    | DedupSpec
+    | HeuristicsSpec
+    | ExemplarCopySpec
+    | RepetitionSpec
+    | LogprobSpec
+    | CrossEncoderSpec
+    | RoundTripSpec
+    | SafetySpec,
     Field(discriminator="name"),
 ]
 SPEC_TYPES: dict[str, type[_Spec]] = {
@@ -184,6 +221,8 @@ SPEC_TYPES: dict[str, type[_Spec]] = {
         LangIdSpec,
         DedupSpec,
         HeuristicsSpec,
+        ExemplarCopySpec,
+        RepetitionSpec,
         LogprobSpec,
         CrossEncoderSpec,
         RoundTripSpec,
@@ -191,7 +230,7 @@ SPEC_TYPES: dict[str, type[_Spec]] = {
     )
 }
 FILTER_NAMES: tuple[str, ...] = tuple(SPEC_TYPES)
-DEFAULT_FILTERS: tuple[str, ...] = ("parse", "langid", "dedup", "heuristics", "safety")
+DEFAULT_FILTERS: tuple[str, ...] = ("parse", "langid", "dedup", "heuristics", "exemplar-copy", "repetition", "safety")
 
 
 class FilterConfig(_Spec):
@@ -295,10 +334,12 @@ def build_filters(config: FilterConfig) -> list:
     """Instantiate the configured filters (models load lazily on first use)."""
     from hfswim.filters.cross_encoder import CrossEncoderFilter
     from hfswim.filters.dedup import DedupFilter
+    from hfswim.filters.exemplar_copy import ExemplarCopyFilter
     from hfswim.filters.heuristics import HeuristicsFilter
     from hfswim.filters.langid import LangIdFilter
     from hfswim.filters.logprob import LogprobFilter
     from hfswim.filters.parse import ParseFilter
+    from hfswim.filters.repetition import RepetitionFilter
     from hfswim.filters.roundtrip import RoundTripFilter
     from hfswim.filters.safety import SafetyFilter
 
@@ -307,6 +348,8 @@ def build_filters(config: FilterConfig) -> list:
         "langid": LangIdFilter,
         "dedup": DedupFilter,
         "heuristics": HeuristicsFilter,
+        "exemplar-copy": ExemplarCopyFilter,
+        "repetition": RepetitionFilter,
         "logprob": LogprobFilter,
         "cross-encoder": CrossEncoderFilter,
         "roundtrip": RoundTripFilter,

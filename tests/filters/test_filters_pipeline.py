@@ -64,7 +64,15 @@ def test_filters_run_writes_kept_rejected_and_report(tmp_path):
 
     data = json.loads((tmp_path / "out" / "quality_report.json").read_text())
     assert data["totals"] == {"in": 11, "kept": 4, "rejected": 7, "kept_fraction": round(4 / 11, 4)}
-    assert data["execution_order"] == ["parse", "langid", "heuristics", "safety", "dedup"]
+    assert data["execution_order"] == [
+        "parse",
+        "langid",
+        "heuristics",
+        "exemplar-copy",
+        "repetition",
+        "safety",
+        "dedup",
+    ]
     assert data["per_filter"]["parse"] == {
         "phase": "row",
         "in": 11,
