@@ -215,12 +215,4 @@ def push_dataset(
         _report_build(build(records, folder, config))
     assert folder is not None
     result = push(folder, repo_id, private=private, revision=revision, commit_message=commit_message, token=token)
-    if not result.changed:
-        typer.echo(
-            f"{result.repo_id}@{result.revision}: already up to date ({len(result.unchanged)} files); nothing pushed."
-        )
-        return
-    typer.echo(
-        f"Pushed {len(result.uploaded)} file(s), deleted {len(result.deleted)}, kept {len(result.unchanged)} unchanged "
-        f"to {result.repo_id}@{result.revision}: {result.commit_url or result.repo_url}"
-    )
+    typer.echo(result.summary())

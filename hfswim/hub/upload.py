@@ -91,6 +91,16 @@ class PushResult:
         """True when the push created a commit."""
         return bool(self.uploaded or self.deleted)
 
+    def summary(self) -> str:
+        """One line for the console: what was sent, deleted and kept, and where."""
+        if not self.changed:
+            return f"{self.repo_id}@{self.revision}: already up to date ({len(self.unchanged)} files); nothing pushed."
+        kind = "Space " if self.repo_type == "space" else ""
+        return (
+            f"Pushed {len(self.uploaded)} file(s), deleted {len(self.deleted)}, kept {len(self.unchanged)} unchanged "
+            f"to {kind}{self.repo_id}@{self.revision}: {self.commit_url or self.repo_url}"
+        )
+
 
 def validate_repo_id(repo_id: str) -> None:
     """Check a repo id with huggingface_hub's own validator; raise :class:`ConfigError` if invalid."""

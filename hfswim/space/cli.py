@@ -112,15 +112,7 @@ def push(
         commit_message=commit_message,
         token=resolve_token(token),
     )
-    if not result.changed:
-        typer.echo(
-            f"{result.repo_id}@{result.revision}: already up to date ({len(result.unchanged)} files); nothing pushed."
-        )
-        return
-    typer.echo(
-        f"Pushed {len(result.uploaded)} file(s), deleted {len(result.deleted)}, kept {len(result.unchanged)} unchanged "
-        f"to Space {result.repo_id}@{result.revision}: {result.commit_url or result.repo_url}"
-    )
+    typer.echo(result.summary())
 
 
 @app.command("run")
