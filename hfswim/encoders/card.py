@@ -38,14 +38,16 @@ A trainable PyTorch port of Google's Universal Sentence Encoder Multilingual v3 
 ## Parity with the package
 
 The port was checked at conversion time against the package's own numpy forward pass on {n_sentences} sentences
-({n_languages} languages: USE's 16 and some outside them): cosine **min {cos_min:.4f}**, mean {cos_mean:.5f}.
+({n_languages} languages: USE's 16 and some outside them): cosine **min {cos_min:.6f}**, mean {cos_mean:.6f} (threshold {threshold}).
 Outside USE's languages the package tokenizes unknown characters one `<unk>` each; the port does the same.
 
 ## Use
 
 ```python
 from sentence_transformers import SentenceTransformer
-model = SentenceTransformer("{folder}")  # modules.json names hfswim.encoders.module.USEncoder: needs hfswim
+# modules.json names hfswim.encoders.module.USEncoder: needs hfswim installed, and sentence-transformers 6
+# asks for trust_remote_code=True before importing it (hfswim.encoders.load_sentence_transformer passes it).
+model = SentenceTransformer("{folder}", trust_remote_code=True)
 emb = model.encode(["Wapi mji mkuu wa Kenya?", "Nairobi ni mji mkuu wa Kenya."])
 ```
 
@@ -55,9 +57,11 @@ become `<unk>`; `hfswim.encoders.extend_vocabulary` adds pieces and embedding ro
 """
 
 
-def write_base_card(folder: Path, version: str, cosines: np.ndarray, languages: Sequence[str]) -> Path:
+def write_base_card(
+    folder: Path, version: str, cosines: np.ndarray, languages: Sequence[str], name: str | None = None
+) -> Path:
     """Write README.md for the converted base model in ``folder``."""
-    from hfswim.encoders.convert import LANGUAGES, PACKAGE
+    from hfswim.encoders.convert import LANGUAGES, PACKAGE, PARITY_THRESHOLD
     from hfswim.encoders.module import USEncoder
 
     encoder = USEncoder.load(str(folder))
@@ -75,7 +79,8 @@ def write_base_card(folder: Path, version: str, cosines: np.ndarray, languages: 
         n_languages=len(set(languages)),
         cos_min=float(np.min(cosines)),
         cos_mean=float(np.mean(cosines)),
-        folder=folder.name,
+        folder=name or folder.name,
+        threshold=PARITY_THRESHOLD,
     )
     path = folder / "README.md"
     path.write_text(text, encoding="utf-8")

@@ -132,7 +132,7 @@ def parity(model_path: str | os.PathLike, sentences: list[str] | None = None) ->
     return np.einsum("ij,ij->i", reference, port)
 
 
-def convert_package(out_dir: str | os.PathLike) -> Path:
+def convert_package(out_dir: str | os.PathLike, name: str | None = None) -> Path:
     """Write the converted sentence-transformers folder (weights, tokenizer, model card) to ``out_dir``."""
     import torch
     from sentence_transformers import SentenceTransformer
@@ -153,7 +153,7 @@ def convert_package(out_dir: str | os.PathLike) -> Path:
     if cosines.min() < PARITY_THRESHOLD:
         worst = int(cosines.argmin())
         raise RuntimeError(f"converted USE differs from {PACKAGE}: cosine {cosines.min():.4f} on {rows[worst]!r}")
-    write_base_card(out_dir, version=version, cosines=cosines, languages=[lang for lang, _ in rows])
+    write_base_card(out_dir, version=version, cosines=cosines, languages=[lang for lang, _ in rows], name=name)
     return out_dir
 
 
@@ -167,7 +167,7 @@ def build_usem3_model(cache_dir: str | os.PathLike | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
     try:
-        convert_package(tmp)
+        convert_package(tmp, name=str(target))
         tmp.chmod(0o755)  # mkdtemp makes it private; the cache is shared like any model cache
         try:
             os.rename(tmp, target)

