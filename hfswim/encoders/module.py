@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -67,7 +67,7 @@ class USEncoder(InputModule):
             (see :mod:`hfswim.encoders.extend`).
     """
 
-    config_keys = [
+    config_keys: ClassVar[list[str]] = [
         "vocab_size",
         "embedding_dim",
         "cnn_dim",
