@@ -63,8 +63,11 @@ class USEncoder(InputModule):
         max_seq_length: token cap, ``<s>`` and ``</s>`` included (the encoder has no position limit).
         query_length / document_length: per-task caps applied when sentence-transformers encodes with
             ``task="query"`` / ``"document"`` (queries in training and evaluation, passages likewise).
-        original_vocab_size: number of pieces of the original vocabulary; ids above it were added later
-            (see :mod:`hfswim.encoders.extend`).
+        original_vocab_size: number of pieces of the original vocabulary; ids from it on were added later
+            (see :mod:`hfswim.encoders.extend`) and have their own table, ``added_embeddings``.
+        added_lr_scale: the added rows are stored divided by this factor and multiplied back in ``forward``, so
+            with Adam they move ``added_lr_scale`` times faster than the rest of the model under one learning
+            rate: new pieces start from a rough guess and have far to go, the original rows should barely move.
     """
 
     config_keys: ClassVar[list[str]] = [
@@ -78,6 +81,7 @@ class USEncoder(InputModule):
         "query_length",
         "document_length",
         "original_vocab_size",
+        "added_lr_scale",
     ]
     config_file_name = "usem3_config.json"
     save_in_root = True
@@ -95,6 +99,7 @@ class USEncoder(InputModule):
         query_length: int | None = None,
         document_length: int | None = None,
         original_vocab_size: int | None = None,
+        added_lr_scale: float = 1.0,
     ):
         super().__init__()
         self.vocab_size = vocab_size
@@ -107,13 +112,16 @@ class USEncoder(InputModule):
         self.query_length = query_length
         self.document_length = document_length
         self.original_vocab_size = original_vocab_size or vocab_size
+        self.added_lr_scale = float(added_lr_scale)
         self.sp_model_path = sp_model_path
         self.tokenizer = load_sentencepiece(sp_model_path) if sp_model_path else None
         if self.tokenizer is not None and self.tokenizer.get_piece_size() > vocab_size:
             raise ValueError(f"{sp_model_path}: {self.tokenizer.get_piece_size()} pieces but vocab_size={vocab_size}")
 
         streams = len(NGRAM_ORDERS) * cnn_dim
-        self.embeddings = nn.Embedding(vocab_size, embedding_dim)
+        self.embeddings = nn.Embedding(self.original_vocab_size, embedding_dim)
+        added = vocab_size - self.original_vocab_size
+        self.added_embeddings = nn.Parameter(torch.zeros(added, embedding_dim)) if added > 0 else None
         self.proj = nn.Linear(embedding_dim, streams)
         self.proj_norm = nn.LayerNorm(streams, eps=self.eps)
         self.conv1 = nn.ModuleList(nn.Linear(n * cnn_dim, cnn_dim) for n, _ in NGRAM_ORDERS)
@@ -185,10 +193,19 @@ class USEncoder(InputModule):
         padded = F.pad(x, (0, 0, left, order - 1 - left))
         return torch.cat([padded[:, k : k + length] for k in range(order)], dim=-1)
 
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Token embeddings: original rows from ``embeddings``, added pieces from ``added_embeddings``."""
+        if self.added_embeddings is None:
+            return self.embeddings(input_ids)
+        is_added = input_ids >= self.original_vocab_size
+        original = self.embeddings(input_ids.clamp(max=self.original_vocab_size - 1))
+        added = F.embedding((input_ids - self.original_vocab_size).clamp(min=0), self.added_embeddings)
+        return torch.where(is_added.unsqueeze(-1), added * self.added_lr_scale, original)
+
     def forward(self, features: dict[str, torch.Tensor], **kwargs) -> dict[str, torch.Tensor]:
         input_ids = features["input_ids"]
         mask = features["attention_mask"].unsqueeze(-1).to(self.embeddings.weight.dtype)
-        emb = self.embeddings(input_ids)
+        emb = self.embed(input_ids)
         streams = self.proj_norm(self.proj(emb))
         branches = [emb]
         for i, (order, left) in enumerate(NGRAM_ORDERS):
