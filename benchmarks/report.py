@@ -21,6 +21,7 @@ ORDER = [
     "hub_build",
     "train_xquad",
     "eval_xquad",
+    "encoder_usem3",
     "faiss_latency",
 ]
 
