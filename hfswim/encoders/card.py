@@ -38,7 +38,7 @@ A trainable PyTorch port of Google's Universal Sentence Encoder Multilingual v3 
 ## Parity with the package
 
 The port was checked at conversion time against the package's own numpy forward pass on {n_sentences} sentences
-({n_languages} languages: USE's 16 and some outside them): cosine **min {cos_min:.6f}**, mean {cos_mean:.6f} (threshold {threshold}).
+({n_languages} languages: USE's 16 and some outside them): cosine **min {cos_min:.7f}**, mean {cos_mean:.7f} (threshold {threshold}).
 Outside USE's languages the package tokenizes unknown characters one `<unk>` each; the port does the same.
 
 ## Use
