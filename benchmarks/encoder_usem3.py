@@ -57,8 +57,10 @@ def load_store() -> dict:
 
 
 def save_store(store: dict) -> None:
+    """Write the sections of ``store`` over those on disk (sections another run wrote meanwhile are kept)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    STORE.write_text(json.dumps(store, indent=1, ensure_ascii=False), encoding="utf-8")
+    merged = {**load_store(), **store}
+    STORE.write_text(json.dumps(merged, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
 # ---------- XQuAD ----------
@@ -215,6 +217,7 @@ def run_train(args, store: dict) -> None:
                 print(f"train {name}: {rates[name][-1]:.1f} pairs/s", flush=True)
     store["train"] = {"rates": rates, "steps": args.train_steps, "rounds": args.rounds, "pairs": "XQuAD en"}
     save_store(store)
+    print("train section:", json.dumps(store["train"]), flush=True)
 
 
 # ---------- Space sanity ----------
