@@ -516,7 +516,7 @@ def write_report(store: dict, command: str) -> None:
             f" pairs from the Hindi XQuAD paragraphs, a sentence -> the rest of its paragraph ({ind.get('pairs')} pairs;"
             " never XQuAD's questions, but the same paragraphs the monolingual test retrieves from, so the hi figure"
             " is an in-domain upper bound; hi-en retrieves English paragraphs never trained on). `hfswim train`:"
-            f" MNRL, batch 32, lr {ind.get('config', {}).get('lr')}, {ind.get('train_steps')} steps"
+            f" MNRL, batch 32, lr {ind.get('config', {}).get('lr', 1e-4)} (x500 on the new rows), {ind.get('train_steps')} steps"
             f" ({ind.get('train_seconds', 0):.0f} s), loss {ind.get('train_loss', [0, 0])[0]:.2f} ->"
             f" {ind.get('train_loss', [0, 0])[1]:.2f}.",
             "",
