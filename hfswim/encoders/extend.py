@@ -1,0 +1,168 @@
+"""Add SentencePiece pieces and embedding rows for scripts the USE vocabulary lacks (the Indic scripts).
+
+USE Multilingual v3's 128k pieces have nothing for Devanagari, Bengali, Tamil, Telugu, ...: every such word is
+``<unk>``, so no amount of fine-tuning can tell two Hindi passages apart. :func:`extend_vocabulary`:
+
+1. learns a SentencePiece unigram model on text in those scripts (the corpus being used: passages, generated
+   queries), keeps its pieces made only of Indic letters (optionally after the word-start mark ``▁``), adds one
+   piece per letter of every block so that no Indic character is ever ``<unk>`` again;
+2. appends them to the original SentencePiece model *after* its 128k pieces (original ids and every non-Indic
+   segmentation unchanged: a new piece can only match Indic text);
+3. gives each new piece an embedding row: the mean of the original rows of its romanisation's pieces
+   (:func:`~hfswim.encoders.indic.romanize`; ``भारत`` starts near ``bhaarata``), or the ``<unk>`` row for a bare
+   sign; rows live in ``added_embeddings`` with a learning-rate multiplier (see :class:`USEncoder`);
+4. saves the extended sentence-transformers model, to be fine-tuned with ``hfswim train --base-model``.
+
+Example::
+
+    >>> from hfswim.encoders import default_encoder
+    >>> from hfswim.encoders.extend import extend_vocabulary
+    >>> extend_vocabulary(default_encoder(), hindi_passages, "runs/usem3-indic")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+
+from hfswim.encoders.indic import indic_characters, is_indic, romanize
+from hfswim.encoders.module import UNK_ID, USEncoder, load_sentencepiece
+from hfswim.errors import InputError
+
+WORD_START = "\u2581"
+DEFAULT_ADDED_LR_SCALE = 500.0
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def append_pieces(model_proto: bytes, pieces: list[tuple[str, float]]) -> bytes:
+    """``model_proto`` (a serialized SentencePiece ``ModelProto``) with ``pieces`` appended as NORMAL pieces.
+
+    ``ModelProto.pieces`` is field 1; protobuf appends repeated fields in the order they are read, so records
+    written after the original message come after the original pieces: ids ``n, n+1, ...``.
+    """
+    out = bytearray(model_proto)
+    for piece, score in pieces:
+        text = piece.encode("utf-8")
+        inner = b"\x0a" + _varint(len(text)) + text + b"\x15" + struct.pack("<f", score)
+        out += b"\x0a" + _varint(len(inner)) + inner
+    return bytes(out)
+
+
+def _is_indic_piece(piece: str) -> bool:
+    body = piece[1:] if piece.startswith(WORD_START) else piece
+    return bool(body) and all(is_indic(c) for c in body)
+
+
+def learn_pieces(texts: Iterable[str], vocab_size: int = 4000) -> list[tuple[str, float]]:
+    """SentencePiece unigram pieces (with log-probability scores) learned on the Indic text in ``texts``."""
+    import sentencepiece as spm
+
+    lines = [t for t in texts if any(is_indic(c) for c in t)]
+    if not lines:
+        raise InputError("extend_vocabulary: none of the given texts is in an Indic script")
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_writer=model,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        character_coverage=1.0,
+        hard_vocab_limit=False,  # a small corpus yields fewer pieces than asked: fine
+        normalization_rule_name="nmt_nfkc",  # what USE's own model applies before matching pieces
+        minloglevel=2,
+    )
+    learned = spm.SentencePieceProcessor(model_proto=model.getvalue())
+    return [
+        (learned.id_to_piece(i), learned.get_score(i))
+        for i in range(learned.get_piece_size())
+        if not (learned.is_control(i) or learned.is_unknown(i)) and _is_indic_piece(learned.id_to_piece(i))
+    ]
+
+
+def new_pieces(original, learned: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Learned pieces the original lacks, plus every Indic letter on its own (scored below the learned ones)."""
+    seen = {original.id_to_piece(i) for i in range(original.get_piece_size())}
+    out: list[tuple[str, float]] = []
+    for piece, score in learned:
+        if piece not in seen:
+            out.append((piece, score))
+            seen.add(piece)
+    floor = min((s for _, s in out), default=0.0) - 2.0
+    for char in indic_characters():
+        if char not in seen:
+            out.append((char, floor))
+            seen.add(char)
+    return out
+
+
+def initial_rows(original, table: torch.Tensor, pieces: list[tuple[str, float]]) -> torch.Tensor:
+    """One row per new piece: the mean original row of its romanisation's pieces (``<unk>``'s row if none)."""
+    rows = torch.empty((len(pieces), table.shape[1]), dtype=table.dtype)
+    space = original.piece_to_id(WORD_START)
+    for i, (piece, _) in enumerate(pieces):
+        latin = romanize(piece.lstrip(WORD_START)).strip()
+        ids = [j for j in original.encode(latin) if j not in (UNK_ID, space)] if latin else []
+        rows[i] = table[ids].mean(dim=0) if ids else table[UNK_ID]
+    return rows
+
+
+def extend_vocabulary(
+    model_path: str | os.PathLike,
+    texts: Iterable[str],
+    output: str | os.PathLike,
+    vocab_size: int = 4000,
+    added_lr_scale: float = DEFAULT_ADDED_LR_SCALE,
+) -> Path:
+    """Save to ``output`` the model at ``model_path`` with Indic pieces learned from ``texts`` (see module doc).
+
+    Returns:
+        ``output``, a sentence-transformers folder (same module, more pieces, original ids unchanged).
+    """
+    from sentence_transformers import SentenceTransformer
+
+    from hfswim.encoders.loading import load_sentence_transformer
+
+    base = load_sentence_transformer(model_path, device="cpu")[0]
+    if not isinstance(base, USEncoder):
+        raise InputError(f"{model_path}: not a USE model (its first module is {type(base).__name__})")
+    original = base.tokenizer
+    if base.vocab_size != base.original_vocab_size:
+        raise InputError(f"{model_path}: already extended ({base.vocab_size - base.original_vocab_size} added pieces)")
+    pieces = new_pieces(original, learn_pieces(texts, vocab_size))
+    proto = append_pieces(original.serialized_model_proto(), pieces)
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    sp_path = output / "extended.model"
+    sp_path.write_bytes(proto)
+    extended = load_sentencepiece(sp_path)
+    if extended.get_piece_size() != original.get_piece_size() + len(pieces):
+        raise RuntimeError("SentencePiece did not read the appended pieces")
+    config = base.get_config_dict() | {
+        "vocab_size": base.vocab_size + len(pieces),
+        "original_vocab_size": base.vocab_size,
+        "added_lr_scale": added_lr_scale,
+    }
+    model = USEncoder(sp_model_path=str(sp_path), **config)
+    state = base.state_dict()
+    with torch.no_grad():
+        state["added_embeddings"] = initial_rows(original, state["embeddings.weight"], pieces) / added_lr_scale
+        model.load_state_dict(state)
+    SentenceTransformer(modules=[model], device="cpu", similarity_fn_name="cosine").save(
+        str(output), create_model_card=False
+    )
+    sp_path.unlink()  # saved again by the module as sentencepiece.model
+    return output
