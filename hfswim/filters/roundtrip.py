@@ -48,7 +48,9 @@ class RoundTripFilter(RowFilter):
             from hfswim.encoders import load_sentence_transformer
 
             try:
-                self._model = load_sentence_transformer(self.model_path, device=self.device or "cpu", local_files_only=True)
+                self._model = load_sentence_transformer(
+                    self.model_path, device=self.device or "cpu", local_files_only=True
+                )
             except (OSError, ValueError) as err:  # not a model folder, or an unknown architecture
                 raise InputError(
                     f"{self.model_path}: cannot load the roundtrip retriever ({type(err).__name__}: {err})."
