@@ -20,10 +20,11 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +280,28 @@ class AtomicParquetWriter:
         finally:
             if os.path.exists(self._tmp):
                 os.unlink(self._tmp)
+
+
+def build_folder_atomically(
+    target: Path, build: Callable[[Path], object], done_marker: str, mode: int | None = None
+) -> Path:
+    """Build a cache folder in a temporary sibling and rename it to ``target``, so a killed build never leaves a
+    half-written folder. A process that loses the race to another one keeps the winner's folder (``done_marker``,
+    a file in it, tells a finished folder). ``mode``: the folder's permissions (``mkdtemp`` makes it private)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        build(tmp)
+        if mode is not None:
+            tmp.chmod(mode)
+        try:
+            os.rename(tmp, target)
+        except OSError:  # another process finished first: keep its folder
+            if not (target / done_marker).is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:

