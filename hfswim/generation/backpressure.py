@@ -252,10 +252,17 @@ class EndpointHealth:
         self.down = True
         self.next_probe_at = now + self.interval
 
-    def record(self, *, unreachable: bool, probe: bool) -> str | None:
-        """Account one outcome; returns "down" or "up" when the state changed."""
+    def record(self, *, unreachable: bool, probe: bool, sent_at: float | None = None) -> str | None:
+        """Account one outcome; returns "down" or "up" when the state changed.
+
+        ``sent_at`` (monotonic) is when the request left: an answer to a request sent before the endpoint was
+        taken out says nothing about now (a server shutting down still finishes what it had), so only requests
+        sent after that moment (the probes) can bring it back.
+        """
         if probe:
             self.probing = False
+        if self.down and not probe and sent_at is not None and sent_at < self.down_since:
+            return None
         if unreachable:
             self.consecutive += 1
             if probe:  # still dead: probe again later, less often
@@ -356,8 +363,8 @@ class EndpointPool:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._health_changed.wait(), timeout=min(wait, 1.0))
 
-    def _health(self, slot: EndpointSlot, *, unreachable: bool, probe: bool) -> None:
-        change = slot.health.record(unreachable=unreachable, probe=probe)
+    def _health(self, slot: EndpointSlot, *, unreachable: bool, probe: bool, sent_at: float) -> None:
+        change = slot.health.record(unreachable=unreachable, probe=probe, sent_at=sent_at)
         if change == "down":
             self.counters.endpoints_down += 1
         elif change == "up":
@@ -378,10 +385,12 @@ class EndpointPool:
                 continue
             slot.in_flight += 1  # counted before waiting, so concurrent picks spread over endpoints
             probe = False
+            sent_at = time.monotonic()
             try:
                 probe = await slot.gate.wait()
                 async with slot.semaphore:
                     self.counters.requests += 1
+                    sent_at = time.monotonic()
                     result = await slot.call(*args, **kwargs)
             except asyncio.CancelledError:
                 if probe:
@@ -394,7 +403,7 @@ class EndpointPool:
                 pauses_before = slot.gate.pauses
                 slot.gate.record(overload=info.kind in (HTTP_429,) or info.status == 503, probe=probe)
                 self.counters.overload_pauses += slot.gate.pauses - pauses_before
-                self._health(slot, unreachable=info.unreachable, probe=health_probe)
+                self._health(slot, unreachable=info.unreachable, probe=health_probe, sent_at=sent_at)
                 if not info.retryable or attempt >= self.policy.max_retries:
                     self.counters.failures[info.kind] += 1
                     raise RequestFailed(info, attempt + 1, slot.name) from err
@@ -406,7 +415,7 @@ class EndpointPool:
                 attempt += 1
             else:
                 slot.gate.record(overload=False, probe=probe)
-                self._health(slot, unreachable=False, probe=health_probe)
+                self._health(slot, unreachable=False, probe=health_probe, sent_at=sent_at)
                 return result
             finally:
                 slot.in_flight -= 1

@@ -120,3 +120,15 @@ async def test_pool_retries_then_raises_request_failed():
         await pool.request()
     assert attempts == 3 and info.value.attempts == 3 and info.value.info.kind == "connection"
     assert counters.retries == {"connection": 2} and counters.failures == {"connection": 1}
+
+
+def test_a_late_answer_to_a_request_sent_before_the_endpoint_went_down_does_not_bring_it_back():
+    """A server shutting down still finishes what it had: only requests sent after the mark-down (probes) count."""
+    from hfswim.generation.backpressure import EndpointHealth
+
+    health = EndpointHealth(threshold=2)
+    sent_before = time.monotonic()
+    assert health.record(unreachable=True, probe=False, sent_at=sent_before) is None
+    assert health.record(unreachable=True, probe=False, sent_at=sent_before) == "down"
+    assert health.record(unreachable=False, probe=False, sent_at=sent_before) is None and health.down
+    assert health.record(unreachable=False, probe=True, sent_at=time.monotonic()) == "up" and not health.down
