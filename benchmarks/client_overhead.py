@@ -1,6 +1,6 @@
 """Benchmark 2: client overhead of ``hfswim generate`` against a zero-latency loopback server.
 
-The loopback LLM runs in ANOTHER process (``python -m hfswim.generation.loopback --fast``: a raw asyncio
+The loopback LLM runs in ANOTHER process (``python -m hfswim.testing.loopback --fast``: a raw asyncio
 protocol on uvloop, answering instantly with TGI- or Messages-API-shaped completions), so what is measured is
 hfswim's own end-to-end cost per completion: render the prompt, send it through ``AsyncInferenceClient``,
 parse the answer, append the record durably (one ``os.write`` per record before it counts as done), plus the
@@ -45,7 +45,7 @@ def _free_port() -> int:
 def _start_server(kind: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hfswim.generation.loopback", "--fast", "--port", str(port), "--kind", kind],
+        [sys.executable, "-m", "hfswim.testing.loopback", "--fast", "--port", str(port), "--kind", kind],
         stdout=subprocess.PIPE,
     )
     proc.stdout.readline()
@@ -183,7 +183,7 @@ def main() -> None:
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs (1-min load average during "
         f"the runs: {min(loads):.1f}-{max(loads):.1f}), no GPU; Python {platform.python_version()}, event loop: "
-        f"{_loop_name()}. The loopback server (`python -m hfswim.generation.loopback --fast`: raw asyncio protocol, "
+        f"{_loop_name()}. The loopback server (`python -m hfswim.testing.loopback --fast`: raw asyncio protocol, "
         "orjson) runs in its own process on the same cores.",
         f"Work per run: {args.passages} passages x (1 summary + {len(LANGS.split(','))} queries) = "
         f"{args.passages * 6} completions, two-step SAP, concurrency {args.concurrency}. hfswim's wall time is the "

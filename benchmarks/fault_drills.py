@@ -4,7 +4,7 @@ endpoint, bad command lines, and a search for leaked secrets. Writes ``benchmark
     python -m benchmarks.fault_drills --passages 60 --kills 5 --rounds 3
 
 Every drill runs real ``hfswim generate`` processes against the loopback server
-(:mod:`hfswim.generation.loopback`), whose endpoint URL carries ``user:password@`` and whose environment
+(:mod:`hfswim.testing.loopback`), whose endpoint URL carries ``user:password@`` and whose environment
 holds an ``HF_TOKEN``: neither may appear in any file, log line or output (the secrets column).
 """
 
@@ -91,7 +91,7 @@ def classify(rc: int, stdout: str, stderr: str) -> str:
 
 
 def run_bad_inputs(work: Path) -> tuple[list[dict], list[str]]:
-    from hfswim.generation.loopback import LoopbackLLM
+    from hfswim.testing.loopback import LoopbackLLM
 
     rows, outputs = [], []
     with LoopbackLLM(kind="tgi") as server:
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs, no GPU; Python "
         f"{platform.python_version()}. Every drill runs real `hfswim generate` processes against the loopback "
-        "server (`hfswim.generation.loopback`), whose URL carries `user:password@`, with `HF_TOKEN` set. "
+        "server (`hfswim.testing.loopback`), whose URL carries `user:password@`, with `HF_TOKEN` set. "
         "The server counts every real answer per prompt, so a finished record requested again is seen.",
         "",
         "### Kill -9 and resume under injected faults",

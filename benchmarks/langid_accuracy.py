@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from hfswim.filters.langid import LangIdFilter
-from hfswim.langid import LanguageIdentifier, expected_scripts, script_of
+from hfswim.text.langid import LanguageIdentifier, expected_scripts, script_of
 from hfswim.languages import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +134,7 @@ def main() -> None:
         f" --limit {args.limit}" if args.limit else ""
     )
     lines = [
-        "## Language-ID accuracy (hfswim.langid)",
+        "## Language-ID accuracy (hfswim.text.langid)",
         "",
         f"Command: `{command}`  ",
         "Machine: shared 2-core CPU, no GPU. Top-1 accuracy in %; n/a where the detector lacks the language. "

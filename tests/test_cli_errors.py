@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hfswim.generation.loopback import Fault, LoopbackLLM
+from hfswim.testing.loopback import Fault, LoopbackLLM
 from hfswim.hub.build import build_dataset
 from hfswim.records import GENERATED_SCHEMA, PASSAGE_SCHEMA, conform
 

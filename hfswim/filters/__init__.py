@@ -5,7 +5,7 @@
 
 ========================  ==========================================================================
 ``parse``                 output that could not be parsed into a query (:mod:`.parse`)
-``langid``                query not in its target language (:mod:`.langid`, :mod:`hfswim.langid`)
+``langid``                query not in its target language (:mod:`.langid`, :mod:`hfswim.text.langid`)
 ``dedup``                 exact and MinHash/LSH near-duplicate queries per language (:mod:`.dedup`)
 ``heuristics``            length per script, copies of the passage/summary, question form (:mod:`.heuristics`)
 ``exemplar-copy``         queries that copy the prompt's few-shot exemplars (:mod:`.exemplar_copy`)

@@ -12,7 +12,7 @@ import contextlib
 import gc
 
 from hfswim.filters.base import Rejection, Row
-from hfswim.filters.runner import SCORE_COLUMNS, BatchOutcome, judge_batch, with_reason
+from hfswim.filters.judging import SCORE_COLUMNS, BatchOutcome, judge_batch, with_reason
 from hfswim.records import FILTERED_SCHEMA
 
 # What the report reads from a rejected row: with the select filters' summaries, all a worker sends back

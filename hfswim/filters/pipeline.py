@@ -9,7 +9,7 @@ Two passes with bounded memory:
 2. **Select phase** — dedup, then top-k (:data:`~hfswim.filters.base.SELECT_ORDER`) decide which
    survivors to drop; the spill files are streamed once more into ``kept.parquet`` / ``rejected.parquet``.
 
-The stages live in their own modules: :mod:`~hfswim.filters.runner` (the filters on row dicts and the
+The stages live in their own modules: :mod:`~hfswim.filters.judging` (the filters on row dicts and the
 report's bookkeeping), :mod:`~hfswim.filters.arrow` (one Arrow batch in, kept and rejected Arrow tables
 out) and :mod:`~hfswim.filters.workers` (``workers > 1``: the row phase on a pool of forked processes
 that read their own row groups, the per-language dedup selection on processes forked after it).
@@ -38,7 +38,7 @@ from hfswim.filters.arrow import SAMPLE_KEYS, with_rejections
 from hfswim.filters.base import Rejection
 from hfswim.filters.config import FilterConfig, build_filters
 from hfswim.filters.report import QualityReport
-from hfswim.filters.runner import FilterRunner, filter_rows
+from hfswim.filters.judging import FilterRunner, filter_rows
 from hfswim.filters.workers import forked_map, judged_batches, worker_pool
 from hfswim.records import FILTERED_SCHEMA, GENERATED_SCHEMA
 

@@ -1,7 +1,7 @@
 """The ``repetition`` filter: degenerate repetition, the loop small generators fall into.
 
 Gemma 3 270M sometimes loops: "Ni nani ya nani ya nani ya nani …", "的的的", "什么什么什么". Two rules,
-both with the reject code ``degenerate_repetition``, on normalised tokens (:mod:`hfswim.filters.text`:
+both with the reject code ``degenerate_repetition``, on normalised tokens (:mod:`hfswim.text.normalize`:
 words, or characters for CJK/Thai):
 
 * **A repeated n-gram**: the same 1 to ``max_ngram`` tokens (4 words; ``max_ngram_chars`` = 6 characters,
@@ -34,8 +34,8 @@ from typing import ClassVar
 import regex
 
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.filters.text import normalize, normalize_many, tokens
-from hfswim.langid import script_of
+from hfswim.text.normalize import normalize, normalize_many, tokens
+from hfswim.text.langid import script_of
 from hfswim.languages import UNSPACED_SCRIPTS
 
 _UNSPACED_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]")

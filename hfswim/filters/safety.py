@@ -29,7 +29,7 @@ from typing import ClassVar
 
 from hfswim.errors import ConfigError
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.filters.text import normalize
+from hfswim.text.normalize import normalize
 from hfswim.languages import LANGUAGES
 
 ALL_LANGUAGES = "*"

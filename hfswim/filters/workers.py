@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hfswim.filters.arrow import JudgedBatch, expand_outcome, judge_arrow
-from hfswim.filters.runner import FilterRunner
+from hfswim.filters.judging import FilterRunner
 
 _WORKER_FILTERS: list = []  # the parent's filters, inherited by the forked workers
 

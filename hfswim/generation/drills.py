@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hfswim.generation.loopback import Fault, LoopbackLLM
+from hfswim.testing.loopback import Fault, LoopbackLLM
 
 #: The fault mix of the drills: (action, period in requests). Periods are primes, so the kinds interleave.
 FAULT_MIX: tuple[tuple[str | int, int], ...] = (

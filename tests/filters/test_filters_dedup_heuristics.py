@@ -11,7 +11,7 @@ from datasketch import MinHash
 from hfswim.filters.dedup import DedupFilter, MinHasher, shingles
 from hfswim.filters.heuristics import HeuristicsFilter
 from hfswim.filters.pipeline import filter_rows
-from hfswim.filters.text import longest_common_run, normalize, tokens
+from hfswim.text.normalize import longest_common_run, normalize, tokens
 
 
 def _kept_ids(rows, filters):
@@ -132,7 +132,7 @@ def test_filters_dedup_batch_minhash_is_datasketch_minhash():
 def test_filters_normalize_many_is_normalize_text_by_text():
     """The batch path (a numpy table over the BMP) agrees with the regex on any text: combining marks,
     compatibility forms, odd whitespace, lone surrogates, characters beyond the BMP."""
-    from hfswim.filters import text
+    from hfswim.text import normalize as text
 
     rng = random.Random(0)
     texts = [

@@ -1,11 +1,11 @@
-"""Language identification (hfswim.langid) and the langid filter, on texts whose language is known."""
+"""Language identification (hfswim.text.langid) and the langid filter, on texts whose language is known."""
 
 from __future__ import annotations
 
 import pytest
 
 from hfswim.filters.langid import LangIdFilter
-from hfswim.langid import (
+from hfswim.text.langid import (
     FASTTEXT_LANGUAGES,
     LINGUA_LANGUAGES,
     LanguageIdentifier,

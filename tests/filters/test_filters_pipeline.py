@@ -255,12 +255,12 @@ def test_filters_parallel_workers_refuse_model_filters(tmp_path):
 @pytest.mark.parametrize(
     "module",
     [
-        "hfswim.langid",
+        "hfswim.text.langid",
         "hfswim.memo",
         "hfswim.filters.base",
         "hfswim.filters.config",
-        "hfswim.filters.runner",
-        "hfswim.filters.text",
+        "hfswim.filters.judging",
+        "hfswim.text.normalize",
     ],
 )
 def test_filters_docstring_examples_run(module):

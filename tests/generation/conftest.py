@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hfswim.generation.loopback import LoopbackLLM
+from hfswim.testing.loopback import LoopbackLLM
 from hfswim.io import AtomicParquetWriter
 from hfswim.records import PASSAGE_SCHEMA
 

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hfswim.generation import GenerateConfig, generate, passage_shard
-from hfswim.generation.loopback import LoopbackLLM
+from hfswim.testing.loopback import LoopbackLLM
 from hfswim.prompts import get_prompt_strategy
 from tests.generation.conftest import LANGS, make_passages
 
@@ -113,7 +113,7 @@ def test_unparseable_summary_rejects_every_language_without_query_requests(tmp_p
     loopback_empty = loopback
     loopback_empty.state.faults = []
 
-    import hfswim.generation.loopback as lb
+    import hfswim.testing.loopback as lb
 
     original = lb.fake_completion
 

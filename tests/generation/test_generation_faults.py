@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hfswim.generation import GenerateConfig, generate
-from hfswim.generation.loopback import Fault
+from hfswim.testing.loopback import Fault
 from tests.generation.conftest import make_passages
 
 
@@ -177,7 +177,7 @@ def test_empty_and_control_character_answers(tmp_path, write_passages, loopback,
 
 
 def test_dead_endpoint_mid_run_gets_no_retries_and_loses_nothing(tmp_path, write_passages):
-    from hfswim.generation.loopback import LoopbackLLM
+    from hfswim.testing.loopback import LoopbackLLM
 
     passages = write_passages(make_passages(60))
     with LoopbackLLM(kind="tgi", max_concurrent_requests=4) as alive:
@@ -201,7 +201,7 @@ def test_dead_endpoint_mid_run_gets_no_retries_and_loses_nothing(tmp_path, write
 
 
 def test_dead_endpoint_at_start_is_skipped_then_probed_back_in(tmp_path, write_passages, caplog):
-    from hfswim.generation.loopback import LoopbackLLM
+    from hfswim.testing.loopback import LoopbackLLM
 
     passages = write_passages(make_passages(60))
     port = _free_port()
@@ -357,7 +357,7 @@ def test_merge_refuses_unfinished_shards_in_one_line(tmp_path, write_passages, l
 
 def test_every_endpoint_down_mid_run_stops_with_one_error_and_keeps_the_store(tmp_path, write_passages):
     from hfswim.errors import EndpointError
-    from hfswim.generation.loopback import LoopbackLLM
+    from hfswim.testing.loopback import LoopbackLLM
 
     passages = write_passages(make_passages(40))
     server = LoopbackLLM(kind="tgi", max_concurrent_requests=2).start()

@@ -14,7 +14,7 @@ import pytest
 
 from hfswim.generation import GenerateConfig
 from hfswim.generation.endpoints import is_hf_hosted
-from hfswim.generation.loopback import LoopbackLLM
+from hfswim.testing.loopback import LoopbackLLM
 from hfswim.generation.runner import agenerate
 from tests.generation.conftest import make_passages
 

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 import regex
 
-from hfswim.langid import FASTTEXT_LANGUAGES, LINGUA_LANGUAGES, LanguageIdentifier, expected_scripts, script_of
+from hfswim.text.langid import FASTTEXT_LANGUAGES, LINGUA_LANGUAGES, LanguageIdentifier, expected_scripts, script_of
 from hfswim.languages import LANGUAGES, languages_in
 from hfswim.prompts import ParseResult, parse_query_output, parse_sap_output, parse_summary_output
 from hfswim.prompts.exemplars import EXEMPLAR_DIR, available_languages, load_exemplars
@@ -115,7 +115,7 @@ def fasttext():
 def test_exemplar_queries_are_in_their_language(lingua, fasttext):
     """Every exemplar query, bad query, summary and passage is identified as its language.
 
-    Checks, per language (detectors from :mod:`hfswim.langid`):
+    Checks, per language (detectors from :mod:`hfswim.text.langid`):
 
     * lingua top-1 must be the language, for every language lingua knows (22 here: ar bn de en es
       fa fi fr gu hi id ja ko mr pa ru sw ta te th ur yo zh). lingua, not fastText, because on

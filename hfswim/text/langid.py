@@ -28,7 +28,7 @@ default (:data:`hfswim.filters.langid.DEFAULT_ALSO_ACCEPT`) and checks the scrip
 
 Example::
 
-    >>> from hfswim.langid import detect, script_of, supported
+    >>> from hfswim.text.langid import detect, script_of, supported
     >>> guess = detect("Wo entspringt der Rhein und wie lang ist er?")
     >>> guess.lang, guess.detector
     ('de', 'fasttext')

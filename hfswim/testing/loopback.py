@@ -9,7 +9,7 @@ client-overhead benchmark, and for dry runs of a pipeline without a model.
 
 Run it as a process::
 
-    python -m hfswim.generation.loopback --port 8089 --kind tgi
+    python -m hfswim.testing.loopback --port 8089 --kind tgi
 
 or in-process (a background thread)::
 
