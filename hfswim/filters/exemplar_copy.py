@@ -56,13 +56,16 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
+
+from pydantic import Field
 
 from hfswim.errors import ConfigError
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.text.normalize import normalize, normalize_many, tokens
-from hfswim.text.langid import script_of
+from hfswim.filters.settings import PositiveInt, existing_path
 from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
+from hfswim.text.langid import script_of
+from hfswim.text.normalize import normalize, normalize_many, tokens
 
 PROMPTAGATOR = "promptagator"
 # Passages are running text: a run against them must be this much longer than against a query.
@@ -121,12 +124,12 @@ class ExemplarCopyFilter(RowFilter):
 
     def __init__(
         self,
-        min_run: int = 3,
-        min_run_chars: int = 4,
-        min_specific: int = 2,
-        min_specific_chars: int = 4,
+        min_run: Annotated[int, Field(ge=2)] = 3,
+        min_run_chars: Annotated[int, Field(ge=2)] = 4,
+        min_specific: PositiveInt = 2,
+        min_specific_chars: PositiveInt = 4,
         check_passages: bool = True,
-        examples: str | None = None,
+        examples: Annotated[str, existing_path("examples file")] | None = None,
     ):
         self.min_run, self.min_run_chars = min_run, min_run_chars
         self.min_specific, self.min_specific_chars = min_specific, min_specific_chars

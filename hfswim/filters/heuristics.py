@@ -23,9 +23,10 @@ from collections import OrderedDict
 from typing import ClassVar
 
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.text.normalize import TokenText, normalize_many, tokens
-from hfswim.text.langid import script_of
+from hfswim.filters.settings import NonNegativeInt, PositiveInt, Probability
 from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
+from hfswim.text.langid import script_of
+from hfswim.text.normalize import TokenText, normalize_many, tokens
 
 _SCRIPTS_OF_LANGUAGES = frozenset(lang.script for lang in LANGUAGES.values())
 QUESTION_MARKS = ("?", "？", "؟", ";", "՞", "፧", "꛷", "⸮", ";")  # Latin/CJK/Arabic/Greek/Armenian/Ethiopic/...
@@ -39,16 +40,17 @@ class HeuristicsFilter(RowFilter):
 
     def __init__(
         self,
-        min_words: int = 3,
-        max_words: int = 40,
-        min_chars: int = 4,
-        max_chars: int = 80,
-        copy_ngram: int = 8,
-        copy_ratio: float = 0.9,
-        copy_min_tokens: int = 5,
-        summary_ratio: float = 0.8,
-        summary_copy_ratio: float = 0.8,
+        min_words: NonNegativeInt = 3,
+        max_words: PositiveInt = 40,
+        min_chars: NonNegativeInt = 4,
+        max_chars: PositiveInt = 80,
+        copy_ngram: PositiveInt = 8,
+        copy_ratio: Probability = 0.9,
+        copy_min_tokens: PositiveInt = 5,
+        summary_ratio: Probability = 0.8,
+        summary_copy_ratio: Probability = 0.8,
         require_question: bool = False,
+        *,
         passage_cache_size: int = 16384,
     ):
         self.min_words, self.max_words = min_words, max_words
@@ -59,6 +61,14 @@ class HeuristicsFilter(RowFilter):
         # A passage appears once per query language: cache its joined tokens (bounded LRU, ~1 KB each).
         self._passages: OrderedDict[tuple[str, bool], TokenText] = OrderedDict()
         self._cache_size = passage_cache_size
+
+    @classmethod
+    def check_settings(cls, settings) -> None:
+        """A config's lower limits must not exceed its upper ones."""
+        if settings.min_words > settings.max_words:
+            raise ValueError(f"min_words {settings.min_words} > max_words {settings.max_words}")
+        if settings.min_chars > settings.max_chars:
+            raise ValueError(f"min_chars {settings.min_chars} > max_chars {settings.max_chars}")
 
     def _passage(self, row: Row, unspaced: bool) -> TokenText:
         key = (row.get("passage_id") or row.get("text") or "", unspaced)

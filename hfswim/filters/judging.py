@@ -1,9 +1,11 @@
-"""Apply built filters to row dicts and count everything into a quality report.
+"""Judge row dicts with built filters and count every decision into a quality report.
 
-:class:`FilterRunner` is the bookkeeping both ways of running share: :func:`filter_rows` (a list of rows,
-in memory) and :func:`hfswim.filters.pipeline.run_filters` (streaming). :func:`judge_batch` is the pure
-part of the row phase — every row rule, then the select filters' summaries of the survivors — and runs
-in worker processes when ``workers > 1``.
+The bottom layer of filter execution, on Python row dicts: :func:`judge_batch` is the pure part of the
+row phase (every row rule, then the select filters' summaries of the survivors; it runs in worker
+processes when ``workers > 1``) and returns a typed :class:`BatchOutcome`; :class:`FilterRun` is the
+bookkeeping both ways of running share: :func:`filter_rows` (a list of rows, in memory) and
+:func:`hfswim.filters.pipeline.run_filters` (streaming, through :mod:`~hfswim.filters.arrow` and
+:mod:`~hfswim.filters.workers`).
 
     >>> from hfswim.filters.parse import ParseFilter
     >>> kept, rejected, report = filter_rows(
@@ -17,7 +19,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from hfswim.filters.base import SELECT_ORDER, Rejection, Row, SelectFilter
 from hfswim.filters.report import QualityReport
@@ -34,10 +37,14 @@ def execution_order(filters: list) -> tuple[list, list[SelectFilter]]:
     return [f for f in filters if not isinstance(f, SelectFilter)] + selects, selects
 
 
-class FilterRunner:
-    """Apply built filters to rows and count everything into a :class:`QualityReport`.
+class FilterRun:
+    """One run of built filters: their execution order, the report every batch is counted into, and the
+    select phase. Shared by :func:`~hfswim.filters.pipeline.run_filters` (streaming) and
+    :func:`filter_rows` (in memory).
 
-    Shared by :func:`run_filters` (streaming) and :func:`filter_rows` (in memory).
+    Args:
+        filters: built filters, in the configured order (select filters run in :data:`SELECT_ORDER`).
+        report: the :class:`QualityReport` to count into (its filter lists are filled in here).
     """
 
     def __init__(self, filters: list, report: QualityReport):
@@ -58,14 +65,15 @@ class FilterRunner:
         """Count a judged batch into the report and merge its survivors' summaries into the select filters."""
         self.report.total_in += sum(outcome.n_in.values())
         self.report.per_language_in.update(outcome.n_in)
-        for name, reached, rejected_here in outcome.counts:
+        for count in outcome.counts:
             # Counts are additive: a select filter's selection rejects are added in finish().
-            self.report.count_filter(name, reached, rejected_here)
+            self.report.count_filter(count.name, count.reached, count.rejected)
         for f, summary in zip(self.selects, outcome.summaries, strict=True):
             f.merge(summary)
         return outcome.survivors, outcome.rejected
 
     def warm_up(self) -> None:
+        """Load what the select phase needs (called while the workers judge rows)."""
         for f in self.selects:
             f.warm_up()
 
@@ -88,14 +96,24 @@ class FilterRunner:
             self.report.count_filter(f.name, Counter(), by_filter.get(f.name, []))
 
 
-class BatchOutcome(NamedTuple):
+@dataclass(slots=True)
+class FilterCount:
+    """One filter's share of a batch: the rows that reached it (per language) and the ones it rejected."""
+
+    name: str
+    reached: Counter
+    rejected: list[tuple[Row, Rejection]]
+
+
+@dataclass(slots=True)
+class BatchOutcome:
     """What the row phase made of one batch."""
 
     survivors: list[Row]
-    rejected: list[tuple[Row, Rejection]]
+    rejected: list[tuple[Row, Rejection]]  # in filter order: each filter's rejects together
     n_in: Counter  # rows in, per language
-    counts: list[tuple[str, Counter, list]]  # per filter: its name, rows reaching it per language, its rejects
-    summaries: list  # per select filter (execution order), SelectFilter.summarize of the survivors
+    counts: list[FilterCount]  # per filter, in execution order
+    summaries: list[Any]  # per select filter (execution order), SelectFilter.summarize of the survivors
 
 
 def judge_batch(filters: list, rows: list[Row], has_score_columns: bool = False) -> BatchOutcome:
@@ -110,11 +128,11 @@ def judge_batch(filters: list, rows: list[Row], has_score_columns: bool = False)
                 row.setdefault(col, None)
     n_in = Counter([row.get("query_lang") or "" for row in rows])
     rejected: list[tuple[Row, Rejection]] = []
-    counts = []
+    counts: list[FilterCount] = []
     reached = n_in
     for f in filters:
         result = f.apply(rows)
-        counts.append((f.name, reached, result.rejected))
+        counts.append(FilterCount(f.name, reached, result.rejected))
         if result.rejected:  # the next filter sees this one's survivors
             reached = reached - Counter([r.get("query_lang") or "" for r, _ in result.rejected])
         rejected.extend(result.rejected)
@@ -124,6 +142,7 @@ def judge_batch(filters: list, rows: list[Row], has_score_columns: bool = False)
 
 
 def with_reason(pairs: Iterable[tuple[Row, Rejection]]) -> list[Row]:
+    """The rows of ``pairs``, each with its ``reject_filter`` and ``reject_reason`` set."""
     rows = []
     for row, rejection in pairs:
         row["reject_filter"], row["reject_reason"] = rejection.filter, rejection.reason
@@ -137,10 +156,10 @@ def filter_rows(rows: list[Row], filters: list) -> tuple[list[Row], list[Row], Q
     Returns ``(kept, rejected, report)``; rejected rows carry ``reject_filter``/``reject_reason``.
     """
     report = QualityReport()
-    runner = FilterRunner(filters, report)
+    run = FilterRun(filters, report)
     rows = [dict(r) for r in rows]
-    survivors, rejected = runner.row_phase(rows)
-    decisions = runner.select_phase()
+    survivors, rejected = run.row_phase(rows)
+    decisions = run.select_phase()
     select_rejected: list[tuple[Row, Rejection]] = []
     kept = []
     for row in survivors:
@@ -150,5 +169,5 @@ def filter_rows(rows: list[Row], filters: list) -> tuple[list[Row], list[Row], Q
         else:
             select_rejected.append((row, rejection))
     rejected.extend(select_rejected)
-    runner.finish(select_rejected)
+    run.finish(select_rejected)
     return kept, with_reason(rejected), report

@@ -18,12 +18,15 @@ Kept rows get ``langid_lang`` and ``langid_score`` (the detected language and it
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, Field
 
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.text.langid import LanguageIdentifier, expected_scripts, supported
+from hfswim.filters.settings import Probability, known_languages
 from hfswim.languages import LANGUAGES
 from hfswim.records import CROSS_LINGUAL
+from hfswim.text.langid import DetectorName, LanguageIdentifier, expected_scripts, supported
 
 DEFAULT_THRESHOLD = 0.5
 # fastText lid.176 saw little text in these languages and spreads its probability over neighbours
@@ -59,16 +62,20 @@ class LangIdFilter(RowFilter):
 
     name: ClassVar[str] = "langid"
     columns: ClassVar[frozenset[str] | None] = frozenset({"query", "query_lang", "setting"})
+    config_types: ClassVar[dict] = {
+        "thresholds": (Annotated[dict[str, Probability], AfterValidator(known_languages)], Field(default_factory=dict)),
+        "also_accept": (Annotated[dict[str, list[str]], AfterValidator(known_languages)], Field(default_factory=dict)),
+    }
 
     def __init__(
         self,
-        detector: str = "auto",
-        threshold: float = DEFAULT_THRESHOLD,
+        detector: DetectorName = "auto",
+        threshold: Probability = DEFAULT_THRESHOLD,
         thresholds: Mapping[str, float] | None = None,
         also_accept: Mapping[str, Sequence[str]] | None = None,
         check_script: bool = True,
     ):
-        self.identifier = LanguageIdentifier(detector)  # type: ignore[arg-type]
+        self.identifier = LanguageIdentifier(detector)
         self.threshold = threshold
         self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
         merged = {**DEFAULT_ALSO_ACCEPT, **(also_accept or {})}

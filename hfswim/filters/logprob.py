@@ -11,9 +11,12 @@ filter asked to rank by confidence should not silently wave through rows it cann
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
 
 from hfswim.filters.base import Rejection, Row
+from hfswim.filters.settings import Fraction, PositiveInt
 from hfswim.filters.topk import TopKFilter
 
 
@@ -24,9 +27,9 @@ class LogprobFilter(TopKFilter):
 
     def __init__(
         self,
-        threshold: float | None = None,
-        top_k: int | None = None,
-        top_fraction: float | None = None,
+        threshold: Annotated[float, Field(le=0.0)] | None = None,  # a mean log-prob is <= 0
+        top_k: PositiveInt | None = None,
+        top_fraction: Fraction | None = None,
         missing: Literal["reject", "keep"] = "reject",
     ):
         self.threshold, self.missing = threshold, missing

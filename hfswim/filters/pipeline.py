@@ -9,10 +9,11 @@ Two passes with bounded memory:
 2. **Select phase** — dedup, then top-k (:data:`~hfswim.filters.base.SELECT_ORDER`) decide which
    survivors to drop; the spill files are streamed once more into ``kept.parquet`` / ``rejected.parquet``.
 
-The stages live in their own modules: :mod:`~hfswim.filters.judging` (the filters on row dicts and the
-report's bookkeeping), :mod:`~hfswim.filters.arrow` (one Arrow batch in, kept and rejected Arrow tables
-out) and :mod:`~hfswim.filters.workers` (``workers > 1``: the row phase on a pool of forked processes
-that read their own row groups, the per-language dedup selection on processes forked after it).
+The layers, top down: this module (files in, files out), :mod:`~hfswim.filters.workers` (``workers > 1``:
+the row phase on a pool of forked processes that read their own row groups, the per-language dedup
+selection on processes forked after it), :mod:`~hfswim.filters.arrow` (one Arrow batch in, kept and
+rejected Arrow tables out) and :mod:`~hfswim.filters.judging` (the filters on row dicts, typed outcomes,
+the report's bookkeeping). Filters and their settings are listed once, in :mod:`~hfswim.filters.registry`.
 
 Memory is O(batch) for records plus O(rows) compact select state (~100 bytes a row, + 256 bytes with
 near-dedup) and the round-trip corpus index when that filter runs.
@@ -37,8 +38,8 @@ from hfswim.errors import ConfigError, InputError
 from hfswim.filters.arrow import SAMPLE_KEYS, with_rejections
 from hfswim.filters.base import Rejection
 from hfswim.filters.config import FilterConfig, build_filters
+from hfswim.filters.judging import FilterRun, filter_rows
 from hfswim.filters.report import QualityReport
-from hfswim.filters.judging import FilterRunner, filter_rows
 from hfswim.filters.workers import forked_map, judged_batches, worker_pool
 from hfswim.records import FILTERED_SCHEMA, GENERATED_SCHEMA
 
@@ -115,7 +116,7 @@ def run_filters(
     report = QualityReport(
         input=str(input), config=config.model_dump(mode="json"), samples_per_filter=config.samples_per_filter
     )
-    runner = FilterRunner(filters, report)
+    run = FilterRun(filters, report)
     for f in filters:
         f.prepare(input) if hasattr(f, "prepare") else None
 
@@ -127,14 +128,12 @@ def run_filters(
         with AtomicParquetWriter(out / REJECTED_FILE, FILTERED_SCHEMA) as rejected_writer:
             rejected_sink = _TableSink(rejected_writer)
             spills = []
-            with worker_pool(config.workers, runner.filters) as pool:
-                for spill, rejected in judged_batches(
-                    runner, files, config.batch_size, pool, config.workers, spill_dir
-                ):
+            with worker_pool(config.workers, run.filters) as pool:
+                for spill, rejected in judged_batches(run, files, config.batch_size, pool, config.workers, spill_dir):
                     rejected_sink.add(rejected)
                     spills.append(spill)
-            decisions = runner.select_phase(map=forked_map(config.workers) if config.workers > 1 else map)
-            _write_kept(out / KEPT_FILE, spills, decisions, runner, rejected_sink)
+            decisions = run.select_phase(map=forked_map(config.workers) if config.workers > 1 else map)
+            _write_kept(out / KEPT_FILE, spills, decisions, run, rejected_sink)
             rejected_sink.flush()
     finally:
         shutil.rmtree(spill_dir, ignore_errors=True)
@@ -143,7 +142,7 @@ def run_filters(
     return report
 
 
-def _write_kept(path: Path, spills: list[str], decisions: dict[str, Rejection], runner: FilterRunner, rejected_sink):
+def _write_kept(path: Path, spills: list[str], decisions: dict[str, Rejection], run: FilterRun, rejected_sink):
     """Stream the survivors' spill files into ``path``, less the rows the select phase dropped (those go
     to ``rejected_sink`` and are counted into the report)."""
     import pyarrow as pa
@@ -165,7 +164,7 @@ def _write_kept(path: Path, spills: list[str], decisions: dict[str, Rejection], 
                         why = [decisions[rid] for rid in dropped_table.column("record_id").to_pylist()]
                         # The report reads a few fields of each row, not the whole record.
                         samples = dropped_table.select(list(SAMPLE_KEYS)).to_pylist()
-                        runner.finish(list(zip(samples, why, strict=True)))  # additive: memory stays flat
+                        run.finish(list(zip(samples, why, strict=True)))  # additive: memory stays flat
                         rejected_sink.add(with_rejections(dropped_table, why))
                         batch = batch.filter(pc.invert(dropped))
                     kept_sink.add(pa.Table.from_batches([batch], schema=FILTERED_SCHEMA))

@@ -29,14 +29,16 @@ from __future__ import annotations
 
 import itertools
 import operator
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import regex
+from pydantic import Field
 
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.text.normalize import normalize, normalize_many, tokens
-from hfswim.text.langid import script_of
+from hfswim.filters.settings import Probability
 from hfswim.languages import UNSPACED_SCRIPTS
+from hfswim.text.langid import script_of
+from hfswim.text.normalize import normalize, normalize_many, tokens
 
 _UNSPACED_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]")
 
@@ -104,11 +106,11 @@ class RepetitionFilter(RowFilter):
 
     def __init__(
         self,
-        max_ngram: int = 4,
-        max_ngram_chars: int = 6,
-        min_repeats: int = 3,
-        min_distinct_ratio: float = 0.5,
-        distinct_min_tokens: int = 12,
+        max_ngram: Annotated[int, Field(ge=1, le=16)] = 4,
+        max_ngram_chars: Annotated[int, Field(ge=1, le=32)] = 6,
+        min_repeats: Annotated[int, Field(ge=2)] = 3,
+        min_distinct_ratio: Probability = 0.5,
+        distinct_min_tokens: Annotated[int, Field(ge=2)] = 12,
     ):
         self.max_ngram, self.max_ngram_chars, self.min_repeats = max_ngram, max_ngram_chars, min_repeats
         self.min_distinct_ratio, self.distinct_min_tokens = min_distinct_ratio, distinct_min_tokens

@@ -69,7 +69,7 @@ class QualityReport:
     per_language_filter: dict[str, dict[str, _Counts]] = field(default_factory=lambda: defaultdict(dict))
     samples: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=lambda: defaultdict(list))
 
-    # ----- accumulation (used by the runner)
+    # ----- accumulation (used by hfswim.filters.judging.FilterRun)
 
     def count_input(self, rows: list[Row]) -> None:
         self.total_in += len(rows)

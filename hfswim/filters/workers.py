@@ -1,7 +1,8 @@
 """Worker processes for ``workers > 1``: the row phase on a pool, the select phase on fresh forks.
 
-Both fork (workers start at once with the imported modules and the loaded models, which they share).
-Row phase: each worker reads its own Parquet row groups (or, for inputs with very large row groups,
+Both fork (workers start at once with the imported modules and the loaded models, which they share)
+and hand each worker its state through the pool's initializer (inherited through the fork, never
+pickled), so nothing in the parent process changes. Row phase: each worker reads its own Parquet row groups (or, for inputs with very large row groups,
 receives Arrow batches), judges them, writes the survivors to a spill file and sends back only the
 rejected rows, the report's counts and the select filters' compact summaries. Select phase: processes
 forked once all summaries are merged inherit them, so the per-language selections run in parallel with
@@ -15,15 +16,26 @@ import itertools
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
-from hfswim.filters.arrow import JudgedBatch, expand_outcome, judge_arrow
-from hfswim.filters.judging import FilterRunner
+from hfswim.filters.arrow import JudgedBatch, judge_arrow
+from hfswim.filters.judging import FilterRun
 
-_WORKER_FILTERS: list = []  # the parent's filters, inherited by the forked workers
+
+class _WorkerState:
+    """What a worker process holds, set once by the pool's initializer in that process (the parent's
+    objects, inherited through the fork)."""
+
+    filters: ClassVar[list] = []  # the row phase's filters, models loaded
+    held: ClassVar[tuple[Callable, list] | None] = None  # a forked_map call's function and items
+
+
+def _init_row_worker(filters: list) -> None:
+    _WorkerState.filters = filters
 
 
 def _worker_judge(batch, spill: str) -> list[JudgedBatch]:
-    return [judge_arrow(_WORKER_FILTERS, batch, compact=True, spill=spill)]
+    return [judge_arrow(_WorkerState.filters, batch, compact=True, spill=spill)]
 
 
 def _worker_judge_row_group(
@@ -35,7 +47,7 @@ def _worker_judge_row_group(
     with pq.ParquetFile(file) as parquet:
         read = parquet.iter_batches(batch_size=batch_size, row_groups=[row_group], use_threads=False)
         return [
-            judge_arrow(_WORKER_FILTERS, batch, compact=True, spill=f"{spill}-{i:06d}.arrow")
+            judge_arrow(_WorkerState.filters, batch, compact=True, spill=f"{spill}-{i:06d}.arrow")
             for i, batch in enumerate(itertools.islice(read, batches.stop))
             if i in batches
         ]
@@ -81,17 +93,17 @@ def worker_pool(workers: int, filters: list):
 
     import pandas  # noqa: F401 - pyarrow imports it on its first pa.array() (~0.15 s): once here, not per worker
 
-    global _WORKER_FILTERS
-    _WORKER_FILTERS = filters  # prepared (models loaded) before the fork: the workers share them
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    # The filters are prepared (models loaded) before the fork: the workers share them.
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_init_row_worker, initargs=(filters,)) as pool:
         yield pool
 
 
-_FORKED: tuple | None = None  # (function, items) of a forked_map call, inherited by its processes
+def _hold(fn: Callable, items: list) -> None:
+    _WorkerState.held = (fn, items)
 
 
-def _call_forked(index: int):
-    fn, items = _FORKED  # type: ignore[misc]
+def _call_held(index: int):
+    fn, items = _WorkerState.held  # type: ignore[misc]
     return fn(items[index])
 
 
@@ -101,32 +113,28 @@ def forked_map(workers: int) -> Callable:
     row), and whatever the parent imported meanwhile (datasketch, see :meth:`SelectFilter.warm_up`)."""
 
     def map_on_forks(fn: Callable, items):
-        global _FORKED
         import multiprocessing
 
         items = list(items)
         if len(items) <= 1:
             yield from map(fn, items)
             return
-        _FORKED = (fn, items)
-        try:
-            with multiprocessing.get_context("fork").Pool(min(workers, len(items))) as pool:
-                yield from pool.imap_unordered(_call_forked, range(len(items)))
-        finally:
-            _FORKED = None
+        fork = multiprocessing.get_context("fork")
+        with fork.Pool(min(workers, len(items)), initializer=_hold, initargs=(fn, items)) as pool:
+            yield from pool.imap_unordered(_call_held, range(len(items)))
 
     return map_on_forks
 
 
-def judged_batches(runner: FilterRunner, files: list[Path], batch_size: int, pool, workers: int, spill_dir: Path):
-    """(survivors' spill file, rejected table) per batch, in input order, counted into the runner and
+def judged_batches(run: FilterRun, files: list[Path], batch_size: int, pool, workers: int, spill_dir: Path):
+    """(survivors' spill file, rejected table) per batch, in input order, counted into ``run`` and
     merged into its select filters; judged in this process, or on ``pool``'s ``workers`` processes."""
     spills = (str(spill_dir / f"{i:09d}") for i in itertools.count())
     if pool is None:
         for batch in read_batches(files, batch_size):
-            kept, rejected, outcome = judge_arrow(runner.filters, batch, spill=next(spills) + ".arrow")
-            runner.absorb(outcome)
-            yield kept, rejected
+            judged = judge_arrow(run.filters, batch, spill=next(spills) + ".arrow")
+            run.absorb(judged.outcome)  # type: ignore[arg-type]
+            yield judged.kept, judged.rejected
         return
     # Survivors stay in the worker's spill file; only rejects and compact summaries come back. The
     # workers read their row groups themselves when these are small enough (no records through a pipe),
@@ -140,16 +148,16 @@ def judged_batches(runner: FilterRunner, files: list[Path], batch_size: int, poo
     pending: deque = deque()
 
     def take():
-        for kept, rejected, compact in pending.popleft().get():
-            runner.absorb(expand_outcome(compact))
-            yield kept, rejected
+        for judged in pending.popleft().get():
+            run.absorb(judged.outcome.expand())
+            yield judged.kept, judged.rejected
 
     warm = False
     for fn, args in tasks:
         pending.append(pool.apply_async(fn, args))
         if len(pending) >= 2 * workers:
             if not warm:  # the workers are busy: a good moment for the select phase's imports
-                runner.warm_up()
+                run.warm_up()
                 warm = True
             yield from take()
     while pending:
