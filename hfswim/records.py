@@ -9,6 +9,10 @@ store, as JSON lines. Three shapes, each a superset of the one before:
 * :data:`FILTERED_SCHEMA` — what ``hfswim filter`` writes: generated rows plus filter scores,
   and for rejected rows the filter and reason.
 
+In Python, a generated row is a :class:`GeneratedRecord` (a slots dataclass with the
+``GENERATED_SCHEMA`` columns as fields, in order): the generation engine makes it, the store appends
+it as a JSON line and reads it back, the export writes it to Parquet.
+
 Example::
 
     >>> from hfswim.records import GENERATED_SCHEMA, record_key
@@ -20,8 +24,10 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -96,3 +102,57 @@ def conform(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     """Build a table with exactly ``schema``'s columns; missing optional values become null."""
     columns = {f.name: [row.get(f.name) for row in rows] for f in schema}
     return pa.Table.from_pydict(columns, schema=schema)
+
+
+@dataclass(slots=True)
+class GeneratedRecord:
+    """One generated query for one (passage, query language): a row of :data:`GENERATED_SCHEMA`.
+
+    The fields are the schema's columns, in order (checked at import), so a record converts to a row and
+    to a JSON line without a mapping table. Optional fields default to None, as in the schema.
+
+    Example::
+
+        >>> record = GeneratedRecord(record_id="00ab" * 8, passage_id="doc#0", query_lang="sw", query="Wapi?")
+        >>> record.to_dict()["query"], GeneratedRecord.from_dict(record.to_dict()) == record
+        ('Wapi?', True)
+        >>> GeneratedRecord.from_dict({"record_id": "00ab" * 8, "passage_id": "doc#0", "unknown": 1}).query is None
+        True
+    """
+
+    record_id: str  # record_key(...)
+    passage_id: str
+    doc_id: str | None = None
+    title: str | None = None
+    text: str | None = None
+    passage_lang: str | None = None
+    query_lang: str | None = None
+    setting: str | None = None  # CROSS_LINGUAL | MONOLINGUAL
+    summary: str | None = None
+    query: str | None = None
+    parse_status: str | None = None  # "ok" or why the parser rejected the output
+    raw_output: str | None = None
+    template: str | None = None  # the strategy's name, e.g. "sap"
+    template_hash: str | None = None
+    model: str | None = None
+    endpoint_kind: str | None = None  # "tgi" | "openai"
+    params: str | None = None  # generation parameters as canonical JSON
+    query_logprob: float | None = None  # mean token log-prob of the query, if returned
+    query_tokens: int | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    created_at: float | None = None  # unix seconds
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> GeneratedRecord:
+        """A record from a row dict (a stored JSON line, a Parquet row); unknown keys are ignored."""
+        return cls(*[row.get(name) for name in _GENERATED_NAMES])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a ``GENERATED_SCHEMA`` row dict, columns in schema order."""
+        return {name: getattr(self, name) for name in _GENERATED_NAMES}
+
+
+_GENERATED_NAMES: tuple[str, ...] = tuple(GENERATED_SCHEMA.names)
+if tuple(f.name for f in dataclasses.fields(GeneratedRecord)) != _GENERATED_NAMES:  # pragma: no cover
+    raise RuntimeError("GeneratedRecord's fields must be GENERATED_SCHEMA's columns, in order")

@@ -208,7 +208,7 @@ def merge_shards(root: str | os.PathLike, num_shards: int, *, require_all: bool 
     from hfswim.generation.progress import write_manifest
     from hfswim.generation.store import StoreTally
     from hfswim.io import AtomicParquetWriter
-    from hfswim.records import GENERATED_SCHEMA
+    from hfswim.records import GENERATED_SCHEMA, GeneratedRecord
 
     root = Path(root)
     if num_shards < 2:
@@ -227,12 +227,12 @@ def merge_shards(root: str | os.PathLike, num_shards: int, *, require_all: bool 
             return None
         remove_orphan_tmp(merged.outputs())
         tally = StoreTally()
-        names = GENERATED_SCHEMA.names
 
         def rows() -> Iterator[dict[str, Any]]:
             for row in _iter_store_rows(root / "store", "records"):
-                tally.add_record(row)
-                yield {name: row.get(name) for name in names}
+                record = GeneratedRecord.from_dict(row)
+                tally.add_record(record)
+                yield record.to_dict()
 
         with AtomicParquetWriter(merged.parquet, GENERATED_SCHEMA) as writer:
             writer.write_rows(rows())

@@ -14,33 +14,38 @@ death) is batched. On open the store reads every shard, cuts a torn last line (a
 power loss or a full disk), and remembers the finished keys: a resumed run never requests a finished
 record again and :meth:`RecordStore.add` never writes a key twice.
 
+Records are :class:`~hfswim.records.GeneratedRecord` objects both ways (summaries are small dicts).
+
 Example::
 
     >>> import tempfile
+    >>> from hfswim.records import GeneratedRecord
     >>> store = RecordStore(tempfile.mkdtemp())
-    >>> store.add({"record_id": "00ab" * 8, "query": "wapi?"})
-    True
-    >>> store.add({"record_id": "00ab" * 8, "query": "wapi?"})
-    False
-    >>> store.close(); RecordStore(store.root).is_done("00ab" * 8)
-    True
+    >>> record = GeneratedRecord(record_id="00ab" * 8, passage_id="doc#0", query="wapi?")
+    >>> store.add(record), store.add(record)
+    (True, False)
+    >>> store.close()
+    >>> with RecordStore(store.root) as reopened:
+    ...     reopened.is_done("00ab" * 8), [r.query for r in reopened.iter_records()]
+    (True, ['wapi?'])
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import operator
 import os
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from hfswim.errors import InputError
 from hfswim.io import AtomicParquetWriter, FolderLock
-from hfswim.records import GENERATED_SCHEMA
+from hfswim.records import GENERATED_SCHEMA, GeneratedRecord
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +68,14 @@ def _trim(row: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def _dump_line(row: dict[str, Any]) -> bytes:
-    """One compact UTF-8 JSON line (orjson: ~50x faster than json.dumps for a record, same JSON)."""
+def _dump_line(row: dict[str, Any] | GeneratedRecord) -> bytes:
+    """One compact UTF-8 JSON line (orjson: ~50x faster than json.dumps for a record, same JSON; it writes a
+    dataclass's fields in order, as the dict of :meth:`GeneratedRecord.to_dict`)."""
     try:
         return _orjson_dumps(row, option=_ORJSON_APPEND_NEWLINE)
     except TypeError:  # a value orjson does not take (an int beyond 64 bits...): the standard library does
+        if isinstance(row, GeneratedRecord):
+            row = row.to_dict()
         return (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
@@ -76,7 +84,7 @@ try:
     from orjson import dumps as _orjson_dumps
 except ImportError:  # pragma: no cover - orjson ships with gradio/huggingface stacks; the fallback is json
 
-    def _orjson_dumps(row: dict[str, Any], option: int = 0) -> bytes:
+    def _orjson_dumps(row: Any, option: int = 0) -> bytes:
         raise TypeError
 
     _ORJSON_APPEND_NEWLINE = 0
@@ -95,24 +103,24 @@ class StoreTally:
         self.completion_tokens: Counter = Counter()
         self.requests: Counter = Counter()
 
-    def add_record(self, row: dict[str, Any]) -> None:
-        status = row.get("parse_status") or "unknown"
-        lang = row.get("query_lang") or "?"
+    def add_record(self, record: GeneratedRecord) -> None:
+        status = record.parse_status or "unknown"
+        lang = record.query_lang or "?"
         if status == "ok":
             self.per_language[lang]["accepted"] += 1
         else:
             self.per_language[lang]["rejected"] += 1
             self.reject_reasons[status] += 1
         if not status.startswith(("summary_", "no_summary")):  # a query request was made for it
-            self._tokens("query", row)
+            self._tokens("query", record.prompt_tokens, record.completion_tokens)
 
     def add_summary(self, row: dict[str, Any]) -> None:
-        self._tokens("summary", row)
+        self._tokens("summary", row.get("prompt_tokens"), row.get("completion_tokens"))
 
-    def _tokens(self, step: str, row: dict[str, Any]) -> None:
+    def _tokens(self, step: str, prompt: int | None, completion: int | None) -> None:
         self.requests[step] += 1
-        self.prompt_tokens[step] += int(row.get("prompt_tokens") or 0)
-        self.completion_tokens[step] += int(row.get("completion_tokens") or 0)
+        self.prompt_tokens[step] += int(prompt or 0)
+        self.completion_tokens[step] += int(completion or 0)
 
     def merge(self, other: StoreTally) -> None:
         for lang, counts in other.per_language.items():
@@ -157,15 +165,28 @@ def job_of(path: Path, prefix: str) -> str:
 
 
 class _ShardedLog:
-    """Append-only JSONL files sharded by key, with a torn-tail repair and a set of finished keys."""
+    """Append-only JSONL files sharded by key, with a torn-tail repair and a set of finished keys.
+
+    ``decode`` turns a loaded JSON object into what :meth:`add` takes (a record), ``key_of`` reads its key.
+    """
 
     def __init__(
-        self, root: Path, prefix: str, key_field: str, job: str, num_files: int, keep_values: bool, tally: Any = None
+        self,
+        root: Path,
+        prefix: str,
+        key_field: str,
+        job: str,
+        num_files: int,
+        keep_values: bool,
+        tally: Any = None,
+        decode: Callable[[dict[str, Any]], Any] | None = None,
     ):
         self.tally = tally  # (row, job) -> None, called once per distinct key, loaded or added
         self.root = root
         self.prefix = prefix
         self.key_field = key_field
+        self.decode = decode
+        self.key_of = operator.itemgetter(key_field) if decode is None else operator.attrgetter(key_field)
         self.job = job
         self.num_files = num_files
         self.keys: set[bytes] = set()  # 16-byte digests: ~70 bytes per key in a set, 28M keys ~ 2 GB
@@ -204,7 +225,7 @@ class _ShardedLog:
             if self.values is not None:
                 self.values[key] = _trim(row)
             if self.tally is not None:
-                self.tally(row, job_of(path, self.prefix))
+                self.tally(row if self.decode is None else self.decode(row), job_of(path, self.prefix))
 
     def has(self, key: str) -> bool:
         return bytes.fromhex(key) in self.keys
@@ -212,8 +233,8 @@ class _ShardedLog:
     def get(self, key: str) -> dict[str, Any] | None:
         return self.values.get(key) if self.values is not None else None
 
-    def add(self, row: dict[str, Any]) -> bool:
-        key = row[self.key_field]
+    def add(self, row: Any) -> bool:
+        key = self.key_of(row)
         digest = bytes.fromhex(key)
         if digest in self.keys:
             return False
@@ -268,6 +289,16 @@ def _lock_job(root: Path, job: str) -> FolderLock:
 class RecordStore:
     """Durable per-record output with resume (see the module docstring).
 
+    Inputs:
+        :meth:`add` takes a :class:`~hfswim.records.GeneratedRecord` (one JSON line, appended at once);
+        :meth:`add_summary` a two-step summary dict. :meth:`iter_records` and :meth:`export_parquet` read
+        the records back (``GENERATED_SCHEMA``).
+
+    Relations:
+        :class:`~hfswim.generation.GenerationEngine` writes it and skips its finished keys;
+        :func:`~hfswim.generation.generate` exports it to ``generated.parquet`` and
+        :func:`~hfswim.generation.rundir.merge_shards` merges several client jobs' files.
+
     Args:
         root: the store folder (created).
         num_files: shard files per kind; more files = smaller files, same durability.
@@ -287,7 +318,7 @@ class RecordStore:
         self._tallies: dict[str, StoreTally] = defaultdict(StoreTally)
         self._records = _ShardedLog(
             self.root, RECORDS, "record_id", job, num_files, keep_values=False,
-            tally=lambda row, j: self._tallies[j].add_record(row),
+            tally=lambda record, j: self._tallies[j].add_record(record), decode=GeneratedRecord.from_dict,
         )  # fmt: skip
         self._summaries = _ShardedLog(
             self.root, SUMMARIES, "summary_id", job, num_files, keep_values=True,
@@ -314,7 +345,7 @@ class RecordStore:
     def is_done(self, record_id: str) -> bool:
         return self._records.has(record_id)
 
-    def add(self, record: dict[str, Any]) -> bool:
+    def add(self, record: GeneratedRecord) -> bool:
         """Append a finished record; False (and nothing written) if its ``record_id`` is already stored."""
         added = self._records.add(record)
         self._maybe_fsync()
@@ -353,7 +384,7 @@ class RecordStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def iter_records(self, job: str | None = None) -> Iterator[dict[str, Any]]:
+    def iter_records(self, job: str | None = None) -> Iterator[GeneratedRecord]:
         """Every stored record (or those of one job's files), each once (first write wins if merged folders
         overlap)."""
         seen: set[bytes] = set()
@@ -366,11 +397,10 @@ class RecordStore:
                     digest = bytes.fromhex(row["record_id"])
                     if digest not in seen:
                         seen.add(digest)
-                        yield row
+                        yield GeneratedRecord.from_dict(row)
 
     def export_parquet(self, path: str | os.PathLike, job: str | None = None) -> int:
         """Write every record (or one job's), deduplicated by ``record_id``, as Parquet (atomically)."""
-        names = GENERATED_SCHEMA.names
         with AtomicParquetWriter(path, GENERATED_SCHEMA) as writer:
-            writer.write_rows({name: row.get(name) for name in names} for row in self.iter_records(job))
+            writer.write_rows(record.to_dict() for record in self.iter_records(job))
         return writer.rows_written

@@ -7,12 +7,12 @@ import pytest
 
 from hfswim.errors import InputError
 from hfswim.generation.store import RecordStore, shard_of
-from hfswim.records import GENERATED_SCHEMA, record_key
+from hfswim.records import GENERATED_SCHEMA, GeneratedRecord, record_key
 
 
-def _record(i: int, lang: str = "sw") -> dict:
+def _record(i: int, lang: str = "sw") -> GeneratedRecord:
     rid = record_key(f"p{i}", lang, "th", "model", {"t": 0})
-    return {"record_id": rid, "passage_id": f"p{i}", "query_lang": lang, "query": f"swali {i}?", "parse_status": "ok"}
+    return GeneratedRecord(rid, f"p{i}", query_lang=lang, query=f"swali {i}?", parse_status="ok")
 
 
 def test_records_are_written_once_and_known_after_reopen(tmp_path):
@@ -23,7 +23,7 @@ def test_records_are_written_once_and_known_after_reopen(tmp_path):
     files = sorted(p.name for p in tmp_path.glob("records-*.jsonl"))
     assert files and all(name.startswith("records-all-") for name in files)
     reopened = RecordStore(tmp_path, num_files=4)
-    assert reopened.is_done(_record(1)["record_id"]) and reopened.num_done == 2
+    assert reopened.is_done(_record(1).record_id) and reopened.num_done == 2
     assert not reopened.add(_record(2))
     lines = sum(len(p.read_text().splitlines()) for p in tmp_path.glob("records-*.jsonl"))
     assert lines == 2
