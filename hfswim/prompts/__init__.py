@@ -6,7 +6,7 @@ Example::
     >>> sap = get_prompt_strategy("sap", "cross-lingual")
     >>> sap.two_step, len(sap.template_hash)
     (True, 16)
-    >>> sap.parse_query(" Mbuyu huhifadhi maji wapi?", with_summary=False).query
+    >>> sap.parse_query(" Mbuyu huhifadhi maji wapi?").query
     'Mbuyu huhifadhi maji wapi?'
 """
 

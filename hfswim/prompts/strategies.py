@@ -61,7 +61,19 @@ _PROBE_PASSAGE = {
 
 @runtime_checkable
 class PromptStrategy(Protocol):
-    """What the generation engine needs from a prompt strategy (see CONTRACT in the docs)."""
+    """What the generation engine needs from a prompt strategy: the strategy declares its steps, the
+    engine never asks for its name.
+
+    Steps:
+        ``two_step`` True: a summary step (:meth:`summary_prompt`, :meth:`parse_summary`) once per passage,
+        then a query step per language whose prompt sees the summary. False: the query step alone.
+        :meth:`parse_query` knows what one query completion holds (the query, or for one-step SAP the
+        summary, then the query: its :class:`ParseResult` then carries both).
+
+    Relations:
+        :func:`get_prompt_strategy` builds one by name; :class:`hfswim.generation.GenerationEngine` runs it;
+        ``template_hash`` is part of every record's key (:func:`hfswim.records.record_key`).
+    """
 
     name: str
     setting: str
@@ -75,7 +87,7 @@ class PromptStrategy(Protocol):
 
     def parse_summary(self, completion: str) -> ParseResult: ...
 
-    def parse_query(self, completion: str, *, with_summary: bool) -> ParseResult: ...
+    def parse_query(self, completion: str) -> ParseResult: ...
 
 
 @dataclass
@@ -173,8 +185,9 @@ class _FewShotStrategy:
     def parse_summary(self, completion: str) -> ParseResult:
         raise ConfigError(f"Strategy {self.name!r} is one-step: it has no summary step (two_step=False).")
 
-    def parse_query(self, completion: str, *, with_summary: bool) -> ParseResult:
-        return parse_sap_output(completion) if with_summary else parse_query_output(completion)
+    def parse_query(self, completion: str) -> ParseResult:
+        """The query of one completion of :meth:`query_prompt`."""
+        return parse_query_output(completion)
 
 
 def _check_passage(passage: dict) -> None:
@@ -232,6 +245,10 @@ class SapNaiveStrategy(_FewShotStrategy):
     def query_prompt(self, passage: dict, lang: str, summary: str | None = None) -> str:
         language = self._query_lang(passage, lang)
         return self._render("sap_full", language.code, passage=passage)
+
+    def parse_query(self, completion: str) -> ParseResult:
+        """One completion holds the summary, then the query: both are parsed."""
+        return parse_sap_output(completion)
 
 
 class InParsStrategy(_FewShotStrategy):

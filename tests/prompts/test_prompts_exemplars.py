@@ -8,11 +8,11 @@ from collections import Counter
 import pytest
 import regex
 
-from hfswim.text.langid import FASTTEXT_LANGUAGES, LINGUA_LANGUAGES, LanguageIdentifier, expected_scripts, script_of
 from hfswim.languages import LANGUAGES, languages_in
 from hfswim.prompts import ParseResult, parse_query_output, parse_sap_output, parse_summary_output
 from hfswim.prompts.exemplars import EXEMPLAR_DIR, available_languages, load_exemplars
 from hfswim.records import CROSS_LINGUAL, MONOLINGUAL
+from hfswim.text.langid import FASTTEXT_LANGUAGES, LINGUA_LANGUAGES, LanguageIdentifier, expected_scripts, script_of
 
 MIRACL = [lang.code for lang in languages_in("miracl")]
 CROSS = [code for code in LANGUAGES if code != "en"]

@@ -115,9 +115,7 @@ def test_sap_naive_prompt_and_parse():
     prompt = naive.query_prompt(P1, "sw")
     assert prompt.endswith(f"Passage: {P1['text']}\nSummary:")
     assert prompt.count("Query (Swahili):") == 3  # one per exemplar; the model writes the fourth
-    result = naive.parse_query(
-        " Kilimanjaro is Africa's highest peak.\nQuery (Swahili): Mlima mrefu zaidi?", with_summary=True
-    )
+    result = naive.parse_query(" Kilimanjaro is Africa's highest peak.\nQuery (Swahili): Mlima mrefu zaidi?")
     assert (result.summary, result.query, result.status) == (
         "Kilimanjaro is Africa's highest peak.",
         "Mlima mrefu zaidi?",
@@ -133,9 +131,7 @@ def test_inpars_prompts():
     assert gbq.count("Bad Question (Swahili):") == 3 and gbq.endswith("Good Question (Swahili):")
     mono = build("inpars-vanilla", MONOLINGUAL).query_prompt(dict(P1, lang="en"), "en")
     assert mono.endswith("Relevant Query:") and "written in" not in mono
-    parsed = build("inpars-gbq").parse_query(
-        " Mlima gani ni mrefu zaidi?\nBad Question (Swahili): Mlima ni nini?", with_summary=False
-    )
+    parsed = build("inpars-gbq").parse_query(" Mlima gani ni mrefu zaidi?\nBad Question (Swahili): Mlima ni nini?")
     assert parsed.query == "Mlima gani ni mrefu zaidi?"
 
 
