@@ -30,6 +30,8 @@ _EXPORTS = {
     "make_sampler": "passages",
     "sample_passages": "passages",
     "write_passages": "passages",
+    "check_passage": "reading",
+    "read_passages": "reading",
     "StratifiedSampler": "sampling",
     "inclusion_threshold": "sampling",
     "passage_draw": "sampling",
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from hfswim.corpus.chunking import chunk_text, count_words
     from hfswim.corpus.config import ColumnMapping, CorpusConfig, make_config
     from hfswim.corpus.passages import iter_passages, make_sampler, sample_passages, write_passages
+    from hfswim.corpus.reading import check_passage, read_passages
     from hfswim.corpus.sampling import StratifiedSampler, inclusion_threshold, passage_draw
     from hfswim.corpus.sources import CorpusStats, Document, detect_format, iter_documents
 
@@ -64,6 +67,7 @@ __all__ = [
     "CorpusStats",
     "Document",
     "StratifiedSampler",
+    "check_passage",
     "chunk_text",
     "count_words",
     "demo_corpus_path",
@@ -74,6 +78,7 @@ __all__ = [
     "make_config",
     "make_sampler",
     "passage_draw",
+    "read_passages",
     "sample_passages",
     "write_passages",
 ]

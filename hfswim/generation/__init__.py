@@ -12,11 +12,12 @@ Example::
     print(result.accepted, result.manifest["tokens"]["total"])
 """
 
+from hfswim.corpus.reading import read_passages
 from hfswim.generation.backpressure import EndpointPool, OverloadGate, RequestFailed, RetryPolicy, classify_error
 from hfswim.generation.config import GenerateConfig, load_config
 from hfswim.generation.embedded import EmbeddedServer, embedded_model_path
 from hfswim.generation.endpoints import Completion, Endpoint, discover_endpoint, request_completion
-from hfswim.generation.engine import GenerationEngine, passage_shard, read_passages
+from hfswim.generation.engine import GenerationEngine, passage_shard
 from hfswim.generation.rundir import merge_shards
 from hfswim.generation.runner import GenerationResult, agenerate, generate
 from hfswim.generation.store import RecordStore

@@ -181,7 +181,7 @@ def kill_resume_drill(
     timeout: float = 120.0,
 ) -> KillDrill:
     """SIGKILL ``hfswim generate`` ``kills`` times at random points (with faults injected), then resume to the end."""
-    from hfswim.generation.engine import read_passages
+    from hfswim.corpus.reading import read_passages
     from hfswim.prompts import get_prompt_strategy
 
     rng = random.Random(seed)

@@ -3,18 +3,23 @@
 For every passage of this client job's shard the engine works out which records are still missing
 (one per query language), then:
 
-* ``sap`` (two-step, the default for cross-lingual): ONE summary request per passage (stored durably and
-  reused by resumed runs), then one query request per missing language, each seeing the summary
-  instead of regenerating it;
-* ``sap-naive`` (one step): one request per (passage, language) that writes summary and query together;
-* ``inpars-vanilla``, ``inpars-gbq``, ``promptagator``: one query request per (passage, language).
+* a two-step strategy (``strategy.two_step``: ``sap``, the default for cross-lingual): ONE summary request
+  per passage (stored durably and reused by resumed runs), then one query request per missing language,
+  each seeing the summary instead of regenerating it;
+* a one-step strategy (``sap-naive``, ``inpars-vanilla``, ``inpars-gbq``, ``promptagator``): one query
+  request per (passage, language); the strategy's ``parse_query`` knows whether that completion also
+  holds a summary (``sap-naive``).
+
+Each finished (passage, language) becomes one :class:`~hfswim.records.GeneratedRecord`, appended to the
+store at once.
 
 Passages stream through a bounded queue to a fixed set of workers, so memory does not grow with the
 corpus; :class:`~hfswim.generation.backpressure.EndpointPool` bounds the requests in flight.
 
 Example (with a strategy and pool built by :func:`hfswim.generation.generate`)::
 
-    engine = GenerationEngine(strategy, pool, store, model_name="google/gemma-3-270m", ...)
+    engine = GenerationEngine(config, strategy, pool, store, model_name="google/gemma-3-270m",
+                              endpoint_kind="openai", failures_path="runs/gen/failures.jsonl")
     await engine.run(read_passages("passages.parquet"))
 """
 
@@ -27,17 +32,22 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hfswim.errors import ConfigError, InputError
+from hfswim.errors import ConfigError
 from hfswim.generation.backpressure import EndpointPool, RequestFailed
 from hfswim.generation.endpoints import Completion, estimate_tokens, mean_logprob_of_span
 from hfswim.generation.progress import ProgressBar, RunStats
 from hfswim.generation.store import RecordStore
-from hfswim.records import MONOLINGUAL, canonical_json, record_key
+from hfswim.prompts.parser import ParseResult
+from hfswim.prompts.strategies import PromptStrategy
+from hfswim.records import MONOLINGUAL, GeneratedRecord, canonical_json, record_key
 from hfswim.redact import redact_obj
+
+if TYPE_CHECKING:
+    from hfswim.generation.config import GenerateConfig
 
 SUMMARY_LANG = "_summary"  # the "language" slot of a summary's key: summaries are per passage
 EMPTY_ANSWER = "empty_answer"  # retry kind: HTTP 200 with nothing usable in it
@@ -60,104 +70,79 @@ def passage_shard(passage_id: str, num_shards: int) -> int:
     return int.from_bytes(digest, "big") % num_shards
 
 
-def read_passages(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
-    """Stream passages from Parquet/JSONL, checking each row; a bad row is one InputError naming file and row.
-
-    Raises:
-        InputError: missing corpus, a row without ``passage_id`` or ``text``, an empty passage,
-            a passage language that is not a SWIM-IR language.
-    """
-    from hfswim.io import iter_rows, resolve_files
-    from hfswim.languages import LANGUAGES
-
-    for file in resolve_files(path):
-        for row_number, row in enumerate(iter_rows(file), 1):
-            where = f"{file}: row {row_number}"
-            passage_id = row.get("passage_id")
-            if not isinstance(passage_id, str) or not passage_id.strip():
-                raise InputError(f"{where}: missing or non-string 'passage_id' (a PASSAGE_SCHEMA row is needed).")
-            text = row.get("text")
-            if not isinstance(text, str):
-                raise InputError(f"{where} (passage_id {passage_id!r}): missing or non-string 'text'.")
-            if not text.strip():
-                raise InputError(f"{where} (passage_id {passage_id!r}): empty passage text.")
-            lang = row.get("lang")
-            if lang is not None and lang not in LANGUAGES:
-                raise InputError(
-                    f"{where} (passage_id {passage_id!r}): unknown passage language {lang!r}; "
-                    "expected a SWIM-IR code (see `hfswim languages`)."
-                )
-            title = row.get("title")
-            yield {
-                "passage_id": passage_id,
-                "doc_id": row.get("doc_id"),
-                "lang": lang,
-                "title": title if isinstance(title, str) else "",
-                "text": text,
-                "source": row.get("source"),
-            }
-
-
 class GenerationEngine:
     """Drive one strategy over a stream of passages with durable, exactly-once output.
 
+    Requirements:
+        An :class:`~hfswim.generation.backpressure.EndpointPool` of endpoints that serve ``model_name``
+        (TGI or OpenAI-compatible), and a :class:`~hfswim.generation.store.RecordStore` this process holds.
+
+    Inputs:
+        :meth:`run` takes passages as checked ``PASSAGE_SCHEMA`` dicts (:func:`hfswim.corpus.read_passages`);
+        each finished (passage, query language) becomes one :class:`~hfswim.records.GeneratedRecord` in the
+        store, each request that fails for good one line of ``failures_path``.
+
+    Relations:
+        :func:`hfswim.generation.generate` builds everything this takes from a :class:`GenerateConfig`
+        and exports the store afterwards; a :class:`~hfswim.prompts.PromptStrategy` declares the steps
+        (``two_step``) and parses the completions.
+
     Args:
-        strategy: a :class:`hfswim.prompts.PromptStrategy`.
+        config: the run's settings: query languages, generation parameters (part of every record key),
+            sharding, ``max_passages``, ``empty_retries``, ``fsync_interval``, ``manifest_interval``.
+        strategy: the prompt strategy.
         pool: the endpoints, with backpressure and retries.
         store: the durable record store (its finished keys are skipped).
         model_name: the model's stable name; part of every record key.
         endpoint_kind: "tgi" or "openai", written to each record.
-        languages: query languages (cross-lingual: targets; monolingual: the passage languages to keep).
-        params: generation parameters (part of every record key).
         failures_path: where final request failures are appended (one JSON line each).
+        stats: the run's counters (a new :class:`RunStats` if not given); ``progress`` shows them.
+        on_tick: called every ``config.manifest_interval`` seconds (the runner rewrites the manifest).
+
+    Example::
+
+        engine = GenerationEngine(config, strategy, pool, store, model_name="google/gemma-3-270m",
+                                  endpoint_kind="openai", failures_path=out / "failures.jsonl")
+        stats = await engine.run(read_passages(config.passages))
     """
 
     def __init__(
         self,
-        strategy: Any,
+        config: GenerateConfig,
+        strategy: PromptStrategy,
         pool: EndpointPool,
         store: RecordStore,
         *,
         model_name: str,
         endpoint_kind: str,
-        languages: list[str],
-        params: dict[str, Any],
         failures_path: str | os.PathLike,
-        num_shards: int = 1,
-        shard_index: int = 0,
-        max_passages: int | None = None,
         stats: RunStats | None = None,
         progress: ProgressBar | None = None,
-        workers: int | None = None,
-        on_tick: Any = None,
-        tick_interval: float = 15.0,
-        fsync_interval: float = 2.0,
-        empty_retries: int = 2,
+        on_tick: Callable[[], None] | None = None,
     ):
         self.strategy = strategy
         self.pool = pool
         self.store = store
         self.model_name = model_name
         self.endpoint_kind = endpoint_kind
-        self.languages = list(languages)
-        self.params = dict(params)
+        self.languages = config.language_codes()
+        self.params = config.generation_params()
         self.params_json = canonical_json(self.params)
-        self.num_shards = num_shards
-        self.shard_index = shard_index
-        self.max_passages = max_passages
+        self.num_shards = config.num_shards
+        self.shard_index = config.shard_index
+        self.max_passages = config.max_passages
         self.stats = stats or RunStats()
         self.progress = progress
         self.failures_path = Path(failures_path)
         self.run_id = uuid.uuid4().hex[:12]
-        self.workers = workers or max(4, 2 * pool.capacity)
+        self.workers = max(4, 2 * pool.capacity)
         self.on_tick = on_tick
-        self.tick_interval = tick_interval
-        self.fsync_interval = fsync_interval
+        self.tick_interval = config.manifest_interval
+        self.fsync_interval = config.fsync_interval
         self.monolingual = strategy.setting == MONOLINGUAL
-        self.one_step_sap = bool(strategy.name == "sap-naive")
         self.max_new_tokens = int(self.params["max_new_tokens"])
         self.summary_max_new_tokens = int(self.params.get("summary_max_new_tokens") or self.max_new_tokens)
-        self.empty_retries = empty_retries
+        self.empty_retries = config.empty_retries
         self._in_progress: dict[str, asyncio.Event] = {}
 
     # ---- keys ------------------------------------------------------------------------------------------
@@ -331,7 +316,7 @@ class GenerationEngine:
         except RequestFailed as err:
             self._record_failure(passage, lang, rid, "query", err)
             return
-        parsed = self.strategy.parse_query(completion.text, with_summary=self.one_step_sap)
+        parsed = self.strategy.parse_query(completion.text)
         self.stats.add_tokens(
             "query", prompt=completion.prompt_tokens, completion=completion.completion_tokens,
             estimated=completion.estimated,
@@ -348,7 +333,7 @@ class GenerationEngine:
         *,
         summary: dict[str, Any] | None,
         completion: Completion | None,
-        parse: Any,
+        parse: ParseResult | None,
     ) -> None:
         if parse is None:  # the summary step failed to parse: reject without a query request
             status = f"summary_{summary['parse_status']}" if summary else "no_summary"
@@ -363,30 +348,30 @@ class GenerationEngine:
         logprob, n_query_tokens = (None, 0)
         if completion is not None and query:
             logprob, n_query_tokens = mean_logprob_of_span(completion.tokens, query)
-        record = {
-            "record_id": rid,
-            "passage_id": passage["passage_id"],
-            "doc_id": passage.get("doc_id"),
-            "title": passage.get("title"),
-            "text": passage["text"],
-            "passage_lang": passage.get("lang"),
-            "query_lang": lang,
-            "setting": self.strategy.setting,
-            "summary": summary_text,
-            "query": query,
-            "parse_status": status,
-            "raw_output": raw,
-            "template": self.strategy.name,
-            "template_hash": self.strategy.template_hash,
-            "model": self.model_name,
-            "endpoint_kind": self.endpoint_kind,
-            "params": self.params_json,
-            "query_logprob": logprob,
-            "query_tokens": n_query_tokens or (estimate_tokens(query) if query else None),
-            "prompt_tokens": completion.prompt_tokens if completion is not None else 0,
-            "completion_tokens": completion.completion_tokens if completion is not None else 0,
-            "created_at": time.time(),
-        }
+        record = GeneratedRecord(
+            record_id=rid,
+            passage_id=passage["passage_id"],
+            doc_id=passage.get("doc_id"),
+            title=passage.get("title"),
+            text=passage["text"],
+            passage_lang=passage.get("lang"),
+            query_lang=lang,
+            setting=self.strategy.setting,
+            summary=summary_text,
+            query=query,
+            parse_status=status,
+            raw_output=raw,
+            template=self.strategy.name,
+            template_hash=self.strategy.template_hash,
+            model=self.model_name,
+            endpoint_kind=self.endpoint_kind,
+            params=self.params_json,
+            query_logprob=logprob,
+            query_tokens=n_query_tokens or (estimate_tokens(query) if query else None),
+            prompt_tokens=completion.prompt_tokens if completion is not None else 0,
+            completion_tokens=completion.completion_tokens if completion is not None else 0,
+            created_at=time.time(),
+        )
         if self.store.add(record):
             self.stats.add_record(lang, accepted=status == "ok", reason=status)
             if self.progress is not None:
@@ -415,7 +400,7 @@ class GenerationEngine:
             self.progress.update(self.stats, retries=sum(self.pool.counters.retries.values()))
 
 
-def check_strategy_languages(strategy: Any, languages: list[str], monolingual: bool) -> None:
+def check_strategy_languages(strategy: PromptStrategy, languages: list[str], monolingual: bool) -> None:
     """Render one prompt per language up front, so a language without exemplars fails before any request."""
     probe = {"passage_id": "probe", "doc_id": "probe", "title": "Probe", "text": "A probe passage.", "source": None}
     for lang in languages:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hfswim.corpus.reading import read_passages
 from hfswim.errors import ConfigError, EndpointError, InputError
 from hfswim.generation.backpressure import (
     EndpointHealth,
@@ -46,11 +47,12 @@ from hfswim.generation.endpoints import (
     resolve_endpoint_url,
     split_userinfo,
 )
-from hfswim.generation.engine import GenerationEngine, check_strategy_languages, read_passages
+from hfswim.generation.engine import GenerationEngine, check_strategy_languages
 from hfswim.generation.progress import ProgressBar, RunStats, write_manifest
 from hfswim.generation.rundir import RunFiles, failed_per_language, merge_shards, prune_failures, recover
 from hfswim.generation.store import RecordStore
 from hfswim.io import make_dir
+from hfswim.prompts.strategies import PromptStrategy
 from hfswim.redact import redact, redact_url, register_secret, register_url_secrets
 
 logger = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ class GenerationResult:
     manifest: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
-def load_strategy(config: GenerateConfig) -> Any:
+def load_strategy(config: GenerateConfig) -> PromptStrategy:
     """The prompt strategy of the config (examples for Promptagator read from a JSONL file)."""
     from hfswim.prompts import get_prompt_strategy
 
@@ -89,12 +91,12 @@ def load_strategy(config: GenerateConfig) -> Any:
     )
 
 
-def _estimate_total(config: GenerateConfig, n_languages: int) -> int | None:
+def _estimate_total(config: GenerateConfig, passage_files: list[Path], n_languages: int) -> int | None:
     """Records this job will handle, from Parquet metadata (JSONL: unknown), for the progress bar."""
-    from hfswim.io import open_parquet, resolve_files
+    from hfswim.io import open_parquet
 
     total = 0
-    for file in resolve_files(config.passages):
+    for file in passage_files:
         if not file.name.endswith(".parquet"):
             return None
         total += open_parquet(file).metadata.num_rows
@@ -126,13 +128,13 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
     from hfswim.io import resolve_files
 
     _register_secrets(config)
-    resolve_files(config.passages)  # a missing corpus fails before any server starts
-    total = _estimate_total(config, len(config.language_codes()))  # so does a file that is not Parquet
+    passage_files = resolve_files(config.passages)  # once per run; a missing corpus fails before any server starts
+    languages = config.language_codes()
+    total = _estimate_total(config, passage_files, len(languages))  # so does a file that is not Parquet
     out = Path(config.output_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"--output {out}: exists and is not a folder; give a run folder (created if missing).")
     strategy = load_strategy(config)
-    languages = config.language_codes()
     check_strategy_languages(strategy, languages, config.is_monolingual)
 
     with contextlib.ExitStack() as stack:
@@ -167,7 +169,7 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
             )
             endpoints = [endpoint]
             model_name = server.model_name
-        return await _run(config, strategy, languages, endpoints, model_name, down, total)
+        return await _run(config, strategy, endpoints, model_name, passage_files, down, total)
 
 
 def _register_secrets(config: GenerateConfig) -> None:
@@ -245,25 +247,76 @@ def _model_name(endpoints: list[Endpoint], config: GenerateConfig) -> str:
 
 async def _run(
     config: GenerateConfig,
-    strategy: Any,
-    languages: list[str],
+    strategy: PromptStrategy,
     endpoints: list[Endpoint],
     model_name: str,
+    passage_files: list[Path],
     down: set[int] | None = None,
     total: int | None = None,
 ) -> GenerationResult:
+    """Open the store, build the endpoint pool, run the engine over the passages, then export."""
     out = make_dir(config.output_dir)
     files = RunFiles.for_job(out, config.shard_index, config.num_shards)
-    manifest_path, failures_path, parquet_path = files.manifest, files.failures, files.parquet
-    # The store lock (one per job) is held from here until the export and the final manifest are written.
+    store, recovered = _open_store(out, files, config)
+    pool, clients = _endpoint_pool(config, endpoints, down or set())
+    stats = RunStats()
+    report = _RunManifest(
+        config, strategy, endpoints, pool, model_name, store, files, stats, recovered,
+        done_before=store.num_done, open_failures=prune_failures(files.failures, store.is_done),
+    )  # fmt: skip
+    progress = ProgressBar(total, enabled=config.progress)
+    if total is not None and report.done_before:
+        progress.update(stats, n=0)
+    engine = GenerationEngine(
+        config, strategy, pool, store, model_name=model_name, endpoint_kind=endpoints[0].kind,
+        failures_path=files.failures, stats=stats, progress=progress,
+        on_tick=lambda: write_manifest(files.manifest, report.build("running")),
+    )  # fmt: skip
+    status = "error"
+    try:
+        write_manifest(files.manifest, report.build("running"))
+        await engine.run(read_passages(passage_files))
+        status = "complete" if stats.failed == 0 else "incomplete"
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        status = "interrupted"
+        raise
+    finally:
+        try:
+            progress.close()
+            for client in clients:
+                with contextlib.suppress(Exception):
+                    await client.close()
+            final, records_total = await _finish(report, status)
+        finally:
+            store.close()  # releases the job's lock: the run folder is final
+    return GenerationResult(
+        output_dir=out,
+        parquet_path=files.parquet,
+        manifest_path=files.manifest,
+        failures_path=files.failures,
+        accepted=stats.accepted,
+        rejected=stats.rejected,
+        failed=stats.failed,
+        records_total=records_total,
+        manifest=final,
+    )
+
+
+def _open_store(out: Path, files: RunFiles, config: GenerateConfig) -> tuple[RecordStore, dict[str, Any]]:
+    """The job's store, locked from here until the export and the final manifest are written, and what was
+    recovered from an interrupted run's leftovers."""
     store = RecordStore(out / "store", num_files=config.store_files, fsync_interval=None, job=files.job)
     try:
-        recovered = recover(files, store.is_done)
+        return store, recover(files, store.is_done)
     except BaseException:
         store.close()
         raise
-    params = config.generation_params()
-    counters = RequestCounters()
+
+
+def _endpoint_pool(config: GenerateConfig, endpoints: list[Endpoint], down: set[int]) -> tuple[EndpointPool, list]:
+    """One slot per endpoint (its client, capacity, overload gate and health), pooled with retries; the
+    endpoints in ``down`` start out of the pool until a probe answers. Returns the pool and the clients
+    (closed by the caller)."""
     clients = []
     slots = []
     for i, ep in enumerate(endpoints):
@@ -278,7 +331,7 @@ async def _run(
             gate=OverloadGate(config.overload_threshold, config.overload_pause),
             health=EndpointHealth(config.unreachable_threshold, config.probe_interval),
         )
-        if down and i in down:
+        if i in down:
             slot.health.mark_down()
         slots.append(slot)
 
@@ -289,29 +342,41 @@ async def _run(
     pool = EndpointPool(
         slots,
         RetryPolicy(config.max_retries, config.backoff_base, config.backoff_max),
-        counters=counters,
+        counters=RequestCounters(),
         give_up_after=config.unreachable_timeout,
         on_health_change=health_changed,
     )
-    stats = RunStats()
-    done_before = store.num_done
-    open_failures = prune_failures(failures_path, store.is_done)
-    progress = ProgressBar(total, enabled=config.progress)
-    if total is not None and done_before:
-        progress.update(stats, n=0)
-    sharded = config.num_shards > 1
+    return pool, clients
 
-    def manifest(status: str, failures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        # Totals describe everything this job's store holds (all runs); "this_run" what this process did.
-        tally = store.tally(files.job if sharded else None)
-        failed = len(failures) if failures is not None else len(open_failures) + stats.failed
+
+@dataclass
+class _RunManifest:
+    """What ``manifest.json`` reports: totals over everything this job's store holds (all runs), and under
+    ``this_run`` what this process did."""
+
+    config: GenerateConfig
+    strategy: PromptStrategy
+    endpoints: list[Endpoint]
+    pool: EndpointPool
+    model_name: str
+    store: RecordStore
+    files: RunFiles
+    stats: RunStats
+    recovered: dict[str, Any]
+    done_before: int
+    open_failures: list[dict[str, Any]]
+
+    def build(self, status: str, failures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        config, stats, store, counters = self.config, self.stats, self.store, self.pool.counters
+        tally = store.tally(self.files.job if config.num_shards > 1 else None)
+        failed = len(failures) if failures is not None else len(self.open_failures) + stats.failed
         failed_by_lang = failed_per_language(failures) if failures is not None else {}
         per_language = {lang: dict(c) for lang, c in tally.per_language.items()}
         for lang, n in failed_by_lang.items():
             per_language.setdefault(lang, {})["failed"] = n
         return {
             "status": status,
-            "model": model_name,
+            "model": self.model_name,
             "endpoints": [
                 {
                     **ep.public_info(),
@@ -319,18 +384,18 @@ async def _run(
                     "request_timeout": ep.info.get("request_timeout", config.request_timeout),
                     "up": not slot.health.down,
                 }
-                for ep, slot in zip(endpoints, slots, strict=True)
+                for ep, slot in zip(self.endpoints, self.pool.slots, strict=True)
             ],
-            "strategy": strategy.name,
-            "setting": strategy.setting,
-            "template_hash": strategy.template_hash,
-            "languages": languages,
-            "params": params,
+            "strategy": self.strategy.name,
+            "setting": self.strategy.setting,
+            "template_hash": self.strategy.template_hash,
+            "languages": config.language_codes(),
+            "params": config.generation_params(),
             "passages_path": str(config.passages),
             "passages": stats.summary()["passages"],  # this run's passage counts
             "shard": {"index": config.shard_index, "num_shards": config.num_shards},
-            "store": {"records_before_run": done_before, "records_now": store.num_done, "repairs": store.repaired},
-            "recovered": recovered,
+            "store": {"records_before_run": self.done_before, "records_now": store.num_done, "repairs": store.repaired},
+            "recovered": self.recovered,
             "records": {
                 "total": tally.accepted + tally.rejected,
                 "accepted": tally.accepted,
@@ -358,68 +423,28 @@ async def _run(
             "overload_pauses": counters.overload_pauses,
         }
 
-    engine = GenerationEngine(
-        strategy,
-        pool,
-        store,
-        model_name=model_name,
-        endpoint_kind=endpoints[0].kind,
-        languages=languages,
-        params=params,
-        failures_path=failures_path,
-        num_shards=config.num_shards,
-        shard_index=config.shard_index,
-        max_passages=config.max_passages,
-        stats=stats,
-        progress=progress,
-        on_tick=lambda: write_manifest(manifest_path, manifest("running")),
-        tick_interval=config.manifest_interval,
-        fsync_interval=config.fsync_interval,
-        empty_retries=config.empty_retries,
-    )
-    status = "error"
+
+async def _finish(report: _RunManifest, status: str) -> tuple[dict[str, Any], int]:
+    """After the engine: the export (finished runs only: an interrupted or failed run leaves its store to be
+    resumed, no half-made export), the final manifest, and for a sharded job the folder's merged export
+    once every shard is done. Returns the final manifest and the number of records exported."""
+    config, store, files = report.config, report.store, report.files
+    sharded = config.num_shards > 1
+    store.fsync()
+    failures = prune_failures(files.failures, store.is_done)
+    finished = status in ("complete", "incomplete")
     records_total = 0
-    try:
-        write_manifest(manifest_path, manifest("running"))
-        await engine.run(read_passages(config.passages))
-        status = "complete" if stats.failed == 0 else "incomplete"
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        status = "interrupted"
-        raise
-    finally:
-        try:
-            progress.close()
-            for client in clients:
-                with contextlib.suppress(Exception):
-                    await client.close()
-            store.fsync()
-            failures = prune_failures(failures_path, store.is_done)
-            finished = status in ("complete", "incomplete")
-            if finished:  # an interrupted or failed run leaves its store to be resumed; no half-made export
-                records_total = await asyncio.to_thread(
-                    store.export_parquet, parquet_path, files.job if sharded else None
-                )
-            final = manifest(status, failures)
-            if finished:
-                final["generated_parquet"] = {"path": parquet_path.name, "records": records_total}
-            write_manifest(manifest_path, final)
-            if finished and sharded:  # the last shard to finish writes the folder's generated.parquet
-                merged = await asyncio.to_thread(merge_shards, out, config.num_shards, require_all=False)
-                if merged is not None:
-                    final["merged"] = {"path": "generated.parquet", "records": merged["records"]["total"]}
-        finally:
-            store.close()  # releases the job's lock: the run folder is final
-    return GenerationResult(
-        output_dir=out,
-        parquet_path=parquet_path,
-        manifest_path=manifest_path,
-        failures_path=failures_path,
-        accepted=stats.accepted,
-        rejected=stats.rejected,
-        failed=stats.failed,
-        records_total=records_total,
-        manifest=final,
-    )
+    if finished:
+        records_total = await asyncio.to_thread(store.export_parquet, files.parquet, files.job if sharded else None)
+    final = report.build(status, failures)
+    if finished:
+        final["generated_parquet"] = {"path": files.parquet.name, "records": records_total}
+    write_manifest(files.manifest, final)
+    if finished and sharded:  # the last shard to finish writes the folder's generated.parquet
+        merged = await asyncio.to_thread(merge_shards, files.root, config.num_shards, require_all=False)
+        if merged is not None:
+            final["merged"] = {"path": "generated.parquet", "records": merged["records"]["total"]}
+    return final, records_total
 
 
 def _bind(client: Any, endpoint: Endpoint, timeout: float | None = None):

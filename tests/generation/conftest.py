@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hfswim.testing.loopback import LoopbackLLM
 from hfswim.io import AtomicParquetWriter
 from hfswim.records import PASSAGE_SCHEMA
+from hfswim.testing.loopback import LoopbackLLM
 
 # Languages whose exemplars every test may rely on.
 LANGS = "sw,de"

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from hfswim.generation import GenerateConfig, generate, passage_shard
-from hfswim.testing.loopback import LoopbackLLM
 from hfswim.prompts import get_prompt_strategy
+from hfswim.testing.loopback import LoopbackLLM
 from tests.generation.conftest import LANGS, make_passages
 
 

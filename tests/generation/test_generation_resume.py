@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from hfswim.generation.engine import read_passages
+from hfswim.corpus.reading import read_passages
 from hfswim.prompts import get_prompt_strategy
 from tests.generation.conftest import make_passages
 

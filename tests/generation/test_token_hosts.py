@@ -14,8 +14,8 @@ import pytest
 
 from hfswim.generation import GenerateConfig
 from hfswim.generation.endpoints import is_hf_hosted
-from hfswim.testing.loopback import LoopbackLLM
 from hfswim.generation.runner import agenerate
+from hfswim.testing.loopback import LoopbackLLM
 from tests.generation.conftest import make_passages
 
 SECRET = "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"

@@ -1,0 +1,76 @@
+"""Reading passage files back, each row checked: what ``hfswim generate`` (and anything else that takes
+``hfswim sample`` output) reads its passages with.
+
+A bad row stops the read with one :class:`~hfswim.errors.InputError` naming the file and the row, before
+a request is spent on it.
+
+    >>> import json, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "passages.jsonl"
+    >>> _ = path.write_text(json.dumps({"passage_id": "d#0", "lang": "en", "text": "Rivers."}) + "\\n")
+    >>> [(p["passage_id"], p["title"]) for p in read_passages(path)]
+    [('d#0', '')]
+    >>> _ = path.write_text(json.dumps({"passage_id": "d#0", "lang": "xx", "text": "Rivers."}) + "\\n")
+    >>> list(read_passages(path))
+    Traceback (most recent call last):
+    ...
+    hfswim.errors.InputError: ...passages.jsonl: row 1 (passage_id 'd#0'): unknown passage language 'xx'; ...
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from hfswim.errors import InputError
+
+
+def check_passage(row: dict[str, Any], where: str) -> dict[str, Any]:
+    """The passage of a ``PASSAGE_SCHEMA`` row (missing optional fields filled in), or an InputError
+    naming ``where`` (e.g. ``"passages.parquet: row 3"``).
+
+    Raises:
+        InputError: a row without ``passage_id`` or ``text``, an empty passage, a passage language that is
+            not a SWIM-IR language.
+    """
+    from hfswim.languages import LANGUAGES
+
+    passage_id = row.get("passage_id")
+    if not isinstance(passage_id, str) or not passage_id.strip():
+        raise InputError(f"{where}: missing or non-string 'passage_id' (a PASSAGE_SCHEMA row is needed).")
+    text = row.get("text")
+    if not isinstance(text, str):
+        raise InputError(f"{where} (passage_id {passage_id!r}): missing or non-string 'text'.")
+    if not text.strip():
+        raise InputError(f"{where} (passage_id {passage_id!r}): empty passage text.")
+    lang = row.get("lang")
+    if lang is not None and lang not in LANGUAGES:
+        raise InputError(
+            f"{where} (passage_id {passage_id!r}): unknown passage language {lang!r}; "
+            "expected a SWIM-IR code (see `hfswim languages`)."
+        )
+    title = row.get("title")
+    return {
+        "passage_id": passage_id,
+        "doc_id": row.get("doc_id"),
+        "lang": lang,
+        "title": title if isinstance(title, str) else "",
+        "text": text,
+        "source": row.get("source"),
+    }
+
+
+def read_passages(source: str | os.PathLike | Sequence[Path]) -> Iterator[dict[str, Any]]:
+    """Stream passages from Parquet/JSONL (a file, a folder, or files already resolved with
+    :func:`hfswim.io.resolve_files`), checking each row (:func:`check_passage`).
+
+    Raises:
+        InputError: a missing source, or a bad row (see :func:`check_passage`).
+    """
+    from hfswim.io import iter_rows, resolve_files
+
+    files = list(source) if isinstance(source, (list, tuple)) else resolve_files(source)
+    for file in files:
+        for row_number, row in enumerate(iter_rows(file), 1):
+            yield check_passage(row, f"{file}: row {row_number}")
