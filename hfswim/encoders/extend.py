@@ -13,7 +13,7 @@ USE Multilingual v3's 128k pieces have nothing for Devanagari, Bengali, Tamil, T
    sign; rows live in ``added_embeddings`` with a learning-rate multiplier (see :class:`USEncoder`);
 4. saves the extended sentence-transformers model, to be fine-tuned with ``hfswim train --base-model``.
 
-Example::
+Example (the extension is skipped as a test: it loads the default encoder and needs a Hindi corpus)::
 
     >>> from hfswim.encoders import default_encoder
     >>> from hfswim.encoders.extend import extend_vocabulary

@@ -7,7 +7,7 @@ Writes into ``--output``::
     model-index.json                         # huggingface_hub model-index for the model card
     scores.json                              # the flat rows behind summary.md
 
-Example::
+Example (skipped as a test: it needs a BEIR folder on disk)::
 
     >>> from hfswim.evaluation import EvaluateConfig, evaluate  # doctest: +SKIP
     >>> run = evaluate(EvaluateConfig(model="bm25", tasks="local:data/beir/de"))  # doctest: +SKIP

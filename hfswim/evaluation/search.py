@@ -1,6 +1,6 @@
 """Build a passage index with a sentence-transformers model, and search it: ``hfswim index`` / ``hfswim search``.
 
-Example::
+Example (skipped as a test: it needs an encoder and a passage file)::
 
     >>> from hfswim.evaluation.search import build_index, Searcher  # doctest: +SKIP
     >>> build_index("passages.parquet", "path/to/model", "my-index")  # doctest: +SKIP

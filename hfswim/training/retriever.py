@@ -10,11 +10,11 @@ Layout of ``output_dir`` after a run::
     output_dir/checkpoints/     trainer checkpoints (checkpoint-<step>/), for --resume
     output_dir/hfswim_train_config.json, hfswim_training.json   the config and the run's results
 
-Example::
+Example (skipped as a test: it needs a filtered run on disk and minutes of training)::
 
     >>> from hfswim.training import TrainConfig, train_retriever   # doctest: +SKIP
-    >>> result = train_retriever(TrainConfig(dataset="runs/filtered", output_dir="runs/model", max_steps=100))
-    >>> result.eval_after["mrr@10"] > result.eval_before["mrr@10"]
+    >>> result = train_retriever(TrainConfig(dataset="runs/filtered", output_dir="runs/model", max_steps=100))  # doctest: +SKIP
+    >>> result.eval_after["mrr@10"] > result.eval_before["mrr@10"]  # doctest: +SKIP
     True
 """
 

@@ -250,22 +250,3 @@ def test_filters_parallel_workers_give_the_same_result(tmp_path, row_group_size,
 def test_filters_parallel_workers_refuse_model_filters(tmp_path):
     with pytest.raises(ConfigError, match="workers > 1 is for the cheap filters"):
         FilterConfig.parse({"filters": [{"name": "roundtrip", "model": str(tmp_path)}], "workers": 2})
-
-
-@pytest.mark.parametrize(
-    "module",
-    [
-        "hfswim.text.langid",
-        "hfswim.memo",
-        "hfswim.filters.base",
-        "hfswim.filters.config",
-        "hfswim.filters.judging",
-        "hfswim.text.normalize",
-    ],
-)
-def test_filters_docstring_examples_run(module):
-    import doctest
-    import importlib
-
-    failures, tried = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert failures == 0 and tried > 0

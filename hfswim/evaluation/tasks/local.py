@@ -12,7 +12,7 @@ Two layouts are read, with one subset per language:
 Subset names are language codes (``de``) or pairs (``de-en``: German queries, English passages);
 they become the task's ``eval_langs``.
 
-Example::
+Example (skipped as a test: it reads a BEIR folder relative to a checkout)::
 
     >>> task = local_retrieval_task("tests/evaluation/fixtures/beir_multi")  # doctest: +SKIP
     >>> task.metadata.eval_langs  # doctest: +SKIP
