@@ -53,3 +53,25 @@ def test_filters_registry_built_filters_carry_the_config():
     assert heuristics.min_words == 2 and langid.thresholds["sw"] == 0.3
     with pytest.raises(ConfigError, match=r"filters\[0\]: min_words 9 > max_words 4"):
         FilterConfig.from_names("heuristics", heuristics={"min_words": 9, "max_words": 4})
+
+
+def test_filters_workers_get_their_state_from_the_pool_initializer(tmp_path):
+    """workers > 1: the forked workers receive the filters through the pool's initializer; nothing in the
+    parent process changes."""
+    from hfswim.filters import filter_rows, run_filters
+    from hfswim.filters.workers import _WorkerState
+    from hfswim.io import AtomicParquetWriter
+    from hfswim.records import GENERATED_SCHEMA
+
+    rows = [
+        {"record_id": f"r{i}", "passage_id": f"p{i % 7}", "query_lang": "sw", "parse_status": "ok",
+         "query": f"Mto namba {i % 40} unaanzia wapi?", "text": "The river flows north."}
+        for i in range(300)
+    ]  # fmt: skip
+    with AtomicParquetWriter(tmp_path / "generated.parquet", GENERATED_SCHEMA) as writer:
+        writer.write_rows(rows)
+    config = FilterConfig.from_names("parse,dedup,heuristics", workers=2, batch_size=50)
+    report = run_filters(tmp_path / "generated.parquet", tmp_path / "out", config)
+    assert _WorkerState.filters == [] and _WorkerState.held is None
+    kept, _, _ = filter_rows(rows, build_filters(FilterConfig.from_names("parse,dedup,heuristics")))
+    assert report.kept == len(kept) == 40

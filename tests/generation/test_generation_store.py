@@ -110,3 +110,18 @@ def test_a_store_in_use_by_another_process_is_refused(tmp_path):
         holder.kill()
         holder.wait()
     RecordStore(tmp_path).close()  # the lock died with its process
+
+
+def test_generated_record_json_line_is_the_schema_row():
+    """orjson writes a GeneratedRecord's fields in order: the same line as its GENERATED_SCHEMA dict, and as
+    the standard library's fallback."""
+    import json
+
+    from hfswim.generation.store import _dump_line
+
+    record = GeneratedRecord(_record(1).record_id, "p1", query="swali ü?", query_logprob=-0.25, created_at=1.5)
+    line = _dump_line(record)
+    assert line == _dump_line(record.to_dict())
+    assert line == (json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    assert list(json.loads(line)) == GENERATED_SCHEMA.names
+    assert GeneratedRecord.from_dict(json.loads(line)) == record
