@@ -22,6 +22,18 @@ from hfswim.filters.topk import TopKFilter
 
 
 class CrossEncoderFilter(TopKFilter):
+    """Rerank (query, passage) pairs with a CrossEncoder, keep the best per language (InPars-v2).
+
+    Args:
+        model: a local sentence-transformers CrossEncoder folder.
+        threshold: reject pairs scoring below this.
+        top_k: keep the k best pairs of each language.
+        top_fraction: keep this share of each language's pairs, best first.
+        batch_size: pairs scored per model call.
+        max_length: tokens per (query, passage) pair; longer pairs are truncated.
+        device: the torch device (default: the best available).
+    """
+
     name: ClassVar[str] = "cross-encoder"
     score_column: ClassVar[str] = "ce_score"
     columns: ClassVar[frozenset[str] | None] = frozenset({"record_id", "query", "query_lang", "text"})

@@ -115,7 +115,16 @@ def _common(texts: list[tuple[str, ...]], min_texts: int = 2) -> set[str]:
 
 
 class ExemplarCopyFilter(RowFilter):
-    """Rejects queries that copy exemplar content (``copies_exemplar``). See the module docstring."""
+    """Rejects queries that copy exemplar content (``copies_exemplar``). See the module docstring.
+
+    Args:
+        min_run: consecutive query words shared with an exemplar query that make a run (+2 for passages).
+        min_run_chars: the same for unspaced scripts, in characters (+4 for passages).
+        min_specific: exemplar-specific words a run must hold to count as a copy.
+        min_specific_chars: the same for unspaced scripts, in characters.
+        check_passages: also compare with the exemplars' passages, titles and summaries.
+        examples: the JSONL file of (text, query) examples promptagator rows were prompted with.
+    """
 
     name: ClassVar[str] = "exemplar-copy"
     columns: ClassVar[frozenset[str] | None] = frozenset(

@@ -49,6 +49,19 @@ class HeuristicsFilter(RowFilter):
         >>> f = HeuristicsFilter(min_words=3)
         >>> [j and j.code for j in f.judge([{"query": "Wapi?"}, {"query": "Mto Nile unaanzia wapi?"}])]
         ['too_short', None]
+
+    Args:
+        min_words: fewest words in a query of a spaced script.
+        max_words: most words in a query of a spaced script.
+        min_chars: fewest characters in a query of an unspaced script (zh, ja, th).
+        max_chars: most characters in a query of an unspaced script.
+        copy_ngram: a run of this many query words (3x as many CJK characters) copied from the passage rejects.
+        copy_ratio: a run copied from the passage covering this share of a query of copy_min_tokens or more rejects.
+        copy_min_tokens: queries shorter than this are judged by copy_ngram alone.
+        summary_ratio: a run copied from the summary covering this share of the query rejects.
+        summary_copy_ratio: a summary repeating this share of the passage verbatim rejects its rows.
+        require_question: reject queries that do not end with a question mark of any script.
+        passage_cache_size: passages whose tokens stay cached (Python only).
     """
 
     name: ClassVar[str] = "heuristics"

@@ -21,6 +21,15 @@ from hfswim.filters.topk import TopKFilter
 
 
 class LogprobFilter(TopKFilter):
+    """Keep the queries with the highest mean token log-prob (InPars). See the module docstring.
+
+    Args:
+        threshold: reject queries whose mean token log-prob is below this (<= 0).
+        top_k: keep the k best queries of each language.
+        top_fraction: keep this share of each language's queries, best first.
+        missing: rows without a log-prob: "reject" them or "keep" them (outside the ranking).
+    """
+
     name: ClassVar[str] = "logprob"
     score_column: ClassVar[str] = "query_logprob"
     columns: ClassVar[frozenset[str] | None] = frozenset({"record_id", "query_lang", "query_logprob"})

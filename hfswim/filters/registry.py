@@ -13,7 +13,8 @@ Two escape hatches, for where Python can say more than a config file:
   config files (a classifier path where Python also takes a callable; ``{}`` where Python takes None).
 
 A filter may check settings against each other in a ``check_settings(settings)`` classmethod (raise
-``ValueError``): it becomes the model's validator.
+``ValueError``): it becomes the model's validator. Each setting's description (its help text, in a JSON
+schema or a generated CLI) is the parameter's line in the class docstring's ``Args:`` section.
 
     >>> from hfswim.filters.heuristics import HeuristicsFilter
     >>> Settings = settings_model(HeuristicsFilter)
@@ -24,6 +25,8 @@ A filter may check settings against each other in a ``check_settings(settings)``
     ...
     pydantic_core._pydantic_core.ValidationError: 1 validation error for HeuristicsSpec
     ...
+    >>> Settings.model_fields["min_words"].description
+    'fewest words in a query of a spaced script.'
     >>> list(FILTER_CLASSES)[:3]
     ['parse', 'langid', 'dedup']
 """
@@ -32,16 +35,36 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+_ARG_LINE = re.compile(r"^    (\w+): (.*)$")
 
 
 class FilterSettings(BaseModel):
     """Base of every derived settings model: unknown keys are errors (a typo is not silently ignored)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def argument_docs(cls: type) -> dict[str, str]:
+    """Parameter name -> description, from the ``Args:`` section of ``cls``'s docstring (Google style)."""
+    docs: dict[str, str] = {}
+    current, in_args = None, False
+    for line in (inspect.getdoc(cls) or "").splitlines():
+        if line.strip() == "Args:":
+            in_args = True
+        elif in_args and line and not line.startswith(" "):
+            break  # the next section
+        elif in_args and (match := _ARG_LINE.match(line)):
+            current = match[1]
+            docs[current] = match[2].strip()
+        elif in_args and current and line.startswith("        "):
+            docs[current] += " " + line.strip()
+    return docs
 
 
 @functools.cache
@@ -51,11 +74,14 @@ def settings_model(cls: type) -> type[FilterSettings]:
     init = cls.__init__
     hints = {} if init is object.__init__ else typing.get_type_hints(init, include_extras=True)
     overrides: dict[str, tuple[Any, Any]] = getattr(cls, "config_types", {})
+    docs = argument_docs(cls)
     fields: dict[str, Any] = {"name": (Literal[cls.name], cls.name)}
     for param in list(inspect.signature(init).parameters.values())[1:]:
         if param.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:
             continue  # keyword-only: Python-only
         annotation, default = overrides.get(param.name, (hints[param.name], param.default))
+        if param.name in docs:
+            annotation = Annotated[annotation, Field(description=docs[param.name])]
         fields[param.name] = (annotation, ... if default is inspect.Parameter.empty else default)
     validators = {}
     check = getattr(cls, "check_settings", None)

@@ -99,7 +99,15 @@ def _mixed_tokens(query: str) -> list[str]:
 
 
 class RepetitionFilter(RowFilter):
-    """Rejects degenerate repetition (``degenerate_repetition``). See the module docstring."""
+    """Rejects degenerate repetition (``degenerate_repetition``). See the module docstring.
+
+    Args:
+        max_ngram: longest repeated n-gram looked for, in words.
+        max_ngram_chars: the same for unspaced scripts, in characters.
+        min_repeats: repeats in a row that reject (twice is language).
+        min_distinct_ratio: a long query with a smaller share of distinct tokens is rejected.
+        distinct_min_tokens: queries with fewer tokens are exempt from min_distinct_ratio.
+    """
 
     name: ClassVar[str] = "repetition"
     columns: ClassVar[frozenset[str] | None] = frozenset({"query"})

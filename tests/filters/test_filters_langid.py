@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hfswim.filters.langid import LangIdFilter
+from hfswim.languages import LANGUAGES
 from hfswim.text.langid import (
     FASTTEXT_LANGUAGES,
     LINGUA_LANGUAGES,
@@ -15,7 +16,6 @@ from hfswim.text.langid import (
     script_of,
     supported,
 )
-from hfswim.languages import LANGUAGES
 
 KNOWN = {
     "de": "Wo entspringt der Rhein und durch welche Länder fließt er?",

@@ -75,3 +75,10 @@ def test_filters_workers_get_their_state_from_the_pool_initializer(tmp_path):
     assert _WorkerState.filters == [] and _WorkerState.held is None
     kept, _, _ = filter_rows(rows, build_filters(FilterConfig.from_names("parse,dedup,heuristics")))
     assert report.kept == len(kept) == 40
+
+
+def test_filters_registry_every_setting_is_described():
+    """A setting's description (help text) is its line in the filter's `Args:` docstring section."""
+    for name, spec in SPEC_TYPES.items():
+        undocumented = [field for field, info in spec.model_fields.items() if field != "name" and not info.description]
+        assert not undocumented, f"{name}: document {undocumented} in the class docstring's Args section"
