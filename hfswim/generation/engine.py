@@ -41,13 +41,13 @@ from hfswim.generation.backpressure import EndpointPool, RequestFailed
 from hfswim.generation.endpoints import Completion, estimate_tokens, mean_logprob_of_span
 from hfswim.generation.progress import ProgressBar, RunStats
 from hfswim.generation.store import RecordStore
-from hfswim.prompts.parser import ParseResult
-from hfswim.prompts.strategies import PromptStrategy
 from hfswim.records import MONOLINGUAL, GeneratedRecord, canonical_json, record_key
 from hfswim.redact import redact_obj
 
 if TYPE_CHECKING:
     from hfswim.generation.config import GenerateConfig
+    from hfswim.prompts.parser import ParseResult
+    from hfswim.prompts.strategies import PromptStrategy
 
 SUMMARY_LANG = "_summary"  # the "language" slot of a summary's key: summaries are per passage
 EMPTY_ANSWER = "empty_answer"  # retry kind: HTTP 200 with nothing usable in it

@@ -25,7 +25,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hfswim.corpus.reading import read_passages
 from hfswim.errors import ConfigError, EndpointError, InputError
@@ -52,8 +52,10 @@ from hfswim.generation.progress import ProgressBar, RunStats, write_manifest
 from hfswim.generation.rundir import RunFiles, failed_per_language, merge_shards, prune_failures, recover
 from hfswim.generation.store import RecordStore
 from hfswim.io import make_dir
-from hfswim.prompts.strategies import PromptStrategy
 from hfswim.redact import redact, redact_url, register_secret, register_url_secrets
+
+if TYPE_CHECKING:
+    from hfswim.prompts.strategies import PromptStrategy
 
 logger = logging.getLogger(__name__)
 
