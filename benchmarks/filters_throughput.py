@@ -393,6 +393,15 @@ def _write_results(args, trees, cheap, runs, models, model_n, loads) -> None:
         f"{n / slowest:,.0f}) — goal {'met' if n / two >= 20_000 else 'NOT met'}.",
         f"- all default filters ({DEFAULTS}), `--workers 2`: **{n / defaults:,.0f} queries/s** (median).",
     ]
+    cores = os.cpu_count() or 1
+    if max(loads) > cores:
+        lines += [
+            "",
+            f"Caution: the machine was shared while this ran (load average up to {max(loads):.1f} on {cores} cores), "
+            "so each process got a fraction of a core: the wall-clock figures above measure the machine, not the "
+            "code. The ratio columns (both trees alternated in one run) and the kept sets are what this run shows; "
+            "rerun on an idle machine for the absolute figures.",
+        ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
