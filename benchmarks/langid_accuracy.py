@@ -20,8 +20,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from hfswim.filters.langid import LangIdFilter
-from hfswim.text.langid import LanguageIdentifier, expected_scripts, script_of
 from hfswim.languages import LANGUAGES
+from hfswim.text.langid import LanguageIdentifier, expected_scripts, script_of
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "langid_accuracy.md"

@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hfswim.testing.loopback import Fault, LoopbackLLM
 from hfswim.hub.build import build_dataset
 from hfswim.records import GENERATED_SCHEMA, PASSAGE_SCHEMA, conform
+from hfswim.testing.loopback import Fault, LoopbackLLM
 
 HFSWIM = str(Path(sys.executable).with_name("hfswim"))
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
