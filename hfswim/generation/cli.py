@@ -85,9 +85,6 @@ def generate(
         "--embedded-server",
         help="No endpoint: hfswim (batched, prefix KV cache) or transformers (`transformers serve`).",
     ),
-    http_backend: str = typer.Option(
-        "aiohttp", "--http-backend", help="Network layer under AsyncInferenceClient: aiohttp (fast) or httpx."
-    ),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     merge: bool = typer.Option(
         False,
@@ -127,7 +124,6 @@ def generate(
         max_passages=max_passages,
         embedded_device=device,
         embedded_server=embedded_server,
-        http_backend=http_backend,
         progress=not no_progress,
     )
     if merge:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,12 @@ from hfswim.generation.backpressure import (
     RequestCounters,
     RetryPolicy,
 )
+from hfswim.generation.client import LLMClient
 from hfswim.generation.config import DEFAULT_CONCURRENCY, GenerateConfig
 from hfswim.generation.endpoints import (
     Endpoint,
     discover_endpoint,
     is_hf_hosted,
-    make_client,
-    request_completion,
     resolve_endpoint_url,
     split_userinfo,
 )
@@ -137,7 +137,15 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
 
     with contextlib.ExitStack() as stack:
         down: set[int] = set()
-        if config.endpoints:
+        if config.provider:
+            from hfswim.generation.providers import provider_endpoint
+
+            endpoint = await asyncio.to_thread(
+                provider_endpoint, config.model, config.provider, token=config.token,
+                router_url=config.provider_router_url, structured_output=config.structured_output,
+            )  # fmt: skip
+            endpoints, model_name = [endpoint], str(endpoint.model_id)
+        elif config.endpoints:
             endpoints, down = await _discover_endpoints(config)
             model_name = _model_name([ep for i, ep in enumerate(endpoints) if i not in down], config)
         else:
@@ -179,6 +187,8 @@ def _register_secrets(config: GenerateConfig) -> None:
     register_secret(config.token)
     with contextlib.suppress(Exception):
         register_secret(get_token())
+    if config.api_key_env:  # registered before anything can fail and quote it
+        register_secret(os.environ.get(config.api_key_env))
 
 
 async def _discover_endpoints(config: GenerateConfig) -> tuple[list[Endpoint], set[int]]:
@@ -186,13 +196,19 @@ async def _discover_endpoints(config: GenerateConfig) -> tuple[list[Endpoint], s
     as long as another answers. Returns the endpoints and the indices of those that are down."""
     from huggingface_hub import get_token
 
+    token = config.token
+    if config.api_key_env:
+        from hfswim.generation.providers import api_key_from_env, check_key_hosts
+
+        check_key_hosts(config.endpoints)
+        token = api_key_from_env(config.api_key_env)  # sent to these URLs only, in place of any HF token
     found: list[Endpoint | None] = []
     errors: list[str] = []
     for name in config.endpoints:
         try:
             endpoint = await asyncio.to_thread(
                 discover_endpoint, name, kind=config.endpoint_kind, model=config.model,
-                namespace=config.namespace, token=config.token,
+                namespace=config.namespace, token=token, structured_output=config.structured_output,
             )  # fmt: skip
             found.append(endpoint)
         except EndpointError as err:
@@ -214,13 +230,15 @@ async def _discover_endpoints(config: GenerateConfig) -> tuple[list[Endpoint], s
         # are keyed by the model name, which all endpoints must share.
         ref = live[0]
         try:
-            url = resolve_endpoint_url(config.endpoints[i], namespace=config.namespace, token=config.token)
+            url = resolve_endpoint_url(config.endpoints[i], namespace=config.namespace, token=token)
         except EndpointError:  # an Inference Endpoint name the Hub cannot resolve: nothing to probe
             continue
         url, basic_auth = split_userinfo(url)
-        token = config.token or (get_token() if is_hf_hosted(url) else None)
-        found[i] = Endpoint(url=url, kind=ref.kind, model_id=ref.model_id, max_concurrency=ref.max_concurrency,
-                            token=token, basic_auth=basic_auth)  # fmt: skip
+        found[i] = Endpoint(
+            url=url, kind=ref.kind, model_id=ref.model_id, max_concurrency=ref.max_concurrency,
+            token=token or (get_token() if is_hf_hosted(url) else None), basic_auth=basic_auth,
+            structured_output=ref.structured_output, api_prefix=ref.api_prefix,
+        )  # fmt: skip
     kept: list[Endpoint] = []
     down_kept: set[int] = set()
     for i, ep in enumerate(found):
@@ -269,7 +287,7 @@ async def _run(
     for i, ep in enumerate(endpoints):
         capacity = config.concurrency or ep.max_concurrency or DEFAULT_CONCURRENCY
         timeout = ep.info.get("request_timeout", config.request_timeout)  # embedded: derived from its speed
-        client = make_client(ep, timeout=timeout, max_connections=capacity, http_backend=config.http_backend)
+        client = LLMClient(ep, timeout=timeout, max_connections=capacity)
         clients.append(client)
         slot = EndpointSlot(
             name=ep.public_info()["url"],
@@ -391,7 +409,7 @@ async def _run(
             progress.close()
             for client in clients:
                 with contextlib.suppress(Exception):
-                    await client.close()
+                    await client.aclose()
             store.fsync()
             failures = prune_failures(failures_path, store.is_done)
             finished = status in ("complete", "incomplete")
@@ -422,15 +440,15 @@ async def _run(
     )
 
 
-def _bind(client: Any, endpoint: Endpoint, timeout: float | None = None):
+def _bind(client: LLMClient, endpoint: Endpoint, timeout: float | None = None):
     """One request to one endpoint, bounded as a whole: connecting, sending, waiting AND reading the body
     (a server trickling a byte a second defeats per-read timeouts)."""
 
     async def call(prompt: str, **kwargs: Any):
         if timeout is None:
-            return await request_completion(client, endpoint, prompt, **kwargs)
+            return await client.complete(prompt, **kwargs)
         async with asyncio.timeout(timeout):
-            return await request_completion(client, endpoint, prompt, **kwargs)
+            return await client.complete(prompt, **kwargs)
 
     return call
 

@@ -370,3 +370,42 @@ def parse_sap_output(completion: str) -> ParseResult:
     if query.casefold() == summary.casefold():
         return ParseResult(summary, None, "query_copies_summary")
     return ParseResult(summary, query, "ok")
+
+
+def parse_json_output(completion: str, fields: tuple[str, ...]) -> ParseResult | None:
+    """Parse a structured (JSON) answer with these string ``fields`` ("summary", "query"); None when the
+    completion is not such a JSON object (the caller falls back to the text parsers).
+
+    What a JSON answer holds is checked like text: the same length, repetition and multiple-question rules.
+
+    >>> parse_json_output('{"summary": "Bees dance.", "query": "Nyuki hucheza kwa nini?"}', ("summary", "query"))
+    ParseResult(summary='Bees dance.', query='Nyuki hucheza kwa nini?', status='ok')
+    >>> parse_json_output("Query: not JSON", ("query",)) is None
+    True
+    """
+    import json
+
+    text = _strip_fences(completion or "").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not all(isinstance(data.get(name), str) for name in fields):
+        return None
+    summary = clean_text(data["summary"]) if "summary" in fields else None
+    query = clean_text(data["query"]) if "query" in fields else None
+    if summary is not None:
+        if not summary:
+            return ParseResult(None, None, "missing_summary")
+        status = _check_summary(summary)
+        if status != "ok":
+            return ParseResult(None, None, status)
+    if query is not None:
+        if not query:
+            return ParseResult(summary, None, "missing_query")
+        status = _check_query(query)
+        if status != "ok":
+            return ParseResult(summary, None, status)
+        if summary is not None and query.casefold() == summary.casefold():
+            return ParseResult(summary, None, "query_copies_summary")
+    return ParseResult(summary, query, "ok")
