@@ -39,6 +39,7 @@ from hfswim.generation.backpressure import (
 )
 from hfswim.generation.client import LLMClient
 from hfswim.generation.config import DEFAULT_CONCURRENCY, GenerateConfig
+from hfswim.generation.cost import actual_cost
 from hfswim.generation.endpoints import (
     Endpoint,
     discover_endpoint,
@@ -339,6 +340,7 @@ async def _run(
                 }
                 for ep, slot in zip(endpoints, slots, strict=True)
             ],
+            **({"api_key_env": config.api_key_env} if config.api_key_env else {}),  # the variable's name only
             "strategy": strategy.name,
             "setting": strategy.setting,
             "template_hash": strategy.template_hash,
@@ -359,8 +361,14 @@ async def _run(
             "per_language": {lang: per_language[lang] for lang in sorted(per_language)},
             "reject_reasons": dict(tally.reject_reasons.most_common()),
             "tokens": tally.tokens(),
+            "cost": actual_cost(tally.tokens(), config),
+            "structured_output": {
+                "mode": config.structured_output,
+                "rejected_by_server": sum(c.structured_rejected for c in clients),
+            },
             "this_run": {
                 **stats.summary(),
+                "cost": actual_cost(stats.summary()["tokens"], config),
                 "requests": counters.requests,
                 "retries_by_kind": dict(counters.retries),
                 "failures_by_kind": dict(counters.failures),
