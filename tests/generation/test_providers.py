@@ -89,7 +89,10 @@ def hub_mapping(monkeypatch):
         asked.append((repo_id, tuple(expand or ()), token))
 
         class Info:
-            inference_provider_mapping = [_Mapping("novita"), _Mapping("groq"), _Mapping("fal-ai", task="text-to-image")]
+            def __init__(self) -> None:
+                self.inference_provider_mapping = [
+                    _Mapping("novita"), _Mapping("groq"), _Mapping("fal-ai", task="text-to-image")
+                ]  # fmt: skip
 
         return Info()
 
@@ -122,7 +125,9 @@ def test_provider_requests_go_to_the_router_with_the_hf_token_and_model_colon_pr
     assert result.accepted == 2 and result.failed == 0
     posts = [s for s in server.seen if s[1] == "/v1/chat/completions"]
     assert len(posts) == 2 + 2 + 2  # 2 summaries, 2 queries, 2 answered 429
-    assert {(host, auth, model) for host, _, auth, model in posts} == {(ROUTER, f"Bearer {HF_SECRET}", "org/model:novita")}
+    assert {(host, auth, model) for host, _, auth, model in posts} == {
+        (ROUTER, f"Bearer {HF_SECRET}", "org/model:novita")
+    }
     assert elapsed >= 0.4  # Retry-After honoured
     m = result.manifest
     assert m["retries_by_kind"] == {"http_429": 2} and m["model"] == "org/model"
@@ -141,7 +146,7 @@ def test_provider_auto_sends_the_bare_model_id(tmp_path, write_passages, named_h
 
 
 def test_a_provider_that_does_not_serve_the_model_fails_before_any_request(named_hosts, hub_mapping):
-    with pytest.raises(ConfigError, match="does not serve org/model.*groq, novita"):
+    with pytest.raises(ConfigError, match=r"does not serve org/model.*groq, novita"):
         provider_endpoint("org/model", "together", router_url="http://router.huggingface.co:1")
 
 
