@@ -4,7 +4,8 @@ The estimate renders every prompt the job would send (the same strategy, exempla
 ``--max-passages`` as the run) and counts:
 
 * **prompt tokens** exactly as rendered, with hfswim's tokenizer-free count (``estimate_tokens``: ~4 bytes
-  per token, at least one per word; within ~15% of Gemma 3's tokenizer on SAP prompts). Two-step SAP's
+  per token, at least one per word; ~12% above Gemma 3's tokenizer on SAP prompts in five languages, so the
+  estimate errs on the high side). Two-step SAP's
   query prompts hold the summary, which does not exist yet: it is counted at its full token limit;
 * **completion tokens** at their limits (``--max-new-tokens``, ``--summary-max-new-tokens``): an upper bound;
   small models usually stop well before it (the manifest of a short trial run gives the real ratio).
