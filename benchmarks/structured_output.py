@@ -62,8 +62,9 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
     texts = token_texts_of(tokenizer)
-    eos = [tokenizer.eos_token_id, *(model.generation_config.eos_token_id or [])]
-    eos = [i for i in (eos if isinstance(eos, list) else [eos]) if isinstance(i, int)]
+    configured = model.generation_config.eos_token_id
+    configured = configured if isinstance(configured, list) else [configured]
+    eos = sorted({i for i in [tokenizer.eos_token_id, *configured] if isinstance(i, int)})
     languages = args.languages.split(",")
     passages = _passages(args.passages)
     naive = get_prompt_strategy("sap-naive", "cross-lingual")
@@ -99,7 +100,7 @@ def main() -> None:
     results: dict[tuple[str, str], list[dict]] = {}
     examples: dict[tuple[str, str], str] = {}
     for i, (setup, prompt, stop, fields, text_parse) in enumerate(cases):
-        for mode in (("text", "json") if i % 2 == 0 else ("json", "text")):  # interleaved
+        for mode in ("text", "json") if i % 2 == 0 else ("json", "text"):  # interleaved
             text, n_tokens, seconds = run(prompt, stop, fields if mode == "json" else None)
             if mode == "json":
                 parsed = parse_json_output(text, fields)

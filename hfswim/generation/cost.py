@@ -28,7 +28,9 @@ from typing import Any
 from hfswim.generation.config import GenerateConfig
 
 
-def cost_usd(prompt_tokens: int, completion_tokens: int, *, price_in: float | None, price_out: float | None) -> float | None:
+def cost_usd(
+    prompt_tokens: int, completion_tokens: int, *, price_in: float | None, price_out: float | None
+) -> float | None:
     """USD for these token counts at these prices per million tokens; None without both prices."""
     if price_in is None or price_out is None:
         return None
@@ -67,7 +69,9 @@ class JobEstimate:
             "price_in_per_million": self.price_in,
             "price_out_per_million": self.price_out,
             "cost_usd_max": usd,
-            "cost_usd_per_1k_records_max": round(usd / self.records * 1000, 4) if usd is not None and self.records else None,
+            "cost_usd_per_1k_records_max": round(usd / self.records * 1000, 4)
+            if usd is not None and self.records
+            else None,
         }
 
 

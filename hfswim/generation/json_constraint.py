@@ -146,6 +146,8 @@ def token_texts_of(tokenizer: Any) -> list[str]:
     special = set(tokenizer.all_special_ids)
     texts = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
     return [
-        "" if i in special or not isinstance(t, str) or (t.startswith("<0x") and t.endswith(">")) else t.replace("▁", " ")
+        ""
+        if i in special or not isinstance(t, str) or (t.startswith("<0x") and t.endswith(">"))
+        else t.replace("▁", " ")
         for i, t in enumerate(texts)
     ]
