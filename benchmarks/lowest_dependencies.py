@@ -39,6 +39,22 @@ def lower_bounds() -> dict[str, str]:
     return bounds
 
 
+def lowest_release(venv: Path, name: str, bound: str) -> str:
+    """The oldest release of ``name`` at or above ``bound`` (``regex>=2023.0`` means 2023.3.22)."""
+    from packaging.version import InvalidVersion, Version
+
+    listing = subprocess.run([str(venv / "bin" / "pip"), "index", "versions", name], capture_output=True, text=True)
+    found = re.search(r"Available versions: (.+)", listing.stdout)
+    versions = []
+    for text in (found.group(1).split(", ") if found else []):
+        try:
+            versions.append(Version(text))
+        except InvalidVersion:
+            continue
+    eligible = [v for v in versions if v >= Version(bound) and not v.is_prerelease]
+    return str(min(eligible)) if eligible else bound
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--venv", default="/tmp/hfswim-lowest")
@@ -47,7 +63,7 @@ def main() -> None:
     bounds = lower_bounds()
     if not (venv / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pins = [f"{name}=={version}" for name, version in bounds.items()]
+    pins = [f"{name}=={lowest_release(venv, name, version)}" for name, version in bounds.items()]
     subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *pins, *TEST_TOOLS], check=True)
     installed = subprocess.run([str(venv / "bin" / "pip"), "freeze"], capture_output=True, text=True).stdout
     start = time.monotonic()

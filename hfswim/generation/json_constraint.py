@@ -3,7 +3,8 @@
 What TGI's ``grammar`` and vLLM/SGLang/llama.cpp's ``response_format`` do on a server, for hfswim's one
 schema shape (an object of string fields, in order), as a token mask: after the text generated so far, a token
 is allowed when the text stays a prefix of ``{"f1": "<chars>", "f2": "<chars>"}`` where ``<chars>`` holds no
-quote, backslash or control character, and end-of-sequence is allowed only once the object is closed. The
+quote, backslash or control character, and end-of-sequence is allowed only once the object is closed (the
+fixed parts, such as ``{"query": "``, only in their longest tokens: the tokenizer's own spelling). The
 vocabulary is classified once (tokens that are plain string content, tokens holding a quote, tokens by first
 character), so a step costs a boolean-mask copy plus a check of the few tokens that can close a string or
 spell a literal.
@@ -15,7 +16,7 @@ Example::
 
     >>> texts = ['{"', 'query', '":', ' "', 'wapi', '?', '"}', '"', ' x', '']  # id 9: end of sequence
     >>> constraint = JsonFieldsConstraint(texts, ("query",), eos_ids=[9])
-    >>> [texts[i] for i in constraint.allowed_ids("")]
+    >>> [texts[i] for i in constraint.allowed_ids("")]  # a literal: its longest spelling only
     ['{"']
     >>> sorted(texts[i] for i in constraint.allowed_ids('{"query": "wapi'))  # content, or a quote closing it
     [' "', ' x', '"', '"}', '?', 'query', 'wapi', '{"']
@@ -109,9 +110,18 @@ class JsonFieldsConstraint:
         if kind == "done":
             return self.eos_ids
         if kind == "literal":
-            candidates = self.by_first.get(remaining[0], [])
-            return np.array([i for i in candidates if self._fits_after_literal(self.texts[i], remaining, index)],
-                            dtype=np.int64)  # fmt: skip
+            # Only the tokens spelling the LONGEST part of the literal: left free, a small model spells
+            # '{"query": "' one character at a time (greedy prefers 'q', 'ue', 'r', 'y'), lands in a tokenization
+            # it never saw, and writes digits. The longest match is the tokenizer's own spelling of the literal.
+            fitting = [
+                i
+                for i in self.by_first.get(remaining[0], [])
+                if self._fits_after_literal(self.texts[i], remaining, index)
+            ]
+            if not fitting:
+                return np.array([], dtype=np.int64)
+            longest = max(min(len(self.texts[i]), len(remaining)) for i in fitting)
+            return np.array([i for i in fitting if min(len(self.texts[i]), len(remaining)) == longest], dtype=np.int64)
         closing = [i for i in self.with_quote if self._closes_string(self.texts[i], index + 1)]
         return np.concatenate([np.flatnonzero(self.plain), np.array(closing, dtype=np.int64)])
 
