@@ -48,6 +48,7 @@ T = TypeVar("T")
 HTTP_429 = "http_429"
 HTTP_5XX = "http_5xx"
 HTTP_4XX = "http_4xx"
+HTTP_REDIRECT = "http_redirect"
 TIMEOUT = "timeout"
 CONNECTION = "connection"
 BAD_RESPONSE = "bad_response"
@@ -96,6 +97,8 @@ def classify_error(err: BaseException) -> ErrorInfo:
             return ErrorInfo(HTTP_5XX, True, status == 503, retry_after, status, message)
         if status == 408:
             return ErrorInfo(TIMEOUT, True, False, retry_after, status, message)
+        if status < 400:  # redirects are not followed: credentials never travel to where they point
+            return ErrorInfo(HTTP_REDIRECT, False, False, None, status, message)
         return ErrorInfo(HTTP_4XX, False, False, None, status, message)
     if isinstance(err, ConnectionError):
         return ErrorInfo(CONNECTION, True, message=message, unreachable=True)

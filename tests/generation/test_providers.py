@@ -224,3 +224,14 @@ def test_cli_with_a_key_the_server_echoes_never_shows_it(tmp_path, write_passage
     assert "HTTP 401" in text and "Incorrect API key provided" in text and API_KEY not in text
     failures = [json.loads(line) for line in (tmp_path / "run" / "failures.jsonl").read_text().splitlines()]
     assert failures and {f["kind"] for f in failures} == {"http_4xx"}
+
+
+def test_a_redirected_completion_is_not_followed(tmp_path, write_passages, named_hosts, monkeypatch):
+    """A hosted API answering 307 to another host: hfswim records a failure and never goes there with the key."""
+    monkeypatch.setenv("TEST_LLM_KEY", API_KEY)
+    with RecordingLLM(redirect_path="/v1/chat/completions") as server:
+        cfg = _config(tmp_path, write_passages, endpoints=[f"http://{API_HOST}:{server.port}/v1"],
+                      api_key_env="TEST_LLM_KEY", model="hosted-model")  # fmt: skip
+        result = asyncio.run(agenerate(cfg))
+    assert result.failed == 2 and result.manifest["failures_by_kind"] == {"http_redirect": 2}
+    assert not [s for s in server.seen if s[0] == OTHER_HOST]
