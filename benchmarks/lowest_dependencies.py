@@ -76,7 +76,7 @@ def main() -> None:
     )  # fmt: skip
     summary = [line for line in proc.stdout.splitlines() if re.search(r"\d+ (passed|failed)", line)]
     versions = {
-        line.split("==")[0].lower(): line.split("==")[1]
+        line.split("==")[0].lower().replace("-", "_"): line.split("==")[1]
         for line in installed.splitlines()
         if "==" in line and line.split("==")[0].lower().replace("-", "_") in {n.replace("-", "_") for n in bounds}
     }
@@ -93,7 +93,7 @@ def main() -> None:
         "",
         "| dependency | declared | installed |",
         "|---|---|---|",
-        *(f"| {name} | >={version} | {versions.get(name.lower(), '?')} |" for name, version in bounds.items()),
+        *(f"| {name} | >={version} | {versions.get(name.lower().replace('-', '_'), '?')} |" for name, version in bounds.items()),
         "",
         f"Result ({time.monotonic() - start:.0f} s): **{summary[-1].strip() if summary else 'no summary'}** "
         f"(exit code {proc.returncode}).",
