@@ -6,9 +6,9 @@ embedded model (Gemma 3 270M, the packaged GGUF converted to safetensors), two w
 * **text**: free decoding with the strategy's stop sequences, parsed by hfswim's text parsers
   (``parse_sap_output`` / ``parse_query_output``), as today with a server that does not constrain;
 * **json**: decoding constrained to ``{"summary": ..., "query": ...}`` (one-step SAP) or ``{"query": ...}``
-  (the query step of two-step SAP) by :mod:`hfswim.generation.json_constraint` (what TGI's ``grammar`` /
-  OpenAI ``response_format`` do on a server), parsed by ``parse_json_output``; an answer cut by the token
-  limit (not valid JSON) counts as a failure.
+  (the query step of two-step SAP) with the schema hfswim sends (``maxLength`` = the parser's limits) by
+  :mod:`hfswim.generation.json_constraint` (what TGI's ``grammar`` / OpenAI ``response_format`` do on a
+  server), parsed by ``parse_json_output``; an answer cut by the token limit (not valid JSON) is a failure.
 
 A parse failure is any status other than "ok" (empty, missing query, too long, repetitive, multiple queries...).
 Two-step SAP's query step gets a fixed extractive summary (the passage's first sentences), so both modes see
@@ -51,7 +51,7 @@ def main() -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from benchmarks.generation_throughput import _passages
-    from hfswim.generation.client import strip_stop
+    from hfswim.generation.client import json_output_schema, strip_stop
     from hfswim.generation.embedded import embedded_model_path
     from hfswim.generation.json_constraint import JsonFieldsConstraint, JsonLogitsProcessor, token_texts_of
     from hfswim.prompts import get_prompt_strategy
@@ -79,7 +79,9 @@ def main() -> None:
         ids = torch.tensor([ids_of(prompt)])
         kwargs = {"max_new_tokens": args.max_new_tokens, "do_sample": False, "eos_token_id": eos}
         if fields:
-            kwargs["logits_processor"] = [JsonLogitsProcessor(JsonFieldsConstraint(texts, fields, eos), ids.shape[1])]
+            limits = {name: spec.get("maxLength") for name, spec in json_output_schema(fields)["properties"].items()}
+            constraint = JsonFieldsConstraint(texts, fields, eos, max_lengths=limits)
+            kwargs["logits_processor"] = [JsonLogitsProcessor(constraint, ids.shape[1])]
         else:
             kwargs.update(stop_strings=stop, tokenizer=tokenizer)
         start = time.perf_counter()

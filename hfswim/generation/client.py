@@ -141,14 +141,21 @@ def _proxy_configured() -> bool:
 
 
 def json_output_schema(fields: tuple[str, ...]) -> dict[str, Any]:
-    """The JSON schema of a structured answer: an object with these string fields, all required, nothing else.
+    """The JSON schema of a structured answer: an object with these string fields, all required, nothing else,
+    each at most as long as the parser accepts (``maxLength``: a model that would run on is cut, not paid for).
 
-    >>> json_output_schema(("query",))["required"]
-    ['query']
+    >>> schema = json_output_schema(("query",))
+    >>> schema["required"], schema["properties"]["query"]["maxLength"]
+    (['query'], 250)
     """
+    from hfswim.prompts.parser import MAX_QUERY_CHARS, MAX_SUMMARY_CHARS
+
+    limits = {"query": MAX_QUERY_CHARS, "summary": MAX_SUMMARY_CHARS}
     return {
         "type": "object",
-        "properties": {name: {"type": "string"} for name in fields},
+        "properties": {
+            name: {"type": "string", **({"maxLength": limits[name]} if name in limits else {})} for name in fields
+        },
         "required": list(fields),
         "additionalProperties": False,
     }

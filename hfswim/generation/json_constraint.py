@@ -47,8 +47,17 @@ class JsonFieldsConstraint:
         eos_ids: the end-of-sequence token ids.
     """
 
-    def __init__(self, token_texts: list[str], fields: tuple[str, ...], eos_ids: list[int]):
+    def __init__(
+        self,
+        token_texts: list[str],
+        fields: tuple[str, ...],
+        eos_ids: list[int],
+        max_lengths: dict[str, int] | None = None,
+    ):
         self.texts = token_texts
+        # maxLength of each string (characters): at the limit, only a closing quote is allowed.
+        self.max_lengths = [(max_lengths or {}).get(name) for name in fields]
+        self.lengths = np.array([len(t) for t in token_texts], dtype=np.int64)
         self.fields = tuple(fields)
         self.eos_ids = np.array(sorted(set(eos_ids)), dtype=np.int64)
         # {"f1": "  ...  ", "f2": "  ...  "}  : literals around the strings
@@ -64,8 +73,8 @@ class JsonFieldsConstraint:
         self.by_first = dict(by_first)
 
     def state(self, text: str) -> tuple[str, int, str]:
-        """("literal", index, remaining literal), ("string", index, "") or ("done", -1, ""); ValueError if the
-        text is not a prefix of the object (it never is when every token went through :meth:`allowed_ids`)."""
+        """("literal", index, remaining literal), ("string", index, content so far) or ("done", -1, ""); ValueError
+        if the text is not a prefix of the object (it never is when every token went through :meth:`allowed_ids`)."""
         pos = 0
         for i, literal in enumerate(self.literals):
             rest = text[pos:]
@@ -82,7 +91,7 @@ class JsonFieldsConstraint:
                 return "done", -1, ""
             close = text.find('"', pos)
             if close == -1:
-                return "string", i, ""
+                return "string", i, text[pos:]
             pos = close
         raise AssertionError("unreachable")
 
@@ -95,10 +104,13 @@ class JsonFieldsConstraint:
         tail = token[len(remaining) :]
         return _plain(tail) or self._closes_string(tail, index + 1)
 
-    def _closes_string(self, token: str, next_literal: int) -> bool:
-        """A token holding a quote: plain text, then the start of the literal that closes this string."""
+    def _closes_string(self, token: str, next_literal: int, room: int | None = None) -> bool:
+        """A token holding a quote: plain text (at most ``room`` characters), then the start of the literal that
+        closes this string."""
         head, _, tail = token.partition('"')
         if head and not _plain(head):
+            return False
+        if room is not None and len(head) > room:
             return False
         rest = '"' + tail
         literal = self.literals[next_literal]
@@ -122,8 +134,11 @@ class JsonFieldsConstraint:
                 return np.array([], dtype=np.int64)
             longest = max(min(len(self.texts[i]), len(remaining)) for i in fitting)
             return np.array([i for i in fitting if min(len(self.texts[i]), len(remaining)) == longest], dtype=np.int64)
-        closing = [i for i in self.with_quote if self._closes_string(self.texts[i], index + 1)]
-        return np.concatenate([np.flatnonzero(self.plain), np.array(closing, dtype=np.int64)])
+        limit = self.max_lengths[index]
+        room = None if limit is None else max(0, limit - len(remaining))
+        closing = [i for i in self.with_quote if self._closes_string(self.texts[i], index + 1, room)]
+        content = self.plain if room is None else self.plain & (self.lengths <= room)
+        return np.concatenate([np.flatnonzero(content), np.array(closing, dtype=np.int64)])
 
 
 class JsonLogitsProcessor:

@@ -46,3 +46,10 @@ def test_end_of_sequence_only_after_the_object_closes():
     assert constraint.allowed_ids('{"query": "wapi"}').tolist() == [EOS]
     with pytest.raises(ValueError):
         constraint.state('{"summary": "')  # not this object's field
+
+
+def test_max_length_closes_the_string():
+    constraint = JsonFieldsConstraint(VOCAB, ("query",), eos_ids=[EOS], max_lengths={"query": 5})
+    allowed = {VOCAB[i] for i in constraint.allowed_ids('{"query": "wapi')}  # one character of room left
+    assert all(len(t.partition('"')[0]) <= 1 for t in allowed) and {"?", '"}'} <= allowed and "Nile" not in allowed
+    assert {VOCAB[i] for i in constraint.allowed_ids('{"query": "wapi?')} == {'"', '"}'}
