@@ -43,6 +43,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from typing import Any
@@ -140,6 +141,7 @@ def _proxy_configured() -> bool:
     )
 
 
+@functools.lru_cache(maxsize=16)  # one schema per step, built once (callers must not modify it)
 def json_output_schema(fields: tuple[str, ...]) -> dict[str, Any]:
     """The JSON schema of a structured answer: an object with these string fields, all required, nothing else,
     each at most as long as the parser accepts (``maxLength``: a model that would run on is cut, not paid for).
