@@ -2,15 +2,17 @@
 
 The loopback LLM runs in ANOTHER process (``python -m hfswim.testing.loopback --fast``: a raw asyncio
 protocol on uvloop, answering instantly with TGI- or Messages-API-shaped completions), so what is measured is
-hfswim's own end-to-end cost per completion: render the prompt, send it through ``AsyncInferenceClient``,
-parse the answer, append the record durably (one ``os.write`` per record before it counts as done), plus the
+hfswim's own end-to-end cost per completion: render the prompt, send it through hfswim's client
+(:class:`hfswim.generation.client.LLMClient`, aiohttp), parse the answer, append the record durably (one ``os.write`` per record before it counts as done), plus the
 run's start-up, Parquet export and manifest. Two-step SAP, 5 target languages: 6 completions per passage.
 
 Reported per run, side by side in one process: completions/s on the wall clock (client and server sharing the
 machine's cores, with whatever else runs there), the client's CPU per completion (``time.process_time``) and
 the server's (from ``/proc``), and what one client core sustains (1e6 / client CPU us). A raw aiohttp loop
-posting a similar request (no rendering, parsing or writing) is the floor. Runs are interleaved
-(hfswim, raw, hfswim, raw, ...) and the median is reported. Goal: >= 2,000 completions/s on 2 cores.
+posting a similar request (no rendering, parsing or writing) is the floor; a loop over huggingface_hub's public
+``AsyncInferenceClient`` (``text_generation(details=True)`` / ``chat_completion``, no rendering, parsing or
+writing either) is what the public-API alternative to hfswim's own client would cost. Runs are interleaved
+and the median is reported. Goal: >= 2,000 completions/s on 2 cores.
 
     .venv/bin/python -m benchmarks.client_overhead [--passages 1000] [--concurrency 64] [--rounds 3]
 """
@@ -106,6 +108,36 @@ async def _raw_aiohttp(url: str, kind: str, n: int, concurrency: int, server_pid
         }
 
 
+async def _hub_client_loop(url: str, kind: str, n: int, concurrency: int, server_pid: int) -> dict:
+    from huggingface_hub import AsyncInferenceClient
+
+    prompt = "Title: Nile\nPassage: The Nile is a major north-flowing river in northeastern Africa.\nSummary:" * 8
+    sem = asyncio.Semaphore(concurrency)
+    async with AsyncInferenceClient(base_url=url, api_key="unused") as client:
+
+        async def one() -> None:
+            async with sem:
+                if kind == "tgi":
+                    await client.text_generation(prompt, details=True, max_new_tokens=96)
+                else:
+                    await client.chat_completion([{"role": "user", "content": prompt}], max_tokens=96)
+
+        srv, cpu, wall = _proc_cpu(server_pid), time.process_time(), time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        return {
+            "completions": n,
+            "wall": time.perf_counter() - wall,
+            "cpu": time.process_time() - cpu,
+            "server_cpu": _proc_cpu(server_pid) - srv,
+        }
+
+
+def _run_hub(url: str, kind: str, n: int, concurrency: int, server_pid: int) -> dict:
+    from hfswim.generation.runner import _event_loop_runner
+
+    return _event_loop_runner(_hub_client_loop(url, kind, n, concurrency, server_pid))
+
+
 def _run_raw(url: str, kind: str, n: int, concurrency: int, server_pid: int) -> dict:
     from hfswim.generation.runner import _event_loop_runner
 
@@ -151,11 +183,16 @@ def main() -> None:
             proc, url = _start_server(kind)
             try:
                 for i in range(args.rounds):
-                    order = ("hfswim", "raw") if i % 2 == 0 else ("raw", "hfswim")
+                    order = ("hfswim", "raw", "hub") if i % 2 == 0 else ("hub", "raw", "hfswim")
                     for client in order:
                         if client == "hfswim":
                             r = _run_hfswim(url, passages, work / f"{kind}-{i}", args.concurrency, proc.pid)
                             name = f"hfswim generate ({kind})"
+                        elif client == "hub":
+                            r = _run_hub(url, kind, args.passages * 6, args.concurrency, proc.pid)
+                            name = (
+                                f"huggingface_hub AsyncInferenceClient loop ({kind}; public API, no render/parse/write)"
+                            )
                         else:
                             n = args.passages * 6
                             r = _run_raw(url, kind, n, args.concurrency, proc.pid)
@@ -187,9 +224,9 @@ def main() -> None:
         "orjson) runs in its own process on the same cores.",
         f"Work per run: {args.passages} passages x (1 summary + {len(LANGS.split(','))} queries) = "
         f"{args.passages * 6} completions, two-step SAP, concurrency {args.concurrency}. hfswim's wall time is the "
-        "whole `generate()` call: endpoint discovery, render, request (huggingface_hub AsyncInferenceClient over "
-        "the aiohttp transport), parse, durable JSONL append (each record's line reaches the OS before it counts), "
-        "Parquet export and manifest. Runs interleaved (hfswim, raw, raw, hfswim, ...); medians in bold.",
+        "whole `generate()` call: endpoint discovery, render, request (hfswim's own aiohttp client, "
+        "`hfswim.generation.client`), parse, durable JSONL append (each record's line reaches the OS before it counts), "
+        "Parquet export and manifest. Runs interleaved (hfswim, raw, hub, hub, raw, hfswim, ...); medians in bold.",
         "",
         "| client | completions per run | completions/s, each run (wall) | median completions/s (wall) | "
         "client CPU per completion (us) | completions/s per client core | server CPU per completion (us) | "

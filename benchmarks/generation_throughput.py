@@ -4,7 +4,7 @@ Both clients send the SAME requests (one-step SAP prompts rendered by hfswim's s
 (passage, language), identical max_tokens/stop/temperature/seed) at the SAME concurrency to the SAME
 ``transformers serve`` process (default: a tiny random Llama built on the spot, ``--gemma`` for the embedded
 Gemma 3 270M). The raw client is a plain aiohttp loop that only posts and reads JSON; hfswim runs its whole
-``generate()`` (AsyncInferenceClient, backpressure, parsing, durable writes, Parquet export, manifest).
+``generate()`` (its own aiohttp client, backpressure, parsing, durable writes, Parquet export, manifest).
 
 What is compared: steady-state request throughput = requests / (end of the last answer - start of the first
 request), measured the same way for both clients from per-request timestamps taken around the HTTP call
@@ -131,8 +131,8 @@ def _traced_bind(trace: list[tuple[float, float]]):
 
     original = runner._bind
 
-    def bind(client, endpoint):
-        call = original(client, endpoint)
+    def bind(client, endpoint, timeout=None):
+        call = original(client, endpoint, timeout)
 
         async def traced(prompt: str, **kwargs):
             t0 = time.perf_counter()

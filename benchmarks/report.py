@@ -16,6 +16,8 @@ ORDER = [
     "embedded_generation",
     "generation_client_overhead",
     "generation_token_cost",
+    "generation_structured_output",
+    "generation_lowest_dependencies",
     "fault_drills",
     "corpus_rss",
     "langid_accuracy",

@@ -1,6 +1,6 @@
 """``hfswim generate``: the async SAP generation engine.
 
-One client (``huggingface_hub.AsyncInferenceClient``) drives TGI endpoints (native ``/generate`` with
+One client (:class:`~hfswim.generation.client.LLMClient`, aiohttp) drives TGI endpoints (native ``/generate`` with
 token log-probs) and OpenAI-compatible servers, with backpressure, retries, an overload pause, durable
 per-record output that resumes after SIGKILL, summary reuse across languages, sharded client jobs,
 token accounting and a run manifest. With no endpoint, an embedded Gemma 3 270M is served locally.
@@ -14,9 +14,10 @@ Example::
 
 from hfswim.corpus.reading import read_passages
 from hfswim.generation.backpressure import EndpointPool, OverloadGate, RequestFailed, RetryPolicy, classify_error
+from hfswim.generation.client import LLMClient
 from hfswim.generation.config import GenerateConfig, load_config
 from hfswim.generation.embedded import EmbeddedServer, embedded_model_path
-from hfswim.generation.endpoints import Completion, Endpoint, discover_endpoint, request_completion
+from hfswim.generation.endpoints import Completion, Endpoint, discover_endpoint
 from hfswim.generation.engine import GenerationEngine, passage_shard
 from hfswim.generation.rundir import merge_shards
 from hfswim.generation.runner import GenerationResult, agenerate, generate
@@ -30,6 +31,7 @@ __all__ = [
     "GenerateConfig",
     "GenerationEngine",
     "GenerationResult",
+    "LLMClient",
     "OverloadGate",
     "RecordStore",
     "RequestFailed",
@@ -43,5 +45,4 @@ __all__ = [
     "merge_shards",
     "passage_shard",
     "read_passages",
-    "request_completion",
 ]

@@ -48,6 +48,7 @@ T = TypeVar("T")
 HTTP_429 = "http_429"
 HTTP_5XX = "http_5xx"
 HTTP_4XX = "http_4xx"
+HTTP_REDIRECT = "http_redirect"
 TIMEOUT = "timeout"
 CONNECTION = "connection"
 BAD_RESPONSE = "bad_response"
@@ -67,48 +68,44 @@ class ErrorInfo:
 
 
 def classify_error(err: BaseException) -> ErrorInfo:
-    """Map an exception from the client (huggingface_hub / httpx2) to a failure kind.
+    """Map an exception from :class:`~hfswim.generation.client.LLMClient` to a failure kind.
 
-    ``huggingface_hub`` raises ``HfHubHTTPError`` (with ``.response``) for HTTP errors, TGI-typed errors
-    (``OverloadedError``...) chained to that HTTP error, ``InferenceTimeoutError`` for timeouts, and lets
-    ``httpx2`` transport errors through for refused or dropped connections.
+    The client raises :class:`~hfswim.generation.client.HTTPStatusError` (``status``, ``retry_after``) for HTTP
+    errors, :class:`~hfswim.generation.client.ConnectTimeout` / ``ReadTimeout`` (``TimeoutError``) for
+    timeouts, ``ConnectionError`` for refused or dropped connections and ``ValueError`` for a garbled 200.
+
+    >>> from hfswim.generation.client import HTTPStatusError
+    >>> info = classify_error(HTTPStatusError(429, "HTTP 429", retry_after=2.0))
+    >>> info.kind, info.retryable, info.overload, info.retry_after
+    ('http_429', True, True, 2.0)
     """
-    import httpx2
-    from huggingface_hub.errors import InferenceTimeoutError
-
+    from hfswim.generation.client import ConnectTimeout
     from hfswim.redact import redact
 
     # Client libraries quote the URL (user:password@ included) in their messages: redact before keeping it.
     message = redact(f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}")[:500]
-    if isinstance(err, httpx2.ConnectTimeout):
+    if isinstance(err, ConnectTimeout):
         return ErrorInfo(TIMEOUT, True, message=message, unreachable=True)
-    if isinstance(err, InferenceTimeoutError | asyncio.TimeoutError | TimeoutError | httpx2.TimeoutException):
+    if isinstance(err, asyncio.TimeoutError | TimeoutError):
         return ErrorInfo(TIMEOUT, True, message=message)
-    response = _response_of(err)
-    if response is not None:
-        status = int(response.status_code)
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
+    status = getattr(err, "status", None)
+    if isinstance(status, int) and status >= 300:
+        retry_after = getattr(err, "retry_after", None)
         if status == 429:
             return ErrorInfo(HTTP_429, True, True, retry_after, status, message)
         if status >= 500:
             return ErrorInfo(HTTP_5XX, True, status == 503, retry_after, status, message)
         if status == 408:
             return ErrorInfo(TIMEOUT, True, False, retry_after, status, message)
+        if status < 400:  # redirects are not followed: credentials never travel to where they point
+            return ErrorInfo(HTTP_REDIRECT, False, False, None, status, message)
         return ErrorInfo(HTTP_4XX, False, False, None, status, message)
-    if isinstance(err, httpx2.TransportError | ConnectionError):
+    if isinstance(err, ConnectionError):
         return ErrorInfo(CONNECTION, True, message=message, unreachable=True)
     if isinstance(err, ValueError | KeyError | TypeError | AttributeError | IndexError | json.JSONDecodeError):
         # a 200 with garbage (not JSON, missing fields): often a proxy or a restarting server; retry.
         return ErrorInfo(BAD_RESPONSE, True, message=message)
     return ErrorInfo(type(err).__name__.lower(), False, message=message)
-
-
-def _response_of(err: BaseException) -> Any:
-    for candidate in (err, err.__cause__, err.__context__):
-        response = getattr(candidate, "response", None) if candidate is not None else None
-        if response is not None and hasattr(response, "status_code"):
-            return response
-    return None
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -25,7 +25,10 @@ _EPILOG = (
     "  hfswim generate passages.parquet -o runs/gen --languages sw,yo   (embedded Gemma 3 270M)\n\n"
     "  hfswim generate passages.parquet -o runs/gen --endpoint http://localhost:8080 --languages xor\n\n"
     "  hfswim generate passages.parquet -o runs/gen -e my-endpoint --namespace my-org --num-shards 4 --shard-index 0\n\n"
-    "  hfswim generate mono.parquet -o runs/mono --setting monolingual --languages miracl"
+    "  hfswim generate mono.parquet -o runs/mono --setting monolingual --languages miracl\n\n"
+    "  hfswim generate passages.parquet -o runs/gen --provider auto --model Qwen/Qwen3-32B   (Inference Providers)\n\n"
+    "  OPENAI_API_KEY=... hfswim generate passages.parquet -o runs/gen -e https://api.openai.com/v1 "
+    "--api-key-env OPENAI_API_KEY -m gpt-4o-mini --dry-run --price-in 0.15 --price-out 0.6"
 )
 
 
@@ -39,12 +42,37 @@ def generate(
         "auto", "--endpoint-kind", help="auto (probe /info, then /v1/models), tgi, openai."
     ),
     namespace: str = typer.Option(None, "--namespace", help="Namespace of Inference Endpoints given by name."),
+    provider: str = typer.Option(
+        None,
+        "--provider",
+        help="Hugging Face Inference Providers: a provider name (together, novita, groq, ...) or auto; with "
+        "--model ORG/MODEL and your HF token, no --endpoint.",
+    ),
+    api_key_env: str = typer.Option(
+        None,
+        "--api-key-env",
+        help="Hosted OpenAI-compatible API: the NAME of the environment variable holding its key (sent to the "
+        "--endpoint URL only, never written).",
+    ),
+    structured_output: str = typer.Option(
+        "auto",
+        "--structured-output",
+        help="auto (JSON via TGI >= 1.4.3 grammar), json (ask every server for JSON: TGI grammar, OpenAI "
+        "response_format), text.",
+    ),
+    price_in: float = typer.Option(None, "--price-in", help="USD per million prompt tokens (cost estimate)."),
+    price_out: float = typer.Option(None, "--price-out", help="USD per million completion tokens (cost estimate)."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Send nothing: render every prompt of the job and print the token and cost estimate (upper bounds).",
+    ),
     model: str = typer.Option(
         None,
         "--model",
         "-m",
         help="No endpoint: a local model folder or Hub id to serve instead of the packaged Gemma. "
-        "With endpoints: the model name for OpenAI-compatible servers.",
+        "With endpoints: the model name for OpenAI-compatible servers. With --provider: the Hub model id.",
     ),
     strategy: str = typer.Option("sap", "--strategy", help="sap, sap-naive, inpars-vanilla, inpars-gbq, promptagator."),
     setting: str = typer.Option("cross-lingual", "--setting", help="cross-lingual or monolingual."),
@@ -85,9 +113,6 @@ def generate(
         "--embedded-server",
         help="No endpoint: hfswim (batched, prefix KV cache) or transformers (`transformers serve`).",
     ),
-    http_backend: str = typer.Option(
-        "aiohttp", "--http-backend", help="Network layer under AsyncInferenceClient: aiohttp (fast) or httpx."
-    ),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     merge: bool = typer.Option(
         False,
@@ -108,6 +133,11 @@ def generate(
         endpoints=list(endpoint or []),
         endpoint_kind=endpoint_kind,
         namespace=namespace,
+        provider=provider,
+        api_key_env=api_key_env,
+        structured_output=structured_output,
+        price_in=price_in,
+        price_out=price_out,
         model=model,
         strategy=strategy,
         setting=setting,
@@ -127,9 +157,13 @@ def generate(
         max_passages=max_passages,
         embedded_device=device,
         embedded_server=embedded_server,
-        http_backend=http_backend,
         progress=not no_progress,
     )
+    if dry_run:
+        from hfswim.generation.cost import estimate_job, format_estimate
+
+        typer.echo(format_estimate(estimate_job(config)))
+        return
     if merge:
         from hfswim.generation.rundir import merge_shards
 

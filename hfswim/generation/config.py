@@ -38,7 +38,30 @@ class GenerateConfig(BaseModel):
     endpoints: list[str] = Field(
         default_factory=list, description="Endpoint URLs or Inference Endpoint names; none = embedded model."
     )
-    endpoint_kind: Literal["auto", "tgi", "openai"] = "auto"
+    endpoint_kind: Literal["auto", "tgi", "openai"] = Field(
+        default="auto", description="auto (probe /info, then /v1/models), tgi or openai."
+    )
+    provider: str | None = Field(
+        default=None,
+        description="Hugging Face Inference Providers: a provider name (together, novita, groq, ...) or auto "
+        "(the router picks by your preferences); needs --model ORG/MODEL and an HF token; no --endpoint.",
+    )
+    provider_router_url: str | None = Field(
+        default=None,
+        description="Inference Providers router (default: huggingface_hub's, https://router.huggingface.co); "
+        "must be a Hugging Face host.",
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        description="Name of the environment variable holding the API key of a hosted OpenAI-compatible API; the "
+        "key is sent to the --endpoint URLs only and never written anywhere.",
+    )
+    structured_output: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="Ask for JSON answers parsed by a JSON parser: auto (TGI >= 1.4.3, via its grammar), json "
+        "(every endpoint: TGI grammar, OpenAI response_format json_schema; a server that rejects it falls back to "
+        "text) or text (the few-shot text parser only).",
+    )
     namespace: str | None = Field(default=None, description="Namespace of Inference Endpoints given by name.")
     token: str | None = Field(default=None, repr=False, exclude=True, description="HF token (default: HF_TOKEN).")
     model: str | None = Field(
@@ -100,8 +123,13 @@ class GenerateConfig(BaseModel):
     unreachable_timeout: float = Field(
         default=120.0, gt=0, description="Seconds with every endpoint down before the run stops (resume later)."
     )
-    http_backend: Literal["aiohttp", "httpx"] = Field(
-        default="aiohttp", description="Network layer under AsyncInferenceClient (see generation.transport)."
+
+    # Cost
+    price_in: float | None = Field(
+        default=None, ge=0, description="Price per million prompt tokens (USD), for the cost estimate and manifest."
+    )
+    price_out: float | None = Field(
+        default=None, ge=0, description="Price per million completion tokens (USD), for the cost estimate and manifest."
     )
 
     # Sharded client jobs and durability
@@ -140,6 +168,13 @@ class GenerateConfig(BaseModel):
     def _check(self) -> GenerateConfig:
         if self.shard_index >= self.num_shards:
             raise ValueError(f"shard_index {self.shard_index} must be < num_shards {self.num_shards}")
+        if self.provider is not None:
+            if self.endpoints:
+                raise ValueError("provider: Inference Providers replace --endpoint; pass one or the other")
+            if not self.model:
+                raise ValueError(f"provider {self.provider!r} needs model: a Hub model id (ORG/MODEL)")
+        if self.api_key_env is not None and not self.endpoints:
+            raise ValueError("api_key_env: a key is for a hosted API; pass its base URL with --endpoint")
         if self.strategy == "promptagator" and not self.examples:
             raise ValueError("strategy 'promptagator' needs examples: a JSONL file of (passage, query) pairs")
         return self

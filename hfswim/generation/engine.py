@@ -41,6 +41,7 @@ from hfswim.generation.backpressure import EndpointPool, RequestFailed
 from hfswim.generation.endpoints import Completion, estimate_tokens, mean_logprob_of_span
 from hfswim.generation.progress import ProgressBar, RunStats
 from hfswim.generation.store import RecordStore
+from hfswim.prompts.parser import parse_json_output
 from hfswim.records import MONOLINGUAL, GeneratedRecord, canonical_json, record_key
 from hfswim.redact import redact_obj
 
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from hfswim.prompts.parser import ParseResult
     from hfswim.prompts.strategies import PromptStrategy
 
+SUMMARY_FIELDS = ("summary",)
 SUMMARY_LANG = "_summary"  # the "language" slot of a summary's key: summaries are per passage
 EMPTY_ANSWER = "empty_answer"  # retry kind: HTTP 200 with nothing usable in it
 _NOT_TEXT = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
@@ -140,6 +142,8 @@ class GenerationEngine:
         self.tick_interval = config.manifest_interval
         self.fsync_interval = config.fsync_interval
         self.monolingual = strategy.setting == MONOLINGUAL
+        # Structured output: the fields of a JSON answer, per step (sent only to servers that constrain to them).
+        self.query_fields = tuple(strategy.query_fields)
         self.max_new_tokens = int(self.params["max_new_tokens"])
         self.summary_max_new_tokens = int(self.params.get("summary_max_new_tokens") or self.max_new_tokens)
         self.empty_retries = config.empty_retries
@@ -260,7 +264,7 @@ class GenerationEngine:
                 return
         await asyncio.gather(*(self._query(passage, lang, rid, summary) for lang, rid in todo))
 
-    async def _request(self, prompt: str, max_new_tokens: int) -> Completion:
+    async def _request(self, prompt: str, max_new_tokens: int, json_fields: tuple[str, ...]) -> Completion:
         """One completion; an empty or garbled answer (HTTP 200 all the same) is asked again, a bounded number
         of times: a server hiccup deserves a retry, but a model that answers nothing to this prompt would
         answer nothing forever, so after ``empty_retries`` the answer is stored (rejected as ``empty`` or
@@ -273,6 +277,7 @@ class GenerationEngine:
                 top_p=self.params.get("top_p"),
                 seed=self.params.get("seed"),
                 stop=list(self.strategy.stop),
+                json_fields=json_fields,
             )
             if not unusable_answer(completion.text):
                 return completion
@@ -286,8 +291,10 @@ class GenerationEngine:
         if stored is not None:
             self.stats.summaries_reused += 1
             return stored
-        completion = await self._request(self.strategy.summary_prompt(passage), self.summary_max_new_tokens)
-        parsed = self.strategy.parse_summary(completion.text)
+        completion = await self._request(
+            self.strategy.summary_prompt(passage), self.summary_max_new_tokens, SUMMARY_FIELDS
+        )
+        parsed = self._parse(completion, SUMMARY_FIELDS) or self.strategy.parse_summary(completion.text)
         self.stats.add_tokens(
             "summary", prompt=completion.prompt_tokens, completion=completion.completion_tokens,
             estimated=completion.estimated,
@@ -312,16 +319,25 @@ class GenerationEngine:
         summary_text = summary["summary"] if summary is not None else None
         prompt = self.strategy.query_prompt(passage, lang, summary=summary_text)
         try:
-            completion = await self._request(prompt, self.max_new_tokens)
+            completion = await self._request(prompt, self.max_new_tokens, self.query_fields)
         except RequestFailed as err:
             self._record_failure(passage, lang, rid, "query", err)
             return
-        parsed = self.strategy.parse_query(completion.text)
+        parsed = self._parse(completion, self.query_fields) or self.strategy.parse_query(completion.text)
         self.stats.add_tokens(
             "query", prompt=completion.prompt_tokens, completion=completion.completion_tokens,
             estimated=completion.estimated,
         )  # fmt: skip
         self._write_record(passage, lang, rid, summary=summary, completion=completion, parse=parsed)
+
+    def _parse(self, completion: Completion, fields: tuple[str, ...]) -> Any:
+        """A structured answer parsed as JSON; None (the text parser's turn) for text, or JSON the server did
+        not keep to (counted: a server that ignores the schema shows here)."""
+        if not completion.structured:
+            return None
+        parsed = parse_json_output(completion.text, fields)
+        self.stats.structured[("json" if parsed is not None else "text_fallback")] += 1
+        return parsed
 
     # ---- output ----------------------------------------------------------------------------------------
 

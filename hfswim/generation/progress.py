@@ -47,6 +47,7 @@ class RunStats:
     completion_tokens: Counter = field(default_factory=Counter)
     estimated_token_counts: int = 0  # requests whose token counts were estimated, not reported
     requests_by_step: Counter = field(default_factory=Counter)
+    structured: Counter = field(default_factory=Counter)  # JSON answers: "json" parsed, "text_fallback" not JSON
 
     def add_tokens(self, step: str, *, prompt: int, completion: int, estimated: bool = False) -> None:
         self.prompt_tokens[step] += prompt
@@ -103,6 +104,7 @@ class RunStats:
             "per_language": {lang: dict(c) for lang, c in sorted(self.per_language.items())},
             "reject_reasons": dict(self.reject_reasons.most_common()),
             "summaries_reused": self.summaries_reused,
+            "structured_output": dict(self.structured),
             "tokens": {
                 "prompt": sum(self.prompt_tokens.values()),
                 "completion": sum(self.completion_tokens.values()),

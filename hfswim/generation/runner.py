@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,13 +38,13 @@ from hfswim.generation.backpressure import (
     RequestCounters,
     RetryPolicy,
 )
+from hfswim.generation.client import LLMClient
 from hfswim.generation.config import DEFAULT_CONCURRENCY, GenerateConfig
+from hfswim.generation.cost import actual_cost
 from hfswim.generation.endpoints import (
     Endpoint,
     discover_endpoint,
     is_hf_hosted,
-    make_client,
-    request_completion,
     resolve_endpoint_url,
     split_userinfo,
 )
@@ -141,7 +142,15 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
 
     with contextlib.ExitStack() as stack:
         down: set[int] = set()
-        if config.endpoints:
+        if config.provider:
+            from hfswim.generation.providers import provider_endpoint
+
+            endpoint = await asyncio.to_thread(
+                provider_endpoint, config.model, config.provider, token=config.token,
+                router_url=config.provider_router_url, structured_output=config.structured_output,
+            )  # fmt: skip
+            endpoints, model_name = [endpoint], str(endpoint.model_id)
+        elif config.endpoints:
             endpoints, down = await _discover_endpoints(config)
             model_name = _model_name([ep for i, ep in enumerate(endpoints) if i not in down], config)
         else:
@@ -183,6 +192,8 @@ def _register_secrets(config: GenerateConfig) -> None:
     register_secret(config.token)
     with contextlib.suppress(Exception):
         register_secret(get_token())
+    if config.api_key_env:  # registered before anything can fail and quote it
+        register_secret(os.environ.get(config.api_key_env))
 
 
 async def _discover_endpoints(config: GenerateConfig) -> tuple[list[Endpoint], set[int]]:
@@ -190,13 +201,19 @@ async def _discover_endpoints(config: GenerateConfig) -> tuple[list[Endpoint], s
     as long as another answers. Returns the endpoints and the indices of those that are down."""
     from huggingface_hub import get_token
 
+    token = config.token
+    if config.api_key_env:
+        from hfswim.generation.providers import api_key_from_env, check_key_hosts
+
+        check_key_hosts(config.endpoints)
+        token = api_key_from_env(config.api_key_env)  # sent to these URLs only, in place of any HF token
     found: list[Endpoint | None] = []
     errors: list[str] = []
     for name in config.endpoints:
         try:
             endpoint = await asyncio.to_thread(
                 discover_endpoint, name, kind=config.endpoint_kind, model=config.model,
-                namespace=config.namespace, token=config.token,
+                namespace=config.namespace, token=token, structured_output=config.structured_output,
             )  # fmt: skip
             found.append(endpoint)
         except EndpointError as err:
@@ -218,13 +235,15 @@ async def _discover_endpoints(config: GenerateConfig) -> tuple[list[Endpoint], s
         # are keyed by the model name, which all endpoints must share.
         ref = live[0]
         try:
-            url = resolve_endpoint_url(config.endpoints[i], namespace=config.namespace, token=config.token)
+            url = resolve_endpoint_url(config.endpoints[i], namespace=config.namespace, token=token)
         except EndpointError:  # an Inference Endpoint name the Hub cannot resolve: nothing to probe
             continue
         url, basic_auth = split_userinfo(url)
-        token = config.token or (get_token() if is_hf_hosted(url) else None)
-        found[i] = Endpoint(url=url, kind=ref.kind, model_id=ref.model_id, max_concurrency=ref.max_concurrency,
-                            token=token, basic_auth=basic_auth)  # fmt: skip
+        found[i] = Endpoint(
+            url=url, kind=ref.kind, model_id=ref.model_id, max_concurrency=ref.max_concurrency,
+            token=token or (get_token() if is_hf_hosted(url) else None), basic_auth=basic_auth,
+            structured_output=ref.structured_output, api_prefix=ref.api_prefix,
+        )  # fmt: skip
     kept: list[Endpoint] = []
     down_kept: set[int] = set()
     for i, ep in enumerate(found):
@@ -264,7 +283,7 @@ async def _run(
     stats = RunStats()
     report = _RunManifest(
         config, strategy, endpoints, pool, model_name, store, files, stats, recovered,
-        done_before=store.num_done, open_failures=prune_failures(files.failures, store.is_done),
+        done_before=store.num_done, open_failures=prune_failures(files.failures, store.is_done), clients=clients,
     )  # fmt: skip
     progress = ProgressBar(total, enabled=config.progress)
     if total is not None and report.done_before:
@@ -287,7 +306,7 @@ async def _run(
             progress.close()
             for client in clients:
                 with contextlib.suppress(Exception):
-                    await client.close()
+                    await client.aclose()
             final, records_total = await _finish(report, status)
         finally:
             store.close()  # releases the job's lock: the run folder is final
@@ -324,7 +343,7 @@ def _endpoint_pool(config: GenerateConfig, endpoints: list[Endpoint], down: set[
     for i, ep in enumerate(endpoints):
         capacity = config.concurrency or ep.max_concurrency or DEFAULT_CONCURRENCY
         timeout = ep.info.get("request_timeout", config.request_timeout)  # embedded: derived from its speed
-        client = make_client(ep, timeout=timeout, max_connections=capacity, http_backend=config.http_backend)
+        client = LLMClient(ep, timeout=timeout, max_connections=capacity)
         clients.append(client)
         slot = EndpointSlot(
             name=ep.public_info()["url"],
@@ -367,6 +386,7 @@ class _RunManifest:
     recovered: dict[str, Any]
     done_before: int
     open_failures: list[dict[str, Any]]
+    clients: list[LLMClient] = field(default_factory=list)
 
     def build(self, status: str, failures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         config, stats, store, counters = self.config, self.stats, self.store, self.pool.counters
@@ -388,6 +408,7 @@ class _RunManifest:
                 }
                 for ep, slot in zip(self.endpoints, self.pool.slots, strict=True)
             ],
+            **({"api_key_env": config.api_key_env} if config.api_key_env else {}),  # the variable's name only
             "strategy": self.strategy.name,
             "setting": self.strategy.setting,
             "template_hash": self.strategy.template_hash,
@@ -408,8 +429,14 @@ class _RunManifest:
             "per_language": {lang: per_language[lang] for lang in sorted(per_language)},
             "reject_reasons": dict(tally.reject_reasons.most_common()),
             "tokens": tally.tokens(),
+            "cost": actual_cost(tally.tokens(), config),
+            "structured_output": {
+                "mode": config.structured_output,
+                "rejected_by_server": sum(client.structured_rejected for client in self.clients),
+            },
             "this_run": {
                 **stats.summary(),
+                "cost": actual_cost(stats.summary()["tokens"], config),
                 "requests": counters.requests,
                 "retries_by_kind": dict(counters.retries),
                 "failures_by_kind": dict(counters.failures),
@@ -449,15 +476,15 @@ async def _finish(report: _RunManifest, status: str) -> tuple[dict[str, Any], in
     return final, records_total
 
 
-def _bind(client: Any, endpoint: Endpoint, timeout: float | None = None):
+def _bind(client: LLMClient, endpoint: Endpoint, timeout: float | None = None):
     """One request to one endpoint, bounded as a whole: connecting, sending, waiting AND reading the body
     (a server trickling a byte a second defeats per-read timeouts)."""
 
     async def call(prompt: str, **kwargs: Any):
         if timeout is None:
-            return await request_completion(client, endpoint, prompt, **kwargs)
+            return await client.complete(prompt, **kwargs)
         async with asyncio.timeout(timeout):
-            return await request_completion(client, endpoint, prompt, **kwargs)
+            return await client.complete(prompt, **kwargs)
 
     return call
 

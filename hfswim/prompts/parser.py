@@ -165,6 +165,12 @@ _CONTROL = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _REPEAT = regex.compile(r"(?i)(\p{L}\S{0,7}?)\1{5,}|\b(\w+)(?:\s+\2\b){2,}")
 
 
+# Compiled once: regex's per-call pattern cache lookup cost ~45 us a call, ~200 us per parsed completion.
+_LEADING_BULLET = regex.compile(r"^(?:[-*•>#]+\s*|\d{1,2}[.)]\s+)")
+_FENCE = regex.compile(r"(?m)^[ \t]*```[\w-]*[ \t]*$")
+_LETTER = regex.compile(r"\p{L}")
+
+
 @dataclass(frozen=True)
 class ParseResult:
     """What a parser made of one completion.
@@ -194,7 +200,7 @@ def clean_text(text: str) -> str:
     previous = None
     while text and text != previous:
         previous = text
-        text = regex.sub(r"^(?:[-*•>#]+\s*|\d{1,2}[.)]\s+)", "", text)  # bullets, numbering
+        text = _LEADING_BULLET.sub("", text)  # bullets, numbering
         text = text.strip("*_`~ ")
         if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES + "?？؟.。":
             # A quoted part, possibly with its punctuation outside the quotes: "What is X"?
@@ -223,7 +229,7 @@ def _cut_runaway(text: str) -> str:
 def _strip_fences(text: str) -> str:
     if "```" not in text:
         return text
-    return regex.sub(r"(?m)^[ \t]*```[\w-]*[ \t]*$", "", text)
+    return _FENCE.sub("", text)
 
 
 def _segments(text: str) -> tuple[str, list[tuple[str, str]]]:
@@ -264,7 +270,7 @@ def _count_units(text: str) -> int:
 def _check_query(query: str) -> str:
     if _CONTROL.search(query):
         return "control_characters"
-    if len(query) < MIN_QUERY_CHARS or not regex.search(r"\p{L}", query):
+    if len(query) < MIN_QUERY_CHARS or not _LETTER.search(query):
         return "query_too_short"
     if _count_units(query) > MAX_QUERY_WORDS or len(query) > MAX_QUERY_CHARS:
         return "query_too_long"
@@ -273,7 +279,7 @@ def _check_query(query: str) -> str:
     # Two question marks with a real clause after the first: two questions in one line.
     first = _QUESTION_END.search(query)
     rest = query[first.end() :] if first else ""
-    if len(regex.findall(r"\p{L}", rest)) >= 3 and _QUESTION_END.search(rest):
+    if len(_LETTER.findall(rest)) >= 3 and _QUESTION_END.search(rest):
         return "multiple_queries"
     return "ok"
 
@@ -369,4 +375,43 @@ def parse_sap_output(completion: str) -> ParseResult:
         return ParseResult(None, query, summary_status)
     if query.casefold() == summary.casefold():
         return ParseResult(summary, None, "query_copies_summary")
+    return ParseResult(summary, query, "ok")
+
+
+def parse_json_output(completion: str, fields: tuple[str, ...]) -> ParseResult | None:
+    """Parse a structured (JSON) answer with these string ``fields`` ("summary", "query"); None when the
+    completion is not such a JSON object (the caller falls back to the text parsers).
+
+    What a JSON answer holds is checked like text: the same length, repetition and multiple-question rules.
+
+    >>> parse_json_output('{"summary": "Bees dance.", "query": "Nyuki hucheza kwa nini?"}', ("summary", "query"))
+    ParseResult(summary='Bees dance.', query='Nyuki hucheza kwa nini?', status='ok')
+    >>> parse_json_output("Query: not JSON", ("query",)) is None
+    True
+    """
+    import json
+
+    text = _strip_fences(completion or "").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not all(isinstance(data.get(name), str) for name in fields):
+        return None
+    summary = clean_text(data["summary"]) if "summary" in fields else None
+    query = clean_text(data["query"]) if "query" in fields else None
+    if summary is not None:
+        if not summary:
+            return ParseResult(None, None, "missing_summary")
+        status = _check_summary(summary)
+        if status != "ok":
+            return ParseResult(None, None, status)
+    if query is not None:
+        if not query:
+            return ParseResult(summary, None, "missing_query")
+        status = _check_query(query)
+        if status != "ok":
+            return ParseResult(summary, None, status)
+        if summary is not None and query.casefold() == summary.casefold():
+            return ParseResult(summary, None, "query_copies_summary")
     return ParseResult(summary, query, "ok")

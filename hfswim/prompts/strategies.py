@@ -68,7 +68,8 @@ class PromptStrategy(Protocol):
         ``two_step`` True: a summary step (:meth:`summary_prompt`, :meth:`parse_summary`) once per passage,
         then a query step per language whose prompt sees the summary. False: the query step alone.
         :meth:`parse_query` knows what one query completion holds (the query, or for one-step SAP the
-        summary, then the query: its :class:`ParseResult` then carries both).
+        summary, then the query: its :class:`ParseResult` then carries both). ``query_fields`` names the
+        fields of a query step's JSON answer when the server constrains output to a schema (structured output).
 
     Relations:
         :func:`get_prompt_strategy` builds one by name; :class:`hfswim.generation.GenerationEngine` runs it;
@@ -80,6 +81,7 @@ class PromptStrategy(Protocol):
     template_hash: str
     two_step: bool
     stop: list[str]
+    query_fields: tuple[str, ...]
 
     def summary_prompt(self, passage: dict) -> str: ...
 
@@ -101,6 +103,7 @@ class _FewShotStrategy:
     two_step: bool = False
     stop: list[str] = field(default_factory=list)
     template_hash: str = ""
+    query_fields: tuple[str, ...] = ("query",)
     _templates: dict[str, PromptTemplate] = field(default_factory=dict, repr=False)
     _prefixes: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
@@ -239,6 +242,7 @@ class SapNaiveStrategy(_FewShotStrategy):
 
     def __init__(self, setting: str, *, num_exemplars: int, template_dir: str | None) -> None:
         super().__init__("sap-naive", setting, num_exemplars, template_dir, stop=list(_SAP_NAIVE_STOP))
+        self.query_fields = ("summary", "query")
         self._use_templates("sap_full")
         self._finish()
 

@@ -1,7 +1,8 @@
 """A loopback LLM server speaking TGI's and the OpenAI Messages API, with scripted faults.
 
 It answers instantly (or after a set delay) with deterministic completions shaped like hfswim's prompts
-(a summary for prompts ending in ``Summary:``, a question otherwise), honours ``stop`` sequences and
+(a summary for prompts ending in ``Summary:``, a question otherwise; a JSON object when the request asks for
+one with TGI's ``grammar`` or OpenAI's ``response_format``), honours ``stop`` sequences and
 ``max_new_tokens``, returns token log-probs, and can fail on purpose: HTTP 429/503 (with ``Retry-After``),
 garbage bodies, slow answers, dropped connections. It counts every request server-side, so tests can prove
 that retries happened and that a resumed run requested nothing twice. Used by hfswim's tests, by the
@@ -109,10 +110,40 @@ def fake_completion(prompt: str, max_new_tokens: int, stop: list[str] | None) ->
     return out, pieces
 
 
+def schema_fields(body: dict[str, Any]) -> list[str] | None:
+    """The string fields a request constrains its answer to (TGI ``parameters.grammar`` of type json, OpenAI
+    ``response_format`` json_schema), or None for a free-text request."""
+    grammar = (body.get("parameters") or {}).get("grammar")
+    schema = grammar.get("value") if isinstance(grammar, dict) and grammar.get("type") == "json" else None
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+    if not isinstance(schema, dict):
+        return None
+    return list((schema.get("properties") or {}).keys())
+
+
+def fake_json_completion(prompt: str, fields: list[str]) -> tuple[str, list[str]]:
+    """What a server constraining its answer to ``fields`` writes: the fake summary/query as one JSON object."""
+    titles = _TITLE.findall(prompt)
+    title = titles[-1].strip() if titles else "the passage"
+    tag = hashlib.sha1(prompt.encode("utf-8")).hexdigest()[:6]
+    values = {"summary": f"{title} is described in this passage ({tag}).", "query": f"what about {title} {tag}?"}
+    text = json.dumps({name: values.get(name, "") for name in fields}, ensure_ascii=False)
+    return text, re.findall(r"\s*\S+|\s+", text)
+
+
+def _completion(
+    prompt: str, body: dict[str, Any], max_new_tokens: int, stop: list[str] | None
+) -> tuple[str, list[str]]:
+    fields = schema_fields(body)
+    return fake_json_completion(prompt, fields) if fields else fake_completion(prompt, max_new_tokens, stop)
+
+
 def tgi_answer(body: dict[str, Any]) -> list[dict[str, Any]]:
     """TGI's ``/generate`` answer (with ``details``) to a request body."""
     params = body.get("parameters") or {}
-    text, pieces = fake_completion(body["inputs"], int(params.get("max_new_tokens") or 20), params.get("stop"))
+    text, pieces = _completion(body["inputs"], body, int(params.get("max_new_tokens") or 20), params.get("stop"))
     tokens = [{"id": i, "text": p, "logprob": -0.25 - 0.01 * i, "special": False} for i, p in enumerate(pieces)]
     details = {
         "finish_reason": "stop_sequence",
@@ -127,7 +158,7 @@ def tgi_answer(body: dict[str, Any]) -> list[dict[str, Any]]:
 def chat_answer(body: dict[str, Any]) -> dict[str, Any]:
     """The Messages API answer to a ``/v1/chat/completions`` request body."""
     prompt = "".join(m.get("content", "") for m in body["messages"])
-    text, pieces = fake_completion(prompt, int(body.get("max_tokens") or 20), body.get("stop"))
+    text, pieces = _completion(prompt, body, int(body.get("max_tokens") or 20), body.get("stop"))
     for s in body.get("stop") or []:  # OpenAI-style servers leave the stop sequence out
         if s and text.endswith(s):
             text = text[: -len(s)]

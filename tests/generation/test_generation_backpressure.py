@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx2
 import pytest
-from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, OverloadedError
 
 from hfswim.generation.backpressure import (
     EndpointPool,
@@ -19,12 +17,18 @@ from hfswim.generation.backpressure import (
     classify_error,
     parse_retry_after,
 )
+from hfswim.generation.client import (
+    ConnectTimeout,
+    EndpointConnectionError,
+    HTTPStatusError,
+    ReadTimeout,
+    retry_after_of,
+)
 
 
-def _http_error(status: int, headers: dict | None = None) -> HfHubHTTPError:
-    request = httpx2.Request("POST", "http://127.0.0.1:1/")
-    response = httpx2.Response(status, headers=headers or {}, request=request, text="{}")
-    return HfHubHTTPError(f"{status} error", response=response)
+def _http_error(status: int, headers: dict | None = None) -> HTTPStatusError:
+    retry_after = retry_after_of({k.lower(): v for k, v in (headers or {}).items()})
+    return HTTPStatusError(status, f"HTTP {status}", retry_after=retry_after, body="{}")
 
 
 @pytest.mark.parametrize(
@@ -35,9 +39,10 @@ def _http_error(status: int, headers: dict | None = None) -> HfHubHTTPError:
         (_http_error(502), "http_5xx", True),
         (_http_error(408), "timeout", True),
         (_http_error(422), "http_4xx", False),
-        (InferenceTimeoutError("slow"), "timeout", True),
-        (httpx2.ConnectError("refused"), "connection", True),
-        (httpx2.RemoteProtocolError("dropped"), "connection", True),
+        (ReadTimeout("slow"), "timeout", True),
+        (ConnectTimeout("no answer"), "timeout", True),
+        (EndpointConnectionError("refused"), "connection", True),
+        (ConnectionResetError("dropped"), "connection", True),
         (ValueError("Expecting value: line 1 column 1"), "bad_response", True),
     ],
 )
@@ -46,13 +51,26 @@ def test_classify_error(err, kind, retryable):
     assert (info.kind, info.retryable) == (kind, retryable)
 
 
-def test_tgi_typed_overload_error_keeps_its_status_and_retry_after():
-    http = _http_error(429, {"Retry-After": "2"})
-    try:
-        raise OverloadedError("Model is overloaded") from http
-    except OverloadedError as err:
-        info = classify_error(err)
+def test_overload_keeps_its_status_and_retry_after():
+    info = classify_error(_http_error(429, {"Retry-After": "2"}))
     assert info.kind == "http_429" and info.retry_after == 2.0 and info.status == 429
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after": "3"}, 3.0),
+        ({"retry-after-ms": "1500"}, 1.5),  # OpenAI
+        ({"x-ratelimit-reset-requests": "1s", "x-ratelimit-reset-tokens": "6m0s"}, 360.0),  # OpenAI-style limits
+        ({}, None),
+    ],
+)
+def test_rate_limit_headers_give_the_wait(headers, seconds):
+    assert retry_after_of(headers) == seconds
+
+
+def test_a_connect_timeout_marks_the_endpoint_unreachable_a_read_timeout_does_not():
+    assert classify_error(ConnectTimeout("x")).unreachable and not classify_error(ReadTimeout("x")).unreachable
 
 
 def test_retry_after_parsing_and_backoff_bounds():
@@ -112,7 +130,7 @@ async def test_pool_retries_then_raises_request_failed():
     async def flaky() -> str:
         nonlocal attempts
         attempts += 1
-        raise httpx2.ConnectError("refused")
+        raise EndpointConnectionError("refused")
 
     counters = RequestCounters()
     pool = EndpointPool([EndpointSlot("x", 1, flaky, OverloadGate())], RetryPolicy(2, 0.001, 0.002), counters)

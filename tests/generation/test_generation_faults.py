@@ -22,13 +22,8 @@ def _config(path, out, url, **kw) -> GenerateConfig:
     return GenerateConfig(passages=str(path), output_dir=str(out), endpoints=[url], progress=False, **kw)
 
 
-@pytest.mark.parametrize(
-    ("server_fixture", "http_backend"),
-    [("loopback", "aiohttp"), ("loopback_openai", "aiohttp"), ("loopback", "httpx"), ("loopback_openai", "httpx")],
-)
-def test_transient_faults_are_retried_counted_and_nothing_is_lost(
-    server_fixture, http_backend, request, tmp_path, write_passages
-):
+@pytest.mark.parametrize("server_fixture", ["loopback", "loopback_openai"])
+def test_transient_faults_are_retried_counted_and_nothing_is_lost(server_fixture, request, tmp_path, write_passages):
     server = request.getfixturevalue(server_fixture)
     passages = write_passages(make_passages(5))
     server.state.faults = [
@@ -40,9 +35,7 @@ def test_transient_faults_are_retried_counted_and_nothing_is_lost(
         Fault("slow", delay=1.5),  # longer than the request timeout below
     ]
     start = time.monotonic()
-    result = generate(
-        _config(passages, tmp_path / "out", server.url, request_timeout=0.5, concurrency=1, http_backend=http_backend)
-    )
+    result = generate(_config(passages, tmp_path / "out", server.url, request_timeout=0.5, concurrency=1))
     assert time.monotonic() - start >= 0.2  # Retry-After was respected
     m = result.manifest
     assert m["retries_by_kind"] == {"http_429": 1, "http_5xx": 2, "bad_response": 1, "connection": 1, "timeout": 1}
@@ -134,22 +127,18 @@ def _watch(condition, action, timeout: float = 60.0):
     return thread
 
 
-@pytest.mark.parametrize("http_backend", ["aiohttp", "httpx"])
-def test_trickling_server_is_bounded_by_the_whole_request_timeout(tmp_path, write_passages, loopback, http_backend):
+def test_trickling_server_is_bounded_by_the_whole_request_timeout(tmp_path, write_passages, loopback):
     # One byte every 0.2 s: each read finishes well within the timeout, the whole answer takes minutes.
     passages = write_passages(make_passages(1))
     loopback.state.faults = [Fault("trickle", delay=0.2)]
     start = time.monotonic()
-    cfg = _config(
-        passages, tmp_path / "out", loopback.url, languages="sw", request_timeout=1.0, http_backend=http_backend
-    )
+    cfg = _config(passages, tmp_path / "out", loopback.url, languages="sw", request_timeout=1.0)
     result = generate(cfg)
     assert time.monotonic() - start < 15
     assert result.manifest["retries_by_kind"] == {"timeout": 1} and result.accepted == 1 and result.failed == 0
 
 
-@pytest.mark.parametrize("http_backend", ["aiohttp", "httpx"])
-def test_empty_and_control_character_answers(tmp_path, write_passages, loopback, http_backend):
+def test_empty_and_control_character_answers(tmp_path, write_passages, loopback):
     passages = write_passages(make_passages(2))
     loopback.state.prompt_faults = {"Title: Topic doc0\nPassage:": [Fault("empty")]}  # once, then a real answer
     next_fault = loopback.state.next_fault
@@ -162,7 +151,7 @@ def test_empty_and_control_character_answers(tmp_path, write_passages, loopback,
         return fault
 
     loopback.state.next_fault = nul_for_doc1_german
-    cfg = _config(passages, tmp_path / "out", loopback.url, concurrency=1, http_backend=http_backend)
+    cfg = _config(passages, tmp_path / "out", loopback.url, concurrency=1)
     result = generate(cfg)
     rows = {(r["passage_id"], r["query_lang"]): r for r in pq.read_table(result.parquet_path).to_pylist()}
     assert len(rows) == 4 and result.failed == 0
