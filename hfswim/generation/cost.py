@@ -77,8 +77,8 @@ class JobEstimate:
 
 def estimate_job(config: GenerateConfig) -> JobEstimate:
     """Render every prompt of the job and count its tokens (see the module docstring); sends nothing."""
-    from hfswim.generation.endpoints import estimate_tokens
     from hfswim.corpus.reading import read_passages
+    from hfswim.generation.endpoints import estimate_tokens
     from hfswim.generation.engine import check_strategy_languages, passage_shard
     from hfswim.generation.runner import load_strategy
 
