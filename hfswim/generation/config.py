@@ -15,81 +15,105 @@ Example::
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hfswim.errors import ConfigError
-from hfswim.records import CROSS_LINGUAL, MONOLINGUAL
+from hfswim.options import Cli, validate_section
+from hfswim.records import CROSS_LINGUAL, MONOLINGUAL, STRATEGIES
 
-STRATEGIES = ("sap", "sap-naive", "inpars-vanilla", "inpars-gbq", "promptagator")
 DEFAULT_CONCURRENCY = 16
+Strategy = Literal[STRATEGIES]  # type: ignore[valid-type]
 
 
 class GenerateConfig(BaseModel):
-    """Configuration of one generation run (one client job)."""
+    """Configuration of one generation run (one client job). Each field is a ``hfswim generate`` option."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     passages: str = Field(description="Passages: a Parquet/JSONL file or folder in the PASSAGE_SCHEMA.")
-    output_dir: str = Field(description="Run folder: store/, generated.parquet, failures.jsonl, manifest.json.")
+    output_dir: Annotated[str, Cli("--output")] = Field(
+        description="Run folder: store/, generated.parquet, failures.jsonl, manifest.json (rerun to resume)."
+    )
 
     # Endpoints
-    endpoints: list[str] = Field(
-        default_factory=list, description="Endpoint URLs or Inference Endpoint names; none = embedded model."
+    endpoints: Annotated[list[str], Cli("--endpoint", repeat=True, metavar="URL|NAME")] = Field(
+        default_factory=list,
+        description="Endpoint URL or Inference Endpoint name; repeat to drive several at once. None: the embedded "
+        "model.",
     )
-    endpoint_kind: Literal["auto", "tgi", "openai"] = "auto"
+    endpoint_kind: Literal["auto", "tgi", "openai"] = Field(
+        "auto", description="API of the endpoints: auto probes /info (TGI), then /v1/models (OpenAI-compatible)."
+    )
     namespace: str | None = Field(default=None, description="Namespace of Inference Endpoints given by name.")
     token: str | None = Field(default=None, repr=False, exclude=True, description="HF token (default: HF_TOKEN).")
     model: str | None = Field(
         default=None,
-        description="Embedded mode: local model folder or Hub id to serve (default: packaged Gemma 3 270M). "
+        description="No endpoint: a local model folder or Hub id to serve instead of the packaged Gemma 3 270M. "
         "With endpoints: the model name sent to OpenAI-compatible servers.",
     )
     embedded_server: Literal["hfswim", "transformers"] = Field(
         default="hfswim",
-        description="Embedded mode: hfswim's batched server with a prefix KV cache, or `transformers serve`.",
+        description="No endpoint: hfswim's batched server with a prefix KV cache, or `transformers serve`.",
     )
     embedded_max_batch: int | None = Field(
         default=None, ge=1, description="Embedded hfswim server: rows decoded together (default 16)."
     )
-    embedded_device: str = "cpu"
-    embedded_continuous_batching: bool = False
+    embedded_device: Annotated[str, Cli("--device")] = Field(
+        "auto", description="Embedded `transformers serve`: torch device, cpu, cuda, cuda:N, mps or auto."
+    )
+    embedded_continuous_batching: bool = Field(
+        False, description="Embedded `transformers serve`: continuous batching."
+    )
 
     # Prompts
-    strategy: str = "sap"
-    setting: Literal["cross-lingual", "monolingual"] = CROSS_LINGUAL
+    strategy: Strategy = Field(
+        "sap",
+        description="Prompt strategy: sap (summarize, then one query per language), sap-naive (both in one "
+        "request), inpars-vanilla, inpars-gbq, promptagator (needs --examples).",
+    )
+    setting: Literal["cross-lingual", "monolingual"] = Field(
+        CROSS_LINGUAL, description="cross-lingual (English passages, queries in other languages) or monolingual."
+    )
     languages: list[str] | str | None = Field(
         default=None,
-        description="Codes ('sw,yo') or a setting (xor, miracl, indic); default: xor (cross-lingual), miracl "
-        "(monolingual).",
+        description="Query languages: codes ('sw,yo') or a setting (xor, miracl, indic); default: xor "
+        "(cross-lingual), miracl (monolingual).",
     )
-    template_dir: str | None = None
-    num_exemplars: int = Field(default=3, ge=0)
-    examples: str | None = Field(default=None, description="JSONL of user examples for Promptagator few-shot.")
+    template_dir: str | None = Field(None, description="Folder of .jinja files overriding the packaged templates.")
+    num_exemplars: int = Field(default=3, ge=0, description="Few-shot exemplars per prompt.")
+    examples: str | None = Field(
+        default=None, description="Promptagator: JSONL of {text, query[, title]} examples for the few-shot prompt."
+    )
 
     # Generation parameters (they are part of every record's key)
-    max_new_tokens: int = Field(default=96, ge=1)
-    summary_max_new_tokens: int | None = Field(default=None, ge=1, description="Default: max_new_tokens.")
-    temperature: float = Field(default=0.0, ge=0.0)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    seed: int | None = 0
+    max_new_tokens: int = Field(default=96, ge=1, description="Token limit of each completion.")
+    summary_max_new_tokens: int | None = Field(
+        default=None, ge=1, description="Token limit of sap's summary step (default: max_new_tokens)."
+    )
+    temperature: float = Field(default=0.0, ge=0.0, description="Sampling temperature; 0 = greedy.")
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0, description="Nucleus sampling (with temperature > 0).")
+    seed: int | None = Field(0, description="Sampling seed sent to the server.")
 
     # Backpressure
     concurrency: int | None = Field(
-        default=None, ge=1, description="Per endpoint; default: TGI /info, the embedded server's batch, or 16."
+        default=None,
+        ge=1,
+        description="Requests in flight per endpoint; default: TGI's max_concurrent_requests, the embedded "
+        "server's batch, or 16.",
     )
-    max_retries: int = Field(default=8, ge=0)
-    request_timeout: float = Field(
+    max_retries: int = Field(default=8, ge=0, description="Retries per request on 429/5xx/timeouts/connection errors.")
+    request_timeout: Annotated[float, Cli(aliases=("--timeout",))] = Field(
         default=300.0,
         gt=0,
         description="Seconds for a whole request (connect, wait, read the full answer); embedded hfswim server: "
         "derived from its measured speed unless set.",
     )
-    backoff_base: float = Field(default=0.5, ge=0)
-    backoff_max: float = Field(default=30.0, ge=0)
+    backoff_base: float = Field(default=0.5, ge=0, description="First retry wait in seconds (doubles each retry).")
+    backoff_max: float = Field(default=30.0, ge=0, description="Longest retry wait in seconds.")
     overload_threshold: int = Field(default=8, ge=1, description="Consecutive 429/503 before pausing an endpoint.")
-    overload_pause: float = Field(default=2.0, ge=0)
+    overload_pause: float = Field(default=2.0, ge=0, description="Seconds an overloaded endpoint is paused.")
     empty_retries: int = Field(
         default=2, ge=0, description="Times an empty or garbled answer (HTTP 200) is asked again before it is stored."
     )
@@ -105,20 +129,13 @@ class GenerateConfig(BaseModel):
     )
 
     # Sharded client jobs and durability
-    num_shards: int = Field(default=1, ge=1)
-    shard_index: int = Field(default=0, ge=0)
+    num_shards: int = Field(default=1, ge=1, description="Split the passages over N client jobs (stable hash).")
+    shard_index: int = Field(default=0, ge=0, description="Which of the N jobs this is (0-based).")
     max_passages: int | None = Field(default=None, ge=1, description="Stop after this many passages (of this shard).")
-    store_files: int = Field(default=16, ge=1, le=4096)
+    store_files: int = Field(default=16, ge=1, le=4096, description="Store files (writers) in the run folder.")
     fsync_interval: float = Field(default=2.0, gt=0, description="Seconds between batched fsyncs.")
-    manifest_interval: float = Field(default=15.0, gt=0)
-    progress: bool = True
-
-    @field_validator("strategy")
-    @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        if value not in STRATEGIES:
-            raise ValueError(f"unknown strategy {value!r}; expected one of {', '.join(STRATEGIES)}")
-        return value
+    manifest_interval: float = Field(default=15.0, gt=0, description="Seconds between manifest updates.")
+    progress: Annotated[bool, Cli(hidden=True)] = Field(True, description="Progress bar (--quiet turns it off).")
 
     @field_validator("embedded_device")
     @classmethod
@@ -172,12 +189,4 @@ class GenerateConfig(BaseModel):
 
 def load_config(**values: Any) -> GenerateConfig:
     """Build a config, turning pydantic's validation errors into one clear ConfigError line."""
-    from pydantic import ValidationError
-
-    try:
-        return GenerateConfig(**values)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "config"
-        msg = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"generate config: {where}: {msg}") from None
+    return validate_section(GenerateConfig, values, where="generate config")

@@ -35,9 +35,9 @@ from hfswim.languages import Language, get_language
 from hfswim.prompts.exemplars import SOURCE_LANG, Exemplar, available_languages, load_exemplars
 from hfswim.prompts.parser import ParseResult, parse_query_output, parse_sap_output, parse_summary_output
 from hfswim.prompts.templates import PromptTemplate, load_template, template_hash
-from hfswim.records import CROSS_LINGUAL, MONOLINGUAL
+from hfswim.records import CROSS_LINGUAL, MONOLINGUAL, STRATEGIES
 
-STRATEGY_NAMES = ("sap", "sap-naive", "inpars-vanilla", "inpars-gbq", "promptagator")
+STRATEGY_NAMES = STRATEGIES  # named once, in hfswim.records
 SETTING_NAMES = (CROSS_LINGUAL, MONOLINGUAL)
 QUERY_CONTEXTS = ("summary", "passage+summary")
 MAX_PROMPTAGATOR_EXAMPLES = 8
