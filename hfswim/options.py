@@ -83,6 +83,8 @@ class Cli:
         repeat: a list given by repeating the flag (``-e A -e B``) instead of one comma-separated value.
         hidden: accepted but not shown in ``--help``.
         metavar: the value's name in ``--help``.
+        prefix: for a nested model, what its fields' flags start with (default: the field name and a dash;
+            ``""`` gives them their own names).
     """
 
     flag: str | None = None
@@ -90,6 +92,7 @@ class Cli:
     repeat: bool = False
     hidden: bool = False
     metavar: str | None = None
+    prefix: str | None = None
 
 
 def short_flag(long: str) -> tuple[str, ...]:
@@ -169,9 +172,10 @@ def cli_fields(model: type[BaseModel], exclude: Sequence[str] = ()) -> list[CliF
         cli = next((m for m in info.metadata if isinstance(m, Cli)), Cli())
         inner, _ = _without_none(info.annotation)
         if isinstance(inner, type) and issubclass(inner, BaseModel):
+            prefix = cli.prefix if cli.prefix is not None else name.replace("_", "-") + "-"
             for sub in cli_fields(inner):
                 flag = sub.flags[0] if sub.flags[0] != "--" + sub.name.replace("_", "-") else None
-                long = flag or f"--{name}-{sub.name}".replace("_", "-")
+                long = flag or "--" + prefix + sub.name.replace("_", "-")
                 out.append(
                     CliField(**{**sub.__dict__, "name": f"{name}__{sub.name}", "path": (name, *sub.path),
                                 "flags": short_flag(long), "required": False})  # fmt: skip
@@ -201,7 +205,7 @@ def cli_fields(model: type[BaseModel], exclude: Sequence[str] = ()) -> list[CliF
 
 
 def _shown_default(option: CliField) -> bool:
-    return not (option.required or option.default is None or option.default == [] or option.default == {})
+    return option.kind != "bool" and not (option.required or option.default is None or option.default == [] or option.default == {})
 
 
 def _parameters(options: list[CliField], arguments: Sequence[str]) -> list[inspect.Parameter]:
@@ -209,38 +213,37 @@ def _parameters(options: list[CliField], arguments: Sequence[str]) -> list[inspe
     by_name = {o.name: o for o in options}
     for name in arguments:  # positional arguments first, in the order given
         option = by_name[name]
-        info = typer.Argument(
-            None, help=option.help, metavar=name.upper(), show_default=_shown_default(option) or False
-        )
+        info = typer.Argument(None, help=option.help, metavar=name.upper(), show_default=_shown_default(option))
         params.append(_param(name, option.python_type | None, info))
     for option in options:
-        if option.name in arguments:
-            continue
-        help_text = option.help + (" [required]" if option.required else "")
-        decls = option.flags
-        if option.kind == "bool":
-            long = option.flags[0]
-            decls = (f"{long}/--no-{long[2:]}", *option.flags[1:])
-            typer_default: Any = bool(option.default)
-        else:
-            typer_default = None if option.kind in ("repeat", "mapping") else option.default
-            if option.kind == "csv" and typer_default is not None:
-                typer_default = ",".join(map(str, typer_default))
-        info = typer.Option(
-            typer_default,
-            *decls,
-            help=help_text,
-            hidden=option.hidden,
-            metavar=option.metavar,
-            show_default=_shown_default(option),
-        )
-        params.append(_param(option.name, option.python_type | None, info))
+        if option.name not in arguments:
+            params.append(_param(option.name, option.python_type | None, _option_info(option)))
         for i, alias in enumerate(option.aliases):  # old spellings: same value, not in --help
-            alias_decls = (f"{alias}/--no-{alias[2:]}",) if option.kind == "bool" else (alias,)
-            alias_default = None if option.kind != "bool" else bool(option.default)
-            alias_info = typer.Option(alias_default, *alias_decls, hidden=True)
+            alias_decls = (f"{alias}/--no-{alias[2:]}",) if option.kind == "bool" and option.default else (alias,)
+            alias_default = bool(option.default) if option.kind == "bool" else None
+            alias_info = typer.Option(alias_default, *alias_decls, hidden=True, metavar=option.metavar)
             params.append(_param(f"{option.name}__alias{i}", option.python_type | None, alias_info))
     return params
+
+
+def _option_info(option: CliField) -> Any:
+    decls = option.flags
+    if option.kind == "bool":  # --flag for an option that is off by default, --flag/--no-flag for one that is on
+        long = option.flags[0]
+        decls = (f"{long}/--no-{long[2:]}", *option.flags[1:]) if option.default else option.flags
+        default: Any = bool(option.default)
+    else:
+        default = None if option.kind in ("repeat", "mapping") else option.default
+        if option.kind == "csv" and default is not None:
+            default = ",".join(map(str, default))
+    return typer.Option(
+        default,
+        *decls,
+        help=option.help + (" [required]" if option.required else ""),
+        hidden=option.hidden,
+        metavar=option.metavar,
+        show_default=_shown_default(option),
+    )
 
 
 def _param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
@@ -288,6 +291,7 @@ class Resolved:
     values: dict[str, Any] = field(default_factory=dict)
     flags: dict[str, str] = field(default_factory=dict)  # top-level field -> the flag that set it
     config_file: Path | None = None
+    file_values: dict[str, Any] = field(default_factory=dict)  # what the --config file alone said
 
 
 def read_config_file(path: Path, model: type[BaseModel], section: str | None = None) -> dict[str, Any]:
@@ -310,7 +314,8 @@ def resolve_options(
     """Merge a command's flags over its --config file (over the model's defaults, which validation fills in)."""
     resolved = Resolved(config_file=config_file)
     if config_file is not None:
-        resolved.values = read_config_file(config_file, model, section)
+        resolved.file_values = read_config_file(config_file, model, section)
+        resolved.values = {k: (dict(v) if isinstance(v, dict) else v) for k, v in resolved.file_values.items()}
     for option in options:
         names = [option.name] + [f"{option.name}__alias{i}" for i in range(len(option.aliases))]
         flags = [option.flag, *option.aliases]
@@ -377,10 +382,12 @@ def stage_command(
         _param("verbose", bool, typer.Option(False, "--verbose", help=VERBOSE_HELP)),
     ]
     common = [p for p in common if p.name not in handler_names]
+    field_params = _parameters(options, arguments)
     params = [
         _param("ctx", typer.Context, inspect.Parameter.empty),
-        *_parameters(options, arguments),
+        *field_params[: len(arguments)],  # the config's arguments, then the command's own parameters
         *[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in handler_params],
+        *field_params[len(arguments) :],
         *common,
     ]
     params = [params[0].replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD), *params[1:]]

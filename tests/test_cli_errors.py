@@ -132,7 +132,7 @@ CASES: list[tuple[str, list[str], int, str]] = [
         "out-of-range",
         ["build-dataset", "generated.parquet", "-o", "{out}", "--heldout-fraction", "1.5"],
         2,
-        "'--heldout-fraction'",
+        "--heldout-fraction: Input should be less than 1 (got 1.5)",
     ),
     ("unknown-option", ["sample", "demo", "-o", "{out}.parquet", "--bogus"], 2, "No such option: --bogus"),
     ("bad-int", ["train", "passages.parquet", "-o", "{out}", "--batch-size", "many"], 2, "'--batch-size'"),

@@ -21,14 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from hfswim.errors import ConfigError
 from hfswim.options import Cli, validate_section
-from hfswim.records import CROSS_LINGUAL, MONOLINGUAL, STRATEGIES
+from hfswim.prompts.config import PromptOptions
 
 DEFAULT_CONCURRENCY = 16
-Strategy = Literal[STRATEGIES]  # type: ignore[valid-type]
 
 
-class GenerateConfig(BaseModel):
-    """Configuration of one generation run (one client job). Each field is a ``hfswim generate`` option."""
+class GenerateConfig(PromptOptions):
+    """Configuration of one generation run (one client job). Each field is a ``hfswim generate`` option; the
+    prompt options (strategy, setting, languages, templates, exemplars) come first, from
+    :class:`~hfswim.prompts.config.PromptOptions`, shared with ``hfswim prompts show``."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -65,26 +66,6 @@ class GenerateConfig(BaseModel):
     )
     embedded_continuous_batching: bool = Field(
         False, description="Embedded `transformers serve`: continuous batching."
-    )
-
-    # Prompts
-    strategy: Strategy = Field(
-        "sap",
-        description="Prompt strategy: sap (summarize, then one query per language), sap-naive (both in one "
-        "request), inpars-vanilla, inpars-gbq, promptagator (needs --examples).",
-    )
-    setting: Literal["cross-lingual", "monolingual"] = Field(
-        CROSS_LINGUAL, description="cross-lingual (English passages, queries in other languages) or monolingual."
-    )
-    languages: list[str] | str | None = Field(
-        default=None,
-        description="Query languages: codes ('sw,yo') or a setting (xor, miracl, indic); default: xor "
-        "(cross-lingual), miracl (monolingual).",
-    )
-    template_dir: str | None = Field(None, description="Folder of .jinja files overriding the packaged templates.")
-    num_exemplars: int = Field(default=3, ge=0, description="Few-shot exemplars per prompt.")
-    examples: str | None = Field(
-        default=None, description="Promptagator: JSONL of {text, query[, title]} examples for the few-shot prompt."
     )
 
     # Generation parameters (they are part of every record's key)
@@ -144,15 +125,6 @@ class GenerateConfig(BaseModel):
             raise ValueError(f"device {value!r}: expected cpu, cuda, cuda:N, mps or auto")
         return value
 
-    @field_validator("languages")
-    @classmethod
-    def _known_languages(cls, value: list[str] | str | None) -> list[str] | str | None:
-        from hfswim.languages import parse_languages
-
-        if value is not None:
-            parse_languages(value)  # raises ConfigError naming close matches
-        return value
-
     @model_validator(mode="after")
     def _check(self) -> GenerateConfig:
         if self.shard_index >= self.num_shards:
@@ -160,12 +132,6 @@ class GenerateConfig(BaseModel):
         if self.strategy == "promptagator" and not self.examples:
             raise ValueError("strategy 'promptagator' needs examples: a JSONL file of (passage, query) pairs")
         return self
-
-    def language_codes(self) -> list[str]:
-        from hfswim.languages import parse_languages
-
-        spec = self.languages if self.languages is not None else ("miracl" if self.is_monolingual else "xor")
-        return [lang.code for lang in parse_languages(spec)]
 
     def generation_params(self) -> dict[str, Any]:
         """The parameters that shape an output; they go into every record's key and ``params`` column."""
@@ -181,10 +147,6 @@ class GenerateConfig(BaseModel):
         if self.summary_max_new_tokens is not None:
             params["summary_max_new_tokens"] = self.summary_max_new_tokens
         return params
-
-    @property
-    def is_monolingual(self) -> bool:
-        return self.setting == MONOLINGUAL
 
 
 def load_config(**values: Any) -> GenerateConfig:

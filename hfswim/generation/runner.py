@@ -86,6 +86,7 @@ def load_strategy(config: GenerateConfig) -> Any:
         template_dir=config.template_dir,
         num_exemplars=config.num_exemplars,
         examples=examples,
+        query_context=config.query_context,
     )
 
 

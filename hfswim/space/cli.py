@@ -6,6 +6,9 @@ from pathlib import Path
 
 import typer
 
+from hfswim.hub.config import PushConfig
+from hfswim.options import stage_command
+
 app = typer.Typer(
     name="space",
     help="Build, run and push the demo Gradio Space (multilingual search over an `hfswim index` folder).",
@@ -36,7 +39,7 @@ def build(
         "Multilingual dense retrieval over a faiss index", "--short-description", help="At most 60 characters."
     ),
     example: list[str] | None = typer.Option(
-        None, "--example", "-e", help="An example question (repeatable; default: 10 questions in 10 languages)."
+        None, "--example", help="An example question (repeatable; default: 10 questions in 10 languages)."
     ),
     dataset: list[str] | None = typer.Option(
         None, "--dataset", help="Hub dataset the passages come from (repeatable)."
@@ -52,7 +55,7 @@ def build(
 
       hfswim space build runs/space                              # demo corpus, default encoder
 
-      hfswim space build runs/space --index runs/index --title "Swahili search" -e "Mlima Kenya una urefu gani?"
+      hfswim space build runs/space --index runs/index --title "Swahili search" --example "Mlima Kenya una urefu gani?"
 
     Then: `cd runs/space && python app.py`, or `hfswim space push me/hfswim-search runs/space`.
     """
@@ -78,19 +81,7 @@ def build(
     )
 
 
-@app.command("push")
-def push(
-    repo_id: str = typer.Argument(..., help="Space repo id, e.g. me/hfswim-search (created as a Gradio Space)."),
-    folder: Path = typer.Argument(..., help="The folder written by `hfswim space build`."),
-    private: bool = typer.Option(
-        False, "--private", help="Create the Space private (an existing one keeps its visibility)."
-    ),
-    revision: str | None = typer.Option(None, "--revision", help="Branch to push to (created from main if missing)."),
-    commit_message: str | None = typer.Option(None, "--commit-message", "-m", help="Commit title."),
-    token: str | None = typer.Option(
-        None, "--token", help="Hub token (default: HF_TOKEN or `hf auth login`).", envvar="HF_TOKEN", show_envvar=False
-    ),
-) -> None:
+def _push(config: PushConfig) -> None:
     """Push a Space folder to the Hugging Face Hub, uploading only changed files.
 
     The push-dataset rules: one resumable upload, nothing sent when the Hub already has the folder, index/ and model/ files the folder no longer has deleted in the same commit. The token is never printed.
@@ -99,20 +90,25 @@ def push(
 
       hfswim space push me/hfswim-search runs/space --private
     """
-    from hfswim.hub.upload import resolve_token, validate_repo_id
+    from hfswim.errors import ConfigError
+    from hfswim.hub.upload import resolve_token
     from hfswim.space.push import check_space_folder, push_space
 
-    validate_repo_id(repo_id)
-    check_space_folder(folder)
+    if config.folder is None:
+        raise ConfigError("space push: give FOLDER, the folder written by `hfswim space build`.")
+    check_space_folder(config.folder)
     result = push_space(
-        folder,
-        repo_id,
-        private=private,
-        revision=revision,
-        commit_message=commit_message,
-        token=resolve_token(token),
+        config.folder,
+        config.repo_id,
+        private=config.private,
+        revision=config.revision,
+        commit_message=config.commit_message,
+        token=resolve_token(config.token),
     )
     typer.echo(result.summary())
+
+
+app.command("push")(stage_command(PushConfig, _push, arguments=("repo_id", "folder")))
 
 
 @app.command("run")
