@@ -369,11 +369,12 @@ def stage_command(
         help: the command's help text (default: the handler's docstring).
     """
     options = cli_fields(model, exclude)
-    handler_params = [
-        p for name, p in inspect.signature(handler).parameters.items() if name != next(iter(inspect.signature(handler).parameters))
-    ]  # fmt: skip
+    signature = inspect.signature(handler)
+    takes = list(signature.parameters)[1:]  # after the config
+    wants_output_mode = [name for name in ("quiet", "verbose") if name in takes]
+    handler_params = [signature.parameters[name] for name in takes if name not in wants_output_mode]
     handler_names = {p.name for p in handler_params}
-    clashes = {o.name for o in options} & handler_names
+    clashes = {o.name for o in options} & (handler_names | {"config_file", "quiet", "verbose", "ctx"})
     if clashes:
         raise TypeError(f"{handler.__name__}: parameters {sorted(clashes)} are fields of {model.__name__}")
     common = [
@@ -381,7 +382,6 @@ def stage_command(
         _param("quiet", bool, typer.Option(False, *short_flag("--quiet"), help=QUIET_HELP)),
         _param("verbose", bool, typer.Option(False, "--verbose", help=VERBOSE_HELP)),
     ]
-    common = [p for p in common if p.name not in handler_names]
     field_params = _parameters(options, arguments)
     params = [
         _param("ctx", typer.Context, inspect.Parameter.empty),
@@ -396,8 +396,10 @@ def stage_command(
         from hfswim import console
 
         config_file = kwargs.pop("config_file", None)
-        console.configure(quiet=kwargs.get("quiet", False), verbose=kwargs.get("verbose", False))
+        quiet, verbose = kwargs.pop("quiet", False), kwargs.pop("verbose", False)
+        console.configure(quiet=quiet, verbose=verbose)
         extras = {name: kwargs[name] for name in handler_names if name in kwargs}
+        extras.update({name: {"quiet": quiet, "verbose": verbose}[name] for name in wants_output_mode})
         resolved = resolve_options(ctx, model, options, kwargs, config_file, section)
         if prepare is not None:
             prepare(resolved, extras)
