@@ -39,7 +39,7 @@ import multiprocessing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hfswim.errors import ConfigError
 from hfswim.languages import LANGUAGES
@@ -239,11 +239,19 @@ FILTER_NAMES: tuple[str, ...] = tuple(SPEC_TYPES)
 DEFAULT_FILTERS: tuple[str, ...] = ("parse", "langid", "dedup", "heuristics", "exemplar-copy", "repetition", "safety")
 
 
+def _known_filter(spec: Any) -> Any:
+    """An unknown filter name, reported with the names there are and the closest one."""
+    name = spec.get("name") if isinstance(spec, dict) else getattr(spec, "name", spec)
+    if name not in SPEC_TYPES:
+        raise ValueError(_unknown(name).rstrip("."))
+    return spec
+
+
 class FilterConfig(_Spec):
     """The filters to run, in order (the order only decides which filter a multiply-rejected row is
     attributed to; the kept set is the same in any order), plus run settings."""
 
-    filters: Annotated[list[FilterSpec], Cli(metavar="NAMES")] = Field(
+    filters: Annotated[list[Annotated[FilterSpec, BeforeValidator(_known_filter)]], Cli(metavar="NAMES")] = Field(
         default_factory=lambda: [SPEC_TYPES[n]() for n in DEFAULT_FILTERS],
         description="Filters to run, comma-separated names (in a --config file: a list of names or of filter "
         f"specs with their settings). Known: {', '.join(SPEC_TYPES)}.",
@@ -266,13 +274,7 @@ class FilterConfig(_Spec):
             value = [n.strip() for n in value.split(",") if n.strip()]
         if not isinstance(value, list):
             return value
-        specs = []
-        for spec in value:
-            name = spec.get("name") if isinstance(spec, dict) else getattr(spec, "name", spec)
-            if name not in SPEC_TYPES:
-                raise ValueError(_unknown(name).rstrip("."))
-            specs.append({"name": spec} if isinstance(spec, str) else spec)
-        return specs
+        return [{"name": spec} if isinstance(spec, str) else spec for spec in value]
 
     @model_validator(mode="after")
     def _unique(self) -> FilterConfig:

@@ -40,7 +40,7 @@ class PromptOptions(BaseModel):
     )
     template_dir: str | None = Field(None, description="Folder of .jinja files overriding the packaged templates.")
     num_exemplars: int = Field(default=3, ge=0, description="Few-shot exemplars per prompt.")
-    examples: str | None = Field(
+    examples: Annotated[str | None, Cli(aliases=("--examples-file",))] = Field(
         default=None, description="Promptagator: JSONL of {text, query[, title]} examples for the few-shot prompt."
     )
     query_context: QueryContext = Field(
