@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import inspect
 import types
-import typing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,8 +176,15 @@ def cli_fields(model: type[BaseModel], exclude: Sequence[str] = ()) -> list[CliF
                 flag = sub.flags[0] if sub.flags[0] != "--" + sub.name.replace("_", "-") else None
                 long = flag or "--" + prefix + sub.name.replace("_", "-")
                 out.append(
-                    CliField(**{**sub.__dict__, "name": f"{name}__{sub.name}", "path": (name, *sub.path),
-                                "flags": short_flag(long), "required": False})  # fmt: skip
+                    CliField(
+                        **{
+                            **sub.__dict__,
+                            "name": f"{name}__{sub.name}",
+                            "path": (name, *sub.path),
+                            "flags": short_flag(long),
+                            "required": False,
+                        }
+                    )
                 )
             continue
         kind, python_type, choices = _classify(info.annotation, cli)
@@ -205,7 +211,9 @@ def cli_fields(model: type[BaseModel], exclude: Sequence[str] = ()) -> list[CliF
 
 
 def _shown_default(option: CliField) -> bool:
-    return option.kind != "bool" and not (option.required or option.default is None or option.default == [] or option.default == {})
+    return option.kind != "bool" and not (
+        option.required or option.default is None or option.default == [] or option.default == {}
+    )
 
 
 def _parameters(options: list[CliField], arguments: Sequence[str]) -> list[inspect.Parameter]:
@@ -328,6 +336,7 @@ def resolve_options(
 
 def validate(model: type[BaseModel], resolved: Resolved) -> Any:
     """Validate resolved options with the model; the first problem is one ConfigError naming the flag or the file."""
+
     def where(top_key: str | None) -> str:
         if top_key in resolved.flags:
             return resolved.flags[top_key]
@@ -378,7 +387,9 @@ def stage_command(
     if clashes:
         raise TypeError(f"{handler.__name__}: parameters {sorted(clashes)} are fields of {model.__name__}")
     common = [
-        _param("config_file", Path | None, typer.Option(None, *short_flag("--config"), help=CONFIG_HELP, metavar="FILE")),
+        _param(
+            "config_file", Path | None, typer.Option(None, *short_flag("--config"), help=CONFIG_HELP, metavar="FILE")
+        ),
         _param("quiet", bool, typer.Option(False, *short_flag("--quiet"), help=QUIET_HELP)),
         _param("verbose", bool, typer.Option(False, "--verbose", help=VERBOSE_HELP)),
     ]

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hfswim.config import PipelineConfig, section_values, validate_section
-from hfswim.errors import ConfigError, InputError
+from hfswim.errors import InputError
 from hfswim.io import make_dir, write_json_atomic
 
 

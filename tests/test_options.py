@@ -153,7 +153,9 @@ def test_flags_override_the_config_file_which_overrides_defaults(tmp_path):
     app.command("train")(stage_command(TrainConfig, lambda config: seen.update(config=config), arguments=["dataset"]))
     app.command("unused")(lambda: None)
     (tmp_path / "t.yaml").write_text("output_dir: out\nmax_steps: 7\nbatch_size: 8\nlanguages: [sw, yo]\n")
-    done = CliRunner().invoke(app, ["train", "data", "-c", str(tmp_path / "t.yaml"), "--max-steps", "9", "--lr", "1e-4"])
+    done = CliRunner().invoke(
+        app, ["train", "data", "-c", str(tmp_path / "t.yaml"), "--max-steps", "9", "--lr", "1e-4"]
+    )
     assert done.exit_code == 0, done.output
     config = seen["config"]
     assert (config.max_steps, config.batch_size, config.languages) == (9, 8, ["sw", "yo"])  # flag > file
@@ -177,7 +179,7 @@ def test_a_pipeline_section_of_the_config_file_is_read(tmp_path):
 
 def test_a_short_flag_means_one_long_flag_on_every_command():
     meaning: dict[str, set[str]] = {}
-    for name, command in _all_commands().items():
+    for command in _all_commands().values():
         for _, flags, _ in iter_typer_params(command):
             longs = [f for f in flags if f.startswith("--") and not f.startswith("--no-")]
             for short in (f for f in flags if not f.startswith("--")):
@@ -200,7 +202,9 @@ def test_shared_ideas_have_one_flag_everywhere():
             continue
         flags = {f for _, fs, _ in iter_typer_params(command) for f in fs}
         assert {"--token", "--private", "--revision", "--commit-message"} <= flags, name
-        params = [p for p in inspect.signature(command).parameters.values() if type(p.default).__name__ == "ArgumentInfo"]
+        params = [
+            p for p in inspect.signature(command).parameters.values() if type(p.default).__name__ == "ArgumentInfo"
+        ]
         assert [p.name for p in params] == ["repo_id", "folder"], name
 
 
@@ -209,7 +213,9 @@ def test_a_typo_in_a_pipeline_section_names_the_file_key_and_the_fix(tmp_path):
     from hfswim.errors import ConfigError
 
     (tmp_path / "p.yaml").write_text("corpus: {source: demo}\ngenerate: {temprature: 0.7}\n")
-    with pytest.raises(ConfigError, match=r"p.yaml: generate.temprature: unknown option \(did you mean temperature\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"p.yaml: generate.temprature: unknown option \(did you mean temperature\?\)"
+    ):
         PipelineConfig.from_yaml(tmp_path / "p.yaml")
     (tmp_path / "q.yaml").write_text("corpus: {source: demo}\ngenerate: {output_dir: x}\n")
     with pytest.raises(ConfigError, match=r"generate.output_dir: set by `hfswim run`"):
@@ -230,5 +236,8 @@ def test_the_demo_config_validates_into_typed_sections():
 
     config = PipelineConfig.from_yaml(demo_config_path())
     assert isinstance(config.generate, GenerateConfig) and isinstance(config.train, TrainConfig)
-    assert isinstance(config.filter, FilterConfig) and [f.name for f in config.filter.filters][:2] == ["parse", "langid"]
+    assert isinstance(config.filter, FilterConfig) and [f.name for f in config.filter.filters][:2] == [
+        "parse",
+        "langid",
+    ]
     assert config.train.max_steps == 8 and config.generate.languages == "de,es"

@@ -49,8 +49,7 @@ class EvaluateConfig(BaseModel):
     )
     ignore_identical_ids: bool = Field(
         default=True,
-        description="local: tasks: drop a retrieved document whose id is the query's own id, as BEIR's evaluator "
-        "does.",
+        description="local: tasks: drop a retrieved document whose id is the query's own id, as BEIR's evaluator does.",
     )
 
 

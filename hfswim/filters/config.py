@@ -39,7 +39,7 @@ import multiprocessing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from hfswim.errors import ConfigError
 from hfswim.languages import LANGUAGES
@@ -262,8 +262,8 @@ class FilterConfig(_Spec):
     )
     # The model filters (cross-encoder, roundtrip, a safety classifier) already use all cores through torch.
     workers: Annotated[int, Field(ge=1, le=64)] = Field(
-        1, description="Processes for the cheap filters and the dedup selection (1 = in this process; e.g. 2 on "
-        "2 cores)."
+        1,
+        description="Processes for the cheap filters and the dedup selection (1 = in this process; e.g. 2 on 2 cores).",
     )
 
     @field_validator("filters", mode="before")

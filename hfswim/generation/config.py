@@ -17,9 +17,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from hfswim.errors import ConfigError
 from hfswim.options import Cli, validate_section
 from hfswim.prompts.config import PromptOptions
 
@@ -64,9 +63,7 @@ class GenerateConfig(PromptOptions):
     embedded_device: Annotated[str, Cli("--device")] = Field(
         "auto", description="Embedded `transformers serve`: torch device, cpu, cuda, cuda:N, mps or auto."
     )
-    embedded_continuous_batching: bool = Field(
-        False, description="Embedded `transformers serve`: continuous batching."
-    )
+    embedded_continuous_batching: bool = Field(False, description="Embedded `transformers serve`: continuous batching.")
 
     # Generation parameters (they are part of every record's key)
     max_new_tokens: int = Field(default=96, ge=1, description="Token limit of each completion.")

@@ -10,6 +10,7 @@ import typer
 from hfswim.hub.config import BuildConfig, DatasetPushConfig
 from hfswim.options import short_flag, stage_command
 
+
 def _side_file(records: Path, given: Path | None, name: str) -> Path | None:
     """An explicit side input, else ``name`` next to the records (hfswim filter/generate write them there)."""
     if given is not None:
@@ -50,7 +51,9 @@ _RECORDS = typer.Argument(
 def _build_dataset(
     config: BuildConfig,
     records: Path = _RECORDS,
-    output: Path = typer.Option(..., *short_flag("--output"), help="The local dataset repo folder to create or update."),
+    output: Path = typer.Option(
+        ..., *short_flag("--output"), help="The local dataset repo folder to create or update."
+    ),
 ) -> None:
     """Build a local Hugging Face dataset repo from records: one Parquet config per language + a dataset card.
 

@@ -15,10 +15,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hfswim.options import Cli, validate_section
 from hfswim.hub.layout import Layout
 from hfswim.hub.shards import DEFAULT_BUFFER_BYTES, DEFAULT_ROW_GROUP_ROWS, DEFAULT_SHARD_BYTES, DEFAULT_SHARD_ROWS
 from hfswim.languages import parse_languages
+from hfswim.options import Cli, validate_section
 
 # License ids the Hub accepts in card metadata (https://huggingface.co/docs/hub/repositories-licenses).
 HUB_LICENSES = frozenset(
@@ -155,6 +155,19 @@ class DatasetPushConfig(PushConfig):
     )
     build: Annotated[BuildConfig, Cli(prefix="")] = Field(
         default_factory=BuildConfig, description="Build options, used with --records."
+    )
+
+
+class ModelPushConfig(PushConfig):
+    """``hfswim push-model``: the push options, and the evaluation results for the card's model-index."""
+
+    folder: Annotated[Path | None, Cli(aliases=("--folder",))] = Field(
+        None, description="Model folder written by `hfswim train` (required)."
+    )
+    eval_results: Path | None = Field(
+        None,
+        description="`hfswim evaluate` results for the card's model-index: its output folder or scores.json there "
+        "(or a JSON list of {task, dataset, lang, <metric>: value} records).",
     )
 
 

@@ -7,11 +7,12 @@ load when a command runs, so `hfswim --help` stays fast.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import typer
 
 from hfswim.options import stage_command
-from hfswim.training.config import ModelPushConfig, TrainConfig
+from hfswim.training.config import TrainConfig
 
 TRAIN_HELP = """Fine-tune a multilingual retriever (or, with --reranker, a cross-encoder) on SWIM-IR data.
 
@@ -57,8 +58,7 @@ def _train(config: TrainConfig, quiet: bool = False, verbose: bool = False) -> N
 train = stage_command(TrainConfig, _train, arguments=("dataset",), section="train", help=TRAIN_HELP)
 
 
-
-def _push_model(config: ModelPushConfig) -> None:
+def _push_model(config: Any) -> None:
     """Push a trained model folder and its card to the Hugging Face Hub.
 
     The card (README.md) gets the repo id in its usage snippet and, with --eval-results, the scores as model-index. Checkpoints are not pushed. Only changed files are uploaded: pushing the same folder twice makes no commit (the push-dataset rules).
@@ -90,4 +90,13 @@ def _push_model(config: ModelPushConfig) -> None:
         typer.echo(f"{result.repo_url} is up to date: nothing to push.")
 
 
-push_model = stage_command(ModelPushConfig, _push_model, arguments=("repo_id", "folder"))
+def __getattr__(name: str) -> Any:
+    """``push_model`` is built on first use: its model (hfswim.hub.config) imports pyarrow, which `hfswim train
+    --help` need not wait for."""
+    if name == "push_model":
+        from hfswim.hub.config import ModelPushConfig
+
+        command = stage_command(ModelPushConfig, _push_model, arguments=("repo_id", "folder"))
+        globals()["push_model"] = command
+        return command
+    raise AttributeError(name)

@@ -13,12 +13,10 @@ Example::
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hfswim.hub.config import PushConfig
 from hfswim.options import Cli, validate_section
 
 Batching = Literal["mixed", "single-language"]
@@ -128,9 +126,7 @@ class TrainConfig(BaseModel):
     )
 
     # Hardware.
-    precision: Precision = Field(
-        "auto", description="auto: bf16 on GPUs that have it, else fp16; fp32 on CPU."
-    )
+    precision: Precision = Field("auto", description="auto: bf16 on GPUs that have it, else fp16; fp32 on CPU.")
     gradient_checkpointing: bool = Field(False, description="Trade compute for memory.")
     save_total_limit: int | None = Field(2, ge=1, description="Checkpoints kept in OUTPUT/checkpoints.")
     resume: bool | str = Field(
@@ -207,16 +203,3 @@ class TrainConfig(BaseModel):
     def build(cls, **values: Any) -> TrainConfig:
         """Validate, turning pydantic's report into one :class:`~hfswim.errors.ConfigError` line."""
         return validate_section(cls, values, where="training config")
-
-
-class ModelPushConfig(PushConfig):
-    """``hfswim push-model``: the push options, and the evaluation results for the card's model-index."""
-
-    folder: Annotated[Path | None, Cli(aliases=("--folder",))] = Field(
-        None, description="Model folder written by `hfswim train` (required)."
-    )
-    eval_results: Path | None = Field(
-        None,
-        description="`hfswim evaluate` results for the card's model-index: its output folder or scores.json there "
-        "(or a JSON list of {task, dataset, lang, <metric>: value} records).",
-    )

@@ -245,7 +245,9 @@ def training_arguments(config: TrainConfig, columns: list[str], has_evaluator: b
         "dataloader_drop_last": False,
         "ddp_find_unused_parameters": False,
     }
-    return SentenceTransformerTrainingArguments(**with_training_args(config, SentenceTransformerTrainingArguments, kwargs))
+    return SentenceTransformerTrainingArguments(
+        **with_training_args(config, SentenceTransformerTrainingArguments, kwargs)
+    )
 
 
 def with_training_args(config: TrainConfig, arguments_class: type, kwargs: dict[str, Any]) -> dict[str, Any]:
