@@ -95,7 +95,10 @@ def test_space_push_creates_a_gradio_space_and_uploads_only_changes(tmp_path, mo
     monkeypatch.setenv("HF_TOKEN", SECRET_TOKEN)
     folder = _space_folder(tmp_path)
 
-    assert main(["space", "push", "me/search", str(folder), "--private", "--commit-message", "first", "--revision", "v1"]) == 0
+    assert (
+        main(["space", "push", "me/search", str(folder), "--private", "--commit-message", "first", "--revision", "v1"])
+        == 0
+    )
     out, err = capsys.readouterr()
     create = api.last("create_repo")
     assert (create["repo_type"], create["space_sdk"], create["private"]) == ("space", "gradio", True)
