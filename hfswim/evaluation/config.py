@@ -2,7 +2,7 @@
 
 Example::
 
-    >>> EvaluateConfig(model="bm25", tasks="local:data/beir/de").index
+    >>> EvaluateConfig(model="bm25", tasks="local:data/beir/de").index_kind
     'flat'
 """
 
