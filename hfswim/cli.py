@@ -31,6 +31,7 @@ from typer.core import TyperCommand, TyperGroup
 from hfswim import __version__
 from hfswim.errors import HfswimError
 
+
 class Command(NamedTuple):
     """A subcommand: its name, a function that imports and returns it, and its line in `hfswim --help`.
 
