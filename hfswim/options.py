@@ -329,7 +329,10 @@ def resolve_options(
         flags = [option.flag, *option.aliases]
         for name, flag in zip(names, flags, strict=True):
             if name in kwargs and _given(ctx, name) and kwargs[name] is not None:
-                _set(resolved.values, option.path, _convert(option, kwargs[name], flag))
+                value = _convert(option, kwargs[name], flag)
+                if option.kind == "mapping" and isinstance(resolved.values.get(option.path[0]), dict):
+                    value = {**resolved.values[option.path[0]], **value}  # KEY=VALUE flags add to the file's
+                _set(resolved.values, option.path, value)
                 resolved.flags[option.path[0]] = flag
     return resolved
 

@@ -241,3 +241,37 @@ def test_the_demo_config_validates_into_typed_sections():
         "langid",
     ]
     assert config.train.max_steps == 8 and config.generate.languages == "de,es"
+
+
+def test_training_args_pass_through_to_sentence_transformers(tmp_path):
+    """Any SentenceTransformerTrainingArguments field reaches the trainer without an hfswim option of its own."""
+    pytest.importorskip("sentence_transformers")
+    from hfswim.errors import ConfigError
+    from hfswim.training.config import TrainConfig
+    from hfswim.training.retriever import training_arguments
+
+    seen: dict[str, Any] = {}
+    app = typer.Typer()
+    app.command("train")(stage_command(TrainConfig, lambda config: seen.update(config=config), arguments=["dataset"]))
+    app.command("unused")(lambda: None)
+    (tmp_path / "t.yaml").write_text("training_args: {lr_scheduler_type: cosine, max_grad_norm: 0.5}\n")
+    args = [
+        "train",
+        "d",
+        "-o",
+        str(tmp_path / "m"),
+        "-c",
+        str(tmp_path / "t.yaml"),
+        "--training-arg",
+        "max_grad_norm=2",
+    ]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    config = seen["config"]
+    assert config.training_args == {"lr_scheduler_type": "cosine", "max_grad_norm": 2}
+    built = training_arguments(config, ["anchor", "positive", "lang"], has_evaluator=False)
+    assert built.lr_scheduler_type == "cosine" and built.max_grad_norm == 2 and built.learning_rate == 2e-5
+    with pytest.raises(
+        ConfigError, match=r"training_args: lr_sheduler_type: not a .* \(did you mean lr_scheduler_type\?\)"
+    ):
+        TrainConfig.build(dataset="d", output_dir="m", training_args={"lr_sheduler_type": "cosine"})

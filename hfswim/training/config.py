@@ -154,6 +154,27 @@ class TrainConfig(BaseModel):
             return value or None
         return value
 
+    @field_validator("training_args")
+    @classmethod
+    def _known_training_args(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Names checked when the config is read (a pipeline fails before generation, not at the trainer)."""
+        if not value:
+            return value
+        import dataclasses
+        import difflib
+
+        try:
+            from sentence_transformers import SentenceTransformerTrainingArguments
+        except ImportError:  # checked again when the trainer is built
+            return value
+        known = {f.name for f in dataclasses.fields(SentenceTransformerTrainingArguments)}
+        for key in value:
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise ValueError(f"{key}: not a SentenceTransformerTrainingArguments field{hint}")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
         if self.cached and self.mini_batch_size > self.batch_size:
