@@ -29,6 +29,7 @@ ORDER = [
     "faiss_latency",
     "space_latency",
     "space_install",
+    "cli_startup",
 ]
 
 HEADER = """# Benchmarks

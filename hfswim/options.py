@@ -547,6 +547,7 @@ def validate_section(
             value = first.get("input")
             if source.startswith("-") and isinstance(value, (str, int, float)) and repr(value) not in message:
                 message += f" (got {value!r})"
+        end = "" if message.endswith(("?", "!")) else "."
         if source.startswith("-"):  # a flag names the key already
-            raise ConfigError(f"{source}: {message}.") from None
-        raise ConfigError(f"{source}: {key}: {message}." if key else f"{source}: {message}.") from None
+            raise ConfigError(f"{source}: {message}{end}") from None
+        raise ConfigError(f"{source}: {key}: {message}{end}" if key else f"{source}: {message}{end}") from None
