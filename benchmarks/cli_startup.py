@@ -29,7 +29,7 @@ COMMANDS = [
     ["build-dataset", "--help"],
     ["train", "--help"],
     ["evaluate", "--help"],
-    ["languages", "xor"],
+    ["languages", "--help"],
 ]
 
 
@@ -44,9 +44,10 @@ def _baseline_tree(rev: str, folder: Path) -> Path:
 def _seconds(tree: Path, args: list[str]) -> float:
     env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "COLUMNS": "100"}
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "hfswim", *args], env=env, capture_output=True, text=True)
+    # cwd: `python -m` puts the working folder first on sys.path, so it must be the tree being measured.
+    done = subprocess.run([sys.executable, "-m", "hfswim", *args], env=env, cwd=tree, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    if done.returncode != 0:
+    if done.returncode != 0 or not done.stdout.strip():
         raise RuntimeError(f"hfswim {' '.join(args)} in {tree} failed:\n{done.stderr[-2000:]}")
     return elapsed
 

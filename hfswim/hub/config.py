@@ -11,12 +11,10 @@ Example::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hfswim.hub.layout import Layout
-from hfswim.hub.shards import DEFAULT_BUFFER_BYTES, DEFAULT_ROW_GROUP_ROWS, DEFAULT_SHARD_BYTES, DEFAULT_SHARD_ROWS
 from hfswim.languages import parse_languages
 from hfswim.options import Cli, validate_section
 
@@ -32,6 +30,12 @@ HUB_LICENSES = frozenset(
     unlicense zlib pddl lgpl-lr deepfloyd-if-license fair-noncommercial-research-license llama2 llama3 llama3.1
     llama3.2 llama3.3 llama4 gemma unknown other""".split()
 )
+# Which settings a dataset repo holds: both (cross-lingual "sw" + monolingual "sw-mono"), or one setting per repo.
+Layout = Literal["both", "cross-lingual", "monolingual"]
+DEFAULT_SHARD_ROWS = 100_000
+DEFAULT_SHARD_BYTES = 512 * 1024 * 1024  # uncompressed Arrow bytes; ~100-200 MB on disk for text
+DEFAULT_ROW_GROUP_ROWS = 10_000
+DEFAULT_BUFFER_BYTES = 32 * 1024 * 1024
 DEFAULT_LICENSE = "cc-by-sa-4.0"  # Wikipedia's text licence, inherited by data generated from it
 
 
