@@ -13,11 +13,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hfswim.options import Cli
-from hfswim.prompts.strategies import QUERY_CONTEXTS
 from hfswim.records import CROSS_LINGUAL, MONOLINGUAL, STRATEGIES
 
 Strategy = Literal[STRATEGIES]  # type: ignore[valid-type]
-QueryContext = Literal[QUERY_CONTEXTS]  # type: ignore[valid-type]
+# What sap's query step sees: the summary (cheapest) or the passage and the summary.
+QueryContext = Literal["summary", "passage+summary"]
 
 
 class PromptOptions(BaseModel):
