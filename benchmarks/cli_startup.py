@@ -86,8 +86,9 @@ def main() -> None:
         )
     lines += [
         "",
-        "The root help imports no stage. A stage's `--help` imports its package and its config model (the options "
-        "are made from it); `generate` pays for `hfswim.generation`'s package imports in both trees.",
+        "The root help imports no stage. A stage's `--help` now imports its config model (the options are made "
+        "from it; pydantic builds it) and lists more options (every field): up to ~0.15 s more on this loaded "
+        "2-core machine, where run-to-run noise is of the same size.",
     ]
     RESULT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {RESULT}")
