@@ -20,9 +20,6 @@ from typer.testing import CliRunner
 from hfswim.cli import COMMANDS, load_command
 from hfswim.options import SHORT_FLAGS, cli_fields, iter_typer_params, stage_command
 
-# The commands whose options are a config model's fields (every stage, and the push commands).
-STAGE_COMMANDS = [name for name, _, _ in COMMANDS if hasattr(load_command(name), "model")]
-
 
 def _space_commands() -> dict[str, Any]:
     from hfswim.space.cli import app
@@ -32,6 +29,14 @@ def _space_commands() -> dict[str, Any]:
 
 def _all_commands() -> dict[str, Any]:
     return {**{name: load_command(name) for name, _, _ in COMMANDS}, **_space_commands()}
+
+
+def _command(name: str) -> Any:
+    return _all_commands()[name]
+
+
+# The commands whose options are a config model's fields (every stage, the push commands, space build).
+STAGE_COMMANDS = [name for name, command in _all_commands().items() if hasattr(command, "model")]
 
 
 def _leaf_fields(model: type[BaseModel], prefix: str = "") -> set[str]:
@@ -49,12 +54,12 @@ def test_every_stage_is_built_from_its_model():
         "sample", "prompts", "generate", "filter", "build-dataset", "push-dataset", "train", "push-model",
         "evaluate", "index",
     }  # fmt: skip
-    assert hasattr(_space_commands()["space push"], "model")
+    assert {"space build", "space push"} <= set(STAGE_COMMANDS)
 
 
 @pytest.mark.parametrize("name", STAGE_COMMANDS)
 def test_every_config_field_is_an_option_of_the_command(name):
-    command = load_command(name)
+    command = _command(name)
     params = inspect.signature(command).parameters
     assert set(command.cli_options) == _leaf_fields(command.model)
     for option in command.cli_options.values():
@@ -66,11 +71,11 @@ def test_every_config_field_is_an_option_of_the_command(name):
 @pytest.mark.parametrize("name", STAGE_COMMANDS)
 def test_the_help_shows_every_option(name):
     app = typer.Typer()
-    app.command(name)(load_command(name))
+    app.command(name)(_command(name))
     app.command("unused")(lambda: None)  # two commands: the name stays on the command line
     done = CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "400", "NO_COLOR": "1"}, terminal_width=400)
     assert done.exit_code == 0, done.output
-    command = load_command(name)
+    command = _command(name)
     for option in command.cli_options.values():
         if not option.hidden:
             shown = option.name.upper() if option.flag not in done.output else option.flag
@@ -96,12 +101,14 @@ REQUIRED: dict[str, dict[str, Any]] = {
     "index": {"passages": "p.parquet", "output": "out"},
     "push-dataset": {"repo_id": "me/x"},
     "push-model": {"repo_id": "me/x"},
+    "space build": {"output": "out"},
+    "space push": {"repo_id": "me/x"},
 }
 
 
 def _captured(name: str):
     """The real command's options and model, with a handler that keeps the validated config instead of running."""
-    real = load_command(name)
+    real = _command(name)
     seen: dict[str, Any] = {}
 
     def keep(config):
@@ -115,7 +122,7 @@ def _captured(name: str):
 
 @pytest.mark.parametrize("name", STAGE_COMMANDS)
 def test_every_field_is_reachable_from_a_config_file_and_the_command_line(name, tmp_path):
-    model = load_command(name).model
+    model = _command(name).model
     required = REQUIRED.get(name, {})
     file_values: dict[str, Any] = dict(required)
     for option in cli_fields(model):
@@ -194,7 +201,7 @@ def test_a_short_flag_means_one_long_flag_on_every_command():
 def test_shared_ideas_have_one_flag_everywhere():
     """--output/-o, --languages/-l, --config/-c, --quiet/-q, --verbose on every stage; --token on every push."""
     for name in STAGE_COMMANDS:
-        flags = {f for _, fs, _ in iter_typer_params(load_command(name)) for f in fs}
+        flags = {f for _, fs, _ in iter_typer_params(_command(name)) for f in fs}
         assert {"--config", "-c", "--quiet", "-q", "--verbose"} <= flags, name
         assert "--no-progress" not in flags or name == "generate", name
     for name, command in {**{n: load_command(n) for n in ("push-dataset", "push-model")}, **_space_commands()}.items():
