@@ -211,9 +211,9 @@ def cli_fields(model: type[BaseModel], exclude: Sequence[str] = ()) -> list[CliF
 
 
 def _shown_default(option: CliField) -> bool:
-    return option.kind != "bool" and not (
-        option.required or option.default is None or option.default == [] or option.default == {}
-    )
+    if option.kind == "bool" or option.required or isinstance(option.default, bool):  # `--resume` off: not "False"
+        return False
+    return not (option.default is None or option.default == [] or option.default == {})
 
 
 def _parameters(options: list[CliField], arguments: Sequence[str]) -> list[inspect.Parameter]:

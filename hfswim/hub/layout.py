@@ -86,7 +86,7 @@ def config_name(code: str, setting: str, layout: Layout = "both") -> str:
     if layout != "both" and setting != layout:
         raise ConfigError(
             f"this dataset repo holds {layout} data only, got {setting} records for {code!r}: "
-            "build them into another folder (two repos), or start a new folder with --setting both."
+            "build them into another folder (two repos), or start a new folder with --layout both."
         )
     return f"{code}{MONO_SUFFIX}" if layout == "both" and setting == MONOLINGUAL else code
 

@@ -26,7 +26,7 @@ Examples:
 
   hfswim train runs/filtered --output runs/usem3-sw --max-steps 500
 
-  hfswim train nthakur/swim-ir-cross-lingual --languages sw,yo,te --base-model intfloat/multilingual-e5-base --query-prompt "query: " --passage-prompt "passage: " --batch-size 4096 --cached --mini-batch-size 64 --batching single-language --sampling uniform --lr 1e-5
+  hfswim train nthakur/swim-ir-cross-lingual --languages sw,yo,te --base-model intfloat/multilingual-e5-base --query-prompt "query: " --passage-prompt "passage: " --batch-size 4096 --cached --mini-batch-size 64 --batching single-language --sampling uniform --learning-rate 1e-5
 
   accelerate launch --num_processes 4 -m hfswim.training runs/swim-ir --output runs/x --batch-size 1024
 """
