@@ -242,8 +242,8 @@ def _option_info(option: CliField) -> Any:
         default: Any = bool(option.default)
     else:
         default = None if option.kind in ("repeat", "mapping") else option.default
-        if option.kind == "csv" and default is not None:
-            default = ",".join(map(str, default))
+        if option.kind == "csv" and default is not None:  # filter specs show as their names
+            default = ",".join(str(getattr(item, "name", item)) for item in default)
     return typer.Option(
         default,
         *decls,
