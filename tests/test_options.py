@@ -282,3 +282,17 @@ def test_training_args_pass_through_to_sentence_transformers(tmp_path):
         ConfigError, match=r"training_args: lr_sheduler_type: not a .* \(did you mean lr_scheduler_type\?\)"
     ):
         TrainConfig.build(dataset="d", output_dir="m", training_args={"lr_sheduler_type": "cosine"})
+
+
+def test_quiet_and_verbose_set_the_libraries_output_but_not_over_the_users_own():
+    from hfswim import console
+
+    try:
+        environ = {"TRANSFORMERS_VERBOSITY": "info"}
+        assert console.configure(quiet=True, environ=environ) == {
+            "TQDM_DISABLE": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"
+        }  # fmt: skip
+        assert environ["TRANSFORMERS_VERBOSITY"] == "info" and not console.show_progress()
+        assert console.configure(verbose=True, environ={}) == {} and console.verbose() and console.show_progress()
+    finally:
+        console.configure(environ={})
