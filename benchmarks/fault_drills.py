@@ -67,7 +67,7 @@ def bad_inputs(work: Path, live: str) -> list[tuple[str, list[str]]]:
         ),
         ("endpoint name, Hub offline", [*g, str(good), "-o", out, "-e", "no-such-endpoint"]),
         ("unknown strategy", [*g, str(good), "-o", out, "-e", dead, "--strategy", "nope"]),
-        ("concurrency 0", [*g, str(good), "-o", out, "-e", dead, "-c", "0"]),
+        ("concurrency 0", [*g, str(good), "-o", out, "-e", dead, "--concurrency", "0"]),
         ("negative timeout", [*g, str(good), "-o", out, "-e", dead, "--timeout", "-1"]),
         ("non-numeric option", [*g, str(good), "-o", out, "-e", dead, "--max-new-tokens", "abc"]),
         ("unknown endpoint kind", [*g, str(good), "-o", out, "-e", dead, "--endpoint-kind", "weird"]),

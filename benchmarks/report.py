@@ -31,6 +31,7 @@ ORDER = [
     "faiss_latency",
     "space_latency",
     "space_install",
+    "cli_startup",
 ]
 
 HEADER = """# Benchmarks

@@ -147,7 +147,7 @@ def generate(
         str(out),
         "--languages",
         ",".join(languages),
-        "--no-progress",
+        "--quiet",
         *extra,
     ]
     if endpoint:

@@ -1,7 +1,8 @@
 """The `hfswim` command: one subcommand per pipeline stage.
 
-This module stays thin: each stage keeps its command in ``hfswim/<stage>/cli.py``, and a command's
-module is imported only when that command runs (``hfswim filter`` never imports the training stack),
+This module stays thin: each stage keeps its command in ``hfswim/<stage>/cli.py`` (built from the stage's
+config model by :func:`hfswim.options.stage_command`), :data:`COMMANDS` lists them with a loader each, and a
+command's module is imported only when that command runs (``hfswim filter`` never imports the training stack),
 so ``hfswim --help`` and a mistyped option answer in a fraction of a second.
 
 Exit codes (``main``): 0 success; 1 an unexpected internal error (one line; ``HFSWIM_DEBUG=1`` shows the
@@ -10,7 +11,7 @@ it); 3 ``hfswim generate`` finished but some requests failed after all retries; 
 SIGINT); 143 terminated (SIGTERM). Example::
 
     >>> from hfswim.cli import main
-    >>> main(["languages", "--setting", "klingon"])  # prints: hfswim: error: Unknown setting 'klingon'; ...
+    >>> main(["languages", "klingon"])  # prints: hfswim: error: Unknown setting 'klingon'; ...
     2
 """
 
@@ -21,8 +22,8 @@ import difflib
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -30,30 +31,127 @@ from typer.core import TyperCommand, TyperGroup
 from hfswim import __version__
 from hfswim.errors import HfswimError
 
-# (command name, "module:function", one-line summary for `hfswim --help`). Stage packages own their commands;
-# the summary lives here so that listing the commands does not import every stage.
-COMMANDS: list[tuple[str, str, str]] = [
-    ("run", "hfswim.cli_run:run", "Run sample -> generate -> filter -> build-dataset -> train -> evaluate."),
-    ("sample", "hfswim.corpus.cli:sample", "Cut a corpus into passages and write a seeded stratified sample."),
-    ("prompts", "hfswim.prompts.cli:prompts", "Print the exact prompt(s) a strategy sends for one passage."),
-    ("generate", "hfswim.generation.cli:generate", "Generate synthetic queries for passages with an LLM."),
-    ("filter", "hfswim.filters.cli:filter_command", "Filter generated records; write kept/rejected + report."),
-    ("build-dataset", "hfswim.hub.cli:build_dataset", "Build a local Hub dataset repo: Parquet configs + card."),
-    ("push-dataset", "hfswim.hub.cli:push_dataset", "Push a dataset repo folder to the Hub (changed files only)."),
-    ("train", "hfswim.training.cli:train", "Fine-tune a retriever (or reranker) on synthetic pairs."),
-    ("push-model", "hfswim.training.cli:push_model", "Push a trained model folder and its card to the Hub."),
-    ("evaluate", "hfswim.evaluation.cli:evaluate", "Evaluate a retriever on MTEB/BEIR tasks or a held-out split."),
-    ("index", "hfswim.evaluation.cli:index", "Encode passages into a faiss index folder."),
-    ("search", "hfswim.evaluation.cli:search", "Search an index folder with a query."),
-    ("languages", "hfswim.cli_languages:languages", "List the 33 SWIM-IR languages."),
+
+class Command(NamedTuple):
+    """A subcommand: its name, a function that imports and returns it, and its line in `hfswim --help`.
+
+    The loaders import inside a function so that a command's stage is imported only when that command runs
+    (``hfswim filter`` never imports the training stack) while readers and tools can follow the import.
+    """
+
+    name: str
+    load: Callable[[], Any]
+    summary: str
+
+
+def _run() -> Any:
+    from hfswim.cli_run import run
+
+    return run
+
+
+def _sample() -> Any:
+    from hfswim.corpus.cli import sample
+
+    return sample
+
+
+def _prompts() -> Any:
+    from hfswim.prompts.cli import prompts
+
+    return prompts
+
+
+def _generate() -> Any:
+    from hfswim.generation.cli import generate
+
+    return generate
+
+
+def _filter() -> Any:
+    from hfswim.filters.cli import filter_command
+
+    return filter_command
+
+
+def _build_dataset() -> Any:
+    from hfswim.hub.cli import build_dataset
+
+    return build_dataset
+
+
+def _push_dataset() -> Any:
+    from hfswim.hub.cli import push_dataset
+
+    return push_dataset
+
+
+def _train() -> Any:
+    from hfswim.training.cli import train
+
+    return train
+
+
+def _push_model() -> Any:
+    from hfswim.training.cli import push_model
+
+    return push_model
+
+
+def _evaluate() -> Any:
+    from hfswim.evaluation.cli import evaluate
+
+    return evaluate
+
+
+def _index() -> Any:
+    from hfswim.evaluation.cli import index
+
+    return index
+
+
+def _search() -> Any:
+    from hfswim.evaluation.cli import search
+
+    return search
+
+
+def _languages() -> Any:
+    from hfswim.cli_languages import languages
+
+    return languages
+
+
+def _space() -> Any:
+    from hfswim.space.cli import app as space_app
+
+    return space_app
+
+
+# The commands, in the order `hfswim --help` lists them. Stage packages own their commands (hfswim/<stage>/cli.py);
+# the summaries live here so that listing the commands imports no stage.
+COMMANDS: list[Command] = [
+    Command("run", _run, "Run sample -> generate -> filter -> build-dataset -> train -> evaluate."),
+    Command("sample", _sample, "Cut a corpus into passages and write a seeded stratified sample."),
+    Command("prompts", _prompts, "Print the exact prompt(s) a strategy sends for one passage."),
+    Command("generate", _generate, "Generate synthetic queries for passages with an LLM."),
+    Command("filter", _filter, "Filter generated records; write kept/rejected + report."),
+    Command("build-dataset", _build_dataset, "Build a local Hub dataset repo: Parquet configs + card."),
+    Command("push-dataset", _push_dataset, "Push a dataset repo folder to the Hub (changed files only)."),
+    Command("train", _train, "Fine-tune a retriever (or reranker) on synthetic pairs."),
+    Command("push-model", _push_model, "Push a trained model folder and its card to the Hub."),
+    Command("evaluate", _evaluate, "Evaluate a retriever on MTEB/BEIR tasks or a held-out split."),
+    Command("index", _index, "Encode passages into a faiss index folder."),
+    Command("search", _search, "Search an index folder with a query."),
+    Command("languages", _languages, "List the 33 SWIM-IR languages."),
 ]
-# (group name, "module:typer app", summary): commands with subcommands, e.g. `hfswim space build`.
-GROUPS: list[tuple[str, str, str]] = [
-    ("space", "hfswim.space.cli:app", "Build, run and push the demo Space (a Gradio search app over an index)."),
+# Commands with subcommands (a typer app), e.g. `hfswim space build`.
+GROUPS: list[Command] = [
+    Command("space", _space, "Build, run and push the demo Space (a Gradio search app over an index)."),
 ]
-_TARGETS = {name: target for name, target, _ in COMMANDS}
-_GROUPS = {name: target for name, target, _ in GROUPS}
-_SUMMARIES = {name: summary for name, _, summary in COMMANDS + GROUPS}
+_TARGETS = {command.name: command.load for command in COMMANDS}
+_GROUPS = {command.name: command.load for command in GROUPS}
+_SUMMARIES = {command.name: command.summary for command in COMMANDS + GROUPS}
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 DEBUG_ENV = "HFSWIM_DEBUG"
@@ -65,10 +163,7 @@ _UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c._
 
 def load_command(name: str) -> Any:
     """The function behind a subcommand (imports its stage module)."""
-    import importlib
-
-    module_name, attr = _TARGETS[name].split(":")
-    return getattr(importlib.import_module(module_name), attr)
+    return _TARGETS[name]()
 
 
 class LazyGroup(TyperGroup):
@@ -86,10 +181,7 @@ class LazyGroup(TyperGroup):
         if self._listing_only:  # the root help lists names and summaries: no import needed
             return TyperCommand(name=cmd_name, help=_SUMMARIES[cmd_name])
         if cmd_name in _GROUPS:
-            import importlib
-
-            module_name, attr = _GROUPS[cmd_name].split(":")
-            group = getattr(importlib.import_module(module_name), attr)
+            group = _GROUPS[cmd_name]()
             cmd = self.commands[cmd_name] = typer.main.get_group(group)
             cmd.name = cmd_name
             return cmd

@@ -6,9 +6,14 @@ import typer
 
 
 def languages(
-    setting: str = typer.Option(None, "--setting", "-s", help="Only one setting: xor, miracl or indic."),
+    setting: str = typer.Argument(None, metavar="[SET]", help="Only one language set: xor, miracl or indic."),
+    setting_option: str = typer.Option(None, "--setting", hidden=True),  # the former spelling
 ) -> None:
-    """List the 33 SWIM-IR languages: codes, names, script and settings."""
+    """List the 33 SWIM-IR languages: codes, names, script and the language sets (xor, miracl, indic) they are in.
+
+    A set's name works wherever hfswim takes languages: `hfswim generate --languages xor`.
+    """
+    setting = setting or setting_option
     from rich.console import Console
     from rich.table import Table
 

@@ -31,31 +31,82 @@ Example ``pipeline.yaml``::
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, create_model, model_validator
 
+from hfswim.corpus.config import CorpusConfig
 from hfswim.errors import ConfigError
+from hfswim.evaluation.config import EvaluateConfig
+from hfswim.filters.config import FilterConfig
+from hfswim.generation.config import GenerateConfig
+from hfswim.hub.config import BuildConfig
+from hfswim.options import load_yaml, validate_section
+from hfswim.training.config import TrainConfig
+
+__all__ = ["PipelineConfig", "demo_config_path", "load_yaml", "section_values", "validate_section"]
 
 STAGES = ("corpus", "generate", "filter", "dataset", "train", "evaluate")
 
 
+def _set_by_the_pipeline(value: Any) -> None:
+    if value is not None:
+        raise ValueError("set by `hfswim run` (the previous stage's output); leave it out of the section")
+    return None
+
+
+def pipeline_section(model: type[BaseModel], owned: tuple[str, ...] = (), filled: tuple[str, ...] = ()) -> Any:
+    """The ``hfswim run`` section of a stage: its config model, less the paths the pipeline connects.
+
+    ``owned`` fields are set by the pipeline alone (an error if the section sets them); ``filled`` fields
+    are filled in by the pipeline unless the section sets them. Everything else is the stage's own field,
+    with its own validation: a section is checked as soon as the pipeline config is read.
+    """
+    fields: dict[str, Any] = {
+        name: (Annotated[None, BeforeValidator(_set_by_the_pipeline)], Field(None, description="Set by hfswim run."))
+        for name in owned
+    }
+    for name in filled:
+        info = model.model_fields[name]
+        fields[name] = (info.annotation | None, Field(None, description=info.description))
+    return create_model(f"{model.__name__}Section", __base__=model, **fields)
+
+
+CorpusSection = CorpusConfig
+GenerateSection = pipeline_section(GenerateConfig, owned=("passages", "output_dir"))
+FilterSection = FilterConfig
+DatasetSection = BuildConfig
+TrainSection = pipeline_section(TrainConfig, owned=("dataset", "output_dir"))
+EvaluateSection = pipeline_section(EvaluateConfig, owned=("output",), filled=("model", "tasks"))
+
+
 class PipelineConfig(BaseModel):
-    """Sections are plain mappings here and validated by each stage's own model when it runs."""
+    """One section per stage, each the stage's own config model, validated when the file is read."""
 
     model_config = ConfigDict(extra="forbid")
 
     output_dir: str = Field("runs/hfswim", description="Folder for every stage's output.")
-    corpus: dict[str, Any] = Field(description="hfswim.corpus.CorpusConfig options; source 'demo' = packaged corpus.")
-    generate: dict[str, Any] | None = Field(default_factory=dict, description="hfswim.generation.GenerateConfig.")
-    filter: dict[str, Any] | None = Field(default_factory=dict, description="hfswim.filters.FilterConfig.")
-    dataset: dict[str, Any] | None = Field(default_factory=dict, description="hfswim.hub.BuildConfig.")
-    train: dict[str, Any] | None = Field(default=None, description="hfswim.training.TrainConfig.")
-    evaluate: dict[str, Any] | None = Field(default=None, description="hfswim.evaluation.EvaluateConfig.")
+    corpus: CorpusSection = Field(description="hfswim.corpus.CorpusConfig options; source 'demo' = packaged corpus.")
+    generate: GenerateSection | None = Field(default_factory=GenerateSection, description="hfswim generate options.")
+    filter: FilterSection | None = Field(default_factory=FilterSection, description="hfswim filter options.")
+    dataset: DatasetSection | None = Field(default_factory=DatasetSection, description="hfswim build-dataset options.")
+    train: TrainSection | None = Field(default=None, description="hfswim train options (no section: no training).")
+    evaluate: EvaluateSection | None = Field(default=None, description="hfswim evaluate options.")
     _source: str = PrivateAttr(default="pipeline config")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_sections(cls, data: Any) -> Any:
+        import difflib
+
+        if isinstance(data, dict):
+            for key in data:
+                if key not in cls.model_fields:
+                    close = difflib.get_close_matches(str(key), list(cls.model_fields), n=1)
+                    hint = f" (did you mean {close[0]}?)" if close else ""
+                    raise ValueError(f"{key}: unknown section; expected output_dir or one of {', '.join(STAGES)}{hint}")
+        return data
 
     @property
     def source(self) -> str:
@@ -75,53 +126,13 @@ class PipelineConfig(BaseModel):
         return config
 
 
-def load_yaml(path: str | Path, what: str = "config") -> Any:
-    """Parse a YAML (or JSON) file; every problem is one ConfigError/InputError naming the file and line.
-
-    >>> import tempfile, pathlib
-    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "bad.yaml"
-    >>> _ = bad.write_text("train: {max_steps: 3\\n")
-    >>> try:
-    ...     load_yaml(bad)
-    ... except ConfigError as err:
-    ...     print(str(err).split(": ", 1)[1])
-    invalid YAML (expected ',' or '}', but got '<stream end>').
-    """
-    from hfswim.io import read_text
-
-    text = read_text(path, what)
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = " ".join(str(getattr(err, "problem", None) or err).split())
-        raise ConfigError(f"{path}{where}: invalid YAML ({problem}).") from None
-
-
-def validate_section(model: type[BaseModel], data: dict[str, Any], where: str, section: str | None = None) -> Any:
-    """Validate ``data`` with ``model``; the first problem becomes one ConfigError naming the key.
-
-    ``where`` names the source (a file, or a stage), ``section`` the part of it the data came from::
-
-        pipeline.yaml: train.max_step: unknown option (did you mean max_steps?).
-    """
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        loc = [str(part) for part in first["loc"]]
-        key = ".".join(([section] if section else []) + loc) or "(root)"
-        if first["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1) if len(loc) == 1 else []
-            message = "unknown option" + (f" (did you mean {close[0]}?)" if close else "")
-            if model is PipelineConfig:
-                message = f"unknown section; expected output_dir or one of {', '.join(STAGES)}" + (
-                    f" (did you mean {close[0]}?)" if close else ""
-                )
-        else:
-            message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{where}: {key}: {message}.") from None
+def section_values(section: BaseModel | dict[str, Any] | None) -> dict[str, Any]:
+    """The options a section sets (not its defaults, nor the fields the pipeline fills in), as a mapping."""
+    if section is None:
+        return {}
+    if isinstance(section, dict):
+        return dict(section)
+    return {name: getattr(section, name) for name in section.model_fields_set if getattr(section, name) is not None}
 
 
 def demo_config_path() -> Path:

@@ -29,8 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hfswim.config import PipelineConfig, validate_section
-from hfswim.errors import ConfigError, InputError
+from hfswim.config import PipelineConfig, section_values, validate_section
+from hfswim.errors import InputError
 from hfswim.io import make_dir, write_json_atomic
 
 
@@ -63,7 +63,7 @@ def run_pipeline(config: PipelineConfig, output_dir: str | Path | None = None) -
     records = Path(generated["parquet"])
     quality_report = None
     if config.filter is not None:
-        filtered = _filter(config.filter, records, out / "filter", examples=(config.generate or {}).get("examples"))
+        filtered = _filter(config.filter, records, out / "filter", examples=config.generate.examples)
         summary["stages"]["filter"] = filtered
         records = out / "filter" / "kept.parquet"
         quality_report = out / "filter" / "quality_report.json"
@@ -127,67 +127,58 @@ def _finish(out: Path, summary: dict[str, Any], started: float) -> dict[str, Any
 
 
 # One builder per stage: the same code validates the section up front and configures the stage when it runs.
+# The sections were validated as typed models when the config was read; these add the paths that connect the
+# stages and validate the stage's own model once more with them.
+Section = Any  # a PipelineConfig section: the stage's config model (or a plain mapping of its fields)
 
 
-def _corpus_config(section: dict[str, Any], where: str = "pipeline config") -> Any:
-    from hfswim.corpus import CorpusConfig, demo_corpus_path
+def _corpus_config(section: Section, where: str = "pipeline config") -> Any:
+    from hfswim.corpus import CorpusConfig
 
-    section = dict(section)
-    if section.get("source") == "demo":
-        section["source"] = str(demo_corpus_path())
-    return validate_section(CorpusConfig, section, where=where, section="corpus")
+    return validate_section(CorpusConfig, section_values(section), where=where, section="corpus")
 
 
-def _generate_config(section: dict[str, Any], passages: Path, out: Path, where: str = "pipeline config") -> Any:
+def _generate_config(section: Section, passages: Path, out: Path, where: str = "pipeline config") -> Any:
     from hfswim.generation import GenerateConfig
 
-    values = {**section, "passages": str(passages), "output_dir": str(out)}
+    values = {**section_values(section), "passages": str(passages), "output_dir": str(out)}
     return validate_section(GenerateConfig, values, where=where, section="generate")
 
 
-def _filter_config(section: dict[str, Any], where: str = "pipeline config") -> Any:
+def _filter_config(section: Section, where: str = "pipeline config") -> Any:
     from hfswim.filters import FilterConfig
 
-    section = dict(section)
-    if isinstance(section.get("filters"), str):
-        names = section.pop("filters")
-        try:
-            return FilterConfig.from_names(names, **section)
-        except ConfigError as err:
-            raise ConfigError(f"{where}: filter: {err}") from None
-    return validate_section(FilterConfig, section, where=where, section="filter") if section else None
+    return validate_section(FilterConfig, section_values(section), where=where, section="filter")
 
 
-def _build_config(
-    section: dict[str, Any], manifest: Path | None, report: Path | None, where: str = "pipeline config"
-) -> Any:
+def _build_config(section: Section, manifest: Path | None, report: Path | None, where: str = "pipeline config") -> Any:
     from hfswim.hub import BuildConfig
 
-    values = {**({"manifest": str(manifest)} if manifest else {}), **section}
+    values = {**({"manifest": str(manifest)} if manifest else {}), **section_values(section)}
     if report is not None:
         values.setdefault("quality_report", str(report))
     return validate_section(BuildConfig, values, where=where, section="dataset")
 
 
-def _train_config(section: dict[str, Any], dataset: Path, out: Path, where: str = "pipeline config") -> Any:
+def _train_config(section: Section, dataset: Path, out: Path, where: str = "pipeline config") -> Any:
     from hfswim.training import TrainConfig
 
-    values = {**section, "dataset": str(dataset), "output_dir": str(out)}
+    values = {**section_values(section), "dataset": str(dataset), "output_dir": str(out)}
     return validate_section(TrainConfig, values, where=where, section="train")
 
 
 def _evaluate_config(
-    section: dict[str, Any], dataset: Path, model: str | None, out: Path, where: str = "pipeline config"
+    section: Section, dataset: Path, model: str | None, out: Path, where: str = "pipeline config"
 ) -> Any:
     from hfswim.evaluation import EvaluateConfig
 
-    values = {"tasks": f"local:{dataset}", **section, "output": str(out)}
+    values = {"tasks": f"local:{dataset}", **section_values(section), "output": str(out)}
     if model:
         values.setdefault("model", model)
     return validate_section(EvaluateConfig, values, where=where, section="evaluate")
 
 
-def _sample(section: dict[str, Any], path: Path) -> dict[str, Any]:
+def _sample(section: Section, path: Path) -> dict[str, Any]:
     from hfswim.corpus import write_passages
 
     config = _corpus_config(section)
@@ -196,7 +187,7 @@ def _sample(section: dict[str, Any], path: Path) -> dict[str, Any]:
     return {"passages": str(path), "per_language": counts}
 
 
-def _generate(section: dict[str, Any], passages: Path, out: Path) -> dict[str, Any]:
+def _generate(section: Section, passages: Path, out: Path) -> dict[str, Any]:
     from hfswim.generation import generate
 
     config = _generate_config(section, passages, out)
@@ -211,10 +202,10 @@ def _generate(section: dict[str, Any], passages: Path, out: Path) -> dict[str, A
     }
 
 
-def _filter(section: dict[str, Any], records: Path, out: Path, examples: str | None = None) -> dict[str, Any]:
-    from hfswim.filters import FilterConfig, run_filters
+def _filter(section: Section, records: Path, out: Path, examples: str | None = None) -> dict[str, Any]:
+    from hfswim.filters import run_filters
 
-    config = _filter_config(section) or FilterConfig()
+    config = _filter_config(section)
     # Promptagator prompts showed the user's examples: exemplar-copy compares its rows with those.
     spec = config.spec("exemplar-copy")
     if examples and spec is not None and getattr(spec, "examples", None) is None:
@@ -225,7 +216,7 @@ def _filter(section: dict[str, Any], records: Path, out: Path, examples: str | N
     return {"kept": _count_rows(out / "kept.parquet"), "rejected": _count_rows(out / "rejected.parquet"), **totals}
 
 
-def _build(section: dict[str, Any], records: Path, out: Path, manifest: Path, report: Path | None) -> dict[str, Any]:
+def _build(section: Section, records: Path, out: Path, manifest: Path, report: Path | None) -> dict[str, Any]:
     from hfswim.hub import build_dataset
 
     config = _build_config(section, manifest, report)
@@ -234,7 +225,7 @@ def _build(section: dict[str, Any], records: Path, out: Path, manifest: Path, re
     return {"folder": str(out), "configs": [c.name for c in result.configs]}
 
 
-def _train(section: dict[str, Any], dataset: Path, out: Path) -> dict[str, Any]:
+def _train(section: Section, dataset: Path, out: Path) -> dict[str, Any]:
     from hfswim.training import train
 
     config = _train_config(section, dataset, out)
@@ -243,7 +234,7 @@ def _train(section: dict[str, Any], dataset: Path, out: Path) -> dict[str, Any]:
     return {"model": str(out), "base_model": result.base_model, "steps": result.global_step}
 
 
-def _evaluate(section: dict[str, Any], dataset: Path, models: dict[str, str | None], out: Path) -> dict[str, Any]:
+def _evaluate(section: Section, dataset: Path, models: dict[str, str | None], out: Path) -> dict[str, Any]:
     from hfswim.evaluation import evaluate, summary_markdown
 
     results: dict[str, Any] = {}

@@ -81,6 +81,8 @@ FILTERED_SCHEMA = pa.schema(GENERATED_FIELDS + FILTER_FIELDS)
 
 CROSS_LINGUAL = "cross-lingual"
 MONOLINGUAL = "monolingual"
+# The prompt strategies, named once (hfswim.prompts.strategies builds them; GenerateConfig validates the name).
+STRATEGIES = ("sap", "sap-naive", "inpars-vanilla", "inpars-gbq", "promptagator")
 
 
 def canonical_json(obj: Any) -> str:

@@ -105,6 +105,10 @@ def work(tmp_path_factory) -> Path:
         f"generate: {{endpoints: ['http://127.0.0.1:{_closed_port()}']}}\n"
         "train: {max_step: 3}\n"
     )
+    for stage, typo in STAGE_TYPOS.items():  # one --config file with a misspelt key per stage
+        (d / f"{stage}-typo.yaml").write_text(f"{typo[0]}: 1\n")
+    (d / "train-bad.yaml").write_text("batch_size: 1\n")
+    (d / "run-generate-typo.yaml").write_text("corpus: {source: demo}\ngenerate: {temprature: 0.7}\n")
     store = d / "badstore" / "store"
     store.mkdir(parents=True)
     (store / "records-all-000.jsonl").write_text(json.dumps({"record_id": "not-hex!", "query": "q"}) + "\n")
@@ -113,6 +117,20 @@ def work(tmp_path_factory) -> Path:
 
 
 DEAD = f"http://127.0.0.1:{_closed_port()}"
+
+# --config on every stage: (the misspelt key, the key it should be, the command's arguments before --config).
+STAGE_TYPOS: dict[str, tuple[str, str, list[str]]] = {
+    "sample": ("sample_sise", "sample_size", ["sample", "demo", "-o", "{out}.parquet"]),
+    "prompts": ("num_exemplar", "num_exemplars", ["prompts", "show"]),
+    "generate": ("temprature", "temperature", ["generate", "passages.parquet", "-o", "{out}"]),
+    "filter": ("worker", "workers", ["filter", "generated.parquet", "-o", "{out}"]),
+    "build-dataset": ("heldout_fractoin", "heldout_fraction", ["build-dataset", "generated.parquet", "-o", "{out}"]),
+    "push-dataset": ("privat", "private", ["push-dataset", "me/x", "ds"]),
+    "train": ("max_step", "max_steps", ["train", "passages.parquet", "-o", "{out}"]),
+    "push-model": ("comit_message", "commit_message", ["push-model", "me/x", "afile"]),
+    "evaluate": ("batch_sise", "batch_size", ["evaluate", "bm25", "--tasks", "local:adir"]),
+    "index": ("index_knd", "index_kind", ["index", "passages.parquet", "-o", "{out}"]),
+}
 
 # (id, arguments, exit code, what the one error line must say; "|" separates parts that must all be there).
 # "{llm}" is the loopback server's URL, "{out}" an output name of the case's own (two cases writing one folder
@@ -132,7 +150,7 @@ CASES: list[tuple[str, list[str], int, str]] = [
         "out-of-range",
         ["build-dataset", "generated.parquet", "-o", "{out}", "--heldout-fraction", "1.5"],
         2,
-        "'--heldout-fraction'",
+        "--heldout-fraction: Input should be less than 1 (got 1.5)",
     ),
     ("unknown-option", ["sample", "demo", "-o", "{out}.parquet", "--bogus"], 2, "No such option: --bogus"),
     ("bad-int", ["train", "passages.parquet", "-o", "{out}", "--batch-size", "many"], 2, "'--batch-size'"),
@@ -262,11 +280,46 @@ CASES: list[tuple[str, list[str], int, str]] = [
         2,
         "Cannot reach the LLM endpoint",
     ),
-    ("push-offline", ["push-dataset", "me/x", "--folder", "ds"], 2, "offline mode is on (HF_HUB_OFFLINE=1)"),
+    ("push-offline", ["push-dataset", "me/x", "ds"], 2, "offline mode is on (HF_HUB_OFFLINE=1)"),
+    ("push-offline-old-folder-flag", ["push-dataset", "me/x", "--folder", "ds"], 2, "offline mode is on"),
     ("push-unreachable", ["push-dataset", "me/x", "--folder", "ds"], 2, f"{DEAD}: pushing me/x: cannot reach"),
+]
+CASES += [
+    (f"config-typo-{stage}", [*args, "--config", f"{stage}-typo.yaml"], 2,
+     f"{stage}-typo.yaml: {typo}: unknown option (did you mean {fix}?)")
+    for stage, (typo, fix, args) in STAGE_TYPOS.items()
+]  # fmt: skip
+CASES += [
+    (
+        "config-bad-value",
+        ["train", "passages.parquet", "-o", "{out}", "-c", "train-bad.yaml"],
+        2,
+        "train-bad.yaml: batch_size: Input should be greater than or equal to 2",
+    ),
+    (
+        "config-missing-argument",
+        ["train", "-o", "{out}", "-c", "train-bad.yaml"],
+        2,
+        "Missing argument 'DATASET' (or set 'dataset' in --config)",
+    ),
+    (
+        "run-generate-typo",
+        ["run", "run-generate-typo.yaml"],
+        2,
+        "run-generate-typo.yaml: generate.temprature: unknown option (did you mean temperature?)",
+    ),
+    (
+        "bad-choice-flag",
+        ["generate", "passages.parquet", "-o", "{out}", "--strategy", "nope"],
+        2,
+        "--strategy: Input should be 'sap', 'sap-naive', 'inpars-vanilla', 'inpars-gbq' or 'promptagator' (got 'nope')",
+    ),
+    ("bad-flag-value-train", ["train", "passages.parquet", "-o", "{out}", "--batching", "x"], 2, "--batching: Input"),
+    ("flag-over-bad-config", ["train", "x", "-o", "{out}", "-c", "train-bad.yaml", "-b", "0"], 2, "--batch-size: In"),
 ]
 _ENV = {
     "push-offline": {"HF_TOKEN": "hf_notarealtoken"},
+    "push-offline-old-folder-flag": {"HF_TOKEN": "hf_notarealtoken"},
     "push-unreachable": {"HF_TOKEN": "hf_notarealtoken", "HF_HUB_OFFLINE": "0", "HF_ENDPOINT": DEAD},
 }
 

@@ -19,7 +19,9 @@ from hfswim.errors import ConfigError
 
 def test_demo_config_is_valid():
     config = PipelineConfig.from_yaml(demo_config_path())
-    assert config.corpus["source"] == "demo" and config.train is not None and config.evaluate is not None
+    assert (
+        config.corpus.source.endswith("demo_corpus.jsonl") and config.train is not None and config.evaluate is not None
+    )
 
 
 def test_bad_pipeline_config_names_the_key(tmp_path):

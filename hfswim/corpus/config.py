@@ -12,12 +12,13 @@ Example::
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hfswim.errors import ConfigError
 from hfswim.languages import get_language, parse_languages
+from hfswim.options import Cli, validate_section
 
 SourceFormat = Literal["auto", "hub", "jsonl", "parquet", "csv", "beir", "text"]
 TextUnit = Literal["file", "paragraph"]
@@ -25,62 +26,71 @@ Allocation = Literal["proportional", "equal"]
 
 
 class ColumnMapping(BaseModel):
-    """Which source column holds each passage field; ``None`` means "detect from common names".
-
-    Detection tries, in order: id ``doc_id, _id, id, docid``; title ``title``;
-    text ``text, contents, content, passage, body``; lang ``lang, language``.
-    """
+    """Which source column holds each passage field; ``None`` means "detect from common names"."""
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = None
-    title: str | None = None
-    text: str | None = None
-    lang: str | None = None
+    id: Annotated[str | None, Cli("--id-column")] = Field(
+        None, description="Document id column (default: doc_id, _id, id, docid)."
+    )
+    title: Annotated[str | None, Cli("--title-column")] = Field(None, description="Title column (default: title).")
+    text: Annotated[str | None, Cli("--text-column")] = Field(
+        None, description="Text column (default: text, contents, content, passage, body)."
+    )
+    lang: Annotated[str | None, Cli("--lang-column")] = Field(
+        None, description="Language column (default: lang, language)."
+    )
 
 
 class CorpusConfig(BaseModel):
-    """What to read, how to cut it into passages, and how to sample them.
+    """What to read, how to cut it into passages, and how to sample them (each field an ``hfswim sample`` option).
 
-    Attributes:
-        source: a local file or folder, or a Hub dataset id (streamed; a local folder works the same way);
-            ``demo`` is the multilingual corpus shipped with hfswim.
-        format: ``auto`` guesses from the path: a folder with ``corpus.jsonl`` is BEIR, then by file suffix;
-            a path that does not exist is taken as a Hub dataset id.
-        hub_config, split: the dataset config name and split for ``hub`` sources.
-        columns: the column mapping (see :class:`ColumnMapping`).
-        default_lang: the language of every row when the source has no language column.
-        languages: keep only passages in these languages (codes, names, or a SWIM-IR setting such as ``xor``).
-        text_unit: for plain-text sources, one document per ``file`` or per blank-line ``paragraph``.
-        skip_empty: skip (and count) documents with empty text instead of failing on the first one.
-        max_words: the passage length limit; unspaced scripts (zh, ja, th) count characters per word.
-        sample_size: about how many passages to keep (SWIM-IR inclusion threshold I = sample_size / total).
-        rate: keep each passage with this probability instead (I = rate); exclusive with ``sample_size``.
-        allocation: ``proportional`` uses one threshold for the whole corpus; ``equal`` gives each
-            language its own threshold, sample_size / total_L, so each language gets about sample_size.
-        total: the number of passages, if known; otherwise a first streaming pass counts them.
-        cap_per_language: keep at most this many passages per language (the lowest draws: still uniform).
-        seed: seeds the per-passage draw; the same seed keeps the same passages.
+    ``rate`` keeps each passage with that probability (SWIM-IR's inclusion threshold I = rate); ``sample_size``
+    sets I = sample_size / total instead, where ``total`` is counted by a first streaming pass unless given.
+    ``allocation='equal'`` gives each language its own threshold, sample_size / total_L, so each language gets
+    about sample_size. The same seed keeps the same passages, in any order.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    source: str
-    format: SourceFormat = "auto"
-    hub_config: str | None = None
-    split: str = "train"
-    columns: ColumnMapping = Field(default_factory=ColumnMapping)
-    default_lang: str | None = None
-    languages: list[str] | None = None
-    text_unit: TextUnit = "file"
-    skip_empty: bool = False
-    max_words: int = Field(100, ge=1)
-    sample_size: int | None = Field(None, ge=1)
-    rate: float | None = Field(None, gt=0.0, le=1.0)
-    allocation: Allocation = "proportional"
-    total: int | None = Field(None, ge=1)
-    cap_per_language: int | None = Field(None, ge=1)
-    seed: int = 0
+    source: str = Field(
+        description="A corpus: JSONL/Parquet/CSV/TSV file or folder, a BEIR folder (corpus.jsonl), .txt files, or "
+        "a Hub dataset id (streamed; a local dataset folder works too). 'demo' is the packaged corpus."
+    )
+    format: SourceFormat = Field(
+        "auto",
+        description="auto guesses from the path: a folder with corpus.jsonl is BEIR, then by file suffix; a path "
+        "that does not exist is a Hub dataset id.",
+    )
+    hub_config: str | None = Field(None, description="Hub dataset config name, e.g. 20231101.sw.")
+    split: str = Field("train", description="Hub dataset split.")
+    columns: ColumnMapping = Field(default_factory=ColumnMapping, description="Which column holds which field.")
+    default_lang: Annotated[str | None, Cli(aliases=("--lang",))] = Field(
+        None, description="Language of every row when the source has no language column."
+    )
+    languages: list[str] | None = Field(
+        None, description="Keep only these languages: codes or names, comma-separated, or xor/miracl/indic."
+    )
+    text_unit: TextUnit = Field("file", description="Plain text: one document per file or per blank-line paragraph.")
+    skip_empty: bool = Field(False, description="Skip and count empty documents instead of failing on the first.")
+    max_words: int = Field(
+        100, ge=1, description="Passage length limit in words (unspaced scripts: characters count as fractions)."
+    )
+    sample_size: int | None = Field(
+        None, ge=1, description="About how many passages to keep: SWIM-IR threshold I = N / total."
+    )
+    rate: float | None = Field(
+        None, gt=0.0, le=1.0, description="Keep each passage with this probability (instead of --sample-size)."
+    )
+    allocation: Allocation = Field(
+        "proportional",
+        description="With --sample-size: proportional (one threshold) or equal (about N per language).",
+    )
+    total: int | None = Field(None, ge=1, description="Number of passages, if known: skips the counting pass.")
+    cap_per_language: int | None = Field(
+        None, ge=1, description="Keep at most this many per language (the lowest draws: still uniform)."
+    )
+    seed: int = Field(0, description="Seed of the per-passage draws.")
 
     @field_validator("source")
     @classmethod
@@ -127,14 +137,5 @@ def make_config(**options: object) -> CorpusConfig:
     >>> make_config(source="x.jsonl", max_words=None).max_words
     100
     """
-    from pydantic import ValidationError
-
     given = {key: value for key, value in options.items() if value is not None}
-    try:
-        return CorpusConfig(**given)
-    except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in err.errors()
-        )
-        raise ConfigError(f"Bad corpus option: {problems}") from None
+    return validate_section(CorpusConfig, given, where="corpus config")

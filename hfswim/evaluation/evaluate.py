@@ -65,7 +65,7 @@ def evaluate(config: EvaluateConfig, show_progress_bar: bool = False, tasks: lis
             ignore_identical_ids=config.ignore_identical_ids,
         )
     model_name = config.model_name or default_model_name(config.model)
-    model = load_search_model(config.model, config.index, config.device, model_name, config.embedding_cache)
+    model = load_search_model(config.model, config.index_kind, config.device, model_name, config.embedding_cache)
     output = config.output.expanduser()
     output.mkdir(parents=True, exist_ok=True)
     result = mteb.evaluate(

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+
+from hfswim.filters.config import FilterConfig
+from hfswim.options import Resolved, short_flag, stage_command
 
 _HELP = (
     "Filter `hfswim generate` output and write a quality report.\n\n"
@@ -32,20 +36,50 @@ _EPILOG = (
 )
 
 
-def filter_command(
+def _specs(value: Any) -> list[dict[str, Any]] | None:
+    """A filters value (comma-separated names, or a list of names and specs) as a list of spec mappings."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [n.strip() for n in value.split(",") if n.strip()]
+    return [{"name": s} if isinstance(s, str) else dict(s) for s in value]
+
+
+def _spec_flags(resolved: Resolved, extras: dict[str, Any]) -> None:
+    """Apply the flags that set one filter's fields (--cross-encoder, --top-k, ...) to the filter list."""
+    from hfswim.errors import ConfigError
+    from hfswim.filters.config import DEFAULT_FILTERS
+
+    specs = _specs(resolved.values.get("filters")) or [{"name": n} for n in DEFAULT_FILTERS]
+    from_file = {s["name"]: s for s in _specs(resolved.file_values.get("filters")) or [] if "name" in s}
+    if "filters" in resolved.flags and from_file:  # --filters picks from the --config file's specs by name
+        specs = [{**from_file.get(s.get("name"), {}), **s} for s in specs]
+    cross_encoder, retriever = extras.pop("cross_encoder"), extras.pop("retriever")
+    top_k, top_fraction = extras.pop("top_k"), extras.pop("top_fraction")
+    names = [s.get("name") for s in specs]
+    for flag_value, name in ((cross_encoder, "cross-encoder"), (retriever, "roundtrip")):
+        if flag_value and name not in names:  # a model given on the command line implies its filter
+            specs.append({"name": name})
+    overrides = {
+        "cross-encoder": {"model": cross_encoder, "top_k": top_k, "top_fraction": top_fraction},
+        "logprob": {"top_k": top_k, "top_fraction": top_fraction},
+        "roundtrip": {"model": retriever, "corpus": extras.pop("corpus"), "k": extras.pop("roundtrip_k")},
+        "langid": {"detector": extras.pop("detector")},
+    }
+    for spec in specs:
+        spec.update({k: v for k, v in overrides.get(spec.get("name"), {}).items() if v is not None})
+        if spec.get("name") == "cross-encoder" and "model" not in spec:
+            raise ConfigError(
+                "filter 'cross-encoder' needs a model: pass --cross-encoder PATH (or set model: in --config)."
+            )
+    resolved.values["filters"] = specs
+
+
+def _filter(
+    config: FilterConfig,
     generated: Path = typer.Argument(..., help="`hfswim generate` output: a Parquet file or a folder of them."),
-    output: Path = typer.Option(..., "--output", "-o", help="Folder for kept/rejected Parquet and the quality report."),
-    filters: str = typer.Option(
-        None,
-        "--filters",
-        "-f",
-        help=(
-            "Comma-separated filters to run (default: parse,langid,dedup,heuristics,exemplar-copy,repetition,safety; "
-            "with --config: its list)."
-        ),
-    ),
-    config_file: Path = typer.Option(
-        None, "--config", "-c", help="YAML file with a 'filters' list of filter specs (see hfswim.filters.config)."
+    output: Path = typer.Option(
+        ..., *short_flag("--output"), help="Folder for kept/rejected Parquet and the quality report."
     ),
     cross_encoder: str = typer.Option(None, "--cross-encoder", help="Local CrossEncoder folder for 'cross-encoder'."),
     retriever: str = typer.Option(
@@ -67,48 +101,9 @@ def filter_command(
     ),
     roundtrip_k: int = typer.Option(None, "--roundtrip-k", help="'roundtrip': source passage must rank within k (10)."),
     detector: str = typer.Option(None, "--detector", help="Language detector: auto (default), fasttext or lingua."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Rows per streamed batch (default 4096)."),
-    workers: int = typer.Option(
-        None,
-        "--workers",
-        "-w",
-        help="Processes for the cheap filters and the dedup selection (default 1; e.g. 2 on 2 cores).",
-    ),
 ) -> None:
-    from hfswim.errors import ConfigError
-    from hfswim.filters.config import DEFAULT_FILTERS, FilterConfig
     from hfswim.filters.pipeline import run_filters
 
-    data: dict = {}
-    if config_file is not None:
-        data = FilterConfig.from_yaml(config_file).model_dump(exclude_unset=True)
-    specs = data.get("filters") or [{"name": n} for n in DEFAULT_FILTERS]
-    if filters:
-        by_name = {s["name"]: s for s in specs}
-        specs = [by_name.get(n, {"name": n}) for n in (x.strip() for x in filters.split(",")) if n]
-    # A model given on the command line implies its filter.
-    names = [s["name"] for s in specs]
-    for flag_value, name in ((cross_encoder, "cross-encoder"), (retriever, "roundtrip")):
-        if flag_value and name not in names:
-            specs.append({"name": name})
-    overrides = {
-        "cross-encoder": {"model": cross_encoder, "top_k": top_k, "top_fraction": top_fraction},
-        "logprob": {"top_k": top_k, "top_fraction": top_fraction},
-        "roundtrip": {"model": retriever, "corpus": corpus, "k": roundtrip_k},
-        "langid": {"detector": detector},
-    }
-    for spec in specs:
-        spec.update({k: v for k, v in overrides.get(spec["name"], {}).items() if v is not None})
-        if spec["name"] == "cross-encoder" and "model" not in spec:
-            raise ConfigError(
-                "filter 'cross-encoder' needs a model: pass --cross-encoder PATH (or set model: in --config)."
-            )
-    data["filters"] = specs
-    if batch_size is not None:
-        data["batch_size"] = batch_size
-    if workers is not None:
-        data["workers"] = workers
-    config = FilterConfig.parse(data, source=str(config_file) if config_file else "command line")
     report = run_filters(generated, output, config)
     d = report.to_dict()
     typer.echo(
@@ -121,4 +116,6 @@ def filter_command(
     typer.echo(f"report: {output}/quality_report.md")
 
 
-filter_command.__doc__ = _HELP + "\n\n" + _EPILOG
+filter_command = stage_command(
+    FilterConfig, _filter, section="filter", prepare=_spec_flags, help=_HELP + "\n\n" + _EPILOG
+)

@@ -39,10 +39,11 @@ import multiprocessing
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from hfswim.errors import ConfigError
 from hfswim.filters.registry import FILTER_CLASSES, settings_model
+from hfswim.options import Cli, load_yaml, validate_section
 
 
 class _Spec(BaseModel):
@@ -64,16 +65,42 @@ RepetitionSpec, LogprobSpec, CrossEncoderSpec, RoundTripSpec, SafetySpec = (
 DEFAULT_FILTERS: tuple[str, ...] = ("parse", "langid", "dedup", "heuristics", "exemplar-copy", "repetition", "safety")
 
 
+def _known_filter(spec: Any) -> Any:
+    """An unknown filter name, reported with the names there are and the closest one."""
+    name = spec.get("name") if isinstance(spec, dict) else getattr(spec, "name", spec)
+    if name not in SPEC_TYPES:
+        raise ValueError(_unknown(name).rstrip("."))
+    return spec
+
+
 class FilterConfig(_Spec):
     """The filters to run, in order (the order only decides which filter a multiply-rejected row is
     attributed to; the kept set is the same in any order), plus run settings."""
 
-    filters: list[FilterSpec] = Field(default_factory=lambda: [SPEC_TYPES[n]() for n in DEFAULT_FILTERS])
-    batch_size: Annotated[int, Field(ge=1)] = 4096
-    samples_per_filter: Annotated[int, Field(ge=0)] = 5
-    # Processes for the row phase and the dedup selection (1 = in this process). For the cheap filters;
-    # the model filters (cross-encoder, roundtrip, a safety classifier) already use all cores through torch.
-    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    filters: Annotated[list[Annotated[FilterSpec, BeforeValidator(_known_filter)]], Cli(metavar="NAMES")] = Field(
+        default_factory=lambda: [SPEC_TYPES[n]() for n in DEFAULT_FILTERS],
+        description="Filters to run, comma-separated names (in a --config file: a list of names or of filter "
+        f"specs with their settings). Known: {', '.join(SPEC_TYPES)}.",
+    )
+    batch_size: Annotated[int, Field(ge=1)] = Field(4096, description="Rows per streamed batch.")
+    samples_per_filter: Annotated[int, Field(ge=0)] = Field(
+        5, description="Sample rejects per filter in the quality report."
+    )
+    # The model filters (cross-encoder, roundtrip, a safety classifier) already use all cores through torch.
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        1,
+        description="Processes for the cheap filters and the dedup selection (1 = in this process; e.g. 2 on 2 cores).",
+    )
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        """'parse,langid' or ['parse', {'name': 'langid', 'threshold': 0.6}]: names become default specs."""
+        if isinstance(value, str):
+            value = [n.strip() for n in value.split(",") if n.strip()]
+        if not isinstance(value, list):
+            return value
+        return [{"name": spec} if isinstance(spec, str) else spec for spec in value]
 
     @model_validator(mode="after")
     def _unique(self) -> FilterConfig:
@@ -98,24 +125,10 @@ class FilterConfig(_Spec):
         """Validate a dict; any problem becomes one ConfigError naming the key and ``source``."""
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected a mapping with a 'filters' list, got {type(data).__name__}.")
-        for i, spec in enumerate(data.get("filters") or []):
-            name = spec.get("name") if isinstance(spec, dict) else spec
-            if name not in SPEC_TYPES:
-                raise ConfigError(f"{source}: filters[{i}]: {_unknown(name)}")
-        data = {**data, "filters": [{"name": s} if isinstance(s, str) else s for s in data.get("filters") or []]}
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            first = err.errors()[0]
-            loc = _location(first["loc"])
-            msg = first["msg"].removeprefix("Value error, ")
-            more = f" (and {err.error_count() - 1} more problem(s))" if err.error_count() > 1 else ""
-            raise ConfigError(f"{source}: {loc}: {msg}{more}.") from None
+        return validate_section(cls, data, where=source)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> FilterConfig:
-        from hfswim.config import load_yaml
-
         data = load_yaml(path, "filter config") or {}
         return cls.parse(data, source=str(path))
 
@@ -133,7 +146,7 @@ class FilterConfig(_Spec):
             names = [n.strip() for n in names.split(",") if n.strip()]
         for name in names:
             if name not in SPEC_TYPES:
-                raise ConfigError(f"filters: {_unknown(name)}")
+                raise ConfigError(f"filters: {_unknown(name)}")  # the doctest's message: "filters: unknown ..."
         per_filter = {k: v for k, v in overrides.items() if k in SPEC_TYPES}
         settings = {k: v for k, v in overrides.items() if k not in SPEC_TYPES}
         data = {"filters": [{"name": n, **(per_filter.get(n) or {})} for n in names], **settings}
@@ -147,18 +160,6 @@ def _unknown(name: Any) -> str:
     close = difflib.get_close_matches(str(name), FILTER_NAMES, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return f"unknown filter {name!r}. Known filters: {', '.join(FILTER_NAMES)}.{hint}"
-
-
-def _location(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in SPEC_TYPES:  # pydantic's discriminator tag: already implied by the index
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "config"
 
 
 def build_filters(config: FilterConfig) -> list:

@@ -15,38 +15,43 @@ Example::
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from hfswim.errors import ConfigError
-from hfswim.records import CROSS_LINGUAL, MONOLINGUAL
+from hfswim.options import Cli, validate_section
+from hfswim.prompts.config import PromptOptions
 
-STRATEGIES = ("sap", "sap-naive", "inpars-vanilla", "inpars-gbq", "promptagator")
 DEFAULT_CONCURRENCY = 16
 
 
-class GenerateConfig(BaseModel):
-    """Configuration of one generation run (one client job)."""
+class GenerateConfig(PromptOptions):
+    """Configuration of one generation run (one client job). Each field is a ``hfswim generate`` option; the
+    prompt options (strategy, setting, languages, templates, exemplars) come first, from
+    :class:`~hfswim.prompts.config.PromptOptions`, shared with ``hfswim prompts show``."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     passages: str = Field(description="Passages: a Parquet/JSONL file or folder in the PASSAGE_SCHEMA.")
-    output_dir: str = Field(description="Run folder: store/, generated.parquet, failures.jsonl, manifest.json.")
+    output_dir: Annotated[str, Cli("--output")] = Field(
+        description="Run folder: store/, generated.parquet, failures.jsonl, manifest.json (rerun to resume)."
+    )
 
     # Endpoints
-    endpoints: list[str] = Field(
-        default_factory=list, description="Endpoint URLs or Inference Endpoint names; none = embedded model."
+    endpoints: Annotated[list[str], Cli("--endpoint", repeat=True, metavar="URL|NAME")] = Field(
+        default_factory=list,
+        description="Endpoint URL or Inference Endpoint name; repeat to drive several at once. None: the embedded "
+        "model.",
     )
     endpoint_kind: Literal["auto", "tgi", "openai"] = Field(
-        default="auto", description="auto (probe /info, then /v1/models), tgi or openai."
+        "auto", description="API of the endpoints: auto probes /info (TGI), then /v1/models (OpenAI-compatible)."
     )
     provider: str | None = Field(
         default=None,
         description="Hugging Face Inference Providers: a provider name (together, novita, groq, ...) or auto "
         "(the router picks by your preferences); needs --model ORG/MODEL and an HF token; no --endpoint.",
     )
-    provider_router_url: str | None = Field(
+    provider_router_url: Annotated[str | None, Cli(hidden=True)] = Field(
         default=None,
         description="Inference Providers router (default: huggingface_hub's, https://router.huggingface.co); "
         "must be a Hugging Face host.",
@@ -66,53 +71,48 @@ class GenerateConfig(BaseModel):
     token: str | None = Field(default=None, repr=False, exclude=True, description="HF token (default: HF_TOKEN).")
     model: str | None = Field(
         default=None,
-        description="Embedded mode: local model folder or Hub id to serve (default: packaged Gemma 3 270M). "
+        description="No endpoint: a local model folder or Hub id to serve instead of the packaged Gemma 3 270M. "
         "With endpoints: the model name sent to OpenAI-compatible servers.",
     )
     embedded_server: Literal["hfswim", "transformers"] = Field(
         default="hfswim",
-        description="Embedded mode: hfswim's batched server with a prefix KV cache, or `transformers serve`.",
+        description="No endpoint: hfswim's batched server with a prefix KV cache, or `transformers serve`.",
     )
     embedded_max_batch: int | None = Field(
         default=None, ge=1, description="Embedded hfswim server: rows decoded together (default 16)."
     )
-    embedded_device: str = "cpu"
-    embedded_continuous_batching: bool = False
-
-    # Prompts
-    strategy: str = "sap"
-    setting: Literal["cross-lingual", "monolingual"] = CROSS_LINGUAL
-    languages: list[str] | str | None = Field(
-        default=None,
-        description="Codes ('sw,yo') or a setting (xor, miracl, indic); default: xor (cross-lingual), miracl "
-        "(monolingual).",
+    embedded_device: Annotated[str, Cli("--device")] = Field(
+        "auto", description="Embedded `transformers serve`: torch device, cpu, cuda, cuda:N, mps or auto."
     )
-    template_dir: str | None = None
-    num_exemplars: int = Field(default=3, ge=0)
-    examples: str | None = Field(default=None, description="JSONL of user examples for Promptagator few-shot.")
+    embedded_continuous_batching: bool = Field(False, description="Embedded `transformers serve`: continuous batching.")
 
     # Generation parameters (they are part of every record's key)
-    max_new_tokens: int = Field(default=96, ge=1)
-    summary_max_new_tokens: int | None = Field(default=None, ge=1, description="Default: max_new_tokens.")
-    temperature: float = Field(default=0.0, ge=0.0)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    seed: int | None = 0
+    max_new_tokens: int = Field(default=96, ge=1, description="Token limit of each completion.")
+    summary_max_new_tokens: int | None = Field(
+        default=None, ge=1, description="Token limit of sap's summary step (default: max_new_tokens)."
+    )
+    temperature: float = Field(default=0.0, ge=0.0, description="Sampling temperature; 0 = greedy.")
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0, description="Nucleus sampling (with temperature > 0).")
+    seed: int | None = Field(0, description="Sampling seed sent to the server.")
 
     # Backpressure
     concurrency: int | None = Field(
-        default=None, ge=1, description="Per endpoint; default: TGI /info, the embedded server's batch, or 16."
+        default=None,
+        ge=1,
+        description="Requests in flight per endpoint; default: TGI's max_concurrent_requests, the embedded "
+        "server's batch, or 16.",
     )
-    max_retries: int = Field(default=8, ge=0)
-    request_timeout: float = Field(
+    max_retries: int = Field(default=8, ge=0, description="Retries per request on 429/5xx/timeouts/connection errors.")
+    request_timeout: Annotated[float, Cli(aliases=("--timeout",))] = Field(
         default=300.0,
         gt=0,
         description="Seconds for a whole request (connect, wait, read the full answer); embedded hfswim server: "
         "derived from its measured speed unless set.",
     )
-    backoff_base: float = Field(default=0.5, ge=0)
-    backoff_max: float = Field(default=30.0, ge=0)
+    backoff_base: float = Field(default=0.5, ge=0, description="First retry wait in seconds (doubles each retry).")
+    backoff_max: float = Field(default=30.0, ge=0, description="Longest retry wait in seconds.")
     overload_threshold: int = Field(default=8, ge=1, description="Consecutive 429/503 before pausing an endpoint.")
-    overload_pause: float = Field(default=2.0, ge=0)
+    overload_pause: float = Field(default=2.0, ge=0, description="Seconds an overloaded endpoint is paused.")
     empty_retries: int = Field(
         default=2, ge=0, description="Times an empty or garbled answer (HTTP 200) is asked again before it is stored."
     )
@@ -133,35 +133,19 @@ class GenerateConfig(BaseModel):
     )
 
     # Sharded client jobs and durability
-    num_shards: int = Field(default=1, ge=1)
-    shard_index: int = Field(default=0, ge=0)
+    num_shards: int = Field(default=1, ge=1, description="Split the passages over N client jobs (stable hash).")
+    shard_index: int = Field(default=0, ge=0, description="Which of the N jobs this is (0-based).")
     max_passages: int | None = Field(default=None, ge=1, description="Stop after this many passages (of this shard).")
-    store_files: int = Field(default=16, ge=1, le=4096)
+    store_files: int = Field(default=16, ge=1, le=4096, description="Store files (writers) in the run folder.")
     fsync_interval: float = Field(default=2.0, gt=0, description="Seconds between batched fsyncs.")
-    manifest_interval: float = Field(default=15.0, gt=0)
-    progress: bool = True
-
-    @field_validator("strategy")
-    @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        if value not in STRATEGIES:
-            raise ValueError(f"unknown strategy {value!r}; expected one of {', '.join(STRATEGIES)}")
-        return value
+    manifest_interval: float = Field(default=15.0, gt=0, description="Seconds between manifest updates.")
+    progress: Annotated[bool, Cli(hidden=True)] = Field(True, description="Progress bar (--quiet turns it off).")
 
     @field_validator("embedded_device")
     @classmethod
     def _known_device(cls, value: str) -> str:
         if not re.fullmatch(r"cpu|auto|mps|cuda(:\d+)?", value):
             raise ValueError(f"device {value!r}: expected cpu, cuda, cuda:N, mps or auto")
-        return value
-
-    @field_validator("languages")
-    @classmethod
-    def _known_languages(cls, value: list[str] | str | None) -> list[str] | str | None:
-        from hfswim.languages import parse_languages
-
-        if value is not None:
-            parse_languages(value)  # raises ConfigError naming close matches
         return value
 
     @model_validator(mode="after")
@@ -179,12 +163,6 @@ class GenerateConfig(BaseModel):
             raise ValueError("strategy 'promptagator' needs examples: a JSONL file of (passage, query) pairs")
         return self
 
-    def language_codes(self) -> list[str]:
-        from hfswim.languages import parse_languages
-
-        spec = self.languages if self.languages is not None else ("miracl" if self.is_monolingual else "xor")
-        return [lang.code for lang in parse_languages(spec)]
-
     def generation_params(self) -> dict[str, Any]:
         """The parameters that shape an output; they go into every record's key and ``params`` column."""
         params: dict[str, Any] = {
@@ -200,19 +178,7 @@ class GenerateConfig(BaseModel):
             params["summary_max_new_tokens"] = self.summary_max_new_tokens
         return params
 
-    @property
-    def is_monolingual(self) -> bool:
-        return self.setting == MONOLINGUAL
-
 
 def load_config(**values: Any) -> GenerateConfig:
     """Build a config, turning pydantic's validation errors into one clear ConfigError line."""
-    from pydantic import ValidationError
-
-    try:
-        return GenerateConfig(**values)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "config"
-        msg = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"generate config: {where}: {msg}") from None
+    return validate_section(GenerateConfig, values, where="generate config")

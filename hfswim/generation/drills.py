@@ -198,7 +198,7 @@ def kill_resume_drill(
             server.state.fault_every = fault_schedule(20 * drill.records_expected)
         command = [
             *hfswim_command(), "generate", str(passages), "-o", str(out), "-e", with_credentials(server.url),
-            "-l", languages, "-c", "4", "--no-progress", "--timeout", "3",
+            "-l", languages, "--concurrency", "4", "-q", "--request-timeout", "3",
         ]  # fmt: skip
         finished_before: list[tuple[float, list[dict], list[dict]]] = []
         for _ in range(kills):
@@ -304,7 +304,7 @@ def shard_drill(
         for i in range(shards):
             command = [
                 *hfswim_command(), "generate", str(passages), "-o", str(out), "-e", with_credentials(server.url),
-                "-l", "sw,de", "--num-shards", str(shards), "--shard-index", str(i), "--no-progress",
+                "-l", "sw,de", "--num-shards", str(shards), "--shard-index", str(i), "-q",
             ]  # fmt: skip
             procs.append(subprocess.Popen(command, env=drill_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
         for proc in procs:
@@ -359,7 +359,7 @@ def dead_endpoint_drill(
         command = [
             # The victim first: when both look equally idle, a tie goes to the first endpoint.
             *hfswim_command(), "generate", str(passages), "-o", str(work / "out"), "-e", with_credentials(victim.url),
-            "-e", with_credentials(alive.url), "-l", "sw,de", "--no-progress", "-c", "4",
+            "-e", with_credentials(alive.url), "-l", "sw,de", "-q", "--concurrency", "4",
         ]  # fmt: skip
         proc = subprocess.Popen(command, env=drill_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -384,7 +384,7 @@ def dead_endpoint_drill(
             dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
         command = [
             *hfswim_command(), "generate", str(passages), "-o", str(work / "out2"), "-e", with_credentials(dead),
-            "-e", with_credentials(alive.url), "-l", "sw,de", "--no-progress", "-c", "4",
+            "-e", with_credentials(alive.url), "-l", "sw,de", "-q", "--concurrency", "4",
         ]  # fmt: skip
         drill.dead_at_start_exit_code, output = _run(command, timeout)
         drill.outputs.append(output)

@@ -91,6 +91,7 @@ def load_strategy(config: GenerateConfig) -> PromptStrategy:
         template_dir=config.template_dir,
         num_exemplars=config.num_exemplars,
         examples=examples,
+        query_context=config.query_context,
     )
 
 

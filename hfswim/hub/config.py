@@ -11,12 +11,12 @@ Example::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hfswim.errors import ConfigError
-from hfswim.hub.shards import DEFAULT_BUFFER_BYTES, DEFAULT_ROW_GROUP_ROWS, DEFAULT_SHARD_BYTES, DEFAULT_SHARD_ROWS
 from hfswim.languages import parse_languages
+from hfswim.options import Cli, validate_section
 
 # License ids the Hub accepts in card metadata (https://huggingface.co/docs/hub/repositories-licenses).
 HUB_LICENSES = frozenset(
@@ -30,6 +30,12 @@ HUB_LICENSES = frozenset(
     unlicense zlib pddl lgpl-lr deepfloyd-if-license fair-noncommercial-research-license llama2 llama3 llama3.1
     llama3.2 llama3.3 llama4 gemma unknown other""".split()
 )
+# Which settings a dataset repo holds: both (cross-lingual "sw" + monolingual "sw-mono"), or one setting per repo.
+Layout = Literal["both", "cross-lingual", "monolingual"]
+DEFAULT_SHARD_ROWS = 100_000
+DEFAULT_SHARD_BYTES = 512 * 1024 * 1024  # uncompressed Arrow bytes; ~100-200 MB on disk for text
+DEFAULT_ROW_GROUP_ROWS = 10_000
+DEFAULT_BUFFER_BYTES = 32 * 1024 * 1024
 DEFAULT_LICENSE = "cc-by-sa-4.0"  # Wikipedia's text licence, inherited by data generated from it
 
 
@@ -50,28 +56,46 @@ class BuildConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    layout: str | None = None
-    languages: list[str] | None = None
-    heldout_fraction: float = Field(0.0, ge=0.0, lt=1.0)
-    seed: int = 0
-    license: str = DEFAULT_LICENSE
-    pretty_name: str = "SWIM-IR (hfswim)"
-    source_datasets: list[str] = Field(default_factory=list)
-    shard_rows: int = Field(DEFAULT_SHARD_ROWS, ge=1)
-    shard_bytes: int = Field(DEFAULT_SHARD_BYTES, ge=1)
-    row_group_rows: int = Field(DEFAULT_ROW_GROUP_ROWS, ge=1)
-    buffer_bytes: int = Field(DEFAULT_BUFFER_BYTES, ge=1)
-    batch_size: int = Field(8192, ge=1)
-    manifest: Path | None = None
-    quality_report: Path | None = None
-    card_template: Path | None = None
-
-    @field_validator("layout")
-    @classmethod
-    def _layout(cls, value: str | None) -> str | None:
-        from hfswim.hub.layout import check_layout
-
-        return None if value is None else check_layout(value)
+    layout: Annotated[Layout | None, Cli(aliases=("--setting",))] = Field(
+        None,
+        description="Which data the repo holds and how configs are named: both (default for a new folder: "
+        "cross-lingual configs 'sw', monolingual 'sw-mono'), or cross-lingual / monolingual for one setting per "
+        "repo (configs are bare codes). Default: the existing repo's layout.",
+    )
+    languages: list[str] | None = Field(
+        None, description="Publish only these query languages (e.g. 'sw,yo'); each must have records."
+    )
+    heldout_fraction: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="Share of passages held out as an MTEB-layout test split (<config>-corpus/-queries/-qrels); "
+        "0 = none.",
+    )
+    seed: int = Field(0, description="Seed of the held-out draw (same seed + fraction = same split).")
+    license: str = Field(
+        DEFAULT_LICENSE, description="Hub license id, inherited from the corpus (Wikipedia: cc-by-sa-4.0)."
+    )
+    pretty_name: str = Field("SWIM-IR (hfswim)", description="The dataset's display name (the card's title).")
+    source_datasets: Annotated[list[str], Cli("--source-dataset", repeat=True)] = Field(
+        default_factory=list,
+        description="Corpus dataset the passages came from (repeatable), e.g. wikimedia/wikipedia.",
+    )
+    shard_rows: int = Field(DEFAULT_SHARD_ROWS, ge=1, description="Rows per Parquet shard at most.")
+    shard_bytes: int = Field(DEFAULT_SHARD_BYTES, ge=1, description="Bytes per Parquet shard at most (about).")
+    row_group_rows: int = Field(DEFAULT_ROW_GROUP_ROWS, ge=1, description="Rows per Parquet row group.")
+    buffer_bytes: int = Field(DEFAULT_BUFFER_BYTES, ge=1, description="Rows buffered per config before a write.")
+    batch_size: int = Field(8192, ge=1, description="Records read per batch.")
+    manifest: Path | None = Field(
+        None, description="Generation manifest.json for the card (default: next to RECORDS if present)."
+    )
+    quality_report: Path | None = Field(
+        None, description="Filter quality_report.json for the card (default: next to RECORDS if present)."
+    )
+    card_template: Path | None = Field(
+        None,
+        description="Your own Jinja card template (default: the packaged dataset_cards/swim_ir_dataset_card.md.jinja).",
+    )
 
     @field_validator("languages")
     @classmethod
@@ -100,14 +124,19 @@ class BuildConfig(BaseModel):
 
 
 class PushConfig(BaseModel):
-    """Where and how to push a dataset repo folder."""
+    """Where and how to push a folder: the ``hf upload`` conventions (``REPO_ID FOLDER``, ``--token``,
+    ``--private``, ``--revision``, ``--commit-message``), shared by every push command."""
 
     model_config = ConfigDict(extra="forbid")
 
-    repo_id: str
-    private: bool = False
-    revision: str | None = None
-    commit_message: str | None = None
+    repo_id: str = Field(description="The Hub repo, namespace/name (or name, in the token's namespace).")
+    folder: Annotated[Path | None, Cli(aliases=("--folder",))] = Field(None, description="The folder to push.")
+    private: bool = Field(False, description="Create the repo private (an existing repo keeps its visibility).")
+    revision: str | None = Field(None, description="Branch to push to (created from main if missing).")
+    commit_message: str | None = Field(None, description="Commit title.")
+    token: str | None = Field(
+        None, repr=False, exclude=True, description="Hub token (default: HF_TOKEN or `hf auth login`)."
+    )
 
     @field_validator("repo_id")
     @classmethod
@@ -118,14 +147,33 @@ class PushConfig(BaseModel):
         return value
 
     @classmethod
-    def create(cls, **values) -> PushConfig:
-        return _validated(cls, values)
+    def create(cls, **values: Any) -> PushConfig:
+        return validate_section(cls, values, where="push options")
 
 
-def _validated(model: type[BaseModel], values: dict):
-    try:
-        return model(**values)
-    except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or model.__name__
-        raise ConfigError(f"{key}: {first['msg']}") from None
+class DatasetPushConfig(PushConfig):
+    """``hfswim push-dataset``: push a built folder, or build one from records first (with the build options)."""
+
+    records: Path | None = Field(
+        None, description="Build from these records first (into FOLDER, or a persistent cache folder for REPO_ID)."
+    )
+    build: Annotated[BuildConfig, Cli(prefix="")] = Field(
+        default_factory=BuildConfig, description="Build options, used with --records."
+    )
+
+
+class ModelPushConfig(PushConfig):
+    """``hfswim push-model``: the push options, and the evaluation results for the card's model-index."""
+
+    folder: Annotated[Path | None, Cli(aliases=("--folder",))] = Field(
+        None, description="Model folder written by `hfswim train` (required)."
+    )
+    eval_results: Path | None = Field(
+        None,
+        description="`hfswim evaluate` results for the card's model-index: its output folder or scores.json there "
+        "(or a JSON list of {task, dataset, lang, <metric>: value} records).",
+    )
+
+
+def _validated(model: type[BaseModel], values: dict[str, Any]) -> Any:
+    return validate_section(model, values, where=model.__name__)

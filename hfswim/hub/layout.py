@@ -27,15 +27,15 @@ Example::
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import get_args
 
 import pyarrow as pa
 
 from hfswim.errors import ConfigError
+from hfswim.hub.config import Layout
 from hfswim.records import CROSS_LINGUAL, MONOLINGUAL
 
-Layout = Literal["both", "cross-lingual", "monolingual"]
-LAYOUTS: tuple[str, ...] = ("both", CROSS_LINGUAL, MONOLINGUAL)
+LAYOUTS: tuple[str, ...] = get_args(Layout)  # ("both", "cross-lingual", "monolingual"), named in hfswim.hub.config
 MONO_SUFFIX = "-mono"
 DATA_DIR = "data"
 STATE_FILE = "hfswim.json"
@@ -86,7 +86,7 @@ def config_name(code: str, setting: str, layout: Layout = "both") -> str:
     if layout != "both" and setting != layout:
         raise ConfigError(
             f"this dataset repo holds {layout} data only, got {setting} records for {code!r}: "
-            "build them into another folder (two repos), or start a new folder with --setting both."
+            "build them into another folder (two repos), or start a new folder with --layout both."
         )
     return f"{code}{MONO_SUFFIX}" if layout == "both" and setting == MONOLINGUAL else code
 

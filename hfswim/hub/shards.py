@@ -31,12 +31,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+# The defaults are BuildConfig's (hfswim.hub.config, which `hfswim build-dataset --help` reads without pyarrow).
+from hfswim.hub.config import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_ROW_GROUP_ROWS,
+    DEFAULT_SHARD_BYTES,
+    DEFAULT_SHARD_ROWS,
+)
 from hfswim.hub.layout import DATA_DIR, shard_name
-
-DEFAULT_SHARD_ROWS = 100_000
-DEFAULT_SHARD_BYTES = 512 * 1024 * 1024  # uncompressed Arrow bytes; ~100-200 MB on disk for text
-DEFAULT_ROW_GROUP_ROWS = 10_000
-DEFAULT_BUFFER_BYTES = 32 * 1024 * 1024
 
 
 class ShardWriter:

@@ -10,22 +10,30 @@ Example::
     'Mbuyu huhifadhi maji wapi?'
 """
 
-from hfswim.prompts.exemplars import Exemplar, available_languages, load_exemplars
-from hfswim.prompts.parser import ParseResult, parse_query_output, parse_sap_output, parse_summary_output
-from hfswim.prompts.strategies import STRATEGY_NAMES, PromptStrategy, get_prompt_strategy
-from hfswim.prompts.templates import TEMPLATE_NAMES, load_template
+from __future__ import annotations
 
-__all__ = [
-    "STRATEGY_NAMES",
-    "TEMPLATE_NAMES",
-    "Exemplar",
-    "ParseResult",
-    "PromptStrategy",
-    "available_languages",
-    "get_prompt_strategy",
-    "load_exemplars",
-    "load_template",
-    "parse_query_output",
-    "parse_sap_output",
-    "parse_summary_output",
-]
+import importlib
+from typing import Any
+
+# Imported on first use, so that the prompt options (hfswim.prompts.config) load without the templates.
+_EXPORTS = {
+    "Exemplar": "hfswim.prompts.exemplars",
+    "available_languages": "hfswim.prompts.exemplars",
+    "load_exemplars": "hfswim.prompts.exemplars",
+    "ParseResult": "hfswim.prompts.parser",
+    "parse_query_output": "hfswim.prompts.parser",
+    "parse_sap_output": "hfswim.prompts.parser",
+    "parse_summary_output": "hfswim.prompts.parser",
+    "STRATEGY_NAMES": "hfswim.prompts.strategies",
+    "PromptStrategy": "hfswim.prompts.strategies",
+    "get_prompt_strategy": "hfswim.prompts.strategies",
+    "TEMPLATE_NAMES": "hfswim.prompts.templates",
+    "load_template": "hfswim.prompts.templates",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'hfswim.prompts' has no attribute {name!r}")

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import typer
 
+from hfswim.options import stage_command
+from hfswim.prompts.config import PromptsConfig
+
 _DEMO_PASSAGE = {
     "passage_id": "demo#0",
     "doc_id": "demo",
@@ -45,47 +48,25 @@ def _read_passage(path: Path, lang: str | None) -> dict:
     return passage
 
 
-def prompts(
+def _prompts(
+    config: PromptsConfig,
     action: str = typer.Argument("show", help="What to do; `show` prints the rendered prompt(s)."),
-    strategy: str = typer.Option(
-        "sap", "--strategy", "-s", help="sap | sap-naive | inpars-vanilla | inpars-gbq | promptagator."
-    ),
-    setting: str = typer.Option("cross-lingual", "--setting", help="cross-lingual | monolingual."),
-    lang: str = typer.Option("sw", "--lang", "-l", help="Query language: a SWIM-IR code or name (sw, hindi, ...)."),
-    passage_file: Path = typer.Option(
-        None,
-        "--passage-file",
-        "-p",
-        help="A passage to render: .json object or first row of .jsonl (records.PASSAGE_SCHEMA keys), or plain text. "
-        "Default: a short English demo passage.",
-    ),
-    summary: str = typer.Option(
-        None, "--summary", help="sap only: the step-1 summary to put in the query prompt (default: a placeholder)."
-    ),
-    template_dir: Path = typer.Option(
-        None, "--template-dir", help="Folder whose <name>.jinja files replace the packaged templates."
-    ),
-    num_exemplars: int = typer.Option(3, "--num-exemplars", "-k", help="Few-shot exemplars per prompt."),
-    examples_file: Path = typer.Option(
-        None, "--examples-file", help="promptagator only: JSONL of {'text': ..., 'query': ...} examples (1 to 8)."
-    ),
-    query_context: str = typer.Option(
-        "summary", "--query-context", help="sap only: what the query step sees: summary | passage+summary."
-    ),
 ) -> None:
     """Print the exact prompt(s) a prompt strategy sends to the LLM, for debugging templates and exemplars.
 
-    Two-step SAP prints the summary prompt, then the query prompt; other strategies print one prompt.
+    Two-step SAP prints the summary prompt, then the query prompt; other strategies print one prompt. With several
+    --languages, the prompts of each language follow one another.
 
-    The header shows the template hash (part of every record key) and the stop sequences.
+    The header shows the template hash (part of every record key) and the stop sequences. The options are
+    `hfswim generate`'s prompt options (hfswim.prompts.config.PromptOptions), with the same names and defaults.
 
     Examples:
 
-        hfswim prompts show --strategy sap --setting cross-lingual --lang sw
+        hfswim prompts show --strategy sap --setting cross-lingual --languages sw
 
-        hfswim prompts show -s sap-naive --setting monolingual --lang de --passage-file passage.json
+        hfswim prompts show -s sap-naive --setting monolingual -l de --passage-file passage.json
 
-        hfswim prompts show -s inpars-gbq --lang hi --template-dir my_templates/
+        hfswim prompts show -s inpars-gbq -l hi,bn --template-dir my_templates/
     """
     from hfswim.errors import ConfigError
     from hfswim.languages import get_language
@@ -95,38 +76,42 @@ def prompts(
     if action != "show":
         raise ConfigError(f"Unknown action {action!r} for `hfswim prompts`; expected `show`.")
     examples = None
-    if examples_file is not None:
+    if config.examples is not None:
         from hfswim.io import iter_jsonl
 
-        examples = list(iter_jsonl(examples_file))
-    language = get_language(lang)
+        examples = list(iter_jsonl(config.examples))
     strat = get_prompt_strategy(
-        strategy,
-        setting,
-        template_dir=str(template_dir) if template_dir else None,
-        num_exemplars=num_exemplars,
+        config.strategy,
+        config.setting,
+        template_dir=config.template_dir,
+        num_exemplars=config.num_exemplars,
         examples=examples,
-        query_context=query_context,
+        query_context=config.query_context,
     )
-    if passage_file is not None:
-        passage = _read_passage(passage_file, language.code if setting == MONOLINGUAL else "en")
-    elif setting == MONOLINGUAL:
-        from hfswim.prompts.exemplars import load_exemplars
-
-        # A passage in the query language: the last packaged exemplar, as a stand-in.
-        ex = load_exemplars(language.code, MONOLINGUAL, 3)[-1]
-        passage = {**_DEMO_PASSAGE, "lang": language.code, "title": ex.title, "text": ex.text}
-    else:
-        passage = dict(_DEMO_PASSAGE)
-
     rule = "-" * 80
-    typer.echo(f"# strategy={strat.name} setting={strat.setting} lang={language.code} ({language.english_name})")
-    typer.echo(f"# template_hash={strat.template_hash} two_step={strat.two_step} stop={strat.stop!r}")
-    if strat.two_step:
-        typer.echo(f"{rule}\n# summary prompt\n{rule}")
-        typer.echo(strat.summary_prompt(passage))
-        typer.echo(f"{rule}\n# query prompt ({language.english_name})\n{rule}")
-        typer.echo(strat.query_prompt(passage, language.code, summary or "<the summary written in step 1>"))
-    else:
-        typer.echo(f"{rule}\n# prompt ({language.english_name})\n{rule}")
-        typer.echo(strat.query_prompt(passage, language.code))
+    for code in config.language_codes():
+        language = get_language(code)
+        if config.passage_file is not None:
+            passage = _read_passage(config.passage_file, language.code if config.setting == MONOLINGUAL else "en")
+        elif config.setting == MONOLINGUAL:
+            from hfswim.prompts.exemplars import load_exemplars
+
+            # A passage in the query language: the last packaged exemplar, as a stand-in.
+            ex = load_exemplars(language.code, MONOLINGUAL, 3)[-1]
+            passage = {**_DEMO_PASSAGE, "lang": language.code, "title": ex.title, "text": ex.text}
+        else:
+            passage = dict(_DEMO_PASSAGE)
+        typer.echo(f"# strategy={strat.name} setting={strat.setting} lang={language.code} ({language.english_name})")
+        typer.echo(f"# template_hash={strat.template_hash} two_step={strat.two_step} stop={strat.stop!r}")
+        if strat.two_step:
+            typer.echo(f"{rule}\n# summary prompt\n{rule}")
+            typer.echo(strat.summary_prompt(passage))
+            typer.echo(f"{rule}\n# query prompt ({language.english_name})\n{rule}")
+            summary = config.summary or "<the summary written in step 1>"
+            typer.echo(strat.query_prompt(passage, language.code, summary))
+        else:
+            typer.echo(f"{rule}\n# prompt ({language.english_name})\n{rule}")
+            typer.echo(strat.query_prompt(passage, language.code))
+
+
+prompts = stage_command(PromptsConfig, _prompts)

@@ -28,18 +28,19 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, get_args, runtime_checkable
 
 from hfswim.errors import ConfigError, InputError
 from hfswim.languages import Language, get_language
+from hfswim.prompts.config import QueryContext
 from hfswim.prompts.exemplars import SOURCE_LANG, Exemplar, available_languages, load_exemplars
 from hfswim.prompts.parser import ParseResult, parse_query_output, parse_sap_output, parse_summary_output
 from hfswim.prompts.templates import PromptTemplate, load_template, template_hash
-from hfswim.records import CROSS_LINGUAL, MONOLINGUAL
+from hfswim.records import CROSS_LINGUAL, MONOLINGUAL, STRATEGIES
 
-STRATEGY_NAMES = ("sap", "sap-naive", "inpars-vanilla", "inpars-gbq", "promptagator")
+STRATEGY_NAMES = STRATEGIES  # named once, in hfswim.records
 SETTING_NAMES = (CROSS_LINGUAL, MONOLINGUAL)
-QUERY_CONTEXTS = ("summary", "passage+summary")
+QUERY_CONTEXTS = get_args(QueryContext)  # named once, in hfswim.prompts.config
 MAX_PROMPTAGATOR_EXAMPLES = 8
 
 # At most 4 stop sequences: TGI's default --max-stop-sequences and OpenAI's limit.

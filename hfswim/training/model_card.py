@@ -195,7 +195,10 @@ def eval_results_from_records(records: list[dict[str, Any]] | dict[str, Any]) ->
 
 
 def load_eval_results(path: str | Path) -> list[EvalResult]:
-    """Read evaluation records from a JSON file (see :func:`eval_results_from_records`)."""
+    """Read evaluation records from a JSON file (see :func:`eval_results_from_records`); a folder written by
+    ``hfswim evaluate`` is read from its ``scores.json``."""
+    if Path(path).is_dir():
+        path = Path(path) / "scores.json"
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -99,7 +99,7 @@ def train_reranker(config: TrainConfig):
         passage_prompt=config.passage_prompt,
     )
     # Mining happens here with the bi-encoder, not in prepare_data (which mines with the model being trained).
-    from hfswim.training.retriever import common_training_kwargs, prepare_data
+    from hfswim.training.retriever import common_training_kwargs, prepare_data, with_training_args
 
     data = prepare_data(config, model=None)
     train_rows = labeled_pairs(data.train, miner, config)
@@ -115,10 +115,11 @@ def train_reranker(config: TrainConfig):
         )
     del miner
 
-    args = CrossEncoderTrainingArguments(
+    kwargs = {
         **common_training_kwargs(config, has_evaluator=evaluator is not None),
-        batch_sampler=BatchSamplers.BATCH_SAMPLER,  # a query recurs with its negatives: duplicates are intended
-    )
+        "batch_sampler": BatchSamplers.BATCH_SAMPLER,  # a query recurs with its negatives: duplicates are intended
+    }
+    args = CrossEncoderTrainingArguments(**with_training_args(config, CrossEncoderTrainingArguments, kwargs))
     trainer = CrossEncoderTrainer(
         model=model,
         args=args,

@@ -234,17 +234,35 @@ def training_arguments(config: TrainConfig, columns: list[str], has_evaluator: b
     if config.passage_prompt:
         prompts.update({c: config.passage_prompt for c in text_columns if c != "anchor"})
 
-    return SentenceTransformerTrainingArguments(
+    kwargs = {
         **common_training_kwargs(config, has_evaluator),
-        per_device_eval_batch_size=min(config.batch_size, 128),
+        "per_device_eval_batch_size": min(config.batch_size, 128),
         # No passage twice in one batch: a duplicate would be a false in-batch negative.
-        batch_sampler=BatchSamplers.NO_DUPLICATES,
-        router_mapping=router_mapping,
-        prompts=prompts or None,
-        data_seed=config.seed,
-        dataloader_drop_last=False,
-        ddp_find_unused_parameters=False,
+        "batch_sampler": BatchSamplers.NO_DUPLICATES,
+        "router_mapping": router_mapping,
+        "prompts": prompts or None,
+        "data_seed": config.seed,
+        "dataloader_drop_last": False,
+        "ddp_find_unused_parameters": False,
+    }
+    return SentenceTransformerTrainingArguments(
+        **with_training_args(config, SentenceTransformerTrainingArguments, kwargs)
     )
+
+
+def with_training_args(config: TrainConfig, arguments_class: type, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` updated with the config's ``training_args``: any field of the trainer's arguments dataclass,
+    passed through as it is (no hfswim option re-declares it); an unknown name is a ConfigError."""
+    import dataclasses
+    import difflib
+
+    known = {f.name for f in dataclasses.fields(arguments_class)}
+    for key in config.training_args:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"training_args.{key}: not a field of {arguments_class.__name__}{hint}.")
+    return {**kwargs, **config.training_args}
 
 
 def checkpointing_kwargs(enabled: bool) -> dict[str, bool]:

@@ -59,8 +59,8 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["sample", "demo", "-o", str(out), "--max-words", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0] == f"hfswim: error: {tmp_path / 'missing.jsonl'}: no such file or folder."
-    assert err[1] == "hfswim: error: Bad corpus option: config: Give either sample_size or rate, not both."
-    assert err[2].startswith("hfswim: error: Bad corpus option: max_words: Input should be greater than or equal to 1")
+    assert err[1] == "hfswim: error: command line: Give either sample_size or rate, not both."
+    assert err[2] == "hfswim: error: --max-words: Input should be greater than or equal to 1 (got 0)."
     assert not out.exists()
 
 

@@ -86,8 +86,8 @@ def test_cli_errors_are_one_line(capsys, tmp_path):
     assert main(["evaluate", "bm25", "--tasks", "NotATask"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("hfswim: error: unknown task 'NotATask'") and "\n" not in err
-    assert main(["evaluate", "bm25", "--tasks", "local:x", "--index", "annoy"]) == 2
-    assert "--index: Value error, unknown index kind 'annoy'" in capsys.readouterr().err
+    assert main(["evaluate", "bm25", "--tasks", "local:x", "--index-kind", "annoy"]) == 2
+    assert "--index-kind: Input should be 'flat', 'hnsw' or 'ivfpq' (got 'annoy')" in capsys.readouterr().err
     assert main(["search", str(tmp_path), "query"]) == 2
     assert "not an hfswim index folder" in capsys.readouterr().err
 

@@ -41,7 +41,7 @@ def test_sigkill_then_resume_is_exactly_once(tmp_path, write_passages, loopback)
     out = tmp_path / "out"
     loopback.state.delay = 0.03  # slow enough to kill mid-run
     command = [*HFSWIM, "generate", str(passages), "-o", str(out), "-e", loopback.url, "-l", ",".join(langs),
-               "-c", "2", "--no-progress"]  # fmt: skip
+               "--concurrency", "2", "-q"]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

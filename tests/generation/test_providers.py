@@ -213,7 +213,7 @@ def test_cli_with_a_key_the_server_echoes_never_shows_it(tmp_path, write_passage
         proc = subprocess.run(
             [sys.executable, "-m", "hfswim", "generate", str(passages), "-o", str(tmp_path / "run"), "--endpoint",
              f"{server.url}/v1", "--api-key-env", "HOSTED_KEY", "--model", "hosted-model", "--languages", "sw",
-             "--max-new-tokens", "8", "--no-progress"],
+             "--max-new-tokens", "8", "--quiet"],
             capture_output=True, text=True, env=env, timeout=120,
         )  # fmt: skip
     assert server.state.authorization[f"Bearer {API_KEY}"] > 0  # the key did reach the configured server

@@ -66,7 +66,7 @@ def test_push_dataset_command_builds_pushes_and_never_prints_the_token(
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # the stand-in API is "online"
     src = write_records([make_record(i) for i in range(4)])
 
-    code = main(["push-dataset", "my-org/swim-ir", "--records", str(src), "--private", "-m", "first"])
+    code = main(["push-dataset", "my-org/swim-ir", "--records", str(src), "--private", "--commit-message", "first"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "Pushed 3 file(s)" in out and "my-org/swim-ir@main" in out

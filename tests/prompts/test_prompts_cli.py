@@ -37,7 +37,7 @@ def test_show_promptagator_with_examples_file(tmp_path, capsys):
 def test_errors_are_one_line(capsys):
     assert main(["prompts", "show", "--lang", "klingon"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("hfswim: error: Unknown language 'klingon'") and err.count("\n") == 1
+    assert err.startswith("hfswim: error: --lang: Unknown language 'klingon'") and err.count("\n") == 1
     assert main(["prompts", "show", "-s", "sap", "--template-dir", "/nonexistent/templates"]) == 2
     assert "is not a folder" in capsys.readouterr().err
     assert main(["prompts", "list"]) == 2

@@ -59,8 +59,8 @@ def test_build_with_a_hub_model_pointer_and_rebuild_in_place(demo_space, tmp_pat
     ("args", "message"),
     [
         (["--index", "no-such-index"], "not an index folder (missing index.faiss"),
-        (["--color-from", "chartreuse"], "--color-from must be one of red, yellow"),
-        (["--short-description", "x" * 61], "the Hub allows 60"),
+        (["--color-from", "chartreuse"], "--color-from: Input should be 'red', 'yellow'"),
+        (["--short-description", "x" * 61], "--short-description: String should have at most 60 characters"),
     ],
 )
 def test_space_build_errors_are_one_line(tmp_path, args, message):
@@ -95,7 +95,10 @@ def test_space_push_creates_a_gradio_space_and_uploads_only_changes(tmp_path, mo
     monkeypatch.setenv("HF_TOKEN", SECRET_TOKEN)
     folder = _space_folder(tmp_path)
 
-    assert main(["space", "push", "me/search", str(folder), "--private", "-m", "first", "--revision", "v1"]) == 0
+    assert (
+        main(["space", "push", "me/search", str(folder), "--private", "--commit-message", "first", "--revision", "v1"])
+        == 0
+    )
     out, err = capsys.readouterr()
     create = api.last("create_repo")
     assert (create["repo_type"], create["space_sdk"], create["private"]) == ("space", "gradio", True)
