@@ -45,6 +45,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("evaluate", "hfswim.evaluation.cli:evaluate", "Evaluate a retriever on MTEB/BEIR tasks or a held-out split."),
     ("index", "hfswim.evaluation.cli:index", "Encode passages into a faiss index folder."),
     ("search", "hfswim.evaluation.cli:search", "Search an index folder with a query."),
+    ("report", "hfswim.report.cli:report", "Write the HTML report of a run: counts, funnel, lengths, scores."),
     ("languages", "hfswim.cli_languages:languages", "List the 33 SWIM-IR languages."),
 ]
 # (group name, "module:typer app", summary): commands with subcommands, e.g. `hfswim space build`.

@@ -21,7 +21,6 @@ import fnmatch
 import importlib.resources
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -372,15 +371,10 @@ def write_card(
 ) -> Path:
     """Render the card into ``folder/README.md`` (atomically) and check it; returns the path."""
     card = render_card(state, folder=folder, repo_id=repo_id, template_path=template_path)
+    from hfswim.io import write_text_atomic
+
     path = Path(folder) / CARD_FILE
-    fd, tmp = tempfile.mkstemp(prefix=f".{CARD_FILE}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(str(card))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_text_atomic(path, str(card))
     check_card(folder)
     return path
 

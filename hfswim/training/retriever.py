@@ -315,7 +315,27 @@ def build_trainer(config: TrainConfig):
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator
     )
+    _loss_in_progress_bar(trainer)
     return model, trainer, data
+
+
+def _loss_in_progress_bar(trainer: Any) -> None:
+    """Show the logged loss on the training bar instead of printing a raw log dict below it at every step."""
+    from transformers import ProgressCallback
+
+    class LossOnBar(ProgressCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            super().on_train_begin(args, state, control, **kwargs)
+            if self.training_bar is not None:
+                self.training_bar.set_description("train")
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and self.training_bar is not None and logs:
+                shown = {k: logs[k] for k in ("loss", "learning_rate", "eval_loss") if k in logs}
+                self.training_bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
+
+    if trainer.pop_callback(ProgressCallback) is not None:
+        trainer.add_callback(LossOnBar)
 
 
 def train_retriever(config: TrainConfig) -> TrainResult:
