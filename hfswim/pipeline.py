@@ -230,7 +230,9 @@ def run_pipeline(
     if config.dataset is not None:
         dataset_dir = out / "dataset"
         manifest = Path(generated["manifest"])
-        build_config = _build_config(config.dataset, manifest, quality_report)
+        build_config = _build_config(
+            config.dataset, manifest, quality_report, source=source_dataset_name(config.corpus)
+        )
         runner.run(
             _Stage(
                 "dataset",
@@ -269,7 +271,7 @@ def run_pipeline(
                     {name: c.model_dump(mode="json") for name, c in configs.items()},
                     [dataset_dir / "data", *([out / "model"] if "trained" in models else [])],
                     [out / "eval" / name for name in configs],
-                    lambda: _evaluate(configs, out),
+                    lambda: _evaluate(configs, out, dataset_dir),
                     f"{', '.join(configs)} on the held-out split of {dataset_dir}",
                 )
             )
@@ -344,7 +346,7 @@ def resolved_config(config: PipelineConfig, output_dir: str | Path | None = None
     dataset = out / "dataset"
     resolved["dataset"] = {
         "records": str(records),
-        **_build_config(config.dataset, None, None).model_dump(mode="json"),
+        **_build_config(config.dataset, None, None, source=source_dataset_name(config.corpus)).model_dump(mode="json"),
         # Files the earlier stages write (the config model checks that they exist, so they are named here).
         "manifest": str(out / "generate" / "manifest.json"),
         "quality_report": str(report) if report else None,
@@ -396,11 +398,18 @@ def _filter_config(section: dict[str, Any], where: str = "pipeline config") -> A
 
 
 def _build_config(
-    section: dict[str, Any], manifest: Path | None, report: Path | None, where: str = "pipeline config"
+    section: dict[str, Any],
+    manifest: Path | None,
+    report: Path | None,
+    where: str = "pipeline config",
+    source: str | None = None,
 ) -> Any:
+    """``source``: the corpus the passages came from, for the card's ``source_datasets``."""
     from hfswim.hub import BuildConfig
 
     values = {**({"manifest": str(manifest)} if manifest else {}), **section}
+    if source and not values.get("source_datasets"):
+        values["source_datasets"] = [source]
     if report is not None:
         values.setdefault("quality_report", str(report))
     return validate_section(BuildConfig, values, where=where, section="dataset")
@@ -422,6 +431,20 @@ def _evaluate_config(
     if model:
         values.setdefault("model", model)
     return validate_section(EvaluateConfig, values, where=where, section="evaluate")
+
+
+def source_dataset_name(corpus: dict[str, Any]) -> str:
+    """How the dataset card names the corpus: a Hub id (with its config), the demo corpus, or a file's name.
+
+    >>> source_dataset_name({"source": "wikimedia/wikipedia", "hub_config": "20231101.sw"})
+    'wikimedia/wikipedia (20231101.sw)'
+    """
+    source = str(corpus.get("source", ""))
+    if source == "demo":
+        return "hfswim demo corpus (Wikipedia-style passages packaged with hfswim)"
+    if Path(source).exists():
+        return Path(source.rstrip("/")).name
+    return f"{source} ({corpus['hub_config']})" if corpus.get("hub_config") else source
 
 
 def _filter_settings(section: dict[str, Any], examples: str | None) -> Any:
@@ -477,7 +500,7 @@ def _train(config: Any) -> dict[str, Any]:
     return {"model": str(config.output_dir), "base_model": result.base_model, "steps": result.global_step}
 
 
-def _evaluate(configs: dict[str, Any], out: Path) -> dict[str, Any]:
+def _evaluate(configs: dict[str, Any], out: Path, dataset: Path) -> dict[str, Any]:
     """Evaluate every model; pipeline.json keeps the headline (main score per language and its mean), the full
     mteb output stays in ``eval/<model>/``."""
     from hfswim.evaluation import evaluate, summary_markdown
@@ -488,7 +511,22 @@ def _evaluate(configs: dict[str, Any], out: Path) -> dict[str, Any]:
         run = evaluate(config)
         results[name] = headline_scores(run.rows, config.model, out / "eval" / name)
         _log(summary_markdown(run.rows), fg="white")
+    model_dir = out / "model"
+    if "trained" in results and (model_dir / "README.md").is_file():
+        _card_evaluation(model_dir, results, dataset)
     return results
+
+
+def _card_evaluation(model_dir: Path, results: dict[str, Any], dataset: Path) -> None:
+    """The model card's Evaluation section and chart: the scores this run measured."""
+    from hfswim.report.charts import evaluation_chart
+    from hfswim.training.model_card import add_pipeline_evaluation
+
+    scores = {name: entry["per_language"] for name, entry in results.items()}
+    metric = next((e["metric"] for e in results.values() if e.get("metric")), "ndcg_at_10")
+    image = "images/evaluation.png"
+    evaluation_chart(scores, metric, model_dir / image)
+    add_pipeline_evaluation(model_dir, results, str(dataset), image)
 
 
 def headline_scores(rows: list[Any], model: str, output: Path) -> dict[str, Any]:

@@ -377,5 +377,9 @@ def train_retriever(config: TrainConfig) -> TrainResult:
     if trainer.is_world_process_zero():
         (output_dir / CONFIG_FILE).write_text(json.dumps(result.config, indent=2) + "\n", encoding="utf-8")
         result.save(output_dir / RESULTS_FILE)
-        write_model_card(model, output_dir, TrainingSummary.from_result(result, config))
+        summary = TrainingSummary.from_result(result, config)
+        if len(data.train):  # the card's usage example: a real training pair, in a language the model learned
+            first = data.train[0]
+            summary.usage_query, summary.usage_passage = first["anchor"], first["positive"][:300]
+        write_model_card(model, output_dir, summary)
     return result
