@@ -71,7 +71,7 @@ def _stages_table(data: RunData) -> str:
         seconds = record.get("seconds")
         rows.append(
             f"<tr><td>{index}. {escape(name)}</td><td class='status-{escape(status)}'>{escape(status)}</td>"
-            f"<td>{_num(seconds) if isinstance(seconds, int | float) else '–'} s</td></tr>"
+            f"<td>{f'{seconds:.1f} s' if isinstance(seconds, int | float) else '–'}</td></tr>"
         )
     return (
         "<h2>Stages</h2><div class='scroll'><table><tr><th>stage</th><th>this run</th><th>time</th></tr>"
