@@ -296,9 +296,7 @@ async def _run(
     stats = RunStats()
     done_before = store.num_done
     open_failures = prune_failures(failures_path, store.is_done)
-    progress = ProgressBar(total, enabled=config.progress)
-    if total is not None and done_before:
-        progress.update(stats, n=0)
+    progress = ProgressBar(total, enabled=config.progress, initial=min(done_before, total or done_before))
     sharded = config.num_shards > 1
 
     def manifest(status: str, failures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
