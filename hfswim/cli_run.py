@@ -46,8 +46,7 @@ def run(
 ) -> None:
     """Run sample -> generate -> filter -> build-dataset -> train -> evaluate -> report from one config.
 
-    Each stage writes into its own folder under the output folder. A re-run reuses every stage whose settings
-    and inputs are unchanged (fingerprints in pipeline.json) and resumes an interrupted generation.
+    Each stage writes into its own folder under the output folder. A re-run reuses every stage whose settings and inputs are unchanged (fingerprints in pipeline.json) and resumes an interrupted generation; the report is in OUTPUT/report/report.html.
 
     Examples:
 
