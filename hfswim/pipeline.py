@@ -504,11 +504,12 @@ def _evaluate(configs: dict[str, Any], out: Path, dataset: Path) -> dict[str, An
     """Evaluate every model; pipeline.json keeps the headline (main score per language and its mean), the full
     mteb output stays in ``eval/<model>/``."""
     from hfswim.evaluation import evaluate, summary_markdown
+    from hfswim.progress import progress_enabled
 
     results: dict[str, Any] = {}
     for name, config in configs.items():
         _log(f"  evaluate {name}: {config.model}", fg="cyan")
-        run = evaluate(config)
+        run = evaluate(config, show_progress_bar=progress_enabled())
         results[name] = headline_scores(run.rows, config.model, out / "eval" / name)
         _log(summary_markdown(run.rows), fg="white")
     model_dir = out / "model"

@@ -16,6 +16,7 @@ from typing import ClassVar
 from hfswim.errors import InputError
 from hfswim.filters.base import Rejection, Row
 from hfswim.filters.topk import TopKFilter
+from hfswim.progress import progress_enabled
 
 
 class CrossEncoderFilter(TopKFilter):
@@ -56,7 +57,7 @@ class CrossEncoderFilter(TopKFilter):
     def score(self, pairs: list[tuple[str, str]]) -> list[float]:
         if not pairs:
             return []
-        scores = self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
+        scores = self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=progress_enabled())
         return [float(s) for s in scores]
 
     def judge(self, rows: list[Row]) -> list[Rejection | None]:

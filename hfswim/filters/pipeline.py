@@ -102,6 +102,7 @@ def run_filters(
     """
 
     from hfswim.io import AtomicParquetWriter, make_dir, resolve_files
+    from hfswim.progress import parquet_rows, progress_bar
 
     start = time.perf_counter()
     config = config or FilterConfig()
@@ -127,12 +128,14 @@ def run_filters(
         with AtomicParquetWriter(out / REJECTED_FILE, FILTERED_SCHEMA) as rejected_writer:
             rejected_sink = _TableSink(rejected_writer)
             spills = []
-            with worker_pool(config.workers, runner.filters) as pool:
+            total = parquet_rows(input)
+            with worker_pool(config.workers, runner.filters) as pool, progress_bar("filter", total, "row") as bar:
                 for spill, rejected in judged_batches(
                     runner, files, config.batch_size, pool, config.workers, spill_dir
                 ):
                     rejected_sink.add(rejected)
                     spills.append(spill)
+                    bar.update(min(config.batch_size, (total or 0) - bar.n) if total else config.batch_size)
             decisions = runner.select_phase(map=forked_map(config.workers) if config.workers > 1 else map)
             _write_kept(out / KEPT_FILE, spills, decisions, runner, rejected_sink)
             rejected_sink.flush()

@@ -19,6 +19,7 @@ import numpy as np
 
 from hfswim.errors import InputError
 from hfswim.filters.base import Rejection, Row, RowFilter
+from hfswim.progress import progress_enabled
 
 
 class RoundTripFilter(RowFilter):
@@ -59,7 +60,10 @@ class RoundTripFilter(RowFilter):
 
     def _embed(self, texts: list[str], prompt: str) -> np.ndarray:
         emb = self.model.encode(
-            [prompt + t for t in texts], batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+            [prompt + t for t in texts],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=progress_enabled(),
         )
         return np.ascontiguousarray(emb, dtype=np.float32)
 

@@ -395,8 +395,12 @@ def _build_locked(records: str | os.PathLike, folder: Path, config: BuildConfig)
     stats = InputStats()
     builds: dict[str, _ConfigBuild] = {}
     wanted = set(config.languages) if config.languages else None
+    from hfswim.progress import parquet_rows, progress_bar
+
+    bar = progress_bar("build-dataset", total=parquet_rows(records), unit="row")
     try:
         for file, first_row, batch in iter_record_batches(records, batch_size=config.batch_size):
+            bar.update(batch.num_rows)
             for piece in split_by_config(batch, file, first_row, stats):
                 if wanted is not None and piece.code not in wanted:
                     stats.drop("language not selected", piece.table.num_rows)
@@ -420,6 +424,8 @@ def _build_locked(records: str | os.PathLike, folder: Path, config: BuildConfig)
             for writer in build.writers():
                 writer.abort()
         raise
+    finally:
+        bar.close()
 
     run = hashlib.blake2b(canonical_json([manifest, report, sorted(builds)]).encode("utf-8"), digest_size=6).hexdigest()
     infos = {name: build.commit(run, folder) for name, build in sorted(builds.items())}
