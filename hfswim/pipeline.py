@@ -184,7 +184,7 @@ def run_pipeline(
             [Path(corpus.source)] if Path(str(corpus.source)).exists() else [],
             [passages],
             lambda: _sample(corpus, passages),
-            f"{corpus.source} -> {passages}",
+            f"{config.corpus.get('source', corpus.source)} -> {passages}",
         )
     )
     if config.generate is None:
@@ -253,7 +253,7 @@ def run_pipeline(
                     [dataset_dir / "data"],
                     [out / "model" / "modules.json"],
                     lambda: _train(train_config),
-                    f"{train_config.resolved_base_model} on {dataset_dir} -> {out / 'model'}",
+                    f"{Path(train_config.resolved_base_model).name} on {dataset_dir} -> {out / 'model'}",
                 )
             )
             models["base"] = trained.get("base_model")

@@ -162,6 +162,7 @@ def train(
     if quiet:
         import transformers
 
+        os.environ["HFSWIM_PROGRESS"] = "0"  # hfswim's bars too (the training bar among them)
         transformers.logging.set_verbosity_error()
         transformers.utils.logging.disable_progress_bar()
     result = run_training(config)

@@ -321,7 +321,9 @@ def build_trainer(config: TrainConfig):
 
 def _loss_in_progress_bar(trainer: Any) -> None:
     """Show the logged loss on the training bar instead of printing a raw log dict below it at every step."""
-    from transformers import ProgressCallback
+    from transformers import PrinterCallback, ProgressCallback
+
+    from hfswim.progress import progress_enabled
 
     class LossOnBar(ProgressCallback):
         def on_train_begin(self, args, state, control, **kwargs):
@@ -334,7 +336,11 @@ def _loss_in_progress_bar(trainer: Any) -> None:
                 shown = {k: logs[k] for k in ("loss", "learning_rate", "eval_loss") if k in logs}
                 self.training_bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
 
-    if trainer.pop_callback(ProgressCallback) is not None:
+    # transformers swaps its bar for a PrinterCallback (a raw dict per log step) when its logging is quieter than
+    # WARNING, which hfswim's third-party silencing makes it: neither stays, the bar with the loss comes back.
+    trainer.pop_callback(ProgressCallback)
+    trainer.pop_callback(PrinterCallback)
+    if progress_enabled():
         trainer.add_callback(LossOnBar)
 
 
