@@ -503,7 +503,7 @@ def _train(config: Any) -> dict[str, Any]:
 def _evaluate(configs: dict[str, Any], out: Path, dataset: Path) -> dict[str, Any]:
     """Evaluate every model; pipeline.json keeps the headline (main score per language and its mean), the full
     mteb output stays in ``eval/<model>/``."""
-    from hfswim.evaluation import evaluate, summary_markdown
+    from hfswim.evaluation import evaluate
     from hfswim.progress import progress_enabled
 
     results: dict[str, Any] = {}
@@ -511,7 +511,7 @@ def _evaluate(configs: dict[str, Any], out: Path, dataset: Path) -> dict[str, An
         _log(f"  evaluate {name}: {config.model}", fg="cyan")
         run = evaluate(config, show_progress_bar=progress_enabled())
         results[name] = headline_scores(run.rows, config.model, out / "eval" / name)
-        _log(summary_markdown(run.rows), fg="white")
+    _log(score_table(results), fg="white")
     model_dir = out / "model"
     if "trained" in results and (model_dir / "README.md").is_file():
         _card_evaluation(model_dir, results, dataset)
@@ -528,6 +528,27 @@ def _card_evaluation(model_dir: Path, results: dict[str, Any], dataset: Path) ->
     image = "images/evaluation.png"
     evaluation_chart(scores, metric, model_dir / image)
     add_pipeline_evaluation(model_dir, results, str(dataset), image)
+
+
+def score_table(results: dict[str, dict[str, Any]]) -> str:
+    """One small table for the console: a row per model, a column per language and the mean, on a 0-1 scale.
+
+    >>> print(score_table({"base": {"metric": "ndcg_at_10", "mean": 0.5, "per_language": {"de": 0.4, "es": 0.6}}}))
+      ndcg_at_10     de     es   mean
+      base        0.400  0.600  0.500
+    """
+    languages = sorted({c for entry in results.values() for c in entry.get("per_language", {})})
+    metric = next((e.get("metric") for e in results.values() if e.get("metric")), "score")
+    width = max([len(metric), *(len(name) for name in results)]) + 1
+
+    def cell(value: Any) -> str:
+        return f"{value:6.3f}" if isinstance(value, int | float) else f"{'–':>6}"
+
+    lines = [f"  {metric:<{width}}" + " ".join(f"{c:>6}" for c in [*languages, "mean"])]
+    for name, entry in results.items():
+        values = [entry.get("per_language", {}).get(c) for c in languages] + [entry.get("mean")]
+        lines.append(f"  {name:<{width}}" + " ".join(cell(v) for v in values))
+    return "\n".join(lines)
 
 
 def headline_scores(rows: list[Any], model: str, output: Path) -> dict[str, Any]:
