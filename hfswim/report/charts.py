@@ -40,9 +40,9 @@ def _figure(rows: int, width: float = 7.5) -> tuple[Any, Any]:
     return fig, ax
 
 
-def _save(fig: Any, path: Path) -> Path:
+def _save(fig: Any, path: Path, legend_inches: float = 0.0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, legend_inches / fig.get_figheight(), 1, 1))
     fig.savefig(path, format="png", metadata={"Software": None})  # no version string: stable bytes
     _pyplot().close(fig)
     return path
@@ -79,23 +79,15 @@ def funnel_chart(per_language: Mapping[str, Mapping[str, Any]], filters: Sequenc
     ax.set_xlabel("generated queries")
     ax.set_title("Generated queries per language: kept, or rejected by a filter", fontsize=11, loc="left")
     ax.set_xlim(0, max(left or [1]) * 1.18 or 1)
-    _legend_below(ax, len(used) + 1)
-    return _save(fig, path)
+    return _save(fig, path, _legend_below(ax, len(used) + 1))
 
 
-def _legend_below(ax: Any, entries: int, handles: Any = None, labels: Any = None) -> None:
-    """The legend under the axis, in one or two rows: never over a bar."""
-    if handles is None:
-        handles, labels = ax.get_legend_handles_labels()
-    ax.legend(
-        handles,
-        labels,
-        fontsize=8,
-        frameon=False,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.09 - 0.6 / (ax.figure.get_figheight() * 2)),
-        ncol=min(entries, 4),
-    )
+def _legend_below(ax: Any, entries: int) -> float:
+    """The legend in a strip under the axis label: never over a bar or a label. Returns the strip's height
+    (inches), which :func:`_save` keeps free."""
+    handles, labels = ax.get_legend_handles_labels()
+    ax.figure.legend(handles, labels, fontsize=8, frameon=False, loc="lower center", ncol=min(entries, 4))
+    return 0.22 * -(-entries // 4) + 0.05
 
 
 def metric_label(metric: str) -> str:
@@ -139,7 +131,7 @@ def evaluation_chart(scores: Mapping[str, Mapping[str, float | None]], metric: s
     fig, ax = _figure(len(codes) * max(1, len(models)) // 2 + 1)
     height = 0.8 / max(1, len(models))
     for i, model in enumerate(models):
-        offsets = [row - 0.4 + height * (i + 0.5) for row in range(len(codes))]
+        offsets = [row + 0.4 - height * (i + 0.5) for row in range(len(codes))]  # first model on top
         values = [scores[model].get(c) for c in codes]
         bars = ax.barh(
             offsets,
@@ -156,5 +148,4 @@ def evaluation_chart(scores: Mapping[str, Mapping[str, float | None]], metric: s
     shown = metric_label(metric)
     ax.set_xlabel(shown)
     ax.set_title(f"Held-out retrieval per language, {shown} (0-1, higher is better)", fontsize=11, loc="left")
-    _legend_below(ax, len(models))
-    return _save(fig, path)
+    return _save(fig, path, _legend_below(ax, len(models)))

