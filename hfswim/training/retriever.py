@@ -333,8 +333,9 @@ def _loss_in_progress_bar(trainer: Any) -> None:
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if state.is_world_process_zero and self.training_bar is not None and logs:
-                shown = {k: logs[k] for k in ("loss", "learning_rate", "eval_loss") if k in logs}
-                self.training_bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
+                shown = {k: logs[k] for k in ("loss", "eval_loss") if isinstance(logs.get(k), int | float)}
+                if shown:  # the closing summary log has no loss: the last one stays on the bar
+                    self.training_bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
 
     # transformers swaps its bar for a PrinterCallback (a raw dict per log step) when its logging is quieter than
     # WARNING, which hfswim's third-party silencing makes it: neither stays, the bar with the loss comes back.
