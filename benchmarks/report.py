@@ -29,6 +29,7 @@ ORDER = [
     "faiss_latency",
     "space_latency",
     "space_install",
+    "run_resume",
 ]
 
 HEADER = """# Benchmarks

@@ -49,6 +49,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("faiss_latency", ["--n", "1000000", "--threads", "2", "--m", "16", "--ef-construction", "48"], {}),
     ("space_latency", [], {"OMP_NUM_THREADS": "2"}),
     ("space_install", [], {}),
+    ("run_resume", ["--baseline-commit", "d9bf26b"], {"OMP_NUM_THREADS": "2"}),
 ]
 
 
