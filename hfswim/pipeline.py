@@ -504,13 +504,16 @@ def _evaluate(configs: dict[str, Any], out: Path, dataset: Path) -> dict[str, An
     """Evaluate every model; pipeline.json keeps the headline (main score per language and its mean), the full
     mteb output stays in ``eval/<model>/``."""
     from hfswim.evaluation import evaluate
-    from hfswim.progress import progress_enabled
+    from hfswim.progress import progress_bar
 
     results: dict[str, Any] = {}
-    for name, config in configs.items():
-        _log(f"  evaluate {name}: {config.model}", fg="cyan")
-        run = evaluate(config, show_progress_bar=progress_enabled())
-        results[name] = headline_scores(run.rows, config.model, out / "eval" / name)
+    # One bar over the models (mteb's per-encode "Batches" bars would print a dozen lines per model).
+    with progress_bar("evaluate", total=len(configs), unit="model", delay=0) as bar:
+        for name, config in configs.items():
+            bar.set_postfix_str(name)
+            run = evaluate(config)
+            results[name] = headline_scores(run.rows, config.model, out / "eval" / name)
+            bar.update()
     _log(score_table(results), fg="white")
     model_dir = out / "model"
     if "trained" in results and (model_dir / "README.md").is_file():

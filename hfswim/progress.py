@@ -30,19 +30,15 @@ def progress_bar(desc: str, total: int | None = None, unit: str = "it", initial:
     """A tqdm bar (a context manager) in hfswim's style; disabled unless :func:`progress_enabled`."""
     from tqdm.auto import tqdm
 
-    return tqdm(
-        total=total,
-        initial=initial,
-        desc=desc,
-        unit=unit,
-        unit_scale=True,
-        dynamic_ncols=True,
-        delay=1.0,
-        mininterval=0.5,
-        disable=not progress_enabled(),
-        file=sys.stderr,
-        **kwargs,
-    )
+    settings = {
+        "unit_scale": True,
+        "dynamic_ncols": True,
+        "delay": 1.0,
+        "mininterval": 0.5,
+        "disable": not progress_enabled(),
+        "file": sys.stderr,
+    }
+    return tqdm(total=total, initial=initial, desc=desc, unit=unit, **{**settings, **kwargs})
 
 
 def parquet_rows(path: str | os.PathLike) -> int | None:

@@ -323,13 +323,13 @@ def _loss_in_progress_bar(trainer: Any) -> None:
     """Show the logged loss on the training bar instead of printing a raw log dict below it at every step."""
     from transformers import PrinterCallback, ProgressCallback
 
-    from hfswim.progress import progress_enabled
+    from hfswim.progress import progress_bar, progress_enabled
 
     class LossOnBar(ProgressCallback):
         def on_train_begin(self, args, state, control, **kwargs):
-            super().on_train_begin(args, state, control, **kwargs)
-            if self.training_bar is not None:
-                self.training_bar.set_description("train")
+            if state.is_world_process_zero:  # as ProgressCallback's, named from its first frame
+                self.training_bar = progress_bar("train", total=state.max_steps, unit="step", delay=0)
+            self.current_step = 0
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if state.is_world_process_zero and self.training_bar is not None and logs:
