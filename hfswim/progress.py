@@ -31,7 +31,7 @@ def progress_bar(desc: str, total: int | None = None, unit: str = "it", initial:
     from tqdm.auto import tqdm
 
     settings = {
-        "unit_scale": True,
+        "unit_scale": False,  # "8.00/8.00" for small counts otherwise
         "dynamic_ncols": True,
         "delay": 1.0,
         "mininterval": 0.5,
