@@ -116,7 +116,9 @@ def _samples(data: RunData) -> str:
             f"{'…' if len(s['text']) > 400 else ''}</div></div>"
             for s in data.samples[code]
         )
-        blocks.append(f"<details><summary>{_language(code)}</summary>{items}</details>")
+        # A few languages: open (nothing to click); many: closed, so the list stays scannable.
+        attr = " open" if len(data.samples) <= 4 else ""
+        blocks.append(f"<details{attr}><summary>{_language(code)}</summary>{items}</details>")
     return "<h2>Sample queries and their passages</h2>" + "".join(blocks) if blocks else ""
 
 
