@@ -71,6 +71,7 @@ from hfswim.records import canonical_json
 logger = logging.getLogger(__name__)
 
 LOCK_FILE = ".hfswim.lock"  # hidden: never pushed
+CARD_TEMPLATE_FILE = ".hfswim-card-template"  # hidden: the custom card template's path on this machine
 STATE_FORMAT = 1
 MAX_PROVENANCE_VALUES = 20  # distinct models/templates/params listed per config in the card
 _SECRET_KEYS = ("api_key", "apikey", "authorization", "headers", "secret", "password", "hf_token", "access_token")
@@ -433,7 +434,11 @@ def _build_locked(records: str | os.PathLike, folder: Path, config: BuildConfig)
     state = state or {"format": STATE_FORMAT, "layout": layout, "configs": {}, "runs": {}}
     state.update(license=config.license, pretty_name=config.pretty_name)
     if config.card_template is not None:  # push re-renders the card: with the same template
-        state["card_template"] = str(Path(config.card_template).resolve())
+        # A machine path: kept in a hidden file (never pushed), not in the published hfswim.json.
+        state.pop("card_template", None)
+        from hfswim.io import write_text_atomic
+
+        write_text_atomic(folder / CARD_TEMPLATE_FILE, str(Path(config.card_template).resolve()) + "\n")
     if config.source_datasets or "source_datasets" not in state:
         state["source_datasets"] = config.source_datasets
     configs = {**state["configs"], **{name: info.__dict__ for name, info in infos.items()}}
