@@ -39,7 +39,7 @@ def run(out: Path, tree: Path, *extra: str) -> tuple[float, dict]:
     done = subprocess.run(
         [sys.executable, "-m", "hfswim", "run", "--output", str(out), *extra],
         env=env,
-        cwd=ROOT,  # never write into the baseline checkout
+        cwd=tree,  # `python -m` puts the working folder first on sys.path: it decides which hfswim runs
         capture_output=True,
         text=True,
     )
