@@ -32,6 +32,7 @@ ORDER = [
     "space_latency",
     "space_install",
     "cli_startup",
+    "run_resume",
 ]
 
 HEADER = """# Benchmarks

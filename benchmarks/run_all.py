@@ -52,6 +52,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("space_latency", [], {"OMP_NUM_THREADS": "2"}),
     ("space_install", [], {}),
     ("cli_startup", ["--baseline", "d9bf26b", "--repeats", "7"], {}),
+    ("run_resume", ["--baseline-commit", "d9bf26b"], {"OMP_NUM_THREADS": "2"}),
 ]
 
 

@@ -116,6 +116,12 @@ def _search() -> Any:
     return search
 
 
+def _report() -> Any:
+    from hfswim.report.cli import report
+
+    return report
+
+
 def _languages() -> Any:
     from hfswim.cli_languages import languages
 
@@ -143,6 +149,7 @@ COMMANDS: list[Command] = [
     Command("evaluate", _evaluate, "Evaluate a retriever on MTEB/BEIR tasks or a held-out split."),
     Command("index", _index, "Encode passages into a faiss index folder."),
     Command("search", _search, "Search an index folder with a query."),
+    Command("report", _report, "Write the HTML report of a run: counts, funnel, lengths, scores."),
     Command("languages", _languages, "List the 33 SWIM-IR languages."),
 ]
 # Commands with subcommands (a typer app), e.g. `hfswim space build`.

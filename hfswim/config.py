@@ -34,6 +34,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, create_model, model_validator
 
 from hfswim.corpus.config import CorpusConfig
@@ -114,14 +115,16 @@ class PipelineConfig(BaseModel):
         return self._source
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> PipelineConfig:
+    def from_yaml(cls, path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
+        """Load a pipeline YAML, then apply ``section.key=value`` overrides (see :func:`apply_overrides`)."""
         path = Path(path)
         if not path.exists():
             raise ConfigError(f"{path}: pipeline config not found.")
         data = load_yaml(path, "pipeline config")
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of stage sections ({', '.join(STAGES)}).")
-        config = validate_section(cls, data, where=str(path))
+        data = apply_overrides(data, overrides)
+        config = validate_section(cls, data, where=str(path) + (" with --set" if overrides else ""))
         config._source = str(path)
         return config
 
@@ -133,6 +136,38 @@ def section_values(section: BaseModel | dict[str, Any] | None) -> dict[str, Any]
     if isinstance(section, dict):
         return dict(section)
     return {name: getattr(section, name) for name in section.model_fields_set if getattr(section, name) is not None}
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Apply ``--set`` overrides: ``section.key=value`` (value parsed as YAML), ``section=null`` to skip a stage.
+
+    >>> apply_overrides({"generate": {"languages": "de"}}, ["generate.languages=sw,yo", "train.max_steps=2"])
+    {'generate': {'languages': 'sw,yo'}, 'train': {'max_steps': 2}}
+    >>> apply_overrides({"train": {"max_steps": 2}}, ["train=null", "output_dir=runs/x"])
+    {'train': None, 'output_dir': 'runs/x'}
+    """
+    data = dict(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        parts = [p for p in key.strip().split(".") if p]
+        if not sep or not parts:
+            raise ConfigError(f"--set {item}: expected section.key=value (e.g. generate.languages=sw,yo).")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        if len(parts) == 1:
+            data[parts[0]] = value
+            continue
+        node = data.get(parts[0])
+        node = dict(node) if isinstance(node, dict) else {}
+        data[parts[0]] = node
+        for part in parts[1:-1]:
+            child = node.get(part)
+            node[part] = child = dict(child) if isinstance(child, dict) else {}
+            node = child
+        node[parts[-1]] = value
+    return data
 
 
 def demo_config_path() -> Path:

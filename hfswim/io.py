@@ -276,7 +276,7 @@ class AtomicParquetWriter:
                 self._flush()
             self._writer.close()
             if exc_type is None:
-                os.replace(self._tmp, self.path)
+                publish_tempfile(self._tmp, self.path)
         finally:
             if os.path.exists(self._tmp):
                 os.unlink(self._tmp)
@@ -304,16 +304,56 @@ def build_folder_atomically(
     return target
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    """Write JSON (indented, UTF-8) through a temporary file and rename."""
+def file_mode() -> int:
+    """The permissions a plain ``open(path, "w")`` would give a new file: 0o666 less the umask (0o644 usually).
+
+    ``tempfile.mkstemp`` makes files private (0o600); a file renamed into place from it would stay so, and
+    the other users of a shared run folder (or a web server serving a report) could not read it.
+    """
+    return 0o666 & ~_umask()
+
+
+def dir_mode() -> int:
+    """The permissions ``mkdir`` would give a new folder (0o755 usually); ``mkdtemp`` makes it 0o700."""
+    return 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    global _UMASK
+    if _UMASK is None:
+        _UMASK = 0o022
+        try:  # Linux reports the umask without changing it (os.umask would, for every thread at once)
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("Umask:"):
+                    _UMASK = int(line.split()[1], 8)
+        except (OSError, ValueError):
+            pass
+    return _UMASK
+
+
+_UMASK: int | None = None
+
+
+def publish_tempfile(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Give a finished temporary file the usual permissions and rename it into place."""
+    os.chmod(tmp, file_mode())
+    os.replace(tmp, path)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write UTF-8 text through a temporary file and rename (usual permissions)."""
     path = Path(path)
     check_output_file(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, ensure_ascii=False, sort_keys=False)
-            fh.write("\n")
-        os.replace(tmp, path)
+            fh.write(text)
+        publish_tempfile(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    """Write JSON (indented, UTF-8) through a temporary file and rename."""
+    write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n")

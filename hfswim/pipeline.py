@@ -1,6 +1,6 @@
 """Run the whole pipeline from one :class:`~hfswim.config.PipelineConfig`.
 
-``sample -> generate -> filter -> build-dataset -> train -> evaluate``, each stage
+``sample -> generate -> filter -> build-dataset -> train -> evaluate -> report``, each stage
 writing into its own folder under ``output_dir`` and reading the one before::
 
     runs/demo/
@@ -9,11 +9,15 @@ writing into its own folder under ``output_dir`` and reading the one before::
       filter/                   # hfswim filter: kept.parquet, rejected.parquet, quality_report.{json,md}
       dataset/                  # hfswim build-dataset: data/<lang>/train-*.parquet, README.md (card)
       model/                    # hfswim train (when the train section is set)
-      eval/                     # hfswim evaluate on the held-out split, base model and trained model
-      pipeline.json             # what ran, with each stage's counts
+      eval/                     # hfswim evaluate on the held-out split: base, trained (and bm25) models
+      report/                   # hfswim report: report.html and its charts
+      pipeline.json             # what ran: each stage's fingerprint, seconds and headline counts/metrics
 
-Every stage is resumable on its own (generation keeps a durable record store), so
-re-running the same config after an interruption continues where it stopped.
+**Resume by stage.** Each stage's fingerprint (its resolved settings and the files it reads, see
+:mod:`hfswim.run_state`) is recorded in ``pipeline.json``; a re-run reuses every stage whose fingerprint is
+unchanged and whose outputs are still there, so re-running an unchanged config trains and evaluates nothing,
+and changing ``train:`` re-runs train and evaluate only. ``force=["train"]`` re-runs a stage on purpose.
+Within a stage, generation keeps a durable record store: an interrupted run continues where it stopped.
 
 Example::
 
@@ -26,68 +30,271 @@ Example::
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hfswim.config import PipelineConfig, section_values, validate_section
-from hfswim.errors import InputError
+from hfswim.errors import ConfigError, InputError
 from hfswim.io import make_dir, write_json_atomic
+from hfswim.run_state import fingerprint, load_previous, strict_json
+
+STAGE_NAMES = ("sample", "generate", "filter", "dataset", "train", "evaluate", "report")
+STAGE_ALIASES = {"build-dataset": "dataset", "corpus": "sample", "eval": "evaluate"}
+# Keys of a stage's resolved settings that change how it shows progress, never what it writes.
+_COSMETIC = ("progress", "show_progress_bar", "quiet", "verbose")
 
 
-def _log(message: str) -> None:
+def _log(message: str, **style: Any) -> None:
     import typer
 
-    typer.secho(f"[hfswim] {message}", fg="cyan", err=True)
+    typer.secho(message, err=True, **({"fg": "cyan"} | style))
 
 
-def run_pipeline(config: PipelineConfig, output_dir: str | Path | None = None) -> dict[str, Any]:
-    """Run every configured stage in order; returns (and writes) ``pipeline.json``.
+def stage_name(name: str) -> str:
+    """The canonical name of a stage (``build-dataset`` is ``dataset``); ConfigError for an unknown one."""
+    canonical = STAGE_ALIASES.get(name, name)
+    if canonical not in STAGE_NAMES:
+        raise ConfigError(f"--force {name}: unknown stage; choose one of {', '.join(STAGE_NAMES)}.")
+    return canonical
+
+
+@dataclass
+class _Stage:
+    """One step of the run: what it reads, what it must leave behind, and how to run it."""
+
+    name: str
+    settings: Any  # the resolved section (defaults filled), part of the fingerprint
+    inputs: list[Path]
+    outputs: list[Path]  # all must exist for a recorded run to be reused
+    run: Callable[[], dict[str, Any]]
+    describe: str = ""
+    always: bool = False  # cheap steps that read everything (the report): never reused
+
+
+class _Runner:
+    """Runs stages in order, reusing unchanged ones, printing ``[3/7] filter ... 12.4 s`` and saving pipeline.json."""
+
+    def __init__(self, out: Path, total: int, force: set[str]):
+        self.out = out
+        self.total = total
+        self.force = force
+        self.previous = load_previous(out / "pipeline.json")
+        self.summary: dict[str, Any] = {"output_dir": str(out), "stages": {}}
+        self.started = time.time()
+        self.index = 0
+
+    def run(self, stage: _Stage) -> dict[str, Any]:
+        self.index += 1
+        step = f"[{self.index}/{self.total}] {stage.name}"
+        settings = _without_cosmetic(stage.settings)
+        digest = fingerprint(stage.name, settings, stage.inputs)
+        before = self.previous.get(stage.name) or {}
+        reusable = (
+            not stage.always
+            and stage.name not in self.force
+            and before.get("fingerprint") == digest
+            and all(p.exists() for p in stage.outputs)
+        )
+        if reusable:
+            record = {**before, "status": "reused", "seconds": 0.0}
+            _log(f"{step}: unchanged since the last run, reused{_headline(stage.name, record)}", fg="cyan")
+        else:
+            _log(f"{step}: {stage.describe}" if stage.describe else step, fg="cyan", bold=True)
+            started = time.time()
+            result = stage.run()
+            seconds = round(time.time() - started, 1)
+            record = {"status": "ran", "fingerprint": digest, "seconds": seconds, **result}
+            _log(f"{step} done in {seconds} s{_headline(stage.name, record)}", fg="green")
+        self.summary["stages"][stage.name] = record
+        self._save()
+        return record
+
+    def finish(self) -> dict[str, Any]:
+        self.summary["wall_seconds"] = round(time.time() - self.started, 1)
+        self._save()
+        ran = [n for n, r in self.summary["stages"].items() if r.get("status") == "ran"]
+        _log(
+            f"done in {self.summary['wall_seconds']} s ({len(ran)} of {len(self.summary['stages'])} stages ran); "
+            f"summary in {self.out / 'pipeline.json'}",
+            fg="green",
+            bold=True,
+        )
+        return self.summary
+
+    def _save(self) -> None:
+        # Saved after every stage: an interrupted run keeps the fingerprints of the stages it finished.
+        write_json_atomic(self.out / "pipeline.json", strict_json(self.summary))
+
+
+def _without_cosmetic(settings: Any) -> Any:
+    if isinstance(settings, dict):
+        return {k: _without_cosmetic(v) for k, v in settings.items() if k not in _COSMETIC}
+    return settings
+
+
+def _headline(name: str, record: dict[str, Any]) -> str:
+    """A few words of what a stage produced, for its console line."""
+    if name == "sample" and isinstance(record.get("per_language"), dict):
+        return f" ({sum(record['per_language'].values())} passages)"
+    if name == "generate":
+        return f" ({record.get('accepted', 0)} accepted, {record.get('rejected', 0)} rejected, {record.get('failed', 0)} failed)"
+    if name == "filter":
+        return (
+            f" (kept {record.get('kept', 0)} of {record.get('in', record.get('kept', 0) + record.get('rejected', 0))})"
+        )
+    if name == "dataset":
+        return f" ({', '.join(record.get('configs', []))})"
+    if name == "train":
+        return f" ({record.get('steps')} steps)"
+    if name == "evaluate":
+        scores = [
+            f"{model} {entry['mean']:.3f}"
+            for model, entry in record.items()
+            if isinstance(entry, dict) and isinstance(entry.get("mean"), float)
+        ]
+        metric = next((e.get("metric") for e in record.values() if isinstance(e, dict) and e.get("metric")), "")
+        return f" (mean {metric}: {', '.join(scores)})" if scores else ""
+    if name == "report":
+        return f" ({record.get('html')})"
+    return ""
+
+
+def run_pipeline(
+    config: PipelineConfig, output_dir: str | Path | None = None, force: list[str] | tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Run every configured stage in order, reusing unchanged ones; returns (and writes) ``pipeline.json``.
 
     Every section is validated before the first stage starts: a typo under ``train:`` is reported before
-    generation spends its LLM calls.
+    generation spends its LLM calls. ``force``: stage names to re-run even when unchanged.
     """
     out = Path(output_dir or config.output_dir)
+    forced = {stage_name(name) for name in force}
     validate_pipeline(config, out)
     make_dir(out)
-    summary: dict[str, Any] = {"output_dir": str(out), "stages": {}}
-    started = time.time()
+    runner = _Runner(out, _count_stages(config), forced)
 
     passages = out / "passages.parquet"
-    summary["stages"]["sample"] = _sample(config.corpus, passages)
-
+    corpus = _corpus_config(config.corpus)
+    runner.run(
+        _Stage(
+            "sample",
+            corpus.model_dump(mode="json"),
+            [Path(corpus.source)] if Path(str(corpus.source)).exists() else [],
+            [passages],
+            lambda: _sample(corpus, passages),
+            f"{section_values(config.corpus).get('source', corpus.source)} -> {passages}",
+        )
+    )
     if config.generate is None:
-        return _finish(out, summary, started)
-    generated = _generate(config.generate, passages, out / "generate")
-    summary["stages"]["generate"] = generated
+        return runner.finish()
+
+    gen_out = out / "generate"
+    gen_config = _generate_config(config.generate, passages, gen_out)
+    generated = runner.run(
+        _Stage(
+            "generate",
+            gen_config.model_dump(mode="json"),
+            [passages],
+            [gen_out / "generated.parquet", gen_out / "manifest.json"],
+            lambda: _generate(gen_config),
+            f"{gen_config.strategy} {gen_config.setting} -> {gen_out}",
+        )
+    )
 
     records = Path(generated["parquet"])
     quality_report = None
     if config.filter is not None:
-        filtered = _filter(config.filter, records, out / "filter", examples=config.generate.examples)
-        summary["stages"]["filter"] = filtered
-        records = out / "filter" / "kept.parquet"
-        quality_report = out / "filter" / "quality_report.json"
+        filter_out = out / "filter"
+        examples = config.generate.examples
+        filter_config = _filter_settings(config.filter, examples)
+        filtered = runner.run(
+            _Stage(
+                "filter",
+                filter_config.model_dump(mode="json"),
+                [records, *([Path(examples)] if examples else [])],
+                [filter_out / "kept.parquet", filter_out / "quality_report.json"],
+                lambda: _filter(filter_config, records, filter_out),
+                f"{records} -> {filter_out}",
+            )
+        )
+        records = filter_out / "kept.parquet"
+        quality_report = filter_out / "quality_report.json"
         if filtered["kept"] == 0:
             raise InputError(
-                f"{out / 'filter'}: every generated record was rejected; see quality_report.md there. "
+                f"{filter_out}: every generated record was rejected; see quality_report.md there. "
                 "Nothing left to publish or train on."
             )
 
-    if config.dataset is None:
-        return _finish(out, summary, started)
-    dataset_dir = out / "dataset"
-    summary["stages"]["dataset"] = _build(
-        config.dataset, records, dataset_dir, Path(generated["manifest"]), quality_report
-    )
-
-    if config.train is not None:
-        summary["stages"]["train"] = _train(config.train, dataset_dir, out / "model")
-    if config.evaluate is not None:
-        models = {"base": summary["stages"].get("train", {}).get("base_model")}
-        if "train" in summary["stages"]:
+    if config.dataset is not None:
+        dataset_dir = out / "dataset"
+        manifest = Path(generated["manifest"])
+        build_config = _build_config(
+            config.dataset, manifest, quality_report, source=source_dataset_name(config.corpus)
+        )
+        runner.run(
+            _Stage(
+                "dataset",
+                build_config.model_dump(mode="json"),
+                [records, manifest, *([quality_report] if quality_report else [])],
+                [dataset_dir / "hfswim.json"],
+                lambda: _build(build_config, records, dataset_dir),
+                f"{records} -> {dataset_dir}",
+            )
+        )
+        models: dict[str, str | None] = {}
+        if config.train is not None:
+            train_config = _train_config(config.train, dataset_dir, out / "model")
+            trained = runner.run(
+                _Stage(
+                    "train",
+                    train_config.model_dump(mode="json"),
+                    [dataset_dir / "data"],
+                    [out / "model" / "modules.json"],
+                    lambda: _train(train_config),
+                    f"{Path(train_config.resolved_base_model).name} on {dataset_dir} -> {out / 'model'}",
+                )
+            )
+            models["base"] = trained.get("base_model")
             models["trained"] = str(out / "model")
-        summary["stages"]["evaluate"] = _evaluate(config.evaluate, dataset_dir, models, out / "eval")
-    return _finish(out, summary, started)
+        if config.evaluate is not None:
+            models.setdefault("base", None)
+            models.update(_baselines())
+            configs = {
+                name: _evaluate_config(config.evaluate, dataset_dir, model, out / "eval" / name)
+                for name, model in models.items()
+            }
+            runner.run(
+                _Stage(
+                    "evaluate",
+                    {name: c.model_dump(mode="json") for name, c in configs.items()},
+                    [dataset_dir / "data", *([out / "model"] if "trained" in models else [])],
+                    [out / "eval" / name for name in configs],
+                    lambda: _evaluate(configs, out, dataset_dir),
+                    f"{', '.join(configs)} on the held-out split of {dataset_dir}",
+                )
+            )
+
+    runner.run(_Stage("report", {}, [], [], lambda: _report(out), "charts and report.html", always=True))
+    return runner.finish()
+
+
+def _count_stages(config: PipelineConfig) -> int:
+    if config.generate is None:
+        return 1
+    optional = (config.filter, config.dataset)
+    later = (config.train, config.evaluate) if config.dataset is not None else ()
+    return 2 + sum(s is not None for s in optional) + sum(s is not None for s in later) + 1
+
+
+def _baselines() -> dict[str, str]:
+    """BM25 next to the encoders when its extra is installed (bm25s + PyStemmer)."""
+    import importlib.util
+
+    if importlib.util.find_spec("bm25s") and importlib.util.find_spec("Stemmer"):
+        return {"bm25": "bm25"}
+    return {}
 
 
 def validate_pipeline(config: PipelineConfig, out: Path) -> None:
@@ -119,14 +326,48 @@ def validate_pipeline(config: PipelineConfig, out: Path) -> None:
             _evaluate_config(config.evaluate, out / "dataset", model, out / "eval", where)
 
 
-def _finish(out: Path, summary: dict[str, Any], started: float) -> dict[str, Any]:
-    summary["wall_seconds"] = round(time.time() - started, 1)
-    write_json_atomic(out / "pipeline.json", summary)
-    _log(f"done in {summary['wall_seconds']} s; summary in {out / 'pipeline.json'}")
-    return summary
+def resolved_config(config: PipelineConfig, output_dir: str | Path | None = None) -> dict[str, Any]:
+    """The config that will run: every section as its stage's config model builds it (defaults filled, the
+    paths between stages set), for ``hfswim run --print-config``."""
+    out = Path(output_dir or config.output_dir)
+    validate_pipeline(config, out)
+    resolved: dict[str, Any] = {"output_dir": str(out), "corpus": _corpus_config(config.corpus).model_dump(mode="json")}
+    if config.generate is None:
+        return resolved
+    resolved["generate"] = _generate_config(config.generate, out / "passages.parquet", out / "generate").model_dump(
+        mode="json"
+    )
+    records, report = out / "generate" / "generated.parquet", None
+    if config.filter is not None:
+        resolved["filter"] = _filter_settings(config.filter, config.generate.examples).model_dump(mode="json")
+        records, report = out / "filter" / "kept.parquet", out / "filter" / "quality_report.json"
+    if config.dataset is None:
+        return resolved
+    dataset = out / "dataset"
+    resolved["dataset"] = {
+        "records": str(records),
+        **_build_config(config.dataset, None, None, source=source_dataset_name(config.corpus)).model_dump(mode="json"),
+        # Files the earlier stages write (the config model checks that they exist, so they are named here).
+        "manifest": str(out / "generate" / "manifest.json"),
+        "quality_report": str(report) if report else None,
+    }
+    models: dict[str, str | None] = {"base": None}
+    if config.train is not None:
+        train = _train_config(config.train, dataset, out / "model")
+        resolved["train"] = train.model_dump(mode="json")
+        models = {"base": train.resolved_base_model, "trained": str(out / "model")}
+    if config.evaluate is not None:
+        models.update(_baselines())
+        resolved["evaluate"] = {
+            name: _evaluate_config(config.evaluate, dataset, model, out / "eval" / name).model_dump(mode="json")
+            for name, model in models.items()
+        }
+    return resolved
 
 
 # One builder per stage: the same code validates the section up front and configures the stage when it runs.
+
+
 # The sections were validated as typed models when the config was read; these add the paths that connect the
 # stages and validate the stage's own model once more with them.
 Section = Any  # a PipelineConfig section: the stage's config model (or a plain mapping of its fields)
@@ -151,10 +392,19 @@ def _filter_config(section: Section, where: str = "pipeline config") -> Any:
     return validate_section(FilterConfig, section_values(section), where=where, section="filter")
 
 
-def _build_config(section: Section, manifest: Path | None, report: Path | None, where: str = "pipeline config") -> Any:
+def _build_config(
+    section: Section,
+    manifest: Path | None,
+    report: Path | None,
+    where: str = "pipeline config",
+    source: str | None = None,
+) -> Any:
+    """``source``: the corpus the passages came from, for the card's ``source_datasets``."""
     from hfswim.hub import BuildConfig
 
     values = {**({"manifest": str(manifest)} if manifest else {}), **section_values(section)}
+    if source and not values.get("source_datasets"):
+        values["source_datasets"] = [source]
     if report is not None:
         values.setdefault("quality_report", str(report))
     return validate_section(BuildConfig, values, where=where, section="dataset")
@@ -178,20 +428,42 @@ def _evaluate_config(
     return validate_section(EvaluateConfig, values, where=where, section="evaluate")
 
 
-def _sample(section: Section, path: Path) -> dict[str, Any]:
+def source_dataset_name(section: Section) -> str:
+    """How the dataset card names the corpus: a Hub id (with its config), the demo corpus, or a file's name.
+
+    >>> source_dataset_name({"source": "wikimedia/wikipedia", "hub_config": "20231101.sw"})
+    'wikimedia/wikipedia (20231101.sw)'
+    """
+    from hfswim.corpus import demo_corpus_path
+
+    corpus = section_values(section)
+    source = str(corpus.get("source", ""))
+    if source == "demo" or source == str(demo_corpus_path()):
+        return "hfswim demo corpus (Wikipedia-style passages packaged with hfswim)"
+    if Path(source).exists():
+        return Path(source.rstrip("/")).name
+    return f"{source} ({corpus['hub_config']})" if corpus.get("hub_config") else source
+
+
+def _filter_settings(section: Section, examples: str | None) -> Any:
+    config = _filter_config(section)
+    # Promptagator prompts showed the user's examples: exemplar-copy compares its rows with those.
+    spec = config.spec("exemplar-copy")
+    if examples and spec is not None and getattr(spec, "examples", None) is None:
+        spec.examples = str(examples)
+    return config
+
+
+def _sample(config: Any, path: Path) -> dict[str, Any]:
     from hfswim.corpus import write_passages
 
-    config = _corpus_config(section)
-    _log(f"sample: {config.source} -> {path}")
     counts = write_passages(config, path)
     return {"passages": str(path), "per_language": counts}
 
 
-def _generate(section: Section, passages: Path, out: Path) -> dict[str, Any]:
+def _generate(config: Any) -> dict[str, Any]:
     from hfswim.generation import generate
 
-    config = _generate_config(section, passages, out)
-    _log(f"generate: {config.strategy} {config.setting} -> {out}")
     result = generate(config)
     return {
         "parquet": str(result.parquet_path),
@@ -202,49 +474,100 @@ def _generate(section: Section, passages: Path, out: Path) -> dict[str, Any]:
     }
 
 
-def _filter(section: Section, records: Path, out: Path, examples: str | None = None) -> dict[str, Any]:
+def _filter(config: Any, records: Path, out: Path) -> dict[str, Any]:
     from hfswim.filters import run_filters
 
-    config = _filter_config(section)
-    # Promptagator prompts showed the user's examples: exemplar-copy compares its rows with those.
-    spec = config.spec("exemplar-copy")
-    if examples and spec is not None and getattr(spec, "examples", None) is None:
-        spec.examples = str(examples)
-    _log(f"filter: {records} -> {out}")
     report = run_filters(records, out, config)
     totals = report.totals() if hasattr(report, "totals") else {}
     return {"kept": _count_rows(out / "kept.parquet"), "rejected": _count_rows(out / "rejected.parquet"), **totals}
 
 
-def _build(section: Section, records: Path, out: Path, manifest: Path, report: Path | None) -> dict[str, Any]:
+def _build(config: Any, records: Path, out: Path) -> dict[str, Any]:
     from hfswim.hub import build_dataset
 
-    config = _build_config(section, manifest, report)
-    _log(f"build-dataset: {records} -> {out}")
     result = build_dataset(records, out, config)
     return {"folder": str(out), "configs": [c.name for c in result.configs]}
 
 
-def _train(section: Section, dataset: Path, out: Path) -> dict[str, Any]:
+def _train(config: Any) -> dict[str, Any]:
     from hfswim.training import train
 
-    config = _train_config(section, dataset, out)
-    _log(f"train: {dataset} -> {out}")
     result = train(config)
-    return {"model": str(out), "base_model": result.base_model, "steps": result.global_step}
+    return {"model": str(config.output_dir), "base_model": result.base_model, "steps": result.global_step}
 
 
-def _evaluate(section: Section, dataset: Path, models: dict[str, str | None], out: Path) -> dict[str, Any]:
-    from hfswim.evaluation import evaluate, summary_markdown
+def _evaluate(configs: dict[str, Any], out: Path, dataset: Path) -> dict[str, Any]:
+    """Evaluate every model; pipeline.json keeps the headline (main score per language and its mean), the full
+    mteb output stays in ``eval/<model>/``."""
+    from hfswim.evaluation import evaluate
+    from hfswim.progress import progress_bar
 
     results: dict[str, Any] = {}
-    for name, model in models.items():
-        config = _evaluate_config(section, dataset, model, out / name)
-        _log(f"evaluate ({name}): {config.model} on {config.tasks}")
-        run = evaluate(config)
-        results[name] = {"output": str(out / name), "scores": [row.__dict__ for row in run.rows]}
-        _log("\n" + summary_markdown(run.rows))
+    # One bar over the models (mteb's per-encode "Batches" bars would print a dozen lines per model).
+    with progress_bar("evaluate", total=len(configs), unit="model", delay=0) as bar:
+        for name, config in configs.items():
+            bar.set_postfix_str(name)
+            run = evaluate(config)
+            results[name] = headline_scores(run.rows, config.model, out / "eval" / name)
+            bar.update()
+    _log(score_table(results), fg="white")
+    model_dir = out / "model"
+    if "trained" in results and (model_dir / "README.md").is_file():
+        _card_evaluation(model_dir, results, dataset)
     return results
+
+
+def _card_evaluation(model_dir: Path, results: dict[str, Any], dataset: Path) -> None:
+    """The model card's Evaluation section and chart: the scores this run measured."""
+    from hfswim.report.charts import evaluation_chart
+    from hfswim.training.model_card import add_pipeline_evaluation
+
+    scores = {name: entry["per_language"] for name, entry in results.items()}
+    metric = next((e["metric"] for e in results.values() if e.get("metric")), "ndcg_at_10")
+    image = "images/evaluation.png"
+    evaluation_chart(scores, metric, model_dir / image)
+    add_pipeline_evaluation(model_dir, results, str(dataset), image)
+
+
+def score_table(results: dict[str, dict[str, Any]]) -> str:
+    """One small table for the console: a row per model, a column per language and the mean, on a 0-1 scale.
+
+    >>> print(score_table({"base": {"metric": "ndcg_at_10", "mean": 0.5, "per_language": {"de": 0.4, "es": 0.6}}}))
+      ndcg_at_10     de     es   mean
+      base        0.400  0.600  0.500
+    """
+    languages = sorted({c for entry in results.values() for c in entry.get("per_language", {})})
+    metric = next((e.get("metric") for e in results.values() if e.get("metric")), "score")
+    width = max([len(metric), *(len(name) for name in results)]) + 1
+
+    def cell(value: Any) -> str:
+        return f"{value:6.3f}" if isinstance(value, int | float) else f"{'–':>6}"
+
+    lines = [f"  {metric:<{width}}" + " ".join(f"{c:>6}" for c in [*languages, "mean"])]
+    for name, entry in results.items():
+        values = [entry.get("per_language", {}).get(c) for c in languages] + [entry.get("mean")]
+        lines.append(f"  {name:<{width}}" + " ".join(cell(v) for v in values))
+    return "\n".join(lines)
+
+
+def headline_scores(rows: list[Any], model: str, output: Path) -> dict[str, Any]:
+    """``{"model", "output", "metric", "mean", "per_language": {subset: score}}`` of an evaluation's rows."""
+    per_language = {row.subset: row.main_score for row in rows}
+    finite = [s for s in per_language.values() if isinstance(s, float) and s == s]
+    return {
+        "model": str(model),
+        "output": str(output),
+        "metric": rows[0].main_metric if rows else None,
+        "mean": sum(finite) / len(finite) if finite else None,
+        "per_language": dict(sorted(per_language.items())),
+    }
+
+
+def _report(out: Path) -> dict[str, Any]:
+    from hfswim.report import write_report
+
+    result = write_report(out)
+    return {"html": str(result.html), "charts": [str(p) for p in result.charts]}
 
 
 def _count_rows(path: Path) -> int:

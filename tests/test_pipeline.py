@@ -46,7 +46,7 @@ def test_pipeline_end_to_end_on_the_embedded_gemma(tmp_path):
     assert main(["run", str(path), "-o", str(out)]) == 0
 
     summary = json.loads((out / "pipeline.json").read_text(encoding="utf-8"))
-    assert set(summary["stages"]) == {"sample", "generate", "filter", "dataset", "train", "evaluate"}
+    assert set(summary["stages"]) == {"sample", "generate", "filter", "dataset", "train", "evaluate", "report"}
     manifest = json.loads((out / "generate" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["records"]["failed"] == 0
 
@@ -70,5 +70,14 @@ def test_pipeline_end_to_end_on_the_embedded_gemma(tmp_path):
         loaded += [(queries[q["query-id"]], q["corpus-id"], corpus[q["corpus-id"]]) for q in qrels]
     assert sorted(loaded) == sorted((r["query"], r["passage_id"], r["text"]) for r in kept)
 
-    assert (out / "model" / "README.md").is_file()
-    assert summary["stages"]["evaluate"]["trained"]["scores"]
+    card = (out / "model" / "README.md").read_text(encoding="utf-8")
+    assert summary["stages"]["evaluate"]["trained"]["per_language"]
+    assert "No benchmark results yet" not in card and "images/evaluation.png" in card
+    assert (out / "model" / "images" / "evaluation.png").is_file() and (out / "report" / "report.html").is_file()
+    assert str(tmp_path) not in card and "127.0.0.1" not in (out / "dataset" / "hfswim.json").read_text()
+    assert load_dataset(repo, split="train", cache_dir=cache)  # the default config
+
+    # A re-run of the unchanged config reuses every stage but the report: no generation, training or evaluation.
+    assert main(["run", str(path), "-o", str(out)]) == 0
+    rerun = json.loads((out / "pipeline.json").read_text(encoding="utf-8"))
+    assert {n for n, r in rerun["stages"].items() if r["status"] == "ran"} == {"report"}

@@ -27,6 +27,7 @@ from hfswim.corpus.sampling import StratifiedSampler, inclusion_threshold
 from hfswim.corpus.sources import CorpusStats, iter_documents
 from hfswim.errors import InputError
 from hfswim.io import AtomicParquetWriter
+from hfswim.progress import progress_bar
 from hfswim.records import PASSAGE_SCHEMA
 
 
@@ -61,15 +62,19 @@ def iter_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> Ite
 def make_sampler(config: CorpusConfig) -> StratifiedSampler:
     """The sampler for ``config``; with ``sample_size`` and no ``total``, a first streaming pass counts passages."""
     threshold: float | dict[str, float] = 1.0
+    total: int | None = None
     if config.rate is not None:
         threshold = config.rate
     elif config.sample_size is not None:
         if config.total is not None:
             threshold = inclusion_threshold(config.sample_size, config.total)
+            total = config.total
         else:
             counted = CorpusStats()
-            for _ in iter_passages(config, counted):
-                pass
+            with progress_bar("sample: counting passages", unit="passage") as bar:
+                for _ in iter_passages(config, counted):
+                    bar.update()
+            total = counted.passages
             if config.allocation == "equal":
                 threshold = {
                     lang: inclusion_threshold(config.sample_size, n)
@@ -77,7 +82,9 @@ def make_sampler(config: CorpusConfig) -> StratifiedSampler:
                 }
             else:
                 threshold = inclusion_threshold(config.sample_size, counted.passages)
-    return StratifiedSampler(threshold=threshold, cap_per_language=config.cap_per_language, seed=config.seed)
+    sampler = StratifiedSampler(threshold=threshold, cap_per_language=config.cap_per_language, seed=config.seed)
+    sampler.passages_total = total  # for the second pass's bar
+    return sampler
 
 
 def sample_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> Iterator[dict[str, Any]]:
@@ -88,7 +95,15 @@ def sample_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> I
     if not config.samples:
         yield from iter_passages(config, stats)
         return
-    yield from make_sampler(config).sample(iter_passages(config, stats))
+    sampler = make_sampler(config)
+    with progress_bar("sample", total=sampler.passages_total, unit="passage") as bar:
+
+        def counted() -> Iterator[dict[str, Any]]:
+            for passage in iter_passages(config, stats):
+                bar.update()
+                yield passage
+
+        yield from sampler.sample(counted())
 
 
 def write_passages(config: CorpusConfig, path: str | os.PathLike, stats: CorpusStats | None = None) -> dict[str, int]:

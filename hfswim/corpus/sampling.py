@@ -61,6 +61,7 @@ class StratifiedSampler:
         self.threshold = threshold
         self.cap_per_language = cap_per_language
         self.seed = seed
+        self.passages_total: int | None = None  # passages in the source, when a first pass counted them
 
     def _threshold(self, lang: str) -> float:
         if isinstance(self.threshold, Mapping):

@@ -32,6 +32,7 @@ import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import sentencepiece as spm
 import torch
 import torch.nn.functional as F
 from sentence_transformers.base.modules import InputModule
@@ -43,11 +44,27 @@ UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
 NGRAM_ORDERS: tuple[tuple[int, int], ...] = ((2, 0), (3, 1), (5, 2))
 
 
-def load_sentencepiece(path: str):
-    """A ``SentencePieceProcessor`` for ``path`` (the model file shipped with the encoder)."""
-    import sentencepiece as spm
+class SentencePieceTokenizer(spm.SentencePieceProcessor):
+    """A ``SentencePieceProcessor`` with the vocabulary interface of a transformers tokenizer too (``vocab``,
+    ``get_vocab()``, ``vocab_size``, ``len()``): mteb reads ``len(model.tokenizer.vocab)`` to size the embedding
+    table."""
 
-    return spm.SentencePieceProcessor(model_file=str(path))
+    @property
+    def vocab(self) -> dict[str, int]:
+        """Piece -> id, like ``PreTrainedTokenizer.vocab``."""
+        return {self.id_to_piece(i): i for i in range(self.get_piece_size())}
+
+    def get_vocab(self) -> dict[str, int]:
+        return self.vocab
+
+    @property
+    def vocab_size(self) -> int:
+        return self.get_piece_size()
+
+
+def load_sentencepiece(path: str) -> SentencePieceTokenizer:
+    """The SentencePiece tokenizer for ``path`` (the model file shipped with the encoder)."""
+    return SentencePieceTokenizer(model_file=str(path))
 
 
 class USEncoder(InputModule):

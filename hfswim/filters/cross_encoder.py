@@ -19,6 +19,7 @@ from hfswim.errors import InputError
 from hfswim.filters.base import Rejection, Row
 from hfswim.filters.settings import Fraction, PositiveInt, existing_path
 from hfswim.filters.topk import TopKFilter
+from hfswim.progress import progress_enabled
 
 
 class CrossEncoderFilter(TopKFilter):
@@ -71,7 +72,7 @@ class CrossEncoderFilter(TopKFilter):
     def score(self, pairs: list[tuple[str, str]]) -> list[float]:
         if not pairs:
             return []
-        scores = self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
+        scores = self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=progress_enabled())
         return [float(s) for s in scores]
 
     def judge(self, rows: list[Row]) -> list[Rejection | None]:

@@ -111,6 +111,7 @@ def run_filters(
     """
 
     from hfswim.io import AtomicParquetWriter, make_dir, resolve_files
+    from hfswim.progress import parquet_rows, progress_bar
 
     start = time.perf_counter()
     config = config or FilterConfig()
@@ -136,10 +137,12 @@ def run_filters(
         with AtomicParquetWriter(out / REJECTED_FILE, FILTERED_SCHEMA) as rejected_writer:
             rejected_sink = _TableSink(rejected_writer)
             spills = []
-            with worker_pool(config.workers, run.filters) as pool:
+            total = parquet_rows(input)
+            with worker_pool(config.workers, run.filters) as pool, progress_bar("filter", total, "row") as bar:
                 for spill, rejected in judged_batches(run, files, config.batch_size, pool, config.workers, spill_dir):
                     rejected_sink.add(rejected)
                     spills.append(spill)
+                    bar.update(min(config.batch_size, (total or 0) - bar.n) if total else config.batch_size)
             decisions = run.select_phase(map=forked_map(config.workers) if config.workers > 1 else map)
             _write_kept(out / KEPT_FILE, spills, decisions, run, rejected_sink)
             rejected_sink.flush()

@@ -21,6 +21,7 @@ from pydantic import AfterValidator
 from hfswim.errors import InputError
 from hfswim.filters.base import Rejection, Row, RowFilter
 from hfswim.filters.settings import PositiveInt, existing_path, must_exist
+from hfswim.progress import progress_enabled
 
 
 def _encoder_name_or_path(value: str) -> str:
@@ -82,7 +83,10 @@ class RoundTripFilter(RowFilter):
 
     def _embed(self, texts: list[str], prompt: str) -> np.ndarray:
         emb = self.model.encode(
-            [prompt + t for t in texts], batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+            [prompt + t for t in texts],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=progress_enabled(),
         )
         return np.ascontiguousarray(emb, dtype=np.float32)
 

@@ -120,30 +120,47 @@ class RunStats:
 class ProgressBar:
     """A tqdm bar over records, with tokens/s and accepted/rejected/failed in the postfix."""
 
-    def __init__(self, total: int | None, enabled: bool = True, min_interval: float = 0.5):
+    def __init__(self, total: int | None, enabled: bool = True, min_interval: float = 0.5, initial: int = 0):
         from tqdm.auto import tqdm
 
         # delay: a run that stops at once (a bad row, an endpoint error) prints its one error line, no bar.
-        self._bar = tqdm(total=total, unit="rec", desc="generate", disable=not enabled, dynamic_ncols=True, delay=1.0)
+        # initial: a resumed run's bar starts at the records already done (its rate counts only this run's).
+        self._bar = tqdm(
+            total=total,
+            initial=initial,
+            unit="rec",
+            desc="generate",
+            disable=not enabled,
+            dynamic_ncols=True,
+            delay=1.0,
+        )
         self._last = 0.0
         self._min_interval = min_interval
+        self._stats: RunStats | None = None
+        self._retries = 0
+
+    def _postfix(self, stats: RunStats, retries: int, refresh: bool) -> None:
+        wall = max(time.time() - stats.started, 1e-9)
+        self._bar.set_postfix(
+            tok_s=f"{stats.total_tokens / wall:.0f}",
+            ok=stats.accepted,
+            rej=stats.rejected,
+            fail=stats.failed,
+            retry=retries,
+            refresh=refresh,
+        )
 
     def update(self, stats: RunStats, n: int = 1, retries: int = 0) -> None:
-        self._bar.update(n)
+        self._stats, self._retries = stats, retries
         now = time.monotonic()
         if now - self._last >= self._min_interval:
             self._last = now
-            wall = max(time.time() - stats.started, 1e-9)
-            self._bar.set_postfix(
-                tok_s=f"{stats.total_tokens / wall:.0f}",
-                ok=stats.accepted,
-                rej=stats.rejected,
-                fail=stats.failed,
-                retry=retries,
-                refresh=False,
-            )
+            self._postfix(stats, retries, refresh=False)  # before the update, which redraws with these counts
+        self._bar.update(n)
 
     def close(self) -> None:
+        if self._stats is not None:  # the line left on screen shows the final counts, not the last throttled ones
+            self._postfix(self._stats, self._retries, refresh=True)
         self._bar.close()
 
 

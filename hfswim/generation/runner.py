@@ -286,9 +286,7 @@ async def _run(
         config, strategy, endpoints, pool, model_name, store, files, stats, recovered,
         done_before=store.num_done, open_failures=prune_failures(files.failures, store.is_done), clients=clients,
     )  # fmt: skip
-    progress = ProgressBar(total, enabled=config.progress)
-    if total is not None and report.done_before:
-        progress.update(stats, n=0)
+    progress = ProgressBar(total, enabled=config.progress, initial=min(report.done_before, total or report.done_before))
     engine = GenerationEngine(
         config, strategy, pool, store, model_name=model_name, endpoint_kind=endpoints[0].kind,
         failures_path=files.failures, stats=stats, progress=progress,

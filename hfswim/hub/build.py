@@ -71,6 +71,7 @@ from hfswim.records import canonical_json
 logger = logging.getLogger(__name__)
 
 LOCK_FILE = ".hfswim.lock"  # hidden: never pushed
+CARD_TEMPLATE_FILE = ".hfswim-card-template"  # hidden: the custom card template's path on this machine
 STATE_FORMAT = 1
 MAX_PROVENANCE_VALUES = 20  # distinct models/templates/params listed per config in the card
 _SECRET_KEYS = ("api_key", "apikey", "authorization", "headers", "secret", "password", "hf_token", "access_token")
@@ -309,6 +310,40 @@ def scrub_secrets(obj: Any) -> Any:
     return obj
 
 
+_LOOPBACK = ("127.", "localhost", "[::1]", "0.0.0.0")
+
+
+def scrub_local(obj: Any) -> Any:
+    """Drop what only means something on this machine before it is published: absolute paths become their
+    file name, loopback/private URLs are removed (the embedded server's ``http://127.0.0.1:PORT``).
+
+    >>> scrub_local({"model_id": "/root/.cache/hfswim/models/gemma", "url": "http://127.0.0.1:4000", "k": 1})
+    {'model_id': 'gemma', 'k': 1}
+    """
+    from urllib.parse import urlparse
+
+    def local_url(value: str) -> bool:
+        if "://" not in value:
+            return False
+        host = urlparse(value).hostname or ""
+        return host.startswith(_LOOPBACK) or host in ("localhost", "::1", "0.0.0.0")
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            if local_url(value):
+                return None
+            if value.startswith(("/", "~/")) or (len(value) > 2 and value[1:3] in (":\\", ":/")):
+                return Path(value).name
+        return scrub_local(value)
+
+    if isinstance(obj, dict):
+        cleaned = {k: clean(v) for k, v in obj.items()}
+        return {k: v for k, v in cleaned.items() if not (v is None and isinstance(obj[k], str))}
+    if isinstance(obj, list):
+        return [c for c in (clean(v) for v in obj) if c is not None]
+    return obj
+
+
 def build_dataset(
     records: str | os.PathLike,
     output: str | os.PathLike,
@@ -356,13 +391,17 @@ def _build_locked(records: str | os.PathLike, folder: Path, config: BuildConfig)
     check_shard_schemas(folder)
     remove_stale_staging(folder)
 
-    manifest = scrub_secrets(_read_json(config.manifest, "generation manifest"))
-    report = scrub_secrets(_read_json(config.quality_report, "quality report"))
+    manifest = scrub_local(scrub_secrets(_read_json(config.manifest, "generation manifest")))
+    report = scrub_local(scrub_secrets(_read_json(config.quality_report, "quality report")))
     stats = InputStats()
     builds: dict[str, _ConfigBuild] = {}
     wanted = set(config.languages) if config.languages else None
+    from hfswim.progress import parquet_rows, progress_bar
+
+    bar = progress_bar("build-dataset", total=parquet_rows(records), unit="row")
     try:
         for file, first_row, batch in iter_record_batches(records, batch_size=config.batch_size):
+            bar.update(batch.num_rows)
             for piece in split_by_config(batch, file, first_row, stats):
                 if wanted is not None and piece.code not in wanted:
                     stats.drop("language not selected", piece.table.num_rows)
@@ -386,6 +425,8 @@ def _build_locked(records: str | os.PathLike, folder: Path, config: BuildConfig)
             for writer in build.writers():
                 writer.abort()
         raise
+    finally:
+        bar.close()
 
     run = hashlib.blake2b(canonical_json([manifest, report, sorted(builds)]).encode("utf-8"), digest_size=6).hexdigest()
     infos = {name: build.commit(run, folder) for name, build in sorted(builds.items())}
@@ -393,7 +434,11 @@ def _build_locked(records: str | os.PathLike, folder: Path, config: BuildConfig)
     state = state or {"format": STATE_FORMAT, "layout": layout, "configs": {}, "runs": {}}
     state.update(license=config.license, pretty_name=config.pretty_name)
     if config.card_template is not None:  # push re-renders the card: with the same template
-        state["card_template"] = str(Path(config.card_template).resolve())
+        # A machine path: kept in a hidden file (never pushed), not in the published hfswim.json.
+        state.pop("card_template", None)
+        from hfswim.io import write_text_atomic
+
+        write_text_atomic(folder / CARD_TEMPLATE_FILE, str(Path(config.card_template).resolve()) + "\n")
     if config.source_datasets or "source_datasets" not in state:
         state["source_datasets"] = config.source_datasets
     configs = {**state["configs"], **{name: info.__dict__ for name, info in infos.items()}}
@@ -410,6 +455,7 @@ def _build_locked(records: str | os.PathLike, folder: Path, config: BuildConfig)
     state["runs"] = {k: v for k, v in sorted(state["runs"].items()) if k in live_runs}
     _verify_counts(folder, state)
     write_json_atomic(folder / STATE_FILE, state)
+    draw_funnel(folder, state)
     card_path = write_card(folder, state, template_path=config.card_template)
     return BuildResult(
         folder=folder,
@@ -418,6 +464,37 @@ def _build_locked(records: str | os.PathLike, folder: Path, config: BuildConfig)
         stats=stats,
         card_path=card_path,
     )
+
+
+def draw_funnel(folder: Path, state: dict[str, Any]) -> Path | None:
+    """The card's chart (``images/filter_funnel.png``): per language, the queries kept and those each filter
+    rejected, from the quality reports of the builds in the repo. None (and no file) without a report."""
+    from hfswim.hub.card import FUNNEL_IMAGE
+
+    per_language: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+    for run in state["runs"].values():
+        report = run.get("quality_report") or {}
+        for name in report.get("execution_order") or report.get("per_filter") or []:
+            if name not in order:
+                order.append(str(name))
+        for code, entry in (report.get("per_language") or {}).items():
+            if not isinstance(entry, dict):
+                continue
+            target = per_language.setdefault(code, {"kept": 0, "rejected": {}})
+            target["kept"] += int(entry.get("kept", 0))
+            for name, counts in (entry.get("by_filter") or {}).items():
+                if isinstance(counts, dict) and counts.get("rejected"):
+                    target["rejected"][name] = target["rejected"].get(name, 0) + int(counts["rejected"])
+    path = folder / FUNNEL_IMAGE
+    if not per_language:
+        path.unlink(missing_ok=True)
+        return None
+    try:
+        from hfswim.report.charts import funnel_chart
+    except ImportError:  # matplotlib missing: the card goes without its chart
+        return None
+    return funnel_chart(per_language, order, path)
 
 
 def _input_names(records: str | os.PathLike) -> list[Path]:

@@ -21,7 +21,6 @@ import fnmatch
 import importlib.resources
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +100,12 @@ def dataset_info(folder: str | os.PathLike, config_names: list[str]) -> list[dic
     return infos
 
 
+def default_config(state: dict[str, Any]) -> str | None:
+    """The config ``load_dataset(repo)`` loads when no name is given: the largest training config."""
+    trained = [(info["train_rows"], name) for name, info in state["configs"].items() if info["train_shards"]]
+    return min(trained, key=lambda t: (-t[0], t[1]))[1] if trained else None
+
+
 def card_metadata(state: dict[str, Any], folder: str | os.PathLike | None = None):
     """The card's YAML as :class:`huggingface_hub.DatasetCardData` (configs, languages, license, ...).
 
@@ -115,11 +120,16 @@ def card_metadata(state: dict[str, Any], folder: str | os.PathLike | None = None
             if code not in languages:
                 languages.append(code)
     yaml_configs = []
+    default = default_config(state)
     for name, info in configs.items():
         if info["train_shards"]:
-            yaml_configs.append(
-                {"config_name": name, "data_files": [{"split": TRAIN_SPLIT, "path": data_glob(name, TRAIN_SPLIT)}]}
-            )
+            entry: dict[str, Any] = {
+                "config_name": name,
+                "data_files": [{"split": TRAIN_SPLIT, "path": data_glob(name, TRAIN_SPLIT)}],
+            }
+            if name == default:  # load_dataset(repo) without a config name loads this one
+                entry["default"] = True
+            yaml_configs.append(entry)
         for eval_name in (info.get("heldout") or {}).get("configs", {}).values():
             yaml_configs.append(
                 {
@@ -248,11 +258,7 @@ def _manifest_lines(manifest: dict[str, Any] | None) -> list[str]:
     if not manifest:
         return []
     lines = []
-    for key, label in (
-        ("strategy", "Strategy"),
-        ("template_hash", "Template hash (manifest)"),
-        ("hfswim_version", "hfswim version"),
-    ):
+    for key, label in (("strategy", "Strategy"), ("hfswim_version", "hfswim version")):
         if manifest.get(key) is not None:
             lines.append(f"{label}: `{manifest[key]}`")
     endpoint = manifest.get("endpoint")
@@ -267,17 +273,77 @@ def _manifest_lines(manifest: dict[str, Any] | None) -> list[str]:
             lines.append(
                 "Tokens: " + ", ".join(f"{k} {_fmt(v)}" for k, v in manifest[key].items() if not isinstance(v, dict))
             )
-    for key in ("per_language", "languages", "counts"):
-        if isinstance(manifest.get(key), dict):
-            lines.append(f"Per-language generation counts: `{json.dumps(manifest[key], sort_keys=True)}`")
-            break
-    if isinstance(manifest.get("params"), dict):
-        lines.append(f"Parameters (manifest): `{json.dumps(manifest['params'], sort_keys=True)}`")
     return lines
 
 
-def card_variables(state: dict[str, Any], repo_id: str | None = None) -> dict[str, Any]:
-    """The template's variables, all derived from the build state."""
+FUNNEL_IMAGE = "images/filter_funnel.png"
+# Languages whose queries language ID cannot fully vouch for (see hfswim.langid): no detector (Meitei), or
+# detectors that read them as a sibling language (Bhojpuri and Maithili as Hindi, Konkani as Marathi).
+WEAK_LANGID = {"bho": "Hindi", "mai": "Hindi", "gom": "Marathi", "mni": None}
+
+
+def filter_pivot(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """One row per language (in, kept, rejected by each filter in order), one total row: readable at 33 languages.
+
+    None when the report is not ``hfswim filter``'s own (then the card lists what it found row by row).
+    """
+    if not report or not isinstance(report.get("per_language"), dict):
+        return None
+    order = [str(f) for f in report.get("execution_order") or report.get("per_filter") or []]
+    per_language = report["per_language"]
+    used = [
+        f for f in order if any((e.get("by_filter") or {}).get(f, {}).get("rejected") for e in per_language.values())
+    ]
+
+    def row(label: str, entry: dict[str, Any]) -> dict[str, Any]:
+        by_filter = entry.get("by_filter") or {}
+        n_in = entry.get("in", 0)
+        kept = entry.get("kept", entry.get("out", 0))
+        return {
+            "language": label,
+            "in": _fmt(n_in),
+            "kept": _fmt(kept),
+            "share": f"{100 * kept / n_in:.0f}%" if n_in else "–",
+            "rejected": [_fmt((by_filter.get(f) or {}).get("rejected", 0)) for f in used],
+        }
+
+    rows = []
+    for code, entry in sorted(per_language.items()):
+        try:
+            label = f"{get_language(code).english_name} (`{code}`)"
+        except Exception:
+            label = f"`{code}`"
+        rows.append(row(label, entry))
+    totals = report.get("totals") or {}
+    per_filter = report.get("per_filter") or {}
+    total = row("**all**", {"in": totals.get("in", 0), "kept": totals.get("kept", 0), "by_filter": per_filter})
+    return {"filters": used, "rows": rows, "total": total}
+
+
+def example_record(folder: str | os.PathLike | None, config: str | None) -> str | None:
+    """The first training row of ``config`` as indented JSON (long texts shortened), for the card."""
+    if folder is None or config is None:
+        return None
+    import pyarrow.parquet as pq
+
+    shards = sorted((Path(folder) / DATA_DIR / config).glob(f"{TRAIN_SPLIT}-*.parquet"))
+    if not shards:
+        return None
+    rows = pq.ParquetFile(shards[0]).read_row_group(0).slice(0, 1).to_pylist()
+    if not rows:
+        return None
+    record = {
+        k: (v[:240] + "…" if isinstance(v, str) and len(v) > 240 else v)
+        for k, v in rows[0].items()
+        if not (isinstance(v, float) and v != v)
+    }
+    return json.dumps(record, ensure_ascii=False, indent=2, default=str)
+
+
+def card_variables(
+    state: dict[str, Any], repo_id: str | None = None, folder: str | os.PathLike | None = None
+) -> dict[str, Any]:
+    """The template's variables, all derived from the build state (and, with ``folder``, its first row)."""
     configs = []
     for name, info in state["configs"].items():
         heldout = info.get("heldout")
@@ -314,13 +380,27 @@ def card_variables(state: dict[str, Any], repo_id: str | None = None) -> dict[st
                 "filters": [
                     {k: _fmt(v) for k, v in row.items()} for row in summarize_quality_report(run.get("quality_report"))
                 ],
+                "filter_table": filter_pivot(run.get("quality_report")),
             }
         )
     cross_passages = sorted(
         {c for info in state["configs"].values() if info["setting"] == CROSS_LINGUAL for c in info["passage_languages"]}
     )
     sources = state.get("source_datasets") or []
+    codes = {info["code"] for info in state["configs"].values()}
+    models = sorted({m for info in state["configs"].values() for m in info["provenance"].get("model", [])})
+    default = default_config(state)
     return {
+        "default_config": default,
+        "example_record": example_record(folder, default),
+        "funnel_image": FUNNEL_IMAGE if folder is not None and (Path(folder) / FUNNEL_IMAGE).is_file() else None,
+        "models": ", ".join(f"`{m}`" for m in models) or "the model(s) listed below",
+        "weak_langid": [
+            f"{get_language(c).english_name} (`{c}`)"
+            + (f", which detectors confuse with {sib}" if sib else ", no detector")
+            for c, sib in WEAK_LANGID.items()
+            if c in codes
+        ],
         "pretty_name": state["pretty_name"],
         "license": state["license"].upper() if state["license"].startswith("cc") else state["license"],
         "configs": configs,
@@ -356,7 +436,7 @@ def render_card(
     read_text(path, "card template")  # missing, a folder, or not UTF-8: one line naming it
     try:
         return DatasetCard.from_template(
-            card_metadata(state, folder), template_path=str(path), **card_variables(state, repo_id)
+            card_metadata(state, folder), template_path=str(path), **card_variables(state, repo_id, folder)
         )
     except jinja2.TemplateError as err:
         line = f":{err.lineno}" if getattr(err, "lineno", None) else ""
@@ -372,15 +452,10 @@ def write_card(
 ) -> Path:
     """Render the card into ``folder/README.md`` (atomically) and check it; returns the path."""
     card = render_card(state, folder=folder, repo_id=repo_id, template_path=template_path)
+    from hfswim.io import write_text_atomic
+
     path = Path(folder) / CARD_FILE
-    fd, tmp = tempfile.mkstemp(prefix=f".{CARD_FILE}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(str(card))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_text_atomic(path, str(card))
     check_card(folder)
     return path
 

@@ -78,7 +78,10 @@ def _push_locked(
 
     state = load_state(folder)
     if state is not None:
-        template = state.get("card_template")
+        from hfswim.hub.build import CARD_TEMPLATE_FILE
+
+        saved = folder / CARD_TEMPLATE_FILE
+        template = saved.read_text(encoding="utf-8").strip() if saved.is_file() else state.get("card_template")
         write_card(
             folder, state, repo_id=repo_id, template_path=template if template and Path(template).is_file() else None
         )  # the card's snippets name this repo

@@ -138,6 +138,9 @@ class ShardWriter:
             os.rmdir(old)
             target.rename(old)
         if total:
+            from hfswim.io import dir_mode
+
+            self.staging.chmod(dir_mode())  # mkdtemp made it private; data/<config>/ is published as is
             self.staging.rename(target)
         else:
             shutil.rmtree(self.staging, ignore_errors=True)

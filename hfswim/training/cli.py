@@ -39,6 +39,7 @@ def _train(config: TrainConfig, quiet: bool = False, verbose: bool = False) -> N
     if quiet:
         import transformers
 
+        os.environ["HFSWIM_PROGRESS"] = "0"  # hfswim's bars too (the training bar among them)
         transformers.logging.set_verbosity_error()
         transformers.utils.logging.disable_progress_bar()
     result = run_training(config)

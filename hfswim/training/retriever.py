@@ -333,7 +333,34 @@ def build_trainer(config: TrainConfig):
     trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator
     )
+    _loss_in_progress_bar(trainer)
     return model, trainer, data
+
+
+def _loss_in_progress_bar(trainer: Any) -> None:
+    """Show the logged loss on the training bar instead of printing a raw log dict below it at every step."""
+    from transformers import PrinterCallback, ProgressCallback
+
+    from hfswim.progress import progress_bar, progress_enabled
+
+    class LossOnBar(ProgressCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:  # as ProgressCallback's, named from its first frame
+                self.training_bar = progress_bar("train", total=state.max_steps, unit="step", delay=0)
+            self.current_step = 0
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and self.training_bar is not None and logs:
+                shown = {k: logs[k] for k in ("loss", "eval_loss") if isinstance(logs.get(k), int | float)}
+                if shown:  # the closing summary log has no loss: the last one stays on the bar
+                    self.training_bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
+
+    # transformers swaps its bar for a PrinterCallback (a raw dict per log step) when its logging is quieter than
+    # WARNING, which hfswim's third-party silencing makes it: neither stays, the bar with the loss comes back.
+    trainer.pop_callback(ProgressCallback)
+    trainer.pop_callback(PrinterCallback)
+    if progress_enabled():
+        trainer.add_callback(LossOnBar)
 
 
 def train_retriever(config: TrainConfig) -> TrainResult:
@@ -375,5 +402,9 @@ def train_retriever(config: TrainConfig) -> TrainResult:
     if trainer.is_world_process_zero():
         (output_dir / CONFIG_FILE).write_text(json.dumps(result.config, indent=2) + "\n", encoding="utf-8")
         result.save(output_dir / RESULTS_FILE)
-        write_model_card(model, output_dir, TrainingSummary.from_result(result, config))
+        summary = TrainingSummary.from_result(result, config)
+        if len(data.train):  # the card's usage example: a real training pair, in a language the model learned
+            first = data.train[0]
+            summary.usage_query, summary.usage_passage = first["anchor"], first["positive"][:300]
+        write_model_card(model, output_dir, summary)
     return result

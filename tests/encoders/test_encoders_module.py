@@ -112,3 +112,13 @@ def test_conversion_is_atomic_and_cached(monkeypatch, tmp_path):
     first = build_usem3_model(tmp_path)
     assert build_usem3_model(tmp_path) == first and len(calls) == 2  # the second call finds the cache
     assert [p.name for p in tmp_path.iterdir()] == [first.name]
+
+
+def test_tokenizer_has_a_transformers_style_vocabulary(tmp_path):
+    # mteb sizes the embedding table with len(model.tokenizer.vocab); a bare SentencePieceProcessor has no vocab.
+    from hfswim.encoders.module import load_sentencepiece
+    from tests.encoders.conftest import train_tiny_sentencepiece
+
+    tokenizer = load_sentencepiece(str(train_tiny_sentencepiece(tmp_path / "tiny.model")))
+    assert len(tokenizer.vocab) == tokenizer.vocab_size == tokenizer.get_piece_size() == len(tokenizer)
+    assert tokenizer.get_vocab()[tokenizer.id_to_piece(5)] == 5

@@ -82,8 +82,8 @@ def test_card_covers_generation_filters_license_snippets_and_citation(built):
     for expected in (
         "summarize-then-ask (SAP)",
         "Model(s): `gemma-3-270m`; endpoint kind: `openai`",
-        "template hash(es) `h4sh`",
-        '"max_tokens": 128',
+        "template hash `h4sh`",
+        '`{"temperature":0.0}`',
         "Tokens: prompt 1,200, completion 300",
         "| sw | langid | 30 | 1 | 29 | – |",
         "rejected by a filter: 1",
@@ -93,6 +93,8 @@ def test_card_covers_generation_filters_license_snippets_and_citation(built):
         "2024.naacl-long.426",
     ):
         assert expected in text, expected
+    # The template hash and the generation parameters are stated once (not again from the manifest).
+    assert text.count("h4sh") == 1 and "Parameters (manifest)" not in text
 
 
 def test_secrets_never_reach_the_card_or_the_state(built):

@@ -96,7 +96,7 @@ def test_push_updates_card_and_leaves_checkpoints_local(trained, tmp_path):
     assert 'SentenceTransformer("me/tiny-swim")' in card.text
     assert ("XQuADRetrieval", 0.7) in {(r.task_name, r.metric_value) for r in card.data.eval_results}
     assert any(r.task_name == "held-out synthetic retrieval" for r in card.data.eval_results)
-    assert "| XQuADRetrieval | xquad | de | ndcg_at_10 | 0.7000 |" in card.text
+    assert "| XQuADRetrieval | xquad | de | ndcg_at_10 | 0.700 |" in card.text  # one scale: 0-1, 3 decimals
     # Updating again with the same result replaces it instead of duplicating it.
     update_model_card(folder / "README.md", "me/tiny-swim", evals)
     assert sum(r.task_name == "XQuADRetrieval" for r in ModelCard.load(folder / "README.md").data.eval_results) == 1

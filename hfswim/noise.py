@@ -1,0 +1,88 @@
+"""Keep third-party output a user cannot act on out of the console (unless ``--verbose``).
+
+What it silences, each seen in ``make demo``: mteb's ``FutureWarning``/``DeprecationWarning`` lines and its
+INFO logs, datasets' ``Standardizing text corpus format`` bars, the ``Writing model shards`` bar transformers shows at every checkpoint save, the raw
+``{'loss': ..., 'grad_norm': ...}`` dicts the trainer prints at every logging step (hfswim's own training
+progress bar shows the loss), and the INFO logs of transformers, sentence-transformers, datasets and httpx.
+hfswim's own bars (tqdm, on stderr) and messages stay. Everything is restored on exit.
+
+    >>> import warnings
+    >>> with third_party_noise(verbose=False):
+    ...     warnings.warn("mteb will change this", FutureWarning)  # not shown
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
+
+QUIET_LOGGERS = (
+    "mteb",
+    "transformers",
+    "sentence_transformers",
+    "datasets",
+    "huggingface_hub",
+    "httpx",
+    "faiss",
+    "bm25s",
+    "torch",
+)
+
+
+@contextlib.contextmanager
+def third_party_noise(verbose: bool = False) -> Iterator[None]:
+    """Within the block, third-party warnings, INFO logs and save-time progress bars are hidden."""
+    if verbose:
+        yield
+        return
+    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    with warnings.catch_warnings(), _transformers_quiet(), _datasets_quiet():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", module=r"(mteb|transformers|sentence_transformers|torch|datasets)(\.|$)")
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+
+
+@contextlib.contextmanager
+def _transformers_quiet() -> Iterator[None]:
+    """transformers' verbosity and its save-time bars ("Writing model shards"), when transformers is installed."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    verbosity = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+@contextlib.contextmanager
+def _datasets_quiet() -> Iterator[None]:
+    """datasets' per-map bars ("Standardizing text corpus format" at every mteb evaluation)."""
+    try:
+        from datasets.utils import logging as ds_logging
+    except ImportError:
+        yield
+        return
+    bars = ds_logging.is_progress_bar_enabled()
+    ds_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if bars:
+            ds_logging.enable_progress_bar()

@@ -1,0 +1,35 @@
+"""Third-party noise is hidden inside `third_party_noise()` and everything is restored after it."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from hfswim.noise import third_party_noise
+
+
+def test_warnings_logs_and_bars_are_hidden_then_restored():
+    from datasets.utils import logging as ds_logging
+    from transformers.utils import logging as hf_logging
+
+    mteb = logging.getLogger("mteb")
+    level, verbosity = mteb.level, hf_logging.get_verbosity()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with third_party_noise():
+            warnings.warn("renamed", FutureWarning, stacklevel=1)
+            assert mteb.level == logging.ERROR and not hf_logging.is_progress_bar_enabled()
+            assert not ds_logging.is_progress_bar_enabled()
+        warnings.warn("shown again", FutureWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["shown again"]
+    assert mteb.level == level and hf_logging.get_verbosity() == verbosity and hf_logging.is_progress_bar_enabled()
+
+
+def test_verbose_changes_nothing():
+    mteb = logging.getLogger("mteb")
+    level = mteb.level
+    with warnings.catch_warnings(record=True) as caught, third_party_noise(verbose=True):
+        warnings.simplefilter("always")
+        warnings.warn("kept", FutureWarning, stacklevel=1)
+        assert mteb.level == level
+    assert len(caught) == 1
