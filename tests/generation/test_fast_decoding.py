@@ -63,3 +63,21 @@ def test_shortlist_head_only_for_models_with_a_plain_linear_output_layer():
     assert isinstance(ShortlistHead.for_model(model), ShortlistHead)
     model.lm_head = torch.nn.Sequential(model.lm_head)  # not a Linear: the generator keeps the full forward
     assert ShortlistHead.for_model(model) is None
+
+
+def test_server_tokenizer_read_from_tokenizer_json_equals_autotokenizer(tiny_llm_dir):
+    from hfswim.generation.embedded_server import load_tokenizer
+
+    reference = transformers.AutoTokenizer.from_pretrained(tiny_llm_dir)
+    fast = load_tokenizer(str(tiny_llm_dir))
+    assert (fast.bos_token_id, fast.eos_token_id, fast.pad_token_id) == (
+        reference.bos_token_id,
+        reference.eos_token_id,
+        reference.pad_token_id,
+    )
+    messages = [{"role": "user", "content": "Title: Nile\nSummary: the river flows to the sea.\nQuery (Swahili):"}]
+    texts = [t.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) for t in (reference, fast)]
+    assert texts[0] == texts[1] and texts[0].startswith(reference.bos_token)
+    ids = [t(texts[0], add_special_tokens=False)["input_ids"] for t in (reference, fast)]
+    assert ids[0] == ids[1]
+    assert fast.decode(ids[0], skip_special_tokens=True) == reference.decode(ids[0], skip_special_tokens=True)
