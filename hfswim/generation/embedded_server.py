@@ -47,9 +47,10 @@ def default_threads() -> int:
 def load_tokenizer(model_dir: str) -> Any:
     """The folder's tokenizer; a ``tokenizer.json`` is read directly into ``PreTrainedTokenizerFast``.
 
-    ``AutoTokenizer.from_pretrained`` spent ~4x longer than reading ``tokenizer.json`` on Gemma 3's 262k-token
-    vocabulary (5.3 s vs ~1.3 s of a ~20 s server start on 2 CPU cores); the ids, special tokens and chat template
-    are the same (tested against ``AutoTokenizer``). Folders without ``tokenizer.json`` use ``AutoTokenizer``.
+    ``AutoTokenizer.from_pretrained`` took 1.8x as long on Gemma 3's 262k-token vocabulary (side by side on a
+    busy 2-core machine; 5.3 s of a ~20 s server start when quiet); the ids of 84 SAP prompts, the special tokens
+    and the chat template are the same (tested against ``AutoTokenizer`` on a tiny model). Folders without
+    ``tokenizer.json`` use ``AutoTokenizer``.
     """
     import json
     from pathlib import Path
