@@ -356,8 +356,10 @@ def _render_step(d: dict[str, Any]) -> list[str]:
         f"### One decode step of {d['rows']} rows at a {d['context']}-token context ({d['threads']} torch thread, "
         f"{d['repeats']} interleaved repeats x {d['steps']} steps, medians)",
         "",
-        "Where a decode step's time goes, for the generator's two fast paths. Body = the 18 transformer layers "
-        "(with the KV appends); head = the output layer (262,144 tokens) and the choice of the next token.",
+        "Where a decode step's time goes, for the generator's two fast paths. Body = the model's forward: the 18 "
+        "transformer layers with their KV appends, plus, with the float head, the output layer (262,144 tokens) "
+        "as transformers applies it; head = what follows: the argmax, or the int8 shortlist and its float "
+        "rescoring. Greedy tokens = float: every configuration chose the same tokens as the first at every step.",
         "",
         "| KV cache, output layer | step (s) | body (s) | head (s) | speed-up | greedy tokens = float |",
         "|---|---:|---:|---:|---:|---|",
@@ -520,10 +522,10 @@ def _render_demo(d: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        f"**Demo generation wall time, new / today: {mn / mo:.2f}** (goal < 0.5, on a quiet machine; this one was "
-        "not quiet). Both include starting their server; for hfswim's that was ~18 s in a separate measurement in "
-        "the same session (imports 4.8 s, tokenizer 6.8 s, model 4.9 s, calibration 2.3 s), a third of the new "
-        "path's wall for these 15 requests, so the generation itself fell to well under half.",
+        f"**Demo generation wall time, new / today: {mn / mo:.2f}** (goal < 0.5 on a quiet machine; the load "
+        "average during this part is in the machine line above). Both include starting their server (for hfswim's: "
+        "imports, tokenizer, model, the int8 copy of the output layer, a 2-second calibration), which for 15 "
+        "requests is a large share of the new path's wall time.",
         "",
     ]
     return lines
