@@ -106,9 +106,11 @@ def run_generate(passages: Path, out: Path, **overrides: Any) -> dict[str, Any]:
     result = generate(config)
     wall = time.perf_counter() - started
     m = result.manifest
+    passed = passed_default_filters(result.parquet_path, out / "filtered")
     return {
         "wall_s": round(wall, 2),
         "accepted": result.accepted,
+        "passed_filters": passed,
         "rejected": result.rejected,
         "failed": result.failed,
         "requests": m["requests"],
@@ -120,6 +122,14 @@ def run_generate(passages: Path, out: Path, **overrides: Any) -> dict[str, Any]:
         "request_timeout": m["endpoints"][0].get("request_timeout"),
         "parquet": str(result.parquet_path),
     }
+
+
+def passed_default_filters(parquet: Any, out: Path) -> int:
+    """Records of one run kept by hfswim's default filters (parse, langid, dedup, heuristics, exemplar-copy,
+    repetition, safety): the records a user gets. Filtering is not part of the timed generation."""
+    from hfswim.filters import FilterConfig, run_filters
+
+    return int(run_filters(parquet, out, FilterConfig()).totals()["kept"])
 
 
 def queries(parquet_paths: list[str]) -> dict[tuple[str, str], str]:
@@ -266,6 +276,102 @@ def part_exemplars(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return {"passages": len(rows), "runs": results}
 
 
+def part_step(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """One decode step of a batch, split into the model body and the output layer, for the generator's options:
+    KV appends in place (headroom) or by ``torch.cat``, int8 shortlist or full float output layer. Interleaved
+    (every configuration once per repeat), medians; the token chosen by each configuration is compared."""
+    import torch
+    from transformers import AutoModelForCausalLM, DynamicCache
+
+    from hfswim.generation.embedded import embedded_model_path
+    from hfswim.generation.embedded_server import default_threads
+    from hfswim.generation.kv_headroom import add_headroom
+    from hfswim.generation.shortlist_head import ShortlistHead
+
+    torch.set_num_threads(default_threads())
+    model = AutoModelForCausalLM.from_pretrained(str(embedded_model_path()), dtype=torch.float32).eval()
+    head = ShortlistHead.for_model(model)
+    rows, context = args.batch, 500
+    prompt = torch.randint(1000, 50_000, (1, context), generator=torch.Generator().manual_seed(0))
+    configs = [(hr, sl) for hr in (False, True) for sl in (False, True)]
+    timings: dict[str, dict[str, list[float]]] = {}
+    tokens: dict[str, list[list[int]]] = {}
+    with torch.inference_mode():
+        for _ in range(args.repeats):
+            for headroom, shortlist in configs:
+                name = f"{'in-place KV' if headroom else 'torch.cat KV'}, {'int8 shortlist' if shortlist else 'float'} head"
+                cache = DynamicCache(config=model.config)
+                model(input_ids=prompt, cache=cache, use_cache=True, logits_to_keep=1)
+                cache.batch_repeat_interleave(rows)
+                if headroom:
+                    add_headroom(cache)
+                t = timings.setdefault(name, {"step_s": [], "body_s": [], "head_s": []})
+                chosen = []
+                next_ids = torch.arange(rows).unsqueeze(1) + 1000
+                for i in range(args.steps):
+                    inputs = {
+                        "input_ids": next_ids,
+                        "attention_mask": torch.ones(rows, context + i + 1, dtype=torch.long),
+                        "position_ids": torch.full((rows, 1), context + i),
+                        "cache": cache,
+                        "use_cache": True,
+                    }
+                    started = time.perf_counter()
+                    if shortlist:
+                        hidden = model.base_model(**inputs).last_hidden_state[:, -1]
+                        body = time.perf_counter()
+                        picked = head.greedy(hidden)
+                    else:
+                        logits = model(**inputs).logits[:, -1]
+                        body = time.perf_counter()
+                        picked = logits.argmax(-1)
+                    ended = time.perf_counter()
+                    t["step_s"].append(ended - started)
+                    t["body_s"].append(body - started)
+                    t["head_s"].append(ended - body)
+                    chosen.append(picked.tolist())
+                    next_ids = picked.unsqueeze(1)
+                tokens.setdefault(name, chosen)
+    reference = tokens[next(iter(tokens))]
+    return {
+        "rows": rows,
+        "context": context,
+        "steps": args.steps,
+        "repeats": args.repeats,
+        "threads": torch.get_num_threads(),
+        "configs": {
+            name: {
+                **{k: round(statistics.median(v), 4) for k, v in t.items()},
+                "same_tokens_as_float": tokens[name] == reference,
+            }
+            for name, t in timings.items()
+        },
+    }
+
+
+def _render_step(d: dict[str, Any]) -> list[str]:
+    configs = d["configs"]
+    base = next(iter(configs.values()))["step_s"]
+    lines = [
+        f"### One decode step of {d['rows']} rows at a {d['context']}-token context ({d['threads']} torch thread, "
+        f"{d['repeats']} interleaved repeats x {d['steps']} steps, medians)",
+        "",
+        "Where a decode step's time goes, for the generator's two fast paths. Body = the model's forward: the 18 "
+        "transformer layers with their KV appends, plus, with the float head, the output layer (262,144 tokens) "
+        "as transformers applies it; head = what follows: the argmax, or the int8 shortlist and its float "
+        "rescoring. Greedy tokens = float: every configuration chose the same tokens as the first at every step.",
+        "",
+        "| KV cache, output layer | step (s) | body (s) | head (s) | speed-up | greedy tokens = float |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, c in configs.items():
+        lines.append(
+            f"| {name} | {c['step_s']} | {c['body_s']} | {c['head_s']} | {base / c['step_s']:.2f}x | "
+            f"{'yes' if c['same_tokens_as_float'] else 'NO'} |"
+        )
+    return [*lines, ""]
+
+
 def _kept(report: Any) -> int:
     return int(report.totals()["kept"])
 
@@ -295,8 +401,10 @@ def render(results: dict[str, Any]) -> str:
         f"(SAP cross-lingual, English passages, queries in {LANGUAGES}, max_new_tokens {MAX_NEW_TOKENS}, greedy, "
         "3 exemplars unless stated). Today's path: `transformers serve` with hfswim's defaults for it "
         f"(concurrency {OLD_CONCURRENCY}, timeout {OLD_TIMEOUT:.0f} s). New path: hfswim's embedded server "
-        "(prefix KV cache, batched decoding, 1 torch thread) with the concurrency and timeout hfswim derives "
-        "from its `/info`.",
+        "(prefix KV cache, batched decoding with KV appends in place, int8 shortlist output layer rescored in "
+        "float, 1 torch thread) with the concurrency and timeout hfswim derives from its `/info`. Accepted "
+        "records = records kept by hfswim's default filters (parse, langid, dedup, heuristics, exemplar-copy, "
+        "repetition, safety), filtering not timed.",
         "",
     ]
     paths = results.get("paths")
@@ -305,6 +413,9 @@ def render(results: dict[str, Any]) -> str:
     demo = results.get("demo")
     if demo:
         lines += _render_demo(demo)
+    step = results.get("step")
+    if step:
+        lines += _render_step(step)
     ex = results.get("exemplars")
     if ex:
         lines += _render_exemplars(ex)
@@ -312,8 +423,9 @@ def render(results: dict[str, Any]) -> str:
 
 
 def _rate(runs: list[dict[str, Any]]) -> float:
+    """Records per minute that pass the default filters (``accepted`` by the parser for older results)."""
     wall = sum(r["wall_s"] for r in runs)
-    return 60.0 * sum(r["accepted"] for r in runs) / wall if wall else 0.0
+    return 60.0 * sum(r.get("passed_filters", r["accepted"]) for r in runs) / wall if wall else 0.0
 
 
 def _render_paths(p: dict[str, Any]) -> list[str]:
@@ -333,16 +445,18 @@ def _render_paths(p: dict[str, Any]) -> list[str]:
         "order). "
         "Wall = the whole `generate()` call per round.",
         "",
-        "| path | records (acc/rej/failed) | requests | wall per round (s) | accepted records/min | timeouts | "
-        "prompt tokens computed | reused from prefix cache | concurrency / timeout |",
-        "|---|---|---:|---|---:|---:|---:|---:|---|",
+        "| path | records (acc/rej/failed) | passed default filters | requests | wall per round (s) | "
+        "accepted records/min (passed filters) | timeouts | prompt tokens computed | reused from prefix cache | "
+        "concurrency / timeout |",
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for name, runs, rate in (("today: transformers serve", old, old_rate), ("new: hfswim server", new, new_rate)):
         computed = sum(r.get("prompt_tokens_computed", r["prompt_tokens"]) for r in runs)
         reused = sum(r.get("prompt_tokens_reused", 0) for r in runs)
         lines.append(
             f"| {name} | {sum(r['accepted'] for r in runs)}/{sum(r['rejected'] for r in runs)}/"
-            f"{sum(r['failed'] for r in runs)} | {sum(r['requests'] for r in runs)} | "
+            f"{sum(r['failed'] for r in runs)} | {sum(r.get('passed_filters', r['accepted']) for r in runs)} | "
+            f"{sum(r['requests'] for r in runs)} | "
             f"{', '.join(str(r['wall_s']) for r in runs)} | **{rate:.1f}** | {sum(r['timeouts'] for r in runs)} | "
             f"{computed:,} | {reused:,} | {runs[0]['concurrency']} / {runs[0]['request_timeout']:.0f} s |"
         )
@@ -368,21 +482,24 @@ def _render_paths(p: dict[str, Any]) -> list[str]:
         lines.append(f"- `{s['key'][0]}` {s['key'][1]}: today {s['old']!r} / new {s['new']!r}")
     lines += [
         "",
-        "Reading the ratio: the new server is busy ~90% of each round (prompt forwards + decode steps above vs "
-        "the wall), with a mean batch of 8-10 of 16 rows: in a 20-passage chunk the queries wait for their "
-        "summaries, so the batch drains at the chunk's end; longer runs keep it fuller. "
-        "Today's path is measured on 3 passages per round, i.e. at most 6 requests in flight, "
-        "its most favourable regime on this machine (issue 19 measured 8 records in 9 minutes and 11 timeouts "
-        "with its default 16 in flight on a larger run). The new path is bound by matrix multiplies on one core: "
-        "in a profile of one decode step of 16 rows (~0.75 s at this load) three quarters of the time is in "
-        "linear layers, the 262,144-token output layer alone being 168M multiply-adds per generated token; and "
-        "each passage's own tokens (the passage for its summary, the summary for each query) must still be "
-        "computed. Threads: under this contention two torch threads were far slower than one (a 200-token "
-        "prefill 11.9 s vs 1.85 s, a decode step of 8 rows 2.0-3.4 s vs 0.6 s, side by side in one session), "
-        "so the server uses one thread per two cores.",
+        "Reading the ratio: the new server computed "
+        f"{_busy_share(new):.0%} of its rounds' wall time (prompt forwards + decode steps), with a mean batch of "
+        f"{', '.join(str(r['new'].get('mean_batch')) for r in p['rounds'])} of {info.get('max_batch_size')} rows: "
+        "in a 20-passage chunk the queries wait for their summaries, so the batch drains at the chunk's end. "
+        f"Today's path is measured on {p['old_per_round']} passages per round, i.e. at most "
+        f"{3 * p['old_per_round']} requests in flight, its most favourable regime (issue 19 measured 8 records in 9 "
+        "minutes and 11 timeouts with its default 16 in flight on a larger run). Both servers compute on one "
+        "thread (`transformers serve` runs `generate` per request, one at a time, on its inference thread). "
+        "The ratio moves with the machine's load (the 1-minute load average above; 2 cores): the previous "
+        "session measured 3.6x at a load of 4-6 with the server before its decode fast paths.",
         "",
     ]
     return lines
+
+
+def _busy_share(runs: list[dict[str, Any]]) -> float:
+    wall = sum(r["wall_s"] for r in runs)
+    return sum(r.get("prefill_s", 0) + r.get("decode_s", 0) for r in runs) / wall if wall else 0.0
 
 
 def _render_demo(d: dict[str, Any]) -> list[str]:
@@ -405,10 +522,10 @@ def _render_demo(d: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        f"**Demo generation wall time, new / today: {mn / mo:.2f}** (goal < 0.5, on a quiet machine; this one was "
-        "not quiet). Both include starting their server; for hfswim's that was ~18 s in a separate measurement in "
-        "the same session (imports 4.8 s, tokenizer 6.8 s, model 4.9 s, calibration 2.3 s), a third of the new "
-        "path's wall for these 15 requests, so the generation itself fell to well under half.",
+        f"**Demo generation wall time, new / today: {mn / mo:.2f}** (goal < 0.5 on a quiet machine; the load "
+        "average during this part is in the machine line above). Both include starting their server (for hfswim's: "
+        "imports, tokenizer, model, the int8 copy of the output layer, a 2-second calibration), which for 15 "
+        "requests is a large share of the new path's wall time.",
         "",
     ]
     return lines
@@ -445,11 +562,13 @@ def _render_exemplars(e: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=("paths", "demo", "exemplars"), required=True)
+    parser.add_argument("--part", choices=("paths", "demo", "exemplars", "step"), required=True)
     parser.add_argument("--passages", type=int, default=42)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--old-per-round", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=1, help="demo: runs per path (alternating)")
+    parser.add_argument("--repeats", type=int, default=1, help="demo, step: runs per path (alternating)")
+    parser.add_argument("--batch", type=int, default=8, help="step: rows decoded together")
+    parser.add_argument("--steps", type=int, default=4, help="step: decode steps per configuration and repeat")
     parser.add_argument("--render-only", action="store_true", help="rebuild the Markdown from the JSON")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -459,7 +578,8 @@ def main(argv: list[str] | None = None) -> int:
         loads = []
         with tempfile.TemporaryDirectory(prefix="hfswim-bench-embedded-") as tmp:
             loads.append(os.getloadavg()[0])
-            part = {"paths": part_paths, "demo": part_demo, "exemplars": part_exemplars}[args.part]
+            parts = {"paths": part_paths, "demo": part_demo, "exemplars": part_exemplars, "step": part_step}
+            part = parts[args.part]
             results[args.part] = part(args, Path(tmp))
             loads.append(os.getloadavg()[0])
         results.setdefault("commands", {})[args.part] = (

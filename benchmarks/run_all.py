@@ -26,6 +26,11 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ),
     ("embedded_generation", ["--part", "exemplars", "--passages", "16"], {"OMP_NUM_THREADS": "1"}),
     ("embedded_generation", ["--part", "demo", "--repeats", "1"], {"OMP_NUM_THREADS": "1"}),
+    (
+        "embedded_generation",
+        ["--part", "step", "--repeats", "2", "--batch", "8", "--steps", "4"],
+        {"OMP_NUM_THREADS": "1"},
+    ),
     ("client_overhead", ["--passages", "600", "--concurrency", "64", "--rounds", "3"], {}),
     ("structured_output", ["--passages", "12", "--languages", "sw,hi"], {"OMP_NUM_THREADS": "1"}),
     ("lowest_dependencies", [], {}),

@@ -39,6 +39,9 @@ from typing import Any
 
 import torch
 
+from hfswim.generation.kv_headroom import add_headroom
+from hfswim.generation.shortlist_head import ShortlistHead
+
 logger = logging.getLogger(__name__)
 
 
@@ -137,6 +140,8 @@ class PrefixCachingGenerator:
         min_prefix_tokens: shortest shared prefix worth caching.
         history: how many recent prompts are compared to find shared prefixes.
         use_prefix_cache: False computes every prompt in full (the reference for equality tests).
+        shortlist_head: greedy tokens from an int8 shortlist of the output layer rescored in float
+            (:mod:`hfswim.generation.shortlist_head`); False computes the full float output layer every step.
     """
 
     def __init__(
@@ -149,6 +154,7 @@ class PrefixCachingGenerator:
         min_prefix_tokens: int = 32,
         history: int = 64,
         use_prefix_cache: bool = True,
+        shortlist_head: bool = True,
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -165,6 +171,8 @@ class PrefixCachingGenerator:
         self._thread: threading.Thread | None = None
         self._eos = _eos_ids(model, tokenizer)
         self._device = next(model.parameters()).device
+        self._head = ShortlistHead.for_model(model) if shortlist_head else None
+        self._base = model.base_model if self._head is not None else None
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> PrefixCachingGenerator:
@@ -209,10 +217,12 @@ class PrefixCachingGenerator:
         cache: Any = None
         mask: torch.Tensor | None = None
         while not self._stopping.is_set():
+            future: Future | None = None  # the request being admitted, not yet among the rows
             try:
                 with torch.inference_mode():
                     rows, cache, mask = self._drop_finished(rows, cache, mask)
                     while len(rows) < self.max_batch:
+                        future = None
                         try:
                             request, future = self._queue.get(block=not rows, timeout=0.2)
                         except queue.Empty:
@@ -230,9 +240,9 @@ class PrefixCachingGenerator:
                         mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
             except Exception as err:  # a bug or OOM: fail the rows in flight, keep serving the next ones
                 logger.exception("generation step failed")
-                for row in rows:
-                    if not row.future.done():
-                        row.future.set_exception(err)
+                for failed in [row.future for row in rows] + ([future] if future is not None else []):
+                    if not failed.done():
+                        failed.set_exception(err)
                 rows, cache, mask = [], None, None
         for row in rows:
             row.request.cancel()
@@ -253,7 +263,7 @@ class PrefixCachingGenerator:
             row_cache, start = copy.deepcopy(entry.cache), len(entry.ids)
         else:
             row_cache, start = DynamicCache(config=self.model.config), 0
-        logits = self._forward(ids[start:], start, row_cache)
+        last = self._forward(ids[start:], start, row_cache)
         reused = start - computed_now  # the part of the prefix that earlier requests paid for
         self.stats.prompt_tokens += len(ids)
         self.stats.prompt_tokens_reused += reused
@@ -262,16 +272,37 @@ class PrefixCachingGenerator:
         if request.temperature > 0:
             row.generator = torch.Generator(device="cpu")
             row.generator.manual_seed(request.seed if request.seed is not None else int(time.time_ns()))
-        self._choose(row, logits[0])
+        self._pick([row], last)
         return row, row_cache
 
     def _forward(self, ids: list[int], start: int, cache: Any) -> torch.Tensor:
         started = time.perf_counter()
         input_ids = torch.tensor([ids], device=self._device)
         positions = torch.arange(start, start + len(ids), device=self._device).unsqueeze(0)
-        out = self.model(input_ids=input_ids, position_ids=positions, cache=cache, use_cache=True, logits_to_keep=1)
+        last = self._run(input_ids=input_ids, position_ids=positions, cache=cache, use_cache=True)
         self.stats.prefill_s += time.perf_counter() - started
-        return out.logits[:, -1, :]
+        return last
+
+    def _run(self, **inputs: Any) -> torch.Tensor:
+        """The model on ``inputs``; returns the last position's hidden states [batch, hidden] when the shortlist
+        head picks the tokens (the output layer is then applied by :meth:`_pick`), else its logits [batch, vocab]."""
+        if self._base is None:
+            return self.model(**inputs, logits_to_keep=1).logits[:, -1, :]
+        return self._base(**inputs).last_hidden_state[:, -1, :]
+
+    def _pick(self, rows: list[_Row], last: torch.Tensor) -> None:
+        """Choose each row's next token from :meth:`_run`'s output (row i of ``last`` belongs to ``rows[i]``)."""
+        if self._head is None:
+            for i, row in enumerate(rows):
+                self._choose(row, last[i])
+            return
+        greedy = [i for i, row in enumerate(rows) if row.request.temperature <= 0 and not row.request.logprobs]
+        tokens = self._head.greedy(last[greedy]).tolist() if greedy else []
+        for i, token in zip(greedy, tokens, strict=True):
+            self._choose(rows[i], token=int(token))
+        for i, row in enumerate(rows):
+            if i not in greedy:  # sampling and log-probabilities need the whole distribution
+                self._choose(row, self._head.logits(last[i : i + 1])[0])
 
     def _prefix_for(self, ids: list[int]) -> tuple[_PrefixEntry | None, int]:
         """The longest cached prefix of ``ids`` and how many of its tokens were computed just now.
@@ -352,29 +383,30 @@ class PrefixCachingGenerator:
         positions = torch.tensor([[row.position] for row in rows], device=self._device)
         attention_mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
         started = time.perf_counter()
-        out = self.model(
+        last = self._run(
             input_ids=input_ids, attention_mask=attention_mask, position_ids=positions, cache=cache, use_cache=True
         )
+        for row in rows:
+            row.position += 1
+        self._pick(rows, last)
         self.stats.decode_s += time.perf_counter() - started
         self.stats.decode_steps += 1
         self.stats.batch_rows_total += len(rows)
-        logits = out.logits[:, -1, :]
-        for i, row in enumerate(rows):
-            row.position += 1
-            self._choose(row, logits[i])
 
-    def _choose(self, row: _Row, logits: torch.Tensor) -> None:
-        """Pick the next token of ``row`` from its logits and decide whether the row is finished."""
+    def _choose(self, row: _Row, logits: torch.Tensor | None = None, token: int | None = None) -> None:
+        """Take ``token`` (greedy, chosen by the shortlist head) or pick one from ``logits`` as next token of
+        ``row``, and decide whether the row is finished."""
         request = row.request
-        logits = logits.float()
-        if request.temperature > 0:
-            probs = torch.softmax(logits / request.temperature, dim=-1)
-            if request.top_p is not None and request.top_p < 1.0:
-                probs = _top_p_filter(probs, request.top_p)
-            token = int(torch.multinomial(probs, 1, generator=row.generator).item())
-        else:
-            token = int(torch.argmax(logits).item())
-        if request.logprobs:
+        if token is None:
+            logits = logits.float()
+            if request.temperature > 0:
+                probs = torch.softmax(logits / request.temperature, dim=-1)
+                if request.top_p is not None and request.top_p < 1.0:
+                    probs = _top_p_filter(probs, request.top_p)
+                token = int(torch.multinomial(probs, 1, generator=row.generator).item())
+            else:
+                token = int(torch.argmax(logits).item())
+        if request.logprobs and logits is not None:
             logprob = float(torch.log_softmax(logits, dim=-1)[token].item())
             row.logprobs.append((self.tokenizer.decode([token]), logprob))
         row.generated.append(token)
@@ -529,7 +561,7 @@ def _merge(rows: list[_Row], cache: Any, mask: torch.Tensor | None, row: _Row, r
     row_len = _frame_length(row_cache)
     row_mask = torch.ones((1, row_len), dtype=torch.long, device=row_cache.layers[0].keys.device)
     if cache is None:
-        return [row], row_cache, row_mask
+        return [row], add_headroom(row_cache), row_mask  # decode steps append to the batch cache in place
     frame = _frame_length(cache)
     width = max(frame, row_len)
     _pad_left(cache, width - frame)

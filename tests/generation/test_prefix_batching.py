@@ -83,8 +83,12 @@ def _reference(model, ids: list[int], max_new_tokens: int) -> list[int]:
     return out[0, len(ids) :].tolist()
 
 
-@pytest.mark.parametrize("build", [_gemma, _llama], ids=["gemma3-sliding", "llama"])
-def test_greedy_with_prefix_cache_and_batching_equals_generate_alone(tokenizer, build):
+@pytest.mark.parametrize(
+    ("build", "shortlist_head"),
+    [(_gemma, True), (_llama, True), (_gemma, False)],
+    ids=["gemma3-sliding", "llama", "gemma3-full-output-layer"],
+)
+def test_greedy_with_prefix_cache_and_batching_equals_generate_alone(tokenizer, build, shortlist_head):
     torch.manual_seed(0)
     model = build(tokenizer).eval()
     model.generation_config.eos_token_id = None  # run every row to max_new_tokens: longest comparison
@@ -95,7 +99,10 @@ def test_greedy_with_prefix_cache_and_batching_equals_generate_alone(tokenizer, 
         assert min(lengths) > 3 * model.config.sliding_window
     max_new = [12, 5, 20, 9, 16]  # rows leave the batch at different steps
     expected = [_reference(model, p, n) for p, n in zip(prompts, max_new, strict=True)]
-    with PrefixCachingGenerator(model, tokenizer, max_batch=3, min_prefix_tokens=8) as gen:
+    with PrefixCachingGenerator(
+        model, tokenizer, max_batch=3, min_prefix_tokens=8, shortlist_head=shortlist_head
+    ) as gen:
+        assert (gen._head is not None) == shortlist_head
         # the first prompt primes the history; the rest reuse the shared prefix, decoded 3 at a time
         first = gen.generate([GenerationRequest(prompts[0], max_new_tokens=max_new[0])])
         rest = gen.generate(
