@@ -18,7 +18,8 @@ _HELP = (
     "exemplars), repetition (a word or phrase looping), logprob (InPars top-k on the query's mean "
     "log-prob), cross-encoder (InPars-v2 top-k on a CrossEncoder score; needs --cross-encoder), roundtrip "
     "(Promptagator: the source passage must be in a retriever's top-k; needs --retriever), safety (word "
-    "lists + optional classifier). Default: parse,langid,dedup,heuristics,exemplar-copy,repetition,safety.\n\n"
+    "lists + optional classifier), upr (LLM query-likelihood: the LLM must score the query most likely for its own "
+    "passage among the retriever's top k; its losers are recorded as hard negatives). Default: parse,langid,dedup,heuristics,exemplar-copy,repetition,safety.\n\n"
     "Streams in batches; the kept set does not depend on the order the filters are listed in."
 )
 _EPILOG = (
@@ -28,6 +29,7 @@ _EPILOG = (
     "  hfswim filter runs/gen -o runs/filtered --filters parse,langid,cross-encoder "
     "--cross-encoder ./models/mmarco-mMiniLMv2 --top-fraction 0.5\n\n"
     "  hfswim filter runs/gen -o runs/filtered --filters parse,roundtrip --retriever ./models/e5-small --roundtrip-k 5\n\n"
+    "  hfswim filter runs/gen -o runs/filtered --filters parse,langid,roundtrip,upr --upr-k 3\n\n"
     "  hfswim filter runs/gen -o runs/filtered --config filters.yaml"
 )
 
@@ -66,6 +68,12 @@ def filter_command(
         help="Keep the best fraction (0-1] per language in logprob/cross-encoder.",
     ),
     roundtrip_k: int = typer.Option(None, "--roundtrip-k", help="'roundtrip': source passage must rank within k (10)."),
+    upr_k: int = typer.Option(None, "--upr-k", min=1, help="'upr': candidates per query from the encoder (3)."),
+    upr_endpoint: str = typer.Option(
+        None,
+        "--upr-endpoint",
+        help="'upr': server answering POST /v1/score (default: start hfswim's embedded LLM).",
+    ),
     detector: str = typer.Option(None, "--detector", help="Language detector: auto (default), fasttext or lingua."),
     batch_size: int = typer.Option(None, "--batch-size", help="Rows per streamed batch (default 4096)."),
     workers: int = typer.Option(
@@ -95,6 +103,7 @@ def filter_command(
         "cross-encoder": {"model": cross_encoder, "top_k": top_k, "top_fraction": top_fraction},
         "logprob": {"top_k": top_k, "top_fraction": top_fraction},
         "roundtrip": {"model": retriever, "corpus": corpus, "k": roundtrip_k},
+        "upr": {"model": retriever, "corpus": corpus, "k": upr_k, "endpoint": upr_endpoint},
         "langid": {"detector": detector},
     }
     for spec in specs:

