@@ -26,6 +26,7 @@ Run (``../shared/data/xquad`` is XQuAD as BEIR folders)::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -112,7 +113,9 @@ class XQuAD:
             self.corpus[lang] = {
                 d["_id"]: f"{d.get('title') or ''} {d['text']}".strip() for d in read_jsonl(folder / "corpus.jsonl")
             }
-            self.queries[lang] = {q["_id"]: q["text"] for q in read_jsonl(folder / "queries.jsonl") if q["_id"] in qrels}
+            self.queries[lang] = {
+                q["_id"]: q["text"] for q in read_jsonl(folder / "queries.jsonl") if q["_id"] in qrels
+            }
 
 
 class DenseScorer:
@@ -180,7 +183,7 @@ class BM25Scorer:
             out = []
             for t in texts:
                 chars = [c for c in t.lower() if not c.isspace()]
-                out.append(chars + [a + b for a, b in zip(chars, chars[1:], strict=False)])
+                out.append(chars + [a + b for a, b in itertools.pairwise(chars)])
             return out
         return [re.findall(r"\w+", t.lower()) for t in texts]
 
@@ -234,7 +237,9 @@ def run_variant(args, name: str, spec: dict, generated: Path, log: Path) -> tupl
     kept = out / "filter" / "kept.parquet"
     timing: dict = {}
     if not kept.is_file():
-        timing["filter_s"] = hfswim("filter", str(generated), "-o", str(out / "filter"), "--filters", spec["filters"], log=log)
+        timing["filter_s"] = hfswim(
+            "filter", str(generated), "-o", str(out / "filter"), "--filters", spec["filters"], log=log
+        )
     model = out / "model"
     if not (model / "config_sentence_transformers.json").is_file():
         timing["train_s"] = hfswim(
@@ -328,7 +333,12 @@ def report(args, data, results, summary, budget, timings, run_dir: Path) -> None
         "",
     ]
     for setting, title in (("xling", "Cross-lingual (questions in L, English paragraphs)"), ("mono", "Monolingual")):
-        lines += [f"**{title}: `{main_model}`**", "", "| Lang | BM25 | base | trained | Δ [95% CI] |", "|:--|--:|--:|--:|--:|"]
+        lines += [
+            f"**{title}: `{main_model}`**",
+            "",
+            "| Lang | BM25 | base | trained | Δ [95% CI] |",
+            "|:--|--:|--:|--:|--:|",
+        ]
         for lang, pq in base[setting].items():
             after = results[main_model][setting][lang]
             d = paired_bootstrap(pq, after)
@@ -368,11 +378,12 @@ def _ablation_lines(results: dict, trained: list[str]) -> list[str]:
         deltas = [paired_bootstrap(base["xling"][lang], results[name]["xling"][lang]) for lang in GENERATED]
         en = paired_bootstrap(base["mono"]["en"], results[name]["mono"]["en"])
         lines.append(
-            f"| {name} | " + " | ".join(d.format() for d in deltas)
+            f"| {name} | "
+            + " | ".join(d.format() for d in deltas)
             + f" | {100 * _mean(d.delta for d in deltas):+.1f} | {100 * min(d.delta for d in deltas):+.1f} "
             f"| {en.format()} |"
         )
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _budget_lines(summary: dict, budget: dict, timings: dict, run_dir: Path) -> list[str]:
