@@ -86,6 +86,8 @@ def run_pipeline(config: PipelineConfig, output_dir: str | Path | None = None) -
         models = {"base": summary["stages"].get("train", {}).get("base_model")}
         if "train" in summary["stages"]:
             models["trained"] = str(out / "model")
+        for baseline in config.evaluate.get("baselines") or []:
+            models[baseline] = baseline
         summary["stages"]["evaluate"] = _evaluate(config.evaluate, dataset_dir, models, out / "eval")
     return _finish(out, summary, started)
 
@@ -253,7 +255,38 @@ def _evaluate(section: dict[str, Any], dataset: Path, models: dict[str, str | No
         run = evaluate(config)
         results[name] = {"output": str(out / name), "scores": [row.__dict__ for row in run.rows]}
         _log("\n" + summary_markdown(run.rows))
+    if len(results) > 1:
+        table = comparison_markdown(results)
+        (out / "comparison.md").write_text(table, encoding="utf-8")
+        _log("side by side:\n" + table)
     return results
+
+
+def comparison_markdown(results: dict[str, Any]) -> str:
+    """One table: a row per task subset (language), a column per model, and trained - base when both ran.
+
+    >>> rows = lambda v: {"scores": [{"task": "t", "subset": "de-en", "main_metric": "ndcg_at_10", "main_score": v}]}
+    >>> print(comparison_markdown({"base": rows(0.5), "trained": rows(0.6)}).splitlines()[2])
+    | t de-en | 50.0 | 60.0 | +10.0 |
+    """
+    names = list(results)
+    cells: dict[str, dict[str, float]] = {}
+    metric = ""
+    for name, result in results.items():
+        for row in result["scores"]:
+            cells.setdefault(f"{row['task']} {row['subset']}", {})[name] = row["main_score"]
+            metric = row["main_metric"]
+    delta = "base" in names and "trained" in names
+    lines = [
+        f"| {metric} x 100 | " + " | ".join(names) + (" | trained - base |" if delta else " |"),
+        "|---|" + "---:|" * (len(names) + delta),
+    ]
+    for key, by_model in cells.items():
+        row = " | ".join(f"{100 * by_model[n]:.1f}" if n in by_model else "–" for n in names)
+        if delta and "base" in by_model and "trained" in by_model:
+            row += f" | {100 * (by_model['trained'] - by_model['base']):+.1f}"
+        lines.append(f"| {key} | {row} |")
+    return "\n".join(lines) + "\n"
 
 
 def _count_rows(path: Path) -> int:

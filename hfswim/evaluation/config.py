@@ -34,6 +34,11 @@ class EvaluateConfig(BaseModel):
     device: str | None = Field(default=None, description="torch device for the encoder (default: auto)")
     model_name: str | None = Field(default=None, description="name recorded in results and model-index")
     embedding_cache: Path | None = Field(default=None, description="folder caching embeddings between runs (mteb)")
+    baselines: list[str] = Field(
+        default_factory=list,
+        description="`hfswim run` only: also evaluate these models (e.g. bm25) beside the base and the trained model, "
+        "in one comparison table (eval/comparison.md)",
+    )
     ignore_identical_ids: bool = Field(
         default=True,
         description="local tasks: drop a retrieved document whose id equals the query id, as BEIR's evaluator does",

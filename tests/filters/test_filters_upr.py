@@ -68,3 +68,18 @@ def test_upr_scores_through_the_embedded_server(row, minilm_path, tmp_path_facto
         assert len(result.kept) + len(result.rejected) == 2
     finally:
         server.stop()
+
+
+def test_quality_report_shows_round_trip_accuracy_per_language_next_to_swim_ir_human_figures():
+    from hfswim.filters.base import Rejection
+    from hfswim.filters.report import QualityReport
+
+    report = QualityReport(filters=["langid", "roundtrip"], execution_order=["langid", "roundtrip"])
+    rows = [{"record_id": f"r{i}", "query_lang": lang, "query": "q"} for i, lang in enumerate(["de"] * 4 + ["hi"] * 2)]
+    report.count_input(rows)
+    report.count_filter("langid", rows, [])
+    missed = Rejection("roundtrip", "not_retrieved", "")
+    report.count_filter("roundtrip", rows, [(rows[0], missed), (rows[4], missed), (rows[5], missed)])
+    md = report.to_markdown()
+    assert "## Relevance per language" in md and "adequate 63-85%" in md
+    assert "| de | 100% of 4 | 75% of 4 |" in md and "| hi | 100% of 2 | 0% of 2 |" in md
