@@ -30,7 +30,10 @@ def test_packaged_xquad_demo_holds_out_the_articles_it_generates_for():
 
     root = xquad_demo_path()
     assert CorpusConfig(source="xquad-demo").source == str(root / "passages.jsonl")
-    articles = {json.loads(line)["doc_id"].split("_")[0] for line in open(root / "passages.jsonl", encoding="utf-8")}
+    articles = {
+        json.loads(line)["doc_id"].split("_")[0]
+        for line in (root / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+    }
     assert {s.subset for s in discover_sources(root / "eval")} == {"de-en", "es-en"}
     for lang in ("de", "es"):
         qrels = (root / "eval" / f"{lang}-en" / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
