@@ -19,7 +19,8 @@ _HELP = (
     "log-prob), cross-encoder (InPars-v2 top-k on a CrossEncoder score; needs --cross-encoder), roundtrip "
     "(Promptagator: the source passage must be in a retriever's top-k; needs --retriever), safety (word "
     "lists + optional classifier), upr (LLM query-likelihood: the LLM must score the query most likely for its own "
-    "passage among the retriever's top k; its losers are recorded as hard negatives). Default: parse,langid,dedup,heuristics,exemplar-copy,repetition,safety.\n\n"
+    "passage among the retriever's top k; its losers are recorded as hard negatives), best-of (of several sampled candidates per passage and language, "
+    "the best by upr_margin, roundtrip_rank, query_logprob). Default: parse,langid,dedup,heuristics,exemplar-copy,repetition,safety.\n\n"
     "Streams in batches; the kept set does not depend on the order the filters are listed in."
 )
 _EPILOG = (

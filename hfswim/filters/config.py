@@ -26,7 +26,7 @@ Example ``filters.yaml``::
     >>> FilterConfig.from_names("langid,dedupe")
     Traceback (most recent call last):
     ...
-    hfswim.errors.ConfigError: filters: unknown filter 'dedupe'. Known filters: parse, langid, dedup, heuristics, exemplar-copy, repetition, logprob, cross-encoder, roundtrip, upr, safety. Did you mean 'dedup'?
+    hfswim.errors.ConfigError: filters: unknown filter 'dedupe'. Known filters: parse, langid, dedup, heuristics, exemplar-copy, repetition, logprob, cross-encoder, roundtrip, upr, best-of, safety. Did you mean 'dedup'?
 
 Every problem — an unknown filter, a threshold out of range, a model path that does not exist —
 raises one :class:`~hfswim.errors.ConfigError` naming the config key (``filters[2].threshold``).
@@ -203,6 +203,13 @@ class UprSpec(_Spec):
     _corpus_exists = field_validator("corpus")(RoundTripSpec._corpus_exists.__func__)
 
 
+class BestOfSpec(_Spec):
+    """Of several sampled candidate queries per passage and language, keep the best by upr_margin, then
+    roundtrip_rank, then query_logprob."""
+
+    name: Literal["best-of"] = "best-of"
+
+
 class SafetySpec(_Spec):
     name: Literal["safety"] = "safety"
     builtin: bool = True
@@ -238,6 +245,7 @@ FilterSpec = Annotated[
     | CrossEncoderSpec
     | RoundTripSpec
     | UprSpec
+    | BestOfSpec
     | SafetySpec,
     Field(discriminator="name"),
 ]
@@ -254,6 +262,7 @@ SPEC_TYPES: dict[str, type[_Spec]] = {
         CrossEncoderSpec,
         RoundTripSpec,
         UprSpec,
+        BestOfSpec,
         SafetySpec,
     )
 }
@@ -279,7 +288,9 @@ class FilterConfig(_Spec):
         if dupes:
             raise ValueError(f"filter(s) listed twice: {', '.join(dupes)}")
         heavy = [
-            f.name for f in self.filters if f.name in ("cross-encoder", "roundtrip", "upr") or getattr(f, "classifier", None)
+            f.name
+            for f in self.filters
+            if f.name in ("cross-encoder", "roundtrip", "upr") or getattr(f, "classifier", None)
         ]
         if self.workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
             raise ValueError("workers > 1 forks worker processes, which this platform cannot: set workers: 1")
@@ -360,6 +371,7 @@ def _location(loc: tuple) -> str:
 
 def build_filters(config: FilterConfig) -> list:
     """Instantiate the configured filters (models load lazily on first use)."""
+    from hfswim.filters.best_of import BestOfFilter
     from hfswim.filters.cross_encoder import CrossEncoderFilter
     from hfswim.filters.dedup import DedupFilter
     from hfswim.filters.exemplar_copy import ExemplarCopyFilter
@@ -383,6 +395,7 @@ def build_filters(config: FilterConfig) -> list:
         "cross-encoder": CrossEncoderFilter,
         "roundtrip": RoundTripFilter,
         "upr": UprFilter,
+        "best-of": BestOfFilter,
         "safety": SafetyFilter,
     }
     return [classes[spec.name](**spec.model_dump(exclude={"name"})) for spec in config.filters]
