@@ -474,25 +474,23 @@ def _relevance_lines(args, run_dir: Path) -> list[str]:
 
 def _budget_lines(summary: dict, budget: dict, timings: dict, run_dir: Path) -> list[str]:
     stages = summary.get("stages", {})
-    manifest = {}
     manifest_path = run_dir / "generate" / "manifest.json"
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text())
-    gen = stages.get("generate", {})
-    filt = stages.get("filter", {})
-    train = stages.get("train", {})
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    this_run = manifest.get("this_run", {})
+    records = manifest.get("records", {})
+    filt, train = stages.get("filter", {}), stages.get("train", {})
     lines = [
-        f"- Corpus: {budget['train_paragraphs']} English paragraphs (the training half of XQuAD's articles).",
-        f"- Generation (`hfswim run {CONFIG.relative_to(CONFIG.parent.parent.parent)}`): "
-        f"{manifest.get('records', gen.get('records', '?'))} records, per language "
-        f"{manifest.get('per_language', gen.get('per_language', '?'))}; LLM time "
-        f"{_minutes(manifest.get('generation_seconds') or gen.get('seconds'))}.",
-        f"- Filters: kept {filt.get('kept', '?')} of {filt.get('total', filt.get('input', '?'))}.",
-        f"- Training: {train.get('global_step', train.get('steps', '?'))} steps, "
-        f"{_minutes(train.get('train_seconds') or train.get('seconds'))}.",
+        f"- Corpus: {budget['train_paragraphs']} English paragraphs (the training half of XQuAD's articles), of which "
+        f"{this_run.get('passages', {}).get('in_shard', '?')} got queries (`max_passages`, the CPU budget).",
+        f"- Generation (`hfswim run benchmarks/configs/quality.yaml`, embedded Gemma 3 270M, SAP): "
+        f"{records.get('total', '?')} records ({records.get('accepted', '?')} parsed) in 6 languages, "
+        f"{manifest.get('tokens', {}).get('total', '?'):,} tokens; LLM time {_minutes(this_run.get('wall_time_s'))} "
+        f"(last resumed run; {this_run.get('records', {}).get('records_per_s', 0) * 60:.0f} records/min on the "
+        "shared machine, load 6-15).",
+        f"- Filters: kept {filt.get('kept', '?')} of {filt.get('in', '?')}.",
+        f"- Training: {train.get('steps', '?')} steps of MNRL (batch 32, lr 1e-4, 4 epochs); whole `hfswim run` "
+        f"{summary.get('wall_seconds', 0) / 60:.0f} min wall, training about 13 min of it.",
     ]
-    if budget.get("pipeline_s"):
-        lines.append(f"- Whole `hfswim run` this time: {budget['pipeline_s'] / 60:.1f} min (cached stages are reused).")
     for name, t in timings.items():
         if t:
             lines.append(f"- Variant {name}: " + ", ".join(f"{k[:-2]} {v / 60:.1f} min" for k, v in t.items()) + ".")
