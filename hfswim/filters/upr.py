@@ -84,7 +84,7 @@ class UprFilter(RoundTripFilter):
 
             from hfswim.generation.embedded import EmbeddedServer
 
-            self._server = EmbeddedServer()
+            self._server = EmbeddedServer(startup_timeout=max(300.0, self.timeout))  # a loaded machine starts slowly
             self._server.start()
             atexit.register(self.close)  # the filter pipeline has no teardown hook; the server also dies with us
         return self._server.url
