@@ -252,7 +252,8 @@ def _relevance_lines(d: dict[str, Any]) -> list[str]:
         "",
         "## Relevance per language",
         "",
-        "Share of the rows reaching each filter that it passed (" + "; ".join(RELEVANCE_FILTERS[n] for n in names)
+        "Share of the rows reaching each filter that it passed ("
+        + "; ".join(RELEVANCE_FILTERS[n] for n in names)
         + f"). For comparison, {SWIM_IR_HUMAN}.",
         "",
         "| lang | " + " | ".join(names) + " |",
