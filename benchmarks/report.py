@@ -24,6 +24,7 @@ ORDER = [
     "filters_throughput",
     "small_llm_filters",
     "hub_build",
+    "quality",
     "train_xquad",
     "eval_xquad",
     "xor_tokenization",

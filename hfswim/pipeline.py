@@ -260,7 +260,7 @@ def run_pipeline(
             models["trained"] = str(out / "model")
         if config.evaluate is not None:
             models.setdefault("base", None)
-            models.update(_baselines())
+            models.update({name: name for name in config.evaluate.baselines} or _baselines())
             configs = {
                 name: _evaluate_config(config.evaluate, dataset_dir, model, out / "eval" / name)
                 for name, model in models.items()
@@ -289,7 +289,8 @@ def _count_stages(config: PipelineConfig) -> int:
 
 
 def _baselines() -> dict[str, str]:
-    """BM25 next to the encoders when its extra is installed (bm25s + PyStemmer)."""
+    """With no ``evaluate.baselines`` given: BM25 next to the encoders when its extra is installed (bm25s +
+    PyStemmer)."""
     import importlib.util
 
     if importlib.util.find_spec("bm25s") and importlib.util.find_spec("Stemmer"):
@@ -511,6 +512,9 @@ def _evaluate(configs: dict[str, Any], out: Path, dataset: Path) -> dict[str, An
             results[name] = headline_scores(run.rows, config.model, out / "eval" / name)
             bar.update()
     _log(score_table(results), fg="white")
+    if len(results) > 1:
+        # Side by side, with trained - base: the before/after the run is for, readable without the report.
+        (out / "eval" / "comparison.md").write_text(comparison_markdown(results), encoding="utf-8")
     model_dir = out / "model"
     if "trained" in results and (model_dir / "README.md").is_file():
         _card_evaluation(model_dir, results, dataset)
@@ -548,6 +552,39 @@ def score_table(results: dict[str, dict[str, Any]]) -> str:
         values = [entry.get("per_language", {}).get(c) for c in languages] + [entry.get("mean")]
         lines.append(f"  {name:<{width}}" + " ".join(cell(v) for v in values))
     return "\n".join(lines)
+
+
+def comparison_markdown(results: dict[str, dict[str, Any]]) -> str:
+    """One Markdown table: a row per language, a column per model (x 100), and trained - base when both ran.
+
+    >>> scores = lambda v: {"metric": "ndcg_at_10", "mean": v, "per_language": {"de-en": v}}
+    >>> print(comparison_markdown({"base": scores(0.5), "trained": scores(0.6)}).splitlines()[2])
+    | de-en | 50.0 | 60.0 | +10.0 |
+    """
+    names = list(results)
+    languages = sorted({c for entry in results.values() for c in entry.get("per_language", {})})
+    metric = next((e.get("metric") for e in results.values() if e.get("metric")), "score")
+    delta = "base" in names and "trained" in names
+    lines = [
+        f"| {metric} x 100 | " + " | ".join(names) + (" | trained - base |" if delta else " |"),
+        "|---|" + "---:|" * (len(names) + delta),
+    ]
+
+    def number(value: Any) -> str:
+        return f"{100 * value:.1f}" if isinstance(value, int | float) else "–"
+
+    for key in [*languages, "mean"]:
+        values = [
+            results[n].get("per_language", {}).get(key) if key != "mean" else results[n].get("mean") for n in names
+        ]
+        row = " | ".join(number(v) for v in values)
+        base, trained = (values[names.index("base")], values[names.index("trained")]) if delta else (None, None)
+        if delta and isinstance(base, int | float) and isinstance(trained, int | float):
+            row += f" | {100 * (trained - base):+.1f}"
+        elif delta:
+            row += " | –"
+        lines.append(f"| {key} | {row} |")
+    return "\n".join(lines) + "\n"
 
 
 def headline_scores(rows: list[Any], model: str, output: Path) -> dict[str, Any]:

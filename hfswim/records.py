@@ -71,6 +71,9 @@ FILTER_FIELDS: list[pa.Field] = [
     pa.field("langid_score", pa.float64()),
     pa.field("ce_score", pa.float64()),
     pa.field("roundtrip_rank", pa.int64()),
+    pa.field("upr_rank", pa.int64()),  # the source passage's rank by LLM query-likelihood among the candidates
+    pa.field("upr_margin", pa.float64()),  # its mean query log-prob minus the best other candidate's
+    pa.field("upr_negatives", pa.list_(pa.string())),  # the other candidates (hard negatives), LLM's best first
     pa.field("reject_filter", pa.string()),  # None for kept rows
     pa.field("reject_reason", pa.string()),
 ]

@@ -19,9 +19,26 @@ from hfswim.errors import ConfigError
 
 def test_demo_config_is_valid():
     config = PipelineConfig.from_yaml(demo_config_path())
-    assert (
-        config.corpus.source.endswith("demo_corpus.jsonl") and config.train is not None and config.evaluate is not None
-    )
+    assert config.corpus.source.endswith("passages.jsonl") and config.train is not None and config.evaluate is not None
+    # A before/after that means something: human questions held out from generation, BM25 beside the two models.
+    assert config.evaluate.tasks == "local:xquad-demo" and config.evaluate.baselines == ["bm25"]
+
+
+def test_packaged_xquad_demo_holds_out_the_articles_it_generates_for():
+    from hfswim.corpus import CorpusConfig, xquad_demo_path
+    from hfswim.evaluation.tasks.local import discover_sources
+
+    root = xquad_demo_path()
+    assert CorpusConfig(source="xquad-demo").source == str(root / "passages.jsonl")
+    articles = {
+        json.loads(line)["doc_id"].split("_")[0]
+        for line in (root / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+    }
+    assert {s.subset for s in discover_sources(root / "eval")} == {"de-en", "es-en"}
+    for lang in ("de", "es"):
+        qrels = (root / "eval" / f"{lang}-en" / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
+        assert len(qrels) >= 100
+        assert not {line.split("\t")[1].split("_")[0] for line in qrels} & articles
 
 
 def test_bad_pipeline_config_names_the_key(tmp_path):
@@ -38,6 +55,7 @@ def test_bad_pipeline_config_names_the_key(tmp_path):
 def test_pipeline_end_to_end_on_the_embedded_gemma(tmp_path):
     config = yaml.safe_load(demo_config_path().read_text(encoding="utf-8"))
     config["generate"]["languages"] = "de"
+    config["generate"]["max_passages"] = 4
     config["train"] = {"max_steps": 2, "batch_size": 2}
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -81,3 +99,6 @@ def test_pipeline_end_to_end_on_the_embedded_gemma(tmp_path):
     assert main(["run", str(path), "-o", str(out)]) == 0
     rerun = json.loads((out / "pipeline.json").read_text(encoding="utf-8"))
     assert {n for n, r in rerun["stages"].items() if r["status"] == "ran"} == {"report"}
+    evaluated = {name for name, entry in summary["stages"]["evaluate"].items() if isinstance(entry, dict)}
+    assert evaluated == {"base", "trained", "bm25"}
+    assert "trained - base" in (out / "eval" / "comparison.md").read_text(encoding="utf-8")

@@ -61,6 +61,16 @@ def demo_corpus_path() -> Path:
     return Path(__file__).parent / "data" / "demo_corpus.jsonl"
 
 
+def xquad_demo_path() -> Path:
+    """The packaged XQuAD slice of ``make demo``: ``passages.jsonl`` (16 English paragraphs to generate for) and
+    ``eval/`` (BEIR folders de-en, es-en: 120 questions from other articles against all 240 paragraphs);
+    CC BY-SA 4.0, see its README. ``source: xquad-demo`` and ``tasks: local:xquad-demo`` name it in configs."""
+    return Path(__file__).parent / "data" / "xquad_demo"
+
+
+PACKAGED_SOURCES = {"demo": "demo_corpus.jsonl", "xquad-demo": "xquad_demo/passages.jsonl"}
+
+
 __all__ = [
     "ColumnMapping",
     "CorpusConfig",
@@ -81,4 +91,5 @@ __all__ = [
     "read_passages",
     "sample_passages",
     "write_passages",
+    "xquad_demo_path",
 ]

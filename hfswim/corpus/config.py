@@ -95,9 +95,10 @@ class CorpusConfig(BaseModel):
     @field_validator("source")
     @classmethod
     def _demo_source(cls, value: str) -> str:
-        from hfswim.corpus import demo_corpus_path
+        from hfswim.corpus import PACKAGED_SOURCES, demo_corpus_path
 
-        return str(demo_corpus_path()) if value == "demo" else value
+        # Packaged corpora by name: "demo" (40 passages, 15 languages), "xquad-demo" (make demo's XQuAD slice)
+        return str(demo_corpus_path().parent / PACKAGED_SOURCES[value]) if value in PACKAGED_SOURCES else value
 
     @field_validator("default_lang")
     @classmethod

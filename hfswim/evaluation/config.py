@@ -47,6 +47,11 @@ class EvaluateConfig(BaseModel):
     embedding_cache: Path | None = Field(
         default=None, description="Folder caching embeddings, so re-runs skip encoding (mteb's cache wrapper)."
     )
+    baselines: list[str] = Field(
+        default_factory=list,
+        description="`hfswim run` only: also evaluate these models (e.g. bm25) beside the base and the trained model, "
+        "in one comparison table (eval/comparison.md).",
+    )
     ignore_identical_ids: bool = Field(
         default=True,
         description="local: tasks: drop a retrieved document whose id is the query's own id, as BEIR's evaluator does.",

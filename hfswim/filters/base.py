@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 Row = dict[str, Any]
 
 # Canonical execution order of the select phase: deduplicate first, so that top-k ranks unique queries.
-SELECT_ORDER: tuple[str, ...] = ("dedup", "logprob", "cross-encoder")
+SELECT_ORDER: tuple[str, ...] = ("dedup", "best-of", "logprob", "cross-encoder")
 
 
 @dataclass(frozen=True)

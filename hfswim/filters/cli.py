@@ -22,7 +22,9 @@ _HELP = (
     "exemplars), repetition (a word or phrase looping), logprob (InPars top-k on the query's mean "
     "log-prob), cross-encoder (InPars-v2 top-k on a CrossEncoder score; needs --cross-encoder), roundtrip "
     "(Promptagator: the source passage must be in a retriever's top-k; needs --retriever), safety (word "
-    "lists + optional classifier). Default: parse,langid,dedup,heuristics,exemplar-copy,repetition,safety.\n\n"
+    "lists + optional classifier), upr (LLM query-likelihood: the LLM must score the query most likely for its own "
+    "passage among the retriever's top k; its losers are recorded as hard negatives), best-of (of several sampled candidates per passage and language, "
+    "the best by upr_margin, roundtrip_rank, query_logprob). Default: parse,langid,dedup,heuristics,exemplar-copy,repetition,safety.\n\n"
     "Streams in batches; the kept set does not depend on the order the filters are listed in."
 )
 _EPILOG = (
@@ -32,6 +34,7 @@ _EPILOG = (
     "  hfswim filter runs/gen -o runs/filtered --filters parse,langid,cross-encoder "
     "--cross-encoder ./models/mmarco-mMiniLMv2 --top-fraction 0.5\n\n"
     "  hfswim filter runs/gen -o runs/filtered --filters parse,roundtrip --retriever ./models/e5-small --roundtrip-k 5\n\n"
+    "  hfswim filter runs/gen -o runs/filtered --filters parse,langid,roundtrip,upr --upr-k 3\n\n"
     "  hfswim filter runs/gen -o runs/filtered --config filters.yaml"
 )
 
@@ -56,6 +59,7 @@ def _spec_flags(resolved: Resolved, extras: dict[str, Any]) -> None:
         specs = [{**from_file.get(s.get("name"), {}), **s} for s in specs]
     cross_encoder, retriever = extras.pop("cross_encoder"), extras.pop("retriever")
     top_k, top_fraction = extras.pop("top_k"), extras.pop("top_fraction")
+    corpus = extras.pop("corpus")
     names = [s.get("name") for s in specs]
     for flag_value, name in ((cross_encoder, "cross-encoder"), (retriever, "roundtrip")):
         if flag_value and name not in names:  # a model given on the command line implies its filter
@@ -63,7 +67,8 @@ def _spec_flags(resolved: Resolved, extras: dict[str, Any]) -> None:
     overrides = {
         "cross-encoder": {"model": cross_encoder, "top_k": top_k, "top_fraction": top_fraction},
         "logprob": {"top_k": top_k, "top_fraction": top_fraction},
-        "roundtrip": {"model": retriever, "corpus": extras.pop("corpus"), "k": extras.pop("roundtrip_k")},
+        "roundtrip": {"model": retriever, "corpus": corpus, "k": extras.pop("roundtrip_k")},
+        "upr": {"model": retriever, "corpus": corpus, "k": extras.pop("upr_k"), "endpoint": extras.pop("upr_endpoint")},
         "langid": {"detector": extras.pop("detector")},
     }
     for spec in specs:
@@ -100,6 +105,12 @@ def _filter(
         help="Keep the best fraction (0-1] per language in logprob/cross-encoder.",
     ),
     roundtrip_k: int = typer.Option(None, "--roundtrip-k", help="'roundtrip': source passage must rank within k (10)."),
+    upr_k: int = typer.Option(None, "--upr-k", min=1, help="'upr': candidates per query from the encoder (3)."),
+    upr_endpoint: str = typer.Option(
+        None,
+        "--upr-endpoint",
+        help="'upr': server answering POST /v1/score (default: start hfswim's embedded LLM).",
+    ),
     detector: str = typer.Option(None, "--detector", help="Language detector: auto (default), fasttext or lingua."),
 ) -> None:
     from hfswim.filters.pipeline import run_filters

@@ -26,7 +26,7 @@ Example ``filters.yaml``::
     >>> FilterConfig.from_names("langid,dedupe")
     Traceback (most recent call last):
     ...
-    hfswim.errors.ConfigError: filters: unknown filter 'dedupe'. Known filters: parse, langid, dedup, heuristics, exemplar-copy, repetition, logprob, cross-encoder, roundtrip, safety. Did you mean 'dedup'?
+    hfswim.errors.ConfigError: filters: unknown filter 'dedupe'. Known filters: parse, langid, dedup, heuristics, exemplar-copy, repetition, logprob, cross-encoder, roundtrip, upr, best-of, safety. Did you mean 'dedup'?
 
 Every problem — an unknown filter, a threshold out of range, a model path that does not exist —
 raises one :class:`~hfswim.errors.ConfigError` naming the config key (``filters[2].threshold``).
@@ -62,6 +62,7 @@ ParseSpec, LangIdSpec, DedupSpec, HeuristicsSpec, ExemplarCopySpec = (
 RepetitionSpec, LogprobSpec, CrossEncoderSpec, RoundTripSpec, SafetySpec = (
     SPEC_TYPES[n] for n in ("repetition", "logprob", "cross-encoder", "roundtrip", "safety")
 )
+UprSpec, BestOfSpec = SPEC_TYPES["upr"], SPEC_TYPES["best-of"]
 DEFAULT_FILTERS: tuple[str, ...] = ("parse", "langid", "dedup", "heuristics", "exemplar-copy", "repetition", "safety")
 
 
@@ -109,7 +110,9 @@ class FilterConfig(_Spec):
         if dupes:
             raise ValueError(f"filter(s) listed twice: {', '.join(dupes)}")
         heavy = [
-            f.name for f in self.filters if f.name in ("cross-encoder", "roundtrip") or getattr(f, "classifier", None)
+            f.name
+            for f in self.filters
+            if f.name in ("cross-encoder", "roundtrip", "upr") or getattr(f, "classifier", None)
         ]
         if self.workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
             raise ValueError("workers > 1 forks worker processes, which this platform cannot: set workers: 1")

@@ -101,6 +101,7 @@ def settings_model(cls: type) -> type[FilterSettings]:
 
 def _filter_classes() -> dict[str, type]:
     # The one list of filters, in the order `hfswim filter --help` and errors show them.
+    from hfswim.filters.best_of import BestOfFilter
     from hfswim.filters.cross_encoder import CrossEncoderFilter
     from hfswim.filters.dedup import DedupFilter
     from hfswim.filters.exemplar_copy import ExemplarCopyFilter
@@ -111,6 +112,7 @@ def _filter_classes() -> dict[str, type]:
     from hfswim.filters.repetition import RepetitionFilter
     from hfswim.filters.roundtrip import RoundTripFilter
     from hfswim.filters.safety import SafetyFilter
+    from hfswim.filters.upr import UprFilter
 
     classes = (
         ParseFilter,
@@ -122,6 +124,8 @@ def _filter_classes() -> dict[str, type]:
         LogprobFilter,
         CrossEncoderFilter,
         RoundTripFilter,
+        UprFilter,
+        BestOfFilter,
         SafetyFilter,
     )
     return {cls.name: cls for cls in classes}

@@ -205,6 +205,7 @@ class QualityReport:
             lines.append(
                 f"| {lang} | {c['in']:,} | {c['kept']:,} | {100 * c['kept_fraction']:.1f} | " + " | ".join(cells) + " |"
             )
+        lines += _relevance_lines(d)
         if d["samples"]:
             lines += ["", "## Sample rejects", ""]
             for name, items in d["samples"].items():
@@ -229,3 +230,39 @@ class QualityReport:
     def load(path: str | Path) -> dict[str, Any]:
         """Read a written ``quality_report.json`` (as the dataset card does)."""
         return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+# SWIM-IR's human evaluation of its synthetic queries (Thakur et al., NAACL 2024): share in the right language and
+# share judged adequate (the passage answers the query), over the languages it evaluated.
+SWIM_IR_HUMAN = "SWIM-IR human evaluation: right language 99-100%, adequate 63-85%"
+RELEVANCE_FILTERS = {
+    "langid": "right language",
+    "roundtrip": "round-trip accuracy (source passage in the retriever's top k)",
+    "upr": "LLM query-likelihood: source passage wins",
+}
+
+
+def _relevance_lines(d: dict[str, Any]) -> list[str]:
+    """Per language, the share of the rows reaching each relevance filter that it passed: an automatic estimate
+    of language and adequacy next to SWIM-IR's human figures."""
+    names = [n for n in RELEVANCE_FILTERS if n in d["execution_order"]]
+    if not names or not any(n in ("roundtrip", "upr") for n in names):
+        return []
+    lines = [
+        "",
+        "## Relevance per language",
+        "",
+        "Share of the rows reaching each filter that it passed ("
+        + "; ".join(RELEVANCE_FILTERS[n] for n in names)
+        + f"). For comparison, {SWIM_IR_HUMAN}.",
+        "",
+        "| lang | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for lang, c in d["per_language"].items():
+        cells = []
+        for n in names:
+            f = c["by_filter"].get(n)
+            cells.append(f"{100 * f['out'] / f['in']:.0f}% of {f['in']}" if f and f["in"] else "–")
+        lines.append(f"| {lang} | " + " | ".join(cells) + " |")
+    return lines

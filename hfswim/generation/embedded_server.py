@@ -15,6 +15,9 @@ Routes:
   ``top_p``, ``seed``, ``stop``, ``logprobs``, and vLLM's ``ignore_eos``). ``usage.prompt_tokens_details.cached_tokens`` says how many
   prompt tokens came from the prefix cache. A request whose client disconnects is dropped from the batch at
   the next step: a timed-out request leaves no computation behind.
+* ``POST /v1/score``: ``{"prefix": str, "continuations": [str, ...]}`` → ``{"scores": [{"logprob", "mean_logprob",
+  "tokens"}, ...]}``, log P(continuation | prefix) by teacher forcing (:mod:`hfswim.generation.scoring`; the
+  prefix computed once): what query-likelihood selection (the ``upr`` filter) asks.
 * ``GET /stats``: the generator's counters (prompt tokens computed vs reused, cancelled requests, mean batch).
 
 The prompt is the model's chat template applied to the messages, tokenized without extra special tokens,
@@ -173,6 +176,18 @@ def build_app(generator: Any, tokenizer: Any, *, model_id: str, info: dict[str, 
             }
         )
 
+    async def score(request: Request) -> JSONResponse:
+        from hfswim.generation.scoring import score_continuations
+
+        try:
+            body = await request.json()
+            prefix, continuations = str(body["prefix"]), [str(c) for c in body["continuations"]]
+        except (KeyError, TypeError, ValueError) as err:
+            return JSONResponse({"error": {"message": f"bad request: {err}", "type": "invalid_request"}}, 400)
+        # A separate forward pass beside the generator's thread: scoring never enters the decoding batch.
+        scores = await asyncio.to_thread(score_continuations, generator.model, tokenizer, prefix, continuations)
+        return JSONResponse({"model": model_id, "scores": scores})
+
     return Starlette(
         routes=[
             Route("/health", health),
@@ -180,6 +195,7 @@ def build_app(generator: Any, tokenizer: Any, *, model_id: str, info: dict[str, 
             Route("/stats", stats),
             Route("/v1/models", models),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/score", score, methods=["POST"]),
         ]
     )
 

@@ -268,7 +268,7 @@ def test_filter_cli_lists_the_new_reject_codes(tmp_path):
 
 
 def test_hfswim_run_gives_exemplar_copy_the_promptagator_examples(tmp_path):
-    from hfswim.pipeline import _filter
+    from hfswim.pipeline import _filter, _filter_settings
 
     examples = tmp_path / "examples.jsonl"
     examples.write_text(
@@ -279,5 +279,5 @@ def test_hfswim_run_gives_exemplar_copy_the_promptagator_examples(tmp_path):
     row = _copy_row("Why do coral reefs bleach in Nigeria?", "en", template="promptagator", record_id="copy")
     src = write_generated(tmp_path / "generated.parquet", [row])
     section = {"filters": "parse,exemplar-copy"}
-    assert _filter(section, src, tmp_path / "with", examples=str(examples))["kept"] == 0
-    assert _filter(section, src, tmp_path / "without")["kept"] == 1
+    assert _filter(_filter_settings(section, str(examples)), src, tmp_path / "with")["kept"] == 0
+    assert _filter(_filter_settings(section, None), src, tmp_path / "without")["kept"] == 1

@@ -112,6 +112,10 @@ def resolve_tasks(
         if kind_lower == "local":
             if not path:
                 raise ConfigError("local: needs a path, e.g. local:./data/beir/de")
+            if path == "xquad-demo":  # the packaged held-out set of `make demo`
+                from hfswim.corpus import xquad_demo_path
+
+                path = str(xquad_demo_path() / "eval")
             tasks.append(
                 local_retrieval_task(
                     path, split=split or "test", subsets=languages, ignore_identical_ids=ignore_identical_ids
