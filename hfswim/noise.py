@@ -1,7 +1,7 @@
 """Keep third-party output a user cannot act on out of the console (unless ``--verbose``).
 
 What it silences, each seen in ``make demo``: mteb's ``FutureWarning``/``DeprecationWarning`` lines and its
-INFO logs, datasets' ``Standardizing text corpus format`` bars, the ``Writing model shards`` bar transformers shows at every checkpoint save, the raw
+INFO logs, datasets' ``Standardizing text corpus format`` bars, bm25s' tokenize/index/retrieve bars, the ``Writing model shards`` bar transformers shows at every checkpoint save, the raw
 ``{'loss': ..., 'grad_norm': ...}`` dicts the trainer prints at every logging step (hfswim's own training
 progress bar shows the loss), and the INFO logs of transformers, sentence-transformers, datasets and httpx.
 hfswim's own bars (tqdm, on stderr) and messages stay. Everything is restored on exit.
@@ -14,6 +14,7 @@ hfswim's own bars (tqdm, on stderr) and messages stay. Everything is restored on
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import warnings
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ def third_party_noise(verbose: bool = False) -> Iterator[None]:
         yield
         return
     levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
-    with warnings.catch_warnings(), _transformers_quiet(), _datasets_quiet():
+    with warnings.catch_warnings(), _transformers_quiet(), _datasets_quiet(), _bm25s_quiet():
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", module=r"(mteb|transformers|sentence_transformers|torch|datasets)(\.|$)")
@@ -86,3 +87,36 @@ def _datasets_quiet() -> Iterator[None]:
     finally:
         if bars:
             ds_logging.enable_progress_bar()
+
+
+@contextlib.contextmanager
+def _bm25s_quiet() -> Iterator[None]:
+    """bm25s' per-call bars ("Split strings", "Stem Tokens", "BM25S Retrieve": eight lines per BM25 evaluation).
+
+    mteb's BM25 baseline calls ``bm25s.tokenize`` and ``BM25.index``/``retrieve`` without their public
+    ``show_progress`` argument, and bm25s has no global switch: within the block that argument defaults to False.
+    """
+    try:
+        import bm25s
+    except ImportError:
+        yield
+        return
+    originals = {"tokenize": bm25s.tokenize, "index": bm25s.BM25.index, "retrieve": bm25s.BM25.retrieve}
+
+    def quiet(function):
+        @functools.wraps(function)
+        def call(*args, **kwargs):
+            kwargs.setdefault("show_progress", False)
+            return function(*args, **kwargs)
+
+        return call
+
+    bm25s.tokenize = quiet(originals["tokenize"])
+    bm25s.BM25.index = quiet(originals["index"])
+    bm25s.BM25.retrieve = quiet(originals["retrieve"])
+    try:
+        yield
+    finally:
+        bm25s.tokenize = originals["tokenize"]
+        bm25s.BM25.index = originals["index"]
+        bm25s.BM25.retrieve = originals["retrieve"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import warnings
 
+import pytest
+
 from hfswim.noise import third_party_noise
 
 
@@ -33,3 +35,15 @@ def test_verbose_changes_nothing():
         warnings.warn("kept", FutureWarning, stacklevel=1)
         assert mteb.level == level
     assert len(caught) == 1
+
+
+def test_bm25s_bars_are_hidden_then_restored(capsys):
+    bm25s = pytest.importorskip("bm25s")
+    original = bm25s.tokenize
+    corpus = ["the cat sat on the mat", "a dog barked at the cat"]
+    with third_party_noise(verbose=False):
+        retriever = bm25s.BM25()
+        retriever.index(bm25s.tokenize(corpus))
+        retriever.retrieve(bm25s.tokenize(["cat"]), k=1)
+    assert "Split strings" not in capsys.readouterr().err
+    assert bm25s.tokenize is original
