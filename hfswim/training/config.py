@@ -22,6 +22,7 @@ from hfswim.errors import ConfigError
 Batching = Literal["mixed", "single-language"]
 Sampling = Literal["uniform", "proportional"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+NegativeSource = Literal["dense", "bm25"]
 
 
 def default_base_model() -> str:
@@ -42,7 +43,9 @@ class TrainConfig(BaseModel):
     dataset: str = Field(description="Hub dataset id, local dataset folder, or Parquet file/folder from the pipeline.")
     output_dir: str
     base_model: str | None = Field(
-        None, description="Hub id or local path; default: USE Multilingual v3 ported to PyTorch ('usem3')."
+        None,
+        description="Hub id or local path; default: USE Multilingual v3 ported to PyTorch ('usem3'); with "
+        "--reranker: all-MiniLM-L6-v2 from PyPI ('minilm') with a fresh 1-logit head.",
     )
     languages: list[str] | None = Field(None, description="Language configs to train on; default: all.")
     split: str = "train"
@@ -58,11 +61,18 @@ class TrainConfig(BaseModel):
     # Negatives and distillation.
     hard_negatives: int = Field(0, ge=0, description="Hard negatives per query mined with the base model; 0 = none.")
     relative_margin: float = Field(0.05, ge=0.0, lt=1.0)
-    mining_range_max: int = Field(50, ge=1)
+    mining_range_max: int = Field(50, ge=1, description="Candidates per query the negatives are picked from.")
+    negatives: NegativeSource = Field(
+        "dense",
+        description="Where hard negatives come from: 'dense' (a bi-encoder: the base model, or --mining-model for "
+        "--reranker) or 'bm25' (bm25s per language, the InPars recipe); same --relative-margin rule for both.",
+    )
     distill: str | None = Field(None, description="CrossEncoder teacher for MarginMSE distillation (id or path).")
 
     reranker: bool = Field(False, description="Train a CrossEncoder reranker instead of a bi-encoder.")
-    mining_model: str | None = Field(None, description="Bi-encoder that mines negatives for --reranker.")
+    mining_model: str | None = Field(
+        None, description="Bi-encoder that mines negatives for --reranker (with --negatives dense)."
+    )
 
     # Schedule.
     epochs: float = Field(1.0, gt=0)
@@ -115,6 +125,10 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 "--distill trains a bi-encoder from a cross-encoder teacher; it cannot combine with --reranker"
             )
+        if self.negatives == "bm25" and self.mining_model:
+            raise ValueError(
+                "--mining-model picks a bi-encoder for dense negatives; it has no use with --negatives bm25"
+            )
         if self.distill and self.cached:
             raise ValueError("--distill uses MarginMSE, which has no cached variant; drop --cached")
         return self
@@ -148,6 +162,10 @@ class TrainConfig(BaseModel):
 
     @property
     def resolved_base_model(self) -> str:
+        if self.reranker:  # USE is no cross-encoder base: a reranker starts from MiniLM's BERT by default
+            from hfswim.training.models import resolve_cross_encoder
+
+            return resolve_cross_encoder(self.base_model)
         from hfswim.encoders import resolve_encoder
 
         return resolve_encoder(self.base_model)

@@ -1,0 +1,86 @@
+"""BM25 negatives (``hfswim train --negatives bm25``): real bm25s over small corpora, the margin rule, per language."""
+
+from __future__ import annotations
+
+import pytest
+from datasets import Dataset
+
+from hfswim.errors import InputError
+from hfswim.training.bm25_negatives import bm25_tokenizer_language, mine_bm25_negatives
+
+PASSAGES_EN = [
+    "The Nile river flows north through Egypt and Cairo.",
+    "The Congo river is the deepest river in the world.",
+    "The Amazon river carries more water than any other river.",
+    "Mount Everest is the highest mountain on Earth.",
+    "Kenya borders Uganda, Tanzania and Ethiopia.",
+    "Nairobi is the capital and largest city of Kenya.",
+]
+QUERIES_EN = ["which river flows through Cairo", "deepest river", "highest mountain", "capital of Kenya"]
+POSITIVES_EN = [0, 1, 3, 5]
+
+PASSAGES_DE = [
+    "Der Rhein fließt durch Köln und Düsseldorf.",
+    "Die Elbe fließt durch Dresden und Hamburg.",
+    "Die Donau ist der zweitlängste Fluss Europas.",
+    "Berlin ist die Hauptstadt Deutschlands.",
+]
+QUERIES_DE = ["welcher Fluss fließt durch Köln", "Hauptstadt von Deutschland"]
+POSITIVES_DE = [0, 3]
+
+
+def _pairs() -> Dataset:
+    rows = [{"anchor": q, "positive": PASSAGES_EN[p], "lang": "en"} for q, p in zip(QUERIES_EN, POSITIVES_EN)]
+    rows += [{"anchor": f"about {p[:12]}", "positive": p, "lang": "en"} for p in PASSAGES_EN]
+    rows += [{"anchor": q, "positive": PASSAGES_DE[p], "lang": "de"} for q, p in zip(QUERIES_DE, POSITIVES_DE)]
+    rows += [{"anchor": f"über {p[:10]}", "positive": p, "lang": "de"} for p in PASSAGES_DE]
+    return Dataset.from_list(rows)
+
+
+def test_negatives_are_lexical_hits_of_the_same_language_never_the_positive():
+    mined = mine_bm25_negatives(_pairs(), num_negatives=2, relative_margin=0.0, output_format="n-tuple")
+    by_query = {row["anchor"]: row for row in mined}
+    river = by_query["which river flows through Cairo"]
+    assert river["positive"] == PASSAGES_EN[0]
+    # BM25's best non-positive hits share "river": the Congo and Amazon passages, never a German one.
+    assert {river["negative_1"], river["negative_2"]} == {PASSAGES_EN[1], PASSAGES_EN[2]}
+    german = by_query["welcher Fluss fließt durch Köln"]
+    assert german["lang"] == "de"
+    assert {german["negative_1"], german["negative_2"]} <= set(PASSAGES_DE) - {PASSAGES_DE[0]}
+    for row in mined:
+        assert row["positive"] not in (row["negative_1"], row["negative_2"])
+
+
+def test_relative_margin_skips_candidates_scoring_like_the_positive():
+    # A near-duplicate of the positive scores as high as the positive: a likely false negative.
+    duplicate = "The Nile river flows north through Egypt to Cairo."
+    rows = [{"anchor": "which river flows through Cairo", "positive": PASSAGES_EN[0], "lang": "en"}]
+    rows += [{"anchor": f"about {p[:12]}", "positive": p, "lang": "en"} for p in [*PASSAGES_EN[1:], duplicate]]
+    pairs = Dataset.from_list(rows)
+    loose = mine_bm25_negatives(pairs, num_negatives=1, relative_margin=0.0, output_format="n-tuple")
+    strict = mine_bm25_negatives(pairs, num_negatives=1, relative_margin=0.3, output_format="n-tuple")
+    assert loose[0]["negative_1"] == duplicate
+    assert strict[0]["anchor"] == "which river flows through Cairo"
+    assert strict[0]["negative_1"] != duplicate
+
+
+def test_labeled_pairs_for_the_reranker():
+    mined = mine_bm25_negatives(_pairs(), num_negatives=3, relative_margin=0.05, output_format="labeled-pair")
+    assert set(mined.column_names) == {"anchor", "positive", "label", "lang"}
+    rows = [r for r in mined if r["anchor"] == "deepest river"]
+    assert [r["label"] for r in rows][0] == 1 and rows[0]["positive"] == PASSAGES_EN[1]
+    assert all(r["label"] == 0 and r["positive"] != PASSAGES_EN[1] for r in rows[1:]) and len(rows) >= 2
+
+
+def test_tokenizer_language_is_monolingual_only_when_the_passages_are_in_the_query_language():
+    assert bm25_tokenizer_language("en", PASSAGES_EN) == "eng"  # English stemmer + stopwords
+    assert bm25_tokenizer_language("de", PASSAGES_DE) == "deu"
+    assert bm25_tokenizer_language("de", PASSAGES_EN) is None  # cross-lingual: plain tokens, as mteb's BM25
+
+
+def test_no_query_with_a_negative_is_one_clear_error():
+    pairs = Dataset.from_list(
+        [{"anchor": "zzz", "positive": "aaa bbb", "lang": "en"}, {"anchor": "yyy", "positive": "ccc", "lang": "en"}]
+    )
+    with pytest.raises(InputError, match="kept no query"):
+        mine_bm25_negatives(pairs, num_negatives=1)
