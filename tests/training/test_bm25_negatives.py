@@ -30,9 +30,13 @@ POSITIVES_DE = [0, 3]
 
 
 def _pairs() -> Dataset:
-    rows = [{"anchor": q, "positive": PASSAGES_EN[p], "lang": "en"} for q, p in zip(QUERIES_EN, POSITIVES_EN)]
+    rows = [
+        {"anchor": q, "positive": PASSAGES_EN[p], "lang": "en"} for q, p in zip(QUERIES_EN, POSITIVES_EN, strict=True)
+    ]
     rows += [{"anchor": f"about {p[:12]}", "positive": p, "lang": "en"} for p in PASSAGES_EN]
-    rows += [{"anchor": q, "positive": PASSAGES_DE[p], "lang": "de"} for q, p in zip(QUERIES_DE, POSITIVES_DE)]
+    rows += [
+        {"anchor": q, "positive": PASSAGES_DE[p], "lang": "de"} for q, p in zip(QUERIES_DE, POSITIVES_DE, strict=True)
+    ]
     rows += [{"anchor": f"über {p[:10]}", "positive": p, "lang": "de"} for p in PASSAGES_DE]
     return Dataset.from_list(rows)
 
@@ -68,7 +72,7 @@ def test_labeled_pairs_for_the_reranker():
     mined = mine_bm25_negatives(_pairs(), num_negatives=3, relative_margin=0.05, output_format="labeled-pair")
     assert set(mined.column_names) == {"anchor", "positive", "label", "lang"}
     rows = [r for r in mined if r["anchor"] == "deepest river"]
-    assert [r["label"] for r in rows][0] == 1 and rows[0]["positive"] == PASSAGES_EN[1]
+    assert rows[0]["label"] == 1 and rows[0]["positive"] == PASSAGES_EN[1]
     assert all(r["label"] == 0 and r["positive"] != PASSAGES_EN[1] for r in rows[1:]) and len(rows) >= 2
 
 
