@@ -10,8 +10,11 @@ passages of its own language group), with the rules of the dense miner
   negatives;
 * ``relative_margin``: a candidate scoring above ``(1 - margin) x`` the positive's BM25 score is skipped (a
   likely false negative: it matches the query better than the passage the query was written for);
-* the best ``num_negatives`` remaining candidates are kept ("top" sampling); a query with fewer is dropped in
-  the ``n-tuple`` format and keeps what it has in the ``labeled-pair`` format (at least one negative).
+* the best ``num_negatives`` remaining candidates are kept ("top" sampling). BM25 only returns passages that share
+  a term with the query, so a short or cross-lingual query may have fewer hits than ``num_negatives``: with
+  ``fill_random`` (the default) the rest are random other passages of the language group (seeded), as the InPars
+  toolkit's random sample of the run would hold; without it such a query is dropped in the ``n-tuple`` format
+  and keeps what it has in the ``labeled-pair`` format (at least one negative).
 
 Tokenization is mteb's BM25 baseline tokenizer (:class:`mteb.models.model_implementations.bm25.BM25Tokenizer`),
 so training negatives and the BM25 first stage of ``hfswim evaluate`` see the same tokens:
@@ -140,6 +143,8 @@ def mine_bm25_negatives(
     range_max: int = 50,
     output_format: OutputFormat = "n-tuple",
     batch_size: int = 256,
+    fill_random: bool = True,
+    seed: int = 0,
 ) -> Dataset:
     """Add BM25 negatives to ``(anchor, positive, lang)`` pairs, language by language (see the module docstring).
 
@@ -147,10 +152,13 @@ def mine_bm25_negatives(
     rows with label 1 for the positive and 0 for each negative for ``"labeled-pair"`` (reranker training; the
     ``positive`` column then holds any passage, the label says which).
     """
+    import random
+
     from datasets import Dataset
 
+    rng = random.Random(seed)
     rows: list[dict] = []
-    dropped = 0
+    dropped = filled = 0
     for lang in sorted(set(pairs["lang"])):
         subset = pairs.filter(lambda b, lang=lang: [x == lang for x in b["lang"]], batched=True)
         texts = sorted(set(subset["positive"]))
@@ -169,6 +177,18 @@ def mine_bm25_negatives(
                 negatives = _negatives_for_query(
                     scores, position[positive], positive, texts, num_negatives, relative_margin, range_max
                 )
+                if fill_random and len(negatives) < num_negatives:
+                    ceiling = (1.0 - relative_margin) * float(scores[position[positive]])
+                    pool = [
+                        i
+                        for i in range(len(texts))
+                        if i != position[positive]
+                        and i not in negatives
+                        and not (relative_margin > 0 and scores[i] > ceiling > 0)
+                    ]
+                    extra = rng.sample(pool, min(num_negatives - len(negatives), len(pool)))
+                    filled += len(extra)
+                    negatives += extra
                 if output_format == "n-tuple":
                     if len(negatives) < num_negatives:
                         dropped += 1
@@ -181,6 +201,8 @@ def mine_bm25_negatives(
                     rows.extend({"anchor": anchor, "positive": texts[i], "label": 0, "lang": lang} for i in negatives)
                 else:
                     dropped += 1
+    if filled:
+        logger.info("BM25 mining: %d negatives were random passages (queries with too few BM25 hits).", filled)
     if dropped:
         logger.info("BM25 mining dropped %d queries with too few negatives past the margin.", dropped)
     if not rows:

@@ -42,7 +42,9 @@ def _pairs() -> Dataset:
 
 
 def test_negatives_are_lexical_hits_of_the_same_language_never_the_positive():
-    mined = mine_bm25_negatives(_pairs(), num_negatives=2, relative_margin=0.0, output_format="n-tuple")
+    mined = mine_bm25_negatives(
+        _pairs(), num_negatives=2, relative_margin=0.0, output_format="n-tuple", fill_random=False
+    )
     by_query = {row["anchor"]: row for row in mined}
     river = by_query["which river flows through Cairo"]
     assert river["positive"] == PASSAGES_EN[0]
@@ -61,8 +63,8 @@ def test_relative_margin_skips_candidates_scoring_like_the_positive():
     rows = [{"anchor": "which river flows through Cairo", "positive": PASSAGES_EN[0], "lang": "en"}]
     rows += [{"anchor": f"about {p[:12]}", "positive": p, "lang": "en"} for p in [*PASSAGES_EN[1:], duplicate]]
     pairs = Dataset.from_list(rows)
-    loose = mine_bm25_negatives(pairs, num_negatives=1, relative_margin=0.0, output_format="n-tuple")
-    strict = mine_bm25_negatives(pairs, num_negatives=1, relative_margin=0.3, output_format="n-tuple")
+    loose = mine_bm25_negatives(pairs, num_negatives=1, relative_margin=0.0, fill_random=False)
+    strict = mine_bm25_negatives(pairs, num_negatives=1, relative_margin=0.3, fill_random=False)
     assert loose[0]["negative_1"] == duplicate
     assert strict[0]["anchor"] == "which river flows through Cairo"
     assert strict[0]["negative_1"] != duplicate
@@ -82,9 +84,22 @@ def test_tokenizer_language_is_monolingual_only_when_the_passages_are_in_the_que
     assert bm25_tokenizer_language("de", PASSAGES_EN) is None  # cross-lingual: plain tokens, as mteb's BM25
 
 
+def test_queries_with_too_few_hits_are_filled_with_random_passages_or_dropped():
+    rows = [{"anchor": "deepest river", "positive": PASSAGES_EN[1], "lang": "en"}]
+    rows += [{"anchor": f"about {p[:12]}", "positive": p, "lang": "en"} for p in PASSAGES_EN if p != PASSAGES_EN[1]]
+    pairs = Dataset.from_list(rows)
+    # "deepest river" hits 2 other passages ("river"); 4 negatives need 2 random ones, never the positive.
+    filled = {r["anchor"]: r for r in mine_bm25_negatives(pairs, num_negatives=4, relative_margin=0.0)}
+    negatives = [filled["deepest river"][f"negative_{i}"] for i in range(1, 5)]
+    assert set(negatives[:2]) == {PASSAGES_EN[0], PASSAGES_EN[2]} and PASSAGES_EN[1] not in negatives
+    assert len(set(negatives)) == 4
+    with pytest.raises(InputError, match="kept no query"):  # no query has 4 BM25 hits: all dropped
+        mine_bm25_negatives(pairs, num_negatives=4, relative_margin=0.0, fill_random=False)
+
+
 def test_no_query_with_a_negative_is_one_clear_error():
     pairs = Dataset.from_list(
         [{"anchor": "zzz", "positive": "aaa bbb", "lang": "en"}, {"anchor": "yyy", "positive": "ccc", "lang": "en"}]
     )
     with pytest.raises(InputError, match="kept no query"):
-        mine_bm25_negatives(pairs, num_negatives=1)
+        mine_bm25_negatives(pairs, num_negatives=1, fill_random=False)
