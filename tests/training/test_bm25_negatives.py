@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from datasets import Dataset
 
 from hfswim.errors import InputError
 from hfswim.training.bm25_negatives import bm25_tokenizer_language, mine_bm25_negatives
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PASSAGES_EN = [
     "The Nile river flows north through Egypt and Cairo.",
@@ -103,3 +110,30 @@ def test_no_query_with_a_negative_is_one_clear_error():
     )
     with pytest.raises(InputError, match="kept no query"):
         mine_bm25_negatives(pairs, num_negatives=1, fill_random=False)
+
+
+def _hfswim(args: list[str], cwd) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.pop("HFSWIM_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "hfswim", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_negatives_flag_bad_values_are_one_line_errors(tmp_path):
+    cases = [
+        (["--negatives", "sparse"], "negatives: Input should be 'dense' or 'bm25'"),
+        (["--negatives", "bm25", "--mining-model", "x"], "--mining-model picks a bi-encoder for dense negatives"),
+    ]
+    for extra, expected in cases:
+        proc = _hfswim(["train", str(tmp_path), "--reranker", "-o", str(tmp_path / "out"), *extra], tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("hfswim: error:") and expected in lines[0], proc.stderr
+
+
+def test_packaged_inpars_config_runs_by_name(tmp_path):
+    proc = _hfswim(["run", "inpars", "--print-config"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "strategy: inpars-vanilla" in proc.stdout and "negatives: bm25" in proc.stdout
