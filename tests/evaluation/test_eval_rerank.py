@@ -90,3 +90,21 @@ def test_rerank_flags_bad_values_are_one_line_errors(beir_folder, tmp_path):
         assert expected in proc.stderr, proc.stderr
         if "many" not in extra:  # typer's own usage error for a non-integer is a box, not our one line
             assert len(lines) == 1 and lines[0].startswith("hfswim: error:"), proc.stderr
+
+
+def test_pipeline_with_a_reranker_evaluates_bm25_reranked_by_the_base_and_the_trained_model(tmp_path):
+    from hfswim.config import PipelineConfig, demo_config_path
+    from hfswim.pipeline import _evaluate_config, _trains_reranker, validate_pipeline
+
+    config = PipelineConfig.from_yaml(demo_config_path().with_name("inpars.yaml"))
+    validate_pipeline(config, tmp_path)
+    assert _trains_reranker(config)
+    evaluate_config = _evaluate_config(
+        config.evaluate, tmp_path / "dataset", "trained-ce", tmp_path / "eval", rerank=True
+    )
+    assert (evaluate_config.model, evaluate_config.reranker, evaluate_config.rerank_top_k) == (
+        "bm25",
+        "trained-ce",
+        100,
+    )
+    assert evaluate_config.tasks == f"local:{tmp_path / 'dataset'}"
