@@ -13,7 +13,7 @@ This is mteb's own re-ranking path (the InPars toolkit's ``rerank.py`` + ``evalu
 Example::
 
     >>> from hfswim.evaluation import EvaluateConfig, evaluate  # doctest: +SKIP
-    >>> run = evaluate(EvaluateConfig(model="bm25", tasks="local:xquad/de-en", reranker="runs/reranker"))
+    >>> run = evaluate(EvaluateConfig(model="bm25", tasks="local:xquad/de-en", reranker="runs/reranker"))  # doctest: +SKIP
     >>> print(run.comparison)  # doctest: +SKIP
 """
 
@@ -166,4 +166,21 @@ def comparison_markdown(
             f"{100 * mrr_b:.2f}" if mrr_b is not None else "",
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    from hfswim.evaluation.results import mean_rows
+
+    reranked_means = {(m.task, m.split, m.label): m for m in mean_rows(reranked)}
+    for mean in mean_rows(first):
+        other = reranked_means.get((mean.task, mean.split, mean.label))
+        if other is None:
+            continue
+        a, b = mean.main_score, other.main_score
+        cells = [
+            mean.task,
+            mean.split,
+            f"**{mean.label}**",
+            mean.main_metric,
+            f"**{100 * a:.2f}**",
+            f"**{100 * b:.2f}**",
+        ]
+        lines.append("| " + " | ".join([*cells, f"{100 * (b - a):+.2f}", "", ""]) + " |")
     return "\n".join(lines)

@@ -37,7 +37,7 @@ Example::
     >>> pairs = concatenate_datasets([pairs, Dataset.from_dict({"anchor": ["x", "y"], "positive": passages,
     ...                                                          "lang": ["en", "en"]})])
     >>> rows = mine_bm25_negatives(pairs, num_negatives=1, relative_margin=0.05, output_format="labeled-pair")
-    >>> [(r["anchor"], r["positive"], r["label"]) for r in rows]  # doctest: +NORMALIZE_WHITESPACE
+    >>> [(r["anchor"], r["positive"], r["label"]) for r in rows][:4]  # doctest: +NORMALIZE_WHITESPACE
     [('which river flows through Cairo', 'The Nile river flows through Cairo.', 1),
      ('which river flows through Cairo', 'The Congo river is the deepest river.', 0),
      ('capital of Kenya', 'Nairobi is the capital of Kenya.', 1),
