@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rerank-top-k", type=int, default=20)
     parser.add_argument("--rerank-max-length", type=int, default=256)
     parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--max-steps", type=int, default=-1, help="Stop training after N steps (overrides --epochs).")
     parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--hard-negatives", type=int, default=3)
@@ -157,7 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     if not (model / "config.json").is_file():
         train_seconds = _run(
             ["train", str(train_file), "--reranker", "--negatives", "bm25", "--base-model", "minilm",
-             "--hard-negatives", str(args.hard_negatives), "--epochs", str(args.epochs), "--lr", str(args.lr),
+             "--hard-negatives", str(args.hard_negatives), "--epochs", str(args.epochs), "--max-steps", str(args.max_steps),
+             "--lr", str(args.lr),
              "--batch-size", str(args.batch_size), "--passage-max-length", str(args.rerank_max_length - 64),
              "--eval-split", "0", "--seed", str(args.seed), "--output", str(model), "--quiet"],
             log,
