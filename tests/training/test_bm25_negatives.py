@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -137,3 +138,20 @@ def test_packaged_inpars_config_runs_by_name(tmp_path):
     proc = _hfswim(["run", "inpars", "--print-config"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "strategy: inpars-vanilla" in proc.stdout and "negatives: bm25" in proc.stdout
+
+
+@pytest.mark.slow
+def test_reranker_trains_on_bm25_negatives_and_is_evaluated_on_bm25_candidates(
+    tmp_path, tiny_st_model, synthetic_parquet
+):
+    from hfswim.training import TrainConfig, train
+
+    plain = Path(tiny_st_model).parent / "hf"
+    result = train(TrainConfig(dataset=str(synthetic_parquet), output_dir=str(tmp_path / "rr"), base_model=str(plain),
+                               reranker=True, negatives="bm25", batch_size=16, max_steps=12, learning_rate=5e-3,
+                               eval_split="0.1", logging_steps=4))  # fmt: skip
+    assert result.global_step == 12 and result.train_loss[-1] < result.train_loss[0]
+    assert result.num_train_pairs >= 4 * 300  # each query: its positive + 3 BM25 (or random-filled) negatives
+    assert result.eval_after["ndcg@10"] > 0  # held-out queries re-ranked among BM25's candidates
+    saved = json.loads((tmp_path / "rr" / "hfswim_train_config.json").read_text())
+    assert saved["negatives"] == "bm25"
