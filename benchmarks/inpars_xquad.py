@@ -38,11 +38,11 @@ FILTERS = "parse,langid,dedup,heuristics,exemplar-copy,logprob"
 NOTES = [
     "**Why the trained re-ranker falls short here, and what it needs.** Offline, the only cross-encoder base is a "
     "bi-encoder's BERT (all-MiniLM-L6-v2, English WordPiece vocabulary) with a *fresh* scoring head: the untrained "
-    "base ranks at random (the 'base CE' column, ~17 on every row), so the re-ranker has to learn relevance from "
+    "base ranks at random (the 'base CE' column), so the re-ranker has to learn relevance from "
     "the synthetic data alone. InPars fine-tunes a re-ranker already trained on MS MARCO (monoT5) on ~10k synthetic "
-    "queries; here 116 filtered Gemma-270M queries (the 270M model copies its few-shot exemplars in 38 of 128 "
-    "cross-lingual queries) and 30 steps of batch 8 (240 rows, half an epoch: what 2 shared cores allowed, ~20 s "
-    "per step) move it from random to above random on es and en, far from BM25. A USE-initialised cross-encoder was "
+    "queries; here {kept} filtered Gemma-270M queries (the 270M model copies its few-shot exemplars often: see the "
+    "exemplar-copy filter's count in the filter report) and {steps} steps of batch {batch} are what 2 CPU cores "
+    "allowed. A USE-initialised cross-encoder was "
     "not built: USE is a CNN sentence encoder with no attention between query and passage tokens, so it would be a "
     "new architecture trained from scratch on the same few hundred rows. To meet the goal: start from a multilingual "
     "MS MARCO cross-encoder (e.g. `--base-model cross-encoder/mmarco-mMiniLMv2-L12-H384-v1`, online) and/or generate "
@@ -273,7 +273,11 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         f"({args.rerank_top_k} pairs each; the machine's load average was ~12 on its 2 cores during the run, so these "
         "are upper bounds, not idle-machine figures).",
         "",
-        *NOTES,
+        *(
+            []
+            if met
+            else [note.format(kept=clean, steps=training["global_step"], batch=args.batch_size) for note in NOTES]
+        ),
     ]
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
