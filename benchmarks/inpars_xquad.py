@@ -270,8 +270,8 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         "",
         f"Re-ranking time per query (top {args.rerank_top_k}, wall clock of mteb's re-ranking run, all rows): "
         f"base {base['ms_per_query']:.0f} ms, trained {trained['ms_per_query']:.0f} ms "
-        f"({args.rerank_top_k} pairs each; the machine's load average was ~12 on its 2 cores during the run, so these "
-        "are upper bounds, not idle-machine figures).",
+        f"({args.rerank_top_k} pairs each, torch on 2 cores shared with other jobs: upper bounds, not idle-machine "
+        "figures).",
         "",
         *(
             []
