@@ -37,8 +37,9 @@ def run(
     config: Path = typer.Argument(
         None,
         metavar="[CONFIG]",
-        help="Pipeline YAML (sections: corpus, generate, filter, dataset, train, evaluate). "
-        "Default: the packaged offline demo (demo corpus, embedded Gemma 3 270M, USE Multilingual v3).",
+        help="Pipeline YAML (sections: corpus, generate, filter, dataset, train, evaluate), or the name of a "
+        "packaged one: demo, inpars. Default: the packaged offline demo (XQuAD demo paragraphs, embedded Gemma 3 "
+        "270M, USE Multilingual v3).",
         show_default=False,
     ),
     config_option: Path = typer.Option(
@@ -64,13 +65,20 @@ def run(
 
     A section holds the options of its stage's command, under the same names ('--max-steps' is 'max_steps:'
     under 'train:'); every section is validated before the first stage runs.
+
+        hfswim run inpars                   # InPars: prompts, log-prob filter, BM25 negatives, reranker
     """
     from hfswim.config import PipelineConfig, demo_config_path
     from hfswim.noise import third_party_noise
     from hfswim.pipeline import resolved_config, run_pipeline, stage_name
 
+    path = config or config_option or demo_config_path()
+    if not path.exists() and path.parent == Path(".") and not path.suffix:
+        packaged = demo_config_path().with_name(f"{path.name}.yaml")
+        if packaged.is_file():
+            path = packaged  # a packaged config by name: `hfswim run inpars`
     options = RunOptions(output=output, set=set_ or [], force=force or [], print_config=print_config, verbose=verbose)
-    cfg = PipelineConfig.from_yaml(config or config_option or demo_config_path(), options.set)
+    cfg = PipelineConfig.from_yaml(path, options.set)
     for name in options.force:
         stage_name(name)  # an unknown stage is an error before anything runs
     if options.print_config:

@@ -261,8 +261,15 @@ def run_pipeline(
         if config.evaluate is not None:
             models.setdefault("base", None)
             models.update({name: name for name in config.evaluate.baselines} or _baselines())
+            rerank = _trains_reranker(config)  # base and trained re-rank the first stage (evaluate.model, bm25)
             configs = {
-                name: _evaluate_config(config.evaluate, dataset_dir, model, out / "eval" / name)
+                name: _evaluate_config(
+                    config.evaluate,
+                    dataset_dir,
+                    model,
+                    out / "eval" / name,
+                    rerank=rerank and name in ("base", "trained"),
+                )
                 for name, model in models.items()
             }
             runner.run(
@@ -324,7 +331,12 @@ def validate_pipeline(config: PipelineConfig, out: Path) -> None:
         base_model = _train_config(config.train, out / "dataset", out / "model", where).resolved_base_model
     if config.evaluate is not None:
         for model in (base_model, str(out / "model") if config.train is not None else None):
-            _evaluate_config(config.evaluate, out / "dataset", model, out / "eval", where)
+            _evaluate_config(config.evaluate, out / "dataset", model, out / "eval", where, _trains_reranker(config))
+
+
+def _trains_reranker(config: PipelineConfig) -> bool:
+    """A ``train: {reranker: true}`` section: evaluation re-ranks a first stage with the base and trained models."""
+    return bool(config.train is not None and config.train.reranker)
 
 
 def resolved_config(config: PipelineConfig, output_dir: str | Path | None = None) -> dict[str, Any]:
@@ -358,9 +370,12 @@ def resolved_config(config: PipelineConfig, output_dir: str | Path | None = None
         resolved["train"] = train.model_dump(mode="json")
         models = {"base": train.resolved_base_model, "trained": str(out / "model")}
     if config.evaluate is not None:
-        models.update(_baselines())
+        models.update({name: name for name in config.evaluate.baselines} or _baselines())
+        rerank = _trains_reranker(config)
         resolved["evaluate"] = {
-            name: _evaluate_config(config.evaluate, dataset, model, out / "eval" / name).model_dump(mode="json")
+            name: _evaluate_config(
+                config.evaluate, dataset, model, out / "eval" / name, rerank=rerank and name in ("base", "trained")
+            ).model_dump(mode="json")
             for name, model in models.items()
         }
     return resolved
@@ -419,12 +434,22 @@ def _train_config(section: Section, dataset: Path, out: Path, where: str = "pipe
 
 
 def _evaluate_config(
-    section: Section, dataset: Path, model: str | None, out: Path, where: str = "pipeline config"
+    section: Section,
+    dataset: Path,
+    model: str | None,
+    out: Path,
+    where: str = "pipeline config",
+    rerank: bool = False,
 ) -> Any:
+    """``rerank``: ``model`` is a cross-encoder re-ranking the section's first stage (``model:``, default bm25)."""
     from hfswim.evaluation import EvaluateConfig
 
     values = {"tasks": f"local:{dataset}", **section_values(section), "output": str(out)}
-    if model:
+    if rerank:
+        values.setdefault("model", "bm25")
+        if model:
+            values["reranker"] = model
+    elif model:
         values.setdefault("model", model)
     return validate_section(EvaluateConfig, values, where=where, section="evaluate")
 
@@ -509,7 +534,9 @@ def _evaluate(configs: dict[str, Any], out: Path, dataset: Path) -> dict[str, An
         for name, config in configs.items():
             bar.set_postfix_str(name)
             run = evaluate(config)
-            results[name] = headline_scores(run.rows, config.model, out / "eval" / name)
+            # A re-ranking evaluation's headline is the re-ranked run; the first stage's rows stay in its files.
+            rows = run.reranked_rows if config.reranker else run.rows
+            results[name] = headline_scores(rows, config.reranker or config.model, out / "eval" / name)
             bar.update()
     _log(score_table(results), fg="white")
     if len(results) > 1:

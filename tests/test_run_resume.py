@@ -66,7 +66,7 @@ def test_print_config_shows_the_resolved_config_with_overrides(tmp_path):
     resolved = yaml.safe_load(done.stdout)
     assert resolved["train"]["max_steps"] == 3 and resolved["train"]["learning_rate"] > 0  # defaults filled in
     assert resolved["generate"]["languages"] == "sw,yo" and resolved["generate"]["output_dir"] == "runs/x/generate"
-    assert resolved["corpus"]["max_words"] == 100 and set(resolved["evaluate"]) >= {"base", "trained"}
+    assert resolved["corpus"]["max_words"] == 400 and set(resolved["evaluate"]) >= {"base", "trained"}
 
 
 def test_bad_run_options_are_one_error_line(tmp_path):

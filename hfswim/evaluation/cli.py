@@ -17,7 +17,7 @@ from hfswim.options import short_flag, stage_command
 def _evaluate(config: EvaluateConfig, quiet: bool = False) -> None:
     """Evaluate a retriever with mteb on official tasks and hfswim's own (local BEIR, XOR-Retrieve, XTREME-UP).
 
-    Writes to --output: mteb result JSON under results/, summary.md (a row per task and language), model-index.json (for the model card; give it to `hfswim push-model --eval-results`) and scores.json.
+    Writes to --output: mteb result JSON under results/, summary.md (a row per task and language), model-index.json (for the model card; give it to `hfswim push-model --eval-results`) and scores.json. With --reranker: the first stage's run under first-stage-runs/, the re-ranked scores (scores-reranked.json, model-index-reranked.json), and summary.md opens with first stage vs + reranker side by side.
 
     Examples:
 
@@ -26,6 +26,8 @@ def _evaluate(config: EvaluateConfig, quiet: bool = False) -> None:
       hfswim evaluate bm25 --tasks local:./xquad/beir --languages de,zh
 
       hfswim evaluate intfloat/multilingual-e5-small --tasks MIRACLRetrieval,xor-retrieve --index-kind hnsw
+
+      hfswim evaluate bm25 --tasks local:./xquad/beir_xling --languages de-en --reranker runs/reranker --rerank-top-k 100
     """
     from hfswim.evaluation.evaluate import evaluate as run_evaluation
 

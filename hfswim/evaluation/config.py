@@ -4,6 +4,8 @@ Example::
 
     >>> EvaluateConfig(model="bm25", tasks="local:data/beir/de").index_kind
     'flat'
+    >>> EvaluateConfig(model="bm25", tasks="local:data/beir/de", reranker="runs/reranker").rerank_top_k
+    100
 """
 
 from __future__ import annotations
@@ -51,6 +53,17 @@ class EvaluateConfig(BaseModel):
         default_factory=list,
         description="`hfswim run` only: also evaluate these models (e.g. bm25) beside the base and the trained model, "
         "in one comparison table (eval/comparison.md).",
+    )
+    reranker: str | None = Field(
+        default=None,
+        description="CrossEncoder (local folder or Hub id) that re-ranks the first stage's top --rerank-top-k "
+        "(the first stage is the model: bm25 or a retriever); summary rows show both side by side.",
+    )
+    rerank_top_k: int = Field(
+        default=100, ge=1, le=1000, description="First-stage candidates per query the reranker re-scores."
+    )
+    rerank_max_length: int | None = Field(
+        default=None, ge=8, description="Max tokens of a (query, passage) pair for the reranker (default: the model's)."
     )
     ignore_identical_ids: bool = Field(
         default=True,

@@ -277,7 +277,7 @@ def _manifest_lines(manifest: dict[str, Any] | None) -> list[str]:
 
 
 FUNNEL_IMAGE = "images/filter_funnel.png"
-# Languages whose queries language ID cannot fully vouch for (see hfswim.langid): no detector (Meitei), or
+# Languages whose queries language ID cannot fully vouch for (see hfswim.text.langid): no detector (Meitei), or
 # detectors that read them as a sibling language (Bhojpuri and Maithili as Hindi, Konkani as Marathi).
 WEAK_LANGID = {"bho": "Hindi", "mai": "Hindi", "gom": "Marathi", "mni": None}
 

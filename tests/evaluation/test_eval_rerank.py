@@ -1,0 +1,110 @@
+"""Re-ranking evaluation (``hfswim evaluate MODEL --reranker CE``): mteb's re-ranking path on a first-stage run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hfswim.evaluation import EvaluateConfig, evaluate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def tiny_cross_encoder(tiny_st_model) -> Path:
+    """A randomly initialised 2-layer BERT CrossEncoder (1 logit), saved as a folder."""
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    torch.manual_seed(0)
+    folder = tiny_st_model.parent / "tiny-ce"
+    if not folder.exists():
+        CrossEncoder(str(tiny_st_model.parent / "hf"), num_labels=1, max_length=64, device="cpu").save_pretrained(
+            str(folder)
+        )
+    return folder
+
+
+def _hfswim(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.pop("HFSWIM_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "hfswim", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.slow
+def test_bm25_reranked_by_a_cross_encoder_keeps_to_the_first_stage_top_k(beir_multi, tiny_cross_encoder, tmp_path):
+    # top-1: the reranker sees one candidate per query, so its nDCG@10 is the first stage's Recall@1 exactly.
+    top1 = evaluate(
+        EvaluateConfig(
+            model="bm25", tasks=f"local:{beir_multi}", output=tmp_path / "top1", reranker=str(tiny_cross_encoder),
+            rerank_top_k=1,
+        )
+    )  # fmt: skip
+    first = {r.subset: r for r in top1.rows}
+    assert {r.subset for r in top1.reranked_rows} == set(first) == {"en", "de-en"}
+    for row in top1.reranked_rows:
+        assert row.scores["ndcg_at_10"] == pytest.approx(first[row.subset].scores["recall_at_1"])
+    # The first stage's run is saved (mteb predictions) and re-ranked from there.
+    (run_file,) = (tmp_path / "top1" / "first-stage-runs").glob("*_predictions.json")
+    saved = json.loads(run_file.read_text())
+    assert set(saved) >= {"en", "de-en"}
+
+    # top-6 = the whole corpus: the random reranker reorders every candidate; the summary shows both side by side.
+    full = evaluate(
+        EvaluateConfig(
+            model="bm25", tasks=f"local:{beir_multi}", output=tmp_path / "all", reranker=str(tiny_cross_encoder),
+            rerank_top_k=6,
+        )
+    )  # fmt: skip
+    for row in full.reranked_rows:
+        assert 0.0 < row.scores["ndcg_at_10"] <= 1.0
+        assert row.scores["recall_at_10"] == pytest.approx(1.0)  # every passage is among the 6 re-ranked
+    summary = (tmp_path / "all" / "summary.md").read_text()
+    assert "| Task | Split | Language | Main metric | mteb/baseline-bm25s | + local/tiny-ce (top 6) | Δ |" in summary
+    assert full.rerank_seconds_per_query is not None and full.rerank_seconds_per_query > 0
+    reranked = json.loads((tmp_path / "all" / "scores-reranked.json").read_text())
+    assert {r["subset"] for r in reranked} == {"en", "de-en"}
+
+
+def test_rerank_flags_bad_values_are_one_line_errors(beir_folder, tmp_path):
+    cases = [
+        (["--reranker", str(tmp_path / "no-such-model")], "--reranker"),
+        (["--reranker", "minilm", "--rerank-top-k", "0"], "--rerank-top-k: Input should be greater than or equal to 1"),
+        (["--reranker", "minilm", "--rerank-top-k", "many"], "--rerank-top-k"),
+    ]
+    for extra, expected in cases:
+        proc = _hfswim(
+            ["evaluate", "bm25", "--tasks", f"local:{beir_folder}", "-o", str(tmp_path / "o"), *extra], tmp_path
+        )
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert "Traceback" not in proc.stderr
+        assert expected in proc.stderr, proc.stderr
+        if "many" not in extra:  # typer's own usage error for a non-integer is a box, not our one line
+            assert len(lines) == 1 and lines[0].startswith("hfswim: error:"), proc.stderr
+
+
+def test_pipeline_with_a_reranker_evaluates_bm25_reranked_by_the_base_and_the_trained_model(tmp_path):
+    from hfswim.config import PipelineConfig, demo_config_path
+    from hfswim.pipeline import _evaluate_config, _trains_reranker, validate_pipeline
+
+    config = PipelineConfig.from_yaml(demo_config_path().with_name("inpars.yaml"))
+    validate_pipeline(config, tmp_path)
+    assert _trains_reranker(config)
+    evaluate_config = _evaluate_config(
+        config.evaluate, tmp_path / "dataset", "trained-ce", tmp_path / "eval", rerank=True
+    )
+    assert (evaluate_config.model, evaluate_config.reranker, evaluate_config.rerank_top_k) == (
+        "bm25",
+        "trained-ce",
+        100,
+    )
+    assert evaluate_config.tasks == f"local:{tmp_path / 'dataset'}"
