@@ -83,6 +83,18 @@ def _run_hfswim(url: str, passages: Path, out: Path, concurrency: int, server_pi
     return {"completions": n, "wall": wall, "cpu": cpu, "server_cpu": srv}
 
 
+async def _timed(one, n: int, server_pid: int) -> dict:
+    """Run ``n`` calls of ``one`` at once; wall time, this process's CPU and the server's CPU."""
+    srv, cpu, wall = _proc_cpu(server_pid), time.process_time(), time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    return {
+        "completions": n,
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "server_cpu": _proc_cpu(server_pid) - srv,
+    }
+
+
 async def _raw_aiohttp(url: str, kind: str, n: int, concurrency: int, server_pid: int) -> dict:
     import aiohttp
 
@@ -98,14 +110,7 @@ async def _raw_aiohttp(url: str, kind: str, n: int, concurrency: int, server_pid
             async with sem, session.post(url + path, json=body) as response:
                 await response.json()
 
-        srv, cpu, wall = _proc_cpu(server_pid), time.process_time(), time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(n)))
-        return {
-            "completions": n,
-            "wall": time.perf_counter() - wall,
-            "cpu": time.process_time() - cpu,
-            "server_cpu": _proc_cpu(server_pid) - srv,
-        }
+        return await _timed(one, n, server_pid)
 
 
 async def _hub_client_loop(url: str, kind: str, n: int, concurrency: int, server_pid: int) -> dict:
@@ -122,14 +127,7 @@ async def _hub_client_loop(url: str, kind: str, n: int, concurrency: int, server
                 else:
                     await client.chat_completion([{"role": "user", "content": prompt}], max_tokens=96)
 
-        srv, cpu, wall = _proc_cpu(server_pid), time.process_time(), time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(n)))
-        return {
-            "completions": n,
-            "wall": time.perf_counter() - wall,
-            "cpu": time.process_time() - cpu,
-            "server_cpu": _proc_cpu(server_pid) - srv,
-        }
+        return await _timed(one, n, server_pid)
 
 
 def _run_hub(url: str, kind: str, n: int, concurrency: int, server_pid: int) -> dict:

@@ -22,22 +22,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import time
 from collections import Counter
 from pathlib import Path
 
+from benchmarks.token_cost import _first_sentences
+
 RESULTS = Path(__file__).resolve().parent / "results" / "generation_structured_output.md"
-
-
-def _first_sentences(text: str, max_words: int = 35) -> str:
-    out: list[str] = []
-    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
-        if out and len(" ".join([*out, sentence]).split()) > max_words:
-            break
-        out.append(sentence)
-    return " ".join(out)
 
 
 def main() -> None:

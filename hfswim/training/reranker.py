@@ -81,25 +81,18 @@ def labeled_pairs(pairs: Dataset, miner, config: TrainConfig) -> Dataset:
     """(query, passage, label) rows: positives and mined negatives (dense, or BM25), with the language kept."""
     from hfswim.training.losses import mine_negatives
 
+    options = {
+        "num_negatives": config.hard_negatives or DEFAULT_RERANKER_NEGATIVES,
+        "relative_margin": config.relative_margin,
+        "range_max": config.mining_range_max,
+        "output_format": "labeled-pair",
+    }
     if config.negatives == "bm25":
         from hfswim.training.bm25_negatives import mine_bm25_negatives
 
-        mined = mine_bm25_negatives(
-            pairs,
-            num_negatives=config.hard_negatives or DEFAULT_RERANKER_NEGATIVES,
-            relative_margin=config.relative_margin,
-            range_max=config.mining_range_max,
-            output_format="labeled-pair",
-        )
-        return mined.rename_columns({"anchor": "query", "positive": "passage"})
-    mined = mine_negatives(
-        pairs,
-        miner,
-        num_negatives=config.hard_negatives or DEFAULT_RERANKER_NEGATIVES,
-        relative_margin=config.relative_margin,
-        range_max=config.mining_range_max,
-        output_format="labeled-pair",
-    )
+        mined = mine_bm25_negatives(pairs, **options)
+    else:
+        mined = mine_negatives(pairs, miner, **options)
     return mined.rename_columns({"anchor": "query", "positive": "passage"})
 
 
