@@ -32,6 +32,7 @@ import os
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,6 +148,8 @@ class GenerationEngine:
         self.max_new_tokens = int(self.params["max_new_tokens"])
         self.summary_max_new_tokens = int(self.params.get("summary_max_new_tokens") or self.max_new_tokens)
         self.empty_retries = config.empty_retries
+        # Cross-lingual: selected languages a passage is written in get no query for it (counted to tell the user).
+        self.own_language_skipped: Counter[str] = Counter()
         self._in_progress: dict[str, asyncio.Event] = {}
 
     # ---- keys ------------------------------------------------------------------------------------------
@@ -162,6 +165,8 @@ class GenerationEngine:
         except the passage's own."""
         if self.monolingual:
             return [passage["lang"]] if passage["lang"] in self.languages else []
+        if passage["lang"] in self.languages:
+            self.own_language_skipped[passage["lang"]] += 1
         return [lang for lang in self.languages if lang != passage["lang"]]
 
     # ---- run -------------------------------------------------------------------------------------------

@@ -297,6 +297,7 @@ async def _run(
         write_manifest(files.manifest, report.build("running"))
         await engine.run(read_passages(passage_files))
         status = "complete" if stats.failed == 0 else "incomplete"
+        _warn_own_language(engine.own_language_skipped)
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
         raise
@@ -320,6 +321,17 @@ async def _run(
         records_total=records_total,
         manifest=final,
     )
+
+
+def _warn_own_language(skipped: dict[str, int]) -> None:
+    """A cross-lingual run asks each passage in the *other* selected languages: say so when a selected language
+    got no query for the passages written in it (`--languages de,en` on English passages gives no English)."""
+    for lang, n in sorted(skipped.items()):
+        logger.warning(
+            "hfswim: warning: %d passage(s) are in %s, a selected query language: cross-lingual queries are asked "
+            "in the other languages only (use --setting monolingual for %s queries on %s passages).",
+            n, lang, lang, lang,
+        )  # fmt: skip
 
 
 def _open_store(out: Path, files: RunFiles, config: GenerateConfig) -> tuple[RecordStore, dict[str, Any]]:

@@ -109,3 +109,24 @@ def test_inference_endpoint_name_resolves_to_its_url(monkeypatch, loopback):
     endpoint = discover_endpoint("my-endpoint", namespace="my-org")
     assert seen == {"name": "my-endpoint", "namespace": "my-org"}
     assert endpoint.url == loopback.url and endpoint.kind == "tgi" and endpoint.max_concurrency == 8
+
+
+def test_a_cross_lingual_run_says_when_a_selected_language_is_the_passages_own(tmp_path, write_passages):
+    """`--languages de,en` on English passages gives no English queries (cross-lingual = another language): the
+    user is told once, on stderr, and the run succeeds with the German ones."""
+    import subprocess
+    import sys
+
+    from hfswim.testing.loopback import LoopbackLLM
+    from tests.generation.conftest import make_passages
+
+    passages = write_passages(make_passages(2))
+    with LoopbackLLM(kind="tgi") as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "hfswim", "generate", str(passages), "-o", str(tmp_path / "run"), "--endpoint",
+             server.url, "--languages", "de,en", "--max-new-tokens", "16", "--quiet"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "2 passage(s) are in en, a selected query language" in proc.stderr
+    assert "--setting monolingual" in proc.stderr and proc.stdout.startswith("2 accepted")
