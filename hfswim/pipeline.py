@@ -260,18 +260,7 @@ def run_pipeline(
             models["trained"] = str(out / "model")
         if config.evaluate is not None:
             models.setdefault("base", None)
-            models.update({name: name for name in config.evaluate.baselines} or _baselines())
-            rerank = _trains_reranker(config)  # base and trained re-rank the first stage (evaluate.model, bm25)
-            configs = {
-                name: _evaluate_config(
-                    config.evaluate,
-                    dataset_dir,
-                    model,
-                    out / "eval" / name,
-                    rerank=rerank and name in ("base", "trained"),
-                )
-                for name, model in models.items()
-            }
+            configs = _evaluate_configs(config, dataset_dir, models, out)
             runner.run(
                 _Stage(
                     "evaluate",
@@ -293,6 +282,21 @@ def _count_stages(config: PipelineConfig) -> int:
     optional = (config.filter, config.dataset)
     later = (config.train, config.evaluate) if config.dataset is not None else ()
     return 2 + sum(s is not None for s in optional) + sum(s is not None for s in later) + 1
+
+
+def _evaluate_configs(
+    config: PipelineConfig, dataset: Path, models: dict[str, str | None], out: Path
+) -> dict[str, Any]:
+    """One evaluate config per model: ``models`` (base, trained) plus the baselines, each into ``eval/<name>``.
+    When the run trains a reranker, base and trained re-rank the first stage (``evaluate.model``, default bm25)."""
+    models = {**models, **({name: name for name in config.evaluate.baselines} or _baselines())}
+    rerank = _trains_reranker(config)
+    return {
+        name: _evaluate_config(
+            config.evaluate, dataset, model, out / "eval" / name, rerank=rerank and name in ("base", "trained")
+        )
+        for name, model in models.items()
+    }
 
 
 def _baselines() -> dict[str, str]:
@@ -370,20 +374,12 @@ def resolved_config(config: PipelineConfig, output_dir: str | Path | None = None
         resolved["train"] = train.model_dump(mode="json")
         models = {"base": train.resolved_base_model, "trained": str(out / "model")}
     if config.evaluate is not None:
-        models.update({name: name for name in config.evaluate.baselines} or _baselines())
-        rerank = _trains_reranker(config)
-        resolved["evaluate"] = {
-            name: _evaluate_config(
-                config.evaluate, dataset, model, out / "eval" / name, rerank=rerank and name in ("base", "trained")
-            ).model_dump(mode="json")
-            for name, model in models.items()
-        }
+        configs = _evaluate_configs(config, dataset, models, out)
+        resolved["evaluate"] = {name: c.model_dump(mode="json") for name, c in configs.items()}
     return resolved
 
 
 # One builder per stage: the same code validates the section up front and configures the stage when it runs.
-
-
 # The sections were validated as typed models when the config was read; these add the paths that connect the
 # stages and validate the stage's own model once more with them.
 Section = Any  # a PipelineConfig section: the stage's config model (or a plain mapping of its fields)
