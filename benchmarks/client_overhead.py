@@ -167,7 +167,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="hfswim-overhead-"))
     passages = work / "passages.parquet"
     rows = [
-        {"passage_id": f"d{i}#0", "doc_id": f"d{i}", "lang": "en", "title": f"Topic {i}",
+        {"passage_id": f"d{i}#0", "doc_id": f"d{i}", "passage_language": "en", "title": f"Topic {i}",
          "text": f"Passage {i}: the river flows north through the old city and reaches the sea after 6,650 km.",
          "source": "synthetic"}
         for i in range(args.passages)

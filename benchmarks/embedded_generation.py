@@ -58,7 +58,7 @@ def xquad_passages(n: int) -> list[dict]:
                 {
                     "passage_id": f"{doc['_id']}#0",
                     "doc_id": doc["_id"],
-                    "lang": "en",
+                    "passage_language": "en",
                     "title": doc.get("title") or "",
                     "text": doc["text"],
                     "source": "xquad",
@@ -137,8 +137,8 @@ def queries(parquet_paths: list[str]) -> dict[tuple[str, str], str]:
 
     out = {}
     for path in parquet_paths:
-        for row in pq.read_table(path, columns=["passage_id", "query_lang", "query", "raw_output"]).to_pylist():
-            out[(row["passage_id"], row["query_lang"])] = (
+        for row in pq.read_table(path, columns=["passage_id", "query_language", "query", "raw_output"]).to_pylist():
+            out[(row["passage_id"], row["query_language"])] = (
                 row["query"] if row["query"] is not None else row["raw_output"]
             )
     return out

@@ -184,7 +184,7 @@ def xquad_pairs(data: Path, lang: str = "en") -> list[dict]:
         if q in queries and d in corpus:
             qrels[q] = d
     return [
-        {"query": queries[q], "title": "", "text": corpus[d], "query_lang": lang, "passage_id": d}
+        {"query": queries[q], "title": "", "text": corpus[d], "query_language": lang, "passage_id": d}
         for q, d in qrels.items()
     ]
 
@@ -254,7 +254,7 @@ def ict_pairs(paragraphs: list[tuple[str, str]], lang: str) -> list[dict]:
         for i, sentence in enumerate(sentences):
             rest = " ".join(sentences[:i] + sentences[i + 1 :])
             if rest:
-                rows.append({"query": sentence, "title": "", "text": rest, "query_lang": lang, "passage_id": pid})
+                rows.append({"query": sentence, "title": "", "text": rest, "query_language": lang, "passage_id": pid})
     return rows
 
 
@@ -357,7 +357,7 @@ def run_reach(args, store: dict) -> None:
     pairs = []
     for lang in REACH_LANGS:
         pairs += ict_pairs([(d["doc_id"], d["text"]) for d in demo if d["lang"] == lang], lang)
-    section: dict = {"pairs": {lang: sum(p["query_lang"] == lang for p in pairs) for lang in REACH_LANGS}}
+    section: dict = {"pairs": {lang: sum(p["query_language"] == lang for p in pairs) for lang in REACH_LANGS}}
     before = ict_ranks(load_sentence_transformer(default_encoder(), device="cpu"), pairs, passages)
     with tempfile.TemporaryDirectory() as tmp:
         pq.write_table(pa.Table.from_pylist(pairs), Path(tmp) / "ict.parquet")
@@ -368,7 +368,7 @@ def run_reach(args, store: dict) -> None:
         result = train(config)
         after = ict_ranks(load_sentence_transformer(result.output_dir, device="cpu"), pairs, passages)
     for lang in REACH_LANGS:
-        rows = [(b, a) for p, b, a in zip(pairs, before, after, strict=True) if p["query_lang"] == lang]
+        rows = [(b, a) for p, b, a in zip(pairs, before, after, strict=True) if p["query_language"] == lang]
         section[lang] = {
             "mrr_before": mean(1 / b[0] for b, _ in rows),
             "mrr_after": mean(1 / a[0] for _, a in rows),

@@ -69,7 +69,7 @@ def _passages(n: int) -> list[dict]:
     if XQUAD_EN.is_file():
         return xquad_passages(n, 100)
     return [
-        {"passage_id": f"d{i}#0", "doc_id": f"d{i}", "lang": "en", "title": f"Topic {i}",
+        {"passage_id": f"d{i}#0", "doc_id": f"d{i}", "passage_language": "en", "title": f"Topic {i}",
          "text": f"Passage {i}: the river flows north through the old city to the sea.", "source": "synthetic"}
         for i in range(n)
     ]  # fmt: skip

@@ -113,7 +113,7 @@ def drop_leaks(kept: Path, out: Path, xquad: Path) -> tuple[int, int, dict[str, 
     pq.write_table(table.from_pylist(rows, schema=table.schema), out)
     per_lang: dict[str, int] = {}
     for r in rows:
-        per_lang[r["query_lang"]] = per_lang.get(r["query_lang"], 0) + 1
+        per_lang[r["query_language"]] = per_lang.get(r["query_language"], 0) + 1
     return table.num_rows, len(rows), per_lang
 
 

@@ -33,7 +33,7 @@ _SCRIPTS = {"el": "Grek", "ro": "Latn", "tr": "Latn", "vi": "Latn"}
 def _queries_in(obj, lang: str | None, out: list[tuple[str, str]]) -> None:
     """Collect (lang, query) pairs from exemplar JSON of any reasonable shape."""
     if isinstance(obj, dict):
-        lang = obj.get("query_lang") or obj.get("lang") or obj.get("language") or lang
+        lang = obj.get("query_language") or obj.get("lang") or obj.get("language") or lang
         # "bad_query" exemplars are off-topic but still in the language: both count.
         for key in ("query", "question", "bad_query"):
             if isinstance(obj.get(key), str) and lang in LANGUAGES:
@@ -87,7 +87,7 @@ def evaluate(data: dict[str, list[str]], identifiers: dict[str, LanguageIdentifi
         row["script"] = sum(script_of(t) in scripts for t in texts) / len(texts)
         if lang in LANGUAGES:  # what the langid filter (default settings) keeps of these correct-language texts
             rows_in = [
-                {"record_id": str(i), "query": t, "query_lang": lang, "setting": "monolingual"}
+                {"record_id": str(i), "query": t, "query_language": lang, "setting": "monolingual"}
                 for i, t in enumerate(texts)
             ]
             row["filter"] = len(LangIdFilter().apply(rows_in).kept) / len(texts)

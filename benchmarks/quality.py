@@ -154,10 +154,10 @@ class DenseScorer:
             self._emb[key] = (ids, emb)
         return self._emb[key]
 
-    def per_query(self, query_lang: str, doc_lang: str) -> dict[str, float]:
+    def per_query(self, query_language: str, doc_lang: str) -> dict[str, float]:
         from hfswim.evaluation.paired import per_query_ndcg
 
-        qids, q = self.embeddings(query_lang, "queries")
+        qids, q = self.embeddings(query_language, "queries")
         dids, d = self.embeddings(doc_lang, "corpus")
         scores = q @ d.T
         run = {}
@@ -187,7 +187,7 @@ class BM25Scorer:
             return out
         return [re.findall(r"\w+", t.lower()) for t in texts]
 
-    def per_query(self, query_lang: str, doc_lang: str) -> dict[str, float]:
+    def per_query(self, query_language: str, doc_lang: str) -> dict[str, float]:
         import bm25s
 
         from hfswim.evaluation.paired import per_query_ndcg
@@ -195,8 +195,8 @@ class BM25Scorer:
         dids = sorted(self.data.corpus[doc_lang])
         retriever = bm25s.BM25()
         retriever.index(self._tokens([self.data.corpus[doc_lang][i] for i in dids], doc_lang), show_progress=False)
-        qids = sorted(self.data.queries[query_lang])
-        tokens = self._tokens([self.data.queries[query_lang][q] for q in qids], query_lang)
+        qids = sorted(self.data.queries[query_language])
+        tokens = self._tokens([self.data.queries[query_language][q] for q in qids], query_language)
         run = {}
         for qid, toks in zip(qids, tokens, strict=True):
             scores = retriever.get_scores(toks)
@@ -304,8 +304,8 @@ def extend_base(args, lang: str, kept: Path, out: Path) -> Path:
         for d in read_jsonl(args.xquad / "beir" / lang / "corpus.jsonl")
         if article(d["_id"]) in train_articles
     ]
-    rows = pq.read_table(kept, columns=["query", "query_lang"]).to_pylist()
-    queries = [r["query"] for r in rows if r["query_lang"] == lang]
+    rows = pq.read_table(kept, columns=["query", "query_language"]).to_pylist()
+    queries = [r["query"] for r in rows if r["query_language"] == lang]
     return extend_vocabulary(default_encoder(), paragraphs + queries, out)
 
 

@@ -36,7 +36,7 @@ def xquad_rows(root: Path) -> list[dict]:
                 {
                     "record_id": f"{lang}-{q['_id']}",
                     "query": q["text"],
-                    "query_lang": lang,
+                    "query_language": lang,
                     "setting": "monolingual" if lang == "en" else "cross-lingual",
                     "template": "sap",
                     "title": passage.get("title", ""),
@@ -57,7 +57,7 @@ def main() -> None:
     from hfswim.filters.repetition import RepetitionFilter
 
     rows = xquad_rows(args.xquad)
-    langs = sorted({r["query_lang"] for r in rows})
+    langs = sorted({r["query_language"] for r in rows})
     filters = [HeuristicsFilter(), ExemplarCopyFilter(), RepetitionFilter()]
     rejected: dict[str, list[tuple[dict, str]]] = {}
     for f in filters[1:]:
@@ -85,9 +85,11 @@ def main() -> None:
         "|---|" + "---:|" * (len(langs) + 1),
     ]
     for name, items in rejected.items():
-        per = {lang: sum(1 for row, _ in items if row["query_lang"] == lang) for lang in langs}
+        per = {lang: sum(1 for row, _ in items if row["query_language"] == lang) for lang in langs}
         lines.append(f"| {name} | " + " | ".join(str(per[lang]) for lang in langs) + f" | {len(items)} |")
-    examples = [f"- `{row['query_lang']}` {row['query']!r}: {why}" for items in rejected.values() for row, why in items]
+    examples = [
+        f"- `{row['query_language']}` {row['query']!r}: {why}" for items in rejected.values() for row, why in items
+    ]
     if examples:
         lines += ["", "Rejected:", "", *examples[:10]]
     lines += [

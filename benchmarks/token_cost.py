@@ -42,7 +42,7 @@ def _passages(n: int, max_words: int) -> list[dict]:
             else:
                 text = doc["text"]
             rows.append(
-                {"passage_id": doc["_id"], "doc_id": doc["_id"], "lang": "en", "title": doc.get("title") or "",
+                {"passage_id": doc["_id"], "doc_id": doc["_id"], "passage_language": "en", "title": doc.get("title") or "",
                  "text": text, "source": "xquad/en"}
             )  # fmt: skip
             if len(rows) >= n:

@@ -123,7 +123,7 @@ def write_passages(xquad: Path, out: Path, max_passages: int, seed: int) -> list
                 {
                     "passage_id": p["_id"],
                     "doc_id": p["_id"].split("_")[0],
-                    "lang": "en",
+                    "passage_language": "en",
                     "title": p.get("title") or "",
                     "text": p["text"],
                     "source": "xquad/en",
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     leaked = sum(anchor.strip() in xquad_questions for anchor in pairs["anchor"])
     if leaked:
         pairs = pairs.filter(lambda row: row["anchor"].strip() not in xquad_questions)
-    per_lang = {lang: pairs["lang"].count(lang) for lang in sorted(set(pairs["lang"]))}
+    per_lang = {lang: pairs["query_language"].count(lang) for lang in sorted(set(pairs["query_language"]))}
     train_file = work / "train_pairs.parquet"
     pairs.to_parquet(str(train_file))
 

@@ -10,7 +10,7 @@ Example::
     >>> from hfswim.records import PASSAGE_SCHEMA
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "passages.parquet"
     >>> with AtomicParquetWriter(out, PASSAGE_SCHEMA) as writer:
-    ...     writer.write_rows([{"passage_id": "d1#0", "lang": "en", "text": "Hello."}])
+    ...     writer.write_rows([{"passage_id": "d1#0", "passage_language": "en", "text": "Hello."}])
     >>> [row["passage_id"] for row in iter_rows(out)]
     ['d1#0']
 """

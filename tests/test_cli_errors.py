@@ -52,7 +52,7 @@ def _passage_rows(n: int = 3) -> list[dict]:
         {
             "passage_id": f"d{i}#0",
             "doc_id": f"d{i}",
-            "lang": "en",
+            "passage_language": "en",
             "title": f"Title {i}",
             "text": f"Passage number {i} is about rivers, mountains and the towns between them.",
             "source": "test",
@@ -69,8 +69,8 @@ def _generated_rows(n: int = 3) -> list[dict]:
             "doc_id": f"d{i}",
             "title": f"Title {i}",
             "text": f"Passage number {i} is about rivers.",
-            "passage_lang": "en",
-            "query_lang": "sw",
+            "passage_language": "en",
+            "query_language": "sw",
             "setting": "cross-lingual",
             "summary": "Rivers.",
             "query": f"mto gani {i}?",
@@ -92,7 +92,9 @@ def work(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("cli-errors")
     pq.write_table(conform(_passage_rows(), PASSAGE_SCHEMA), d / "passages.parquet")
     pq.write_table(conform(_generated_rows(), GENERATED_SCHEMA), d / "generated.parquet")
-    (d / "nonutf8.jsonl").write_bytes(b'{"passage_id": "a#0", "doc_id": "a", "lang": "en", "text": "caf\xe9"}\n')
+    (d / "nonutf8.jsonl").write_bytes(
+        b'{"passage_id": "a#0", "doc_id": "a", "passage_language": "en", "text": "caf\xe9"}\n'
+    )
     (d / "empty.parquet").write_bytes(b"")
     (d / "notparquet.parquet").write_text("hello\n")
     (d / "notes.txt").write_text("hello\n")
@@ -439,7 +441,7 @@ def test_concurrent_builds_never_lose_a_config(work, tmp_path):
     """Two real builds of different languages into one folder: each either builds or is refused; none is lost."""
     rows = _generated_rows(400)
     for i, row in enumerate(rows):
-        row["query_lang"] = "sw" if i % 2 else "yo"
+        row["query_language"] = "sw" if i % 2 else "yo"
     table = pa.Table.from_pylist(rows)
     pq.write_table(conform(table.to_pylist(), GENERATED_SCHEMA), tmp_path / "all.parquet")
     folder = tmp_path / "repo"

@@ -276,7 +276,7 @@ def test_training_args_pass_through_to_sentence_transformers(tmp_path):
     assert done.exit_code == 0, done.output
     config = seen["config"]
     assert config.training_args == {"lr_scheduler_type": "cosine", "max_grad_norm": 2}
-    built = training_arguments(config, ["anchor", "positive", "lang"], has_evaluator=False)
+    built = training_arguments(config, ["anchor", "positive", "query_language"], has_evaluator=False)
     assert built.lr_scheduler_type == "cosine" and built.max_grad_norm == 2 and built.learning_rate == 2e-5
     with pytest.raises(
         ConfigError, match=r"training_args: lr_sheduler_type: not a .* \(did you mean lr_scheduler_type\?\)"

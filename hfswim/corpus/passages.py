@@ -8,7 +8,7 @@ Example::
     >>> import tempfile, pathlib
     >>> from hfswim.corpus import CorpusConfig, demo_corpus_path, sample_passages, write_passages
     >>> config = CorpusConfig(source=str(demo_corpus_path()), languages="en", cap_per_language=3, seed=0)
-    >>> [p["lang"] for p in sample_passages(config)]
+    >>> [p["passage_language"] for p in sample_passages(config)]
     ['en', 'en', 'en']
     >>> write_passages(config, pathlib.Path(tempfile.mkdtemp()) / "passages.parquet")
     {'en': 3}
@@ -28,7 +28,7 @@ from hfswim.corpus.sources import CorpusStats, iter_documents
 from hfswim.errors import InputError
 from hfswim.io import AtomicParquetWriter
 from hfswim.progress import progress_bar
-from hfswim.records import PASSAGE_SCHEMA
+from hfswim.records import PASSAGE_LANGUAGE, PASSAGE_SCHEMA
 
 
 def iter_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> Iterator[dict[str, Any]]:
@@ -47,7 +47,7 @@ def iter_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> Ite
             yield {
                 "passage_id": f"{doc.doc_id}#{index}",
                 "doc_id": doc.doc_id,
-                "lang": doc.lang,
+                PASSAGE_LANGUAGE: doc.lang,
                 "title": doc.title,
                 "text": text,
                 "source": doc.source,
@@ -111,6 +111,6 @@ def write_passages(config: CorpusConfig, path: str | os.PathLike, stats: CorpusS
     counts: Counter[str] = Counter()
     with AtomicParquetWriter(path, PASSAGE_SCHEMA) as writer:
         for passage in sample_passages(config, stats):
-            counts[passage["lang"]] += 1
+            counts[passage[PASSAGE_LANGUAGE]] += 1
             writer.write_rows([passage])
     return dict(sorted(counts.items()))

@@ -6,10 +6,10 @@ a request is spent on it.
 
     >>> import json, tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "passages.jsonl"
-    >>> _ = path.write_text(json.dumps({"passage_id": "d#0", "lang": "en", "text": "Rivers."}) + "\\n")
+    >>> _ = path.write_text(json.dumps({"passage_id": "d#0", "passage_language": "en", "text": "Rivers."}) + "\\n")
     >>> [(p["passage_id"], p["title"]) for p in read_passages(path)]
     [('d#0', '')]
-    >>> _ = path.write_text(json.dumps({"passage_id": "d#0", "lang": "xx", "text": "Rivers."}) + "\\n")
+    >>> _ = path.write_text(json.dumps({"passage_id": "d#0", "passage_language": "xx", "text": "Rivers."}) + "\\n")
     >>> list(read_passages(path))
     Traceback (most recent call last):
     ...
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hfswim.errors import InputError
+from hfswim.records import PASSAGE_LANGUAGE, upgrade_row
 
 
 def check_passage(row: dict[str, Any], where: str) -> dict[str, Any]:
@@ -44,7 +45,8 @@ def check_passage(row: dict[str, Any], where: str) -> dict[str, Any]:
         raise InputError(f"{where} (passage_id {passage_id!r}): missing or non-string 'text'.")
     if not text.strip():
         raise InputError(f"{where} (passage_id {passage_id!r}): empty passage text.")
-    lang = row.get("lang")
+    row = upgrade_row(row)  # passages files written before the rename call the language `lang`
+    lang = row.get(PASSAGE_LANGUAGE)
     if lang is not None and lang not in LANGUAGES:
         raise InputError(
             f"{where} (passage_id {passage_id!r}): unknown passage language {lang!r}; "
@@ -54,7 +56,7 @@ def check_passage(row: dict[str, Any], where: str) -> dict[str, Any]:
     return {
         "passage_id": passage_id,
         "doc_id": row.get("doc_id"),
-        "lang": lang,
+        PASSAGE_LANGUAGE: lang,
         "title": title if isinstance(title, str) else "",
         "text": text,
         "source": row.get("source"),

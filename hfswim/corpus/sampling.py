@@ -14,7 +14,7 @@ Example::
     >>> from hfswim.corpus.sampling import StratifiedSampler, passage_draw
     >>> 0.0 <= passage_draw("doc1#0", seed=0) < 1.0
     True
-    >>> passages = [{"passage_id": f"d{i}#0", "lang": "en"} for i in range(1000)]
+    >>> passages = [{"passage_id": f"d{i}#0", "passage_language": "en"} for i in range(1000)]
     >>> kept = list(StratifiedSampler(threshold=0.5, cap_per_language=10, seed=0).sample(passages))
     >>> len(kept)
     10
@@ -26,6 +26,8 @@ import hashlib
 import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
+
+from hfswim.records import PASSAGE_LANGUAGE
 
 _TWO_TO_64 = float(2**64)
 
@@ -72,7 +74,7 @@ class StratifiedSampler:
         """Yield the kept passages (dicts with at least ``passage_id`` and ``lang``)."""
         if self.cap_per_language is None:
             for passage in passages:
-                if passage_draw(passage["passage_id"], self.seed) < self._threshold(passage["lang"]):
+                if passage_draw(passage["passage_id"], self.seed) < self._threshold(passage[PASSAGE_LANGUAGE]):
                     yield passage
             return
 
@@ -81,7 +83,7 @@ class StratifiedSampler:
         heaps: dict[str, list[tuple[float, str, int, dict[str, Any]]]] = {}
         for position, passage in enumerate(passages):
             draw = passage_draw(passage["passage_id"], self.seed)
-            lang = passage["lang"]
+            lang = passage[PASSAGE_LANGUAGE]
             if draw >= self._threshold(lang):
                 continue
             heap = heaps.setdefault(lang, [])

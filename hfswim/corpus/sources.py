@@ -2,7 +2,7 @@
 
 Every reader streams (one row or one batch at a time), so a corpus of any size passes through in
 bounded memory. Rows are mapped to :class:`Document` by a column mapping detected from common names
-(``_id``/``doc_id``/``id``, ``title``, ``text``/``contents``, ``lang``/``language``) or given explicitly.
+(``_id``/``doc_id``/``id``, ``title``, ``text``/``contents``, ``passage_language``/``lang``/``language``) or given explicitly.
 
 Bad input gets one :class:`~hfswim.errors.InputError` naming the file and row: a missing path, a
 malformed JSON line or CSV row, a text that is not a string, an unknown language, or an empty text
@@ -46,7 +46,7 @@ COLUMN_CANDIDATES: dict[str, tuple[str, ...]] = {
     "id": ("doc_id", "_id", "id", "docid"),
     "title": ("title",),
     "text": ("text", "contents", "content", "passage", "body"),
-    "lang": ("lang", "language"),
+    "lang": ("passage_language", "lang", "language"),  # passage_language: an `hfswim sample` file as a source
 }
 
 

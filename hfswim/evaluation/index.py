@@ -6,7 +6,7 @@ that ``hfswim index`` writes to a folder::
 
     my-index/
       index.faiss        # the faiss index (always saved as a CPU index)
-      passages.parquet   # passage_id, title, text, lang (row i = vector i)
+      passages.parquet   # passage_id, title, text, passage_language (row i = vector i)
       index.json         # model, dim, metric, kind, count, build parameters
 
 :class:`FaissSearchBackend` plugs the same index into mteb's ``SearchEncoderWrapper``
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from hfswim.errors import ConfigError, InputError
+from hfswim.records import PASSAGE_LANGUAGE, upgrade_columns
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -211,7 +212,7 @@ class SearchHit:
     passage_id: str
     title: str
     text: str
-    lang: str | None
+    passage_language: str | None
 
 
 class SavedIndex:
@@ -220,8 +221,8 @@ class SavedIndex:
     Example::
 
         >>> import numpy as np, tempfile
-        >>> passages = [{"passage_id": "p0", "title": "", "text": "zero", "lang": "en"},
-        ...             {"passage_id": "p1", "title": "", "text": "one", "lang": "en"}]
+        >>> passages = [{"passage_id": "p0", "title": "", "text": "zero", "passage_language": "en"},
+        ...             {"passage_id": "p1", "title": "", "text": "one", "passage_language": "en"}]
         >>> saved = SavedIndex.from_embeddings(np.eye(2), passages, model="demo")
         >>> folder = tempfile.mkdtemp()
         >>> _ = saved.save(folder)
@@ -269,7 +270,7 @@ class SavedIndex:
         tmp = folder / (INDEX_FILE + ".tmp")
         self.index.save(tmp)
         tmp.replace(folder / INDEX_FILE)
-        columns = ("passage_id", "title", "text", "lang")
+        columns = ("passage_id", "title", "text", PASSAGE_LANGUAGE)
         table = pa.table({c: pa.array([p.get(c) for p in self.passages], pa.string()) for c in columns})
         pq.write_table(table, folder / (PASSAGES_FILE + ".tmp"))
         (folder / (PASSAGES_FILE + ".tmp")).replace(folder / PASSAGES_FILE)
@@ -295,7 +296,7 @@ class SavedIndex:
         if params is not None:
             stored = params
         index = FaissIndex.load(folder / INDEX_FILE, meta.kind, stored)
-        passages = pq.read_table(folder / PASSAGES_FILE).to_pylist()
+        passages = upgrade_columns(pq.read_table(folder / PASSAGES_FILE)).to_pylist()  # old folders: `lang`
         return cls(index, passages, meta)
 
     def search_vectors(self, query_embeddings: Any, k: int = 10) -> list[list[SearchHit]]:
@@ -310,7 +311,12 @@ class SavedIndex:
                 p = self.passages[int(idx)]
                 hits.append(
                     SearchHit(
-                        rank, float(score), p["passage_id"], p.get("title") or "", p.get("text") or "", p.get("lang")
+                        rank,
+                        float(score),
+                        p["passage_id"],
+                        p.get("title") or "",
+                        p.get("text") or "",
+                        p.get(PASSAGE_LANGUAGE),
                     )
                 )
             results.append(hits)

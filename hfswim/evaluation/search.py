@@ -19,17 +19,24 @@ from hfswim.evaluation.index import IndexParams, SavedIndex, SearchHit
 
 
 def read_passages(path: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
-    """Passages from hfswim Parquet/JSONL (``passage_id``, ``title``, ``text``, ``lang``) or a BEIR ``corpus.jsonl``."""
+    """Passages from hfswim Parquet/JSONL (``passage_id``, ``title``, ``text``, ``passage_language``) or a BEIR ``corpus.jsonl``."""
     from hfswim.io import iter_rows
+    from hfswim.records import PASSAGE_LANGUAGE, upgrade_row
 
     passages = []
     for n, row in enumerate(iter_rows(path), 1):
+        row = upgrade_row(row)  # a passages file written before the rename says `lang`
         pid = row.get("passage_id", row.get("_id", row.get("id", row.get("doc_id"))))
         text = row.get("text")
         if pid is None or not text:
             raise InputError(f"{path}: row {n} needs a passage id (passage_id, _id or id) and a non-empty 'text'")
         passages.append(
-            {"passage_id": str(pid), "title": row.get("title") or "", "text": text, "lang": row.get("lang")}
+            {
+                "passage_id": str(pid),
+                "title": row.get("title") or "",
+                "text": text,
+                PASSAGE_LANGUAGE: row.get(PASSAGE_LANGUAGE),
+            }
         )
         if limit and len(passages) >= limit:
             break

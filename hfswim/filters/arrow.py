@@ -16,11 +16,11 @@ from typing import Any
 
 from hfswim.filters.base import Rejection, Row
 from hfswim.filters.judging import SCORE_COLUMNS, BatchOutcome, FilterCount, judge_batch, with_reason
-from hfswim.records import FILTERED_SCHEMA
+from hfswim.records import FILTERED_SCHEMA, QUERY_LANGUAGE
 
 # What the report reads from a rejected row: with the select filters' summaries, all a worker sends back
 # besides the Arrow tables.
-SAMPLE_KEYS = ("record_id", "query_lang", "query", "passage_id")
+SAMPLE_KEYS = ("record_id", QUERY_LANGUAGE, "query", "passage_id")
 _FILTER_COLUMNS = frozenset(SCORE_COLUMNS)
 _POSITION = "_position"  # a row's index in its Arrow batch, while the row phase runs
 SPILL_OPTIONS = {"compression": "lz4"}  # fast enough that the spill costs less than Parquet's encoder

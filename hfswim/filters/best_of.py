@@ -2,7 +2,7 @@
 
 Sample several queries per passage (``hfswim generate --temperature 0.7`` with different ``--seed`` values into
 folders filtered together, or a repeated run), then let the relevance scores choose (Promptagator and Gecko keep the
-candidates that the relevance checks rank best). Within each ``(passage_id, query_lang)`` group of the rows that
+candidates that the relevance checks rank best). Within each ``(passage_id, query_language)`` group of the rows that
 survived every row filter, the kept row has, in this order: the largest ``upr_margin`` (the LLM's preference for the
 source over the best other passage), the best ``roundtrip_rank``, the highest ``query_logprob``; ties go to the
 smallest ``record_id``. A missing score ranks last. The others are rejected ``not_best_of_passage``.
@@ -10,7 +10,7 @@ smallest ``record_id``. A missing score ranks last. The others are rejected ``no
 Example::
 
     >>> from hfswim.filters.pipeline import filter_rows
-    >>> rows = [{"record_id": r, "passage_id": "p1", "query_lang": "de", "upr_margin": m}
+    >>> rows = [{"record_id": r, "passage_id": "p1", "query_language": "de", "upr_margin": m}
     ...         for r, m in (("a", -0.2), ("b", 0.4), ("c", None))]
     >>> kept, rejected, _ = filter_rows(rows, [BestOfFilter()])
     >>> [r["record_id"] for r in kept], sorted(r["record_id"] for r in rejected)
@@ -23,6 +23,7 @@ from collections import defaultdict
 from typing import Any, ClassVar
 
 from hfswim.filters.base import Rejection, Row, SelectFilter
+from hfswim.records import QUERY_LANGUAGE
 
 _LOWEST = float("-inf")
 
@@ -45,7 +46,7 @@ def rank_key(row: Row) -> tuple:
 class BestOfFilter(SelectFilter):
     name: ClassVar[str] = "best-of"
     columns: ClassVar[frozenset[str] | None] = frozenset(
-        {"record_id", "passage_id", "query_lang", "upr_margin", "roundtrip_rank", "query_logprob"}
+        {"record_id", "passage_id", QUERY_LANGUAGE, "upr_margin", "roundtrip_rank", "query_logprob"}
     )
 
     def __init__(self) -> None:
@@ -57,7 +58,7 @@ class BestOfFilter(SelectFilter):
     def summarize(self, rows: list[Row]) -> dict[tuple[str, str], list[tuple]]:
         out: dict[tuple[str, str], list[tuple]] = defaultdict(list)
         for row in rows:
-            out[(row.get("passage_id") or "", row.get("query_lang") or "")].append(rank_key(row))
+            out[(row.get("passage_id") or "", row.get(QUERY_LANGUAGE) or "")].append(rank_key(row))
         return dict(out)
 
     def merge(self, summary: dict[tuple[str, str], list[tuple]]) -> None:

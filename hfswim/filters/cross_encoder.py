@@ -20,6 +20,7 @@ from hfswim.filters.base import Rejection, Row
 from hfswim.filters.settings import Fraction, PositiveInt, existing_path
 from hfswim.filters.topk import TopKFilter
 from hfswim.progress import progress_enabled
+from hfswim.records import QUERY_LANGUAGE
 
 
 class CrossEncoderFilter(TopKFilter):
@@ -37,7 +38,7 @@ class CrossEncoderFilter(TopKFilter):
 
     name: ClassVar[str] = "cross-encoder"
     score_column: ClassVar[str] = "ce_score"
-    columns: ClassVar[frozenset[str] | None] = frozenset({"record_id", "query", "query_lang", "text"})
+    columns: ClassVar[frozenset[str] | None] = frozenset({"record_id", "query", QUERY_LANGUAGE, "text"})
 
     def __init__(
         self,

@@ -36,6 +36,7 @@ from pydantic import Field
 from hfswim.filters.base import Rejection, Row, SelectFilter
 from hfswim.filters.settings import Fraction
 from hfswim.languages import UNSPACED_SCRIPTS
+from hfswim.records import QUERY_LANGUAGE
 from hfswim.text.langid import script_of
 from hfswim.text.normalize import normalize, normalize_many
 
@@ -122,13 +123,13 @@ class DedupBlock:
 
 
 class DedupFilter(SelectFilter):
-    """Drop exact and near-duplicate queries within each ``query_lang``, keeping the best-scored copy.
+    """Drop exact and near-duplicate queries within each ``query_language``, keeping the best-scored copy.
 
     Requirements:
         ``datasketch`` for near duplicates (MinHash/LSH; imported at selection time).
 
     Inputs:
-        Rows with ``record_id``, ``query`` and ``query_lang``; ``ce_score`` and ``query_logprob`` (when
+        Rows with ``record_id``, ``query`` and ``query_language``; ``ce_score`` and ``query_logprob`` (when
         earlier filters or the endpoint filled them in) decide which copy is kept, then ``record_id``.
 
     Relations:
@@ -144,7 +145,7 @@ class DedupFilter(SelectFilter):
     Example::
 
         >>> from hfswim.filters import filter_rows
-        >>> rows = [{"record_id": f"r{i}", "query_lang": "sw", "query": q}
+        >>> rows = [{"record_id": f"r{i}", "query_language": "sw", "query": q}
         ...         for i, q in enumerate(["Mto Nile uko wapi?", "Mto Nile uko wapi ?", "Mlima Kenya uko wapi?"])]
         >>> kept, rejected, _ = filter_rows(rows, [DedupFilter(near=False)])
         >>> [r["record_id"] for r in kept], [r["reject_reason"].split(":")[0] for r in rejected]
@@ -153,7 +154,7 @@ class DedupFilter(SelectFilter):
 
     name: ClassVar[str] = "dedup"
     columns: ClassVar[frozenset[str] | None] = frozenset(
-        {"record_id", "query", "query_lang", "ce_score", "query_logprob"}
+        {"record_id", "query", QUERY_LANGUAGE, "ce_score", "query_logprob"}
     )
 
     def __init__(
@@ -178,7 +179,7 @@ class DedupFilter(SelectFilter):
         sigs = self.hasher.signatures(list(map(_shingle_list, queries, norms))) if self.hasher is not None else None
         by_lang: dict[str, list[int]] = defaultdict(list)
         for i, row in enumerate(rows):
-            by_lang[row.get("query_lang") or ""].append(i)
+            by_lang[row.get(QUERY_LANGUAGE) or ""].append(i)
         blocks = {}
         for lang, at in by_lang.items():
             group = [rows[i] for i in at]

@@ -30,7 +30,7 @@ exemplar); raise ``min_specific`` where that matters more than the misses.
 So "Ni mwaka gani Nigeria ilipata uhuru?" (frame "ni … gani" plus one exemplar word) is kept, and
 "Nigeria iko wapi nyuki wengine mahali maua yalipo?" (nyuki, wengine, mahali, maua, yalipo) is not.
 
-Which exemplars: the packaged ones (:mod:`hfswim.prompts.exemplars`) for the row's ``query_lang`` and
+Which exemplars: the packaged ones (:mod:`hfswim.prompts.exemplars`) for the row's ``query_language`` and
 ``setting``, whatever the row's ``template_hash`` — a ``--template-dir`` override replaces templates, not
 exemplars; a custom template that writes its own examples into the prompt is not covered. Rows made
 with the ``promptagator`` strategy were prompted with the user's own examples: give the same JSONL file
@@ -39,9 +39,9 @@ as ``examples`` (``hfswim run`` passes ``generate.examples`` on); without it tho
 Example::
 
     >>> f = ExemplarCopyFilter()
-    >>> rows = [{"query": "Nigeria iko wapi na nyuki wengine mahali maua yalipo?", "query_lang": "sw",
+    >>> rows = [{"query": "Nigeria iko wapi na nyuki wengine mahali maua yalipo?", "query_language": "sw",
     ...          "setting": "cross-lingual", "template": "sap", "text": "Nigeria is a country in West Africa."},
-    ...         {"query": "Ni mwaka gani Nigeria ilipata uhuru?", "query_lang": "sw",
+    ...         {"query": "Ni mwaka gani Nigeria ilipata uhuru?", "query_language": "sw",
     ...          "setting": "cross-lingual", "template": "sap", "text": "Nigeria became independent in 1960."}]
     >>> [r and r.code for r in f.judge(rows)]
     ['copies_exemplar', None]
@@ -64,6 +64,7 @@ from hfswim.errors import ConfigError
 from hfswim.filters.base import Rejection, Row, RowFilter
 from hfswim.filters.settings import PositiveInt, existing_path
 from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
+from hfswim.records import QUERY_LANGUAGE
 from hfswim.text.langid import script_of
 from hfswim.text.normalize import normalize, normalize_many, tokens
 
@@ -128,7 +129,7 @@ class ExemplarCopyFilter(RowFilter):
 
     name: ClassVar[str] = "exemplar-copy"
     columns: ClassVar[frozenset[str] | None] = frozenset(
-        {"query", "query_lang", "setting", "template", "text", "title", "summary"}
+        {"query", QUERY_LANGUAGE, "setting", "template", "text", "title", "summary"}
     )
 
     def __init__(
@@ -231,7 +232,7 @@ class ExemplarCopyFilter(RowFilter):
 
     def _judge(self, row: Row) -> Rejection | None:
         query = row.get("query") or ""
-        lang = row.get("query_lang") or ""
+        lang = row.get(QUERY_LANGUAGE) or ""
         template = row.get("template") or ""
         if template == PROMPTAGATOR:
             if not self.examples:

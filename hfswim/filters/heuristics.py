@@ -25,6 +25,7 @@ from typing import ClassVar
 from hfswim.filters.base import Rejection, Row, RowFilter
 from hfswim.filters.settings import NonNegativeInt, PositiveInt, Probability
 from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
+from hfswim.records import PASSAGE_LANGUAGE
 from hfswim.text.langid import script_of
 from hfswim.text.normalize import TokenText, normalize_many, tokens
 
@@ -37,7 +38,7 @@ class HeuristicsFilter(RowFilter):
 
     Inputs:
         Rows with ``query`` (and, for the copy rules, ``text``, ``summary``, ``passage_id`` and
-        ``passage_lang``). Nothing to load: it runs at ~35k queries/s on one core.
+        ``passage_language``). Nothing to load: it runs at ~35k queries/s on one core.
 
     Relations:
         A row filter; its settings are its constructor's parameters (a ``heuristics:`` entry of a filter
@@ -65,7 +66,7 @@ class HeuristicsFilter(RowFilter):
     """
 
     name: ClassVar[str] = "heuristics"
-    columns: ClassVar[frozenset[str] | None] = frozenset({"query", "passage_id", "passage_lang", "summary", "text"})
+    columns: ClassVar[frozenset[str] | None] = frozenset({"query", "passage_id", PASSAGE_LANGUAGE, "summary", "text"})
 
     def __init__(
         self,
@@ -126,11 +127,11 @@ class HeuristicsFilter(RowFilter):
             return self.reject("too_short", f"{n} {unit} < {low}")
         if n > high:
             return self.reject("too_long", f"{n} {unit} > {high}")
-        passage_lang = LANGUAGES.get(row.get("passage_lang") or "")
+        passage_language = LANGUAGES.get(row.get(PASSAGE_LANGUAGE) or "")
         # A query in another script than the passage cannot copy a long run of it: skip the passage
         # tokenisation, the costliest step (a Hindi query for an English passage, say).
         passage: TokenText | None = None
-        if passage_lang is None or script == passage_lang.script or script not in _SCRIPTS_OF_LANGUAGES:
+        if passage_language is None or script == passage_language.script or script not in _SCRIPTS_OF_LANGUAGES:
             passage = self._passage(row, unspaced)
             # Rejected when the run reaches copy_ngram (~3 CJK characters per word) or, for a query of
             # copy_min_tokens or more, covers copy_ratio of it: one substring test for the shortest such run.
@@ -157,7 +158,7 @@ class HeuristicsFilter(RowFilter):
             # summary about as long as the passage can copy most of it: check lengths first.
             text = row.get("text") or ""
             if len(summary) >= 0.5 * self.summary_copy_ratio * len(text):
-                p_unspaced = passage_lang.is_unspaced if passage_lang else unspaced
+                p_unspaced = passage_language.is_unspaced if passage_language else unspaced
                 if s is None or p_unspaced != unspaced or passage is None or not passage.n_tokens:
                     s = TokenText.of(summary, p_unspaced)
                     passage = self._passage(row, p_unspaced)

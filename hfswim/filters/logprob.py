@@ -18,6 +18,7 @@ from pydantic import Field
 from hfswim.filters.base import Rejection, Row
 from hfswim.filters.settings import Fraction, PositiveInt
 from hfswim.filters.topk import TopKFilter
+from hfswim.records import QUERY_LANGUAGE
 
 
 class LogprobFilter(TopKFilter):
@@ -32,7 +33,7 @@ class LogprobFilter(TopKFilter):
 
     name: ClassVar[str] = "logprob"
     score_column: ClassVar[str] = "query_logprob"
-    columns: ClassVar[frozenset[str] | None] = frozenset({"record_id", "query_lang", "query_logprob"})
+    columns: ClassVar[frozenset[str] | None] = frozenset({"record_id", QUERY_LANGUAGE, "query_logprob"})
 
     def __init__(
         self,

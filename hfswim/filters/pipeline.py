@@ -27,7 +27,7 @@ Example (three generated records: a duplicate and a query too short to keep)::
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> queries = ["Mto Nile unaanzia wapi?", "Mto Nile unaanzia wapi?", "Wapi?"]
     >>> with AtomicParquetWriter(folder / "generated.parquet", GENERATED_SCHEMA) as writer:
-    ...     writer.write_rows({"record_id": f"r{i}", "passage_id": "nile#0", "query_lang": "sw", "query": q,
+    ...     writer.write_rows({"record_id": f"r{i}", "passage_id": "nile#0", "query_language": "sw", "query": q,
     ...                        "parse_status": "ok", "text": "The Nile flows north."} for i, q in enumerate(queries))
     >>> report = run_filters(folder / "generated.parquet", folder / "filtered",
     ...                      FilterConfig.from_names("parse,dedup,heuristics"))
@@ -49,12 +49,12 @@ from hfswim.filters.config import FilterConfig, build_filters
 from hfswim.filters.judging import FilterRun, filter_rows
 from hfswim.filters.report import QualityReport
 from hfswim.filters.workers import forked_map, judged_batches, worker_pool
-from hfswim.records import FILTERED_SCHEMA, GENERATED_SCHEMA
+from hfswim.records import FILTERED_SCHEMA, GENERATED_SCHEMA, QUERY_LANGUAGE, upgrade_names
 
 __all__ = ["KEPT_FILE", "REJECTED_FILE", "filter_rows", "run_filters"]
 
 KEPT_FILE, REJECTED_FILE = "kept.parquet", "rejected.parquet"
-_REQUIRED = ("record_id", "passage_id", "query_lang", "query", "parse_status")
+_REQUIRED = ("record_id", "passage_id", QUERY_LANGUAGE, "query", "parse_status")
 
 
 class _TableSink:
@@ -84,7 +84,7 @@ def _check_schema(files: list[Path]) -> None:
     from hfswim.io import open_parquet
 
     for file in files:
-        names = set(open_parquet(file).schema_arrow.names)
+        names = upgrade_names(open_parquet(file).schema_arrow.names)  # old files (query_lang) read as new
         missing = [c for c in _REQUIRED if c not in names]
         if missing:
             raise InputError(

@@ -21,7 +21,7 @@
         ...
       },
       "samples": {                              # a few rejects per filter (smallest record_id first)
-        "langid": [{"record_id": "...", "query_lang": "sw", "query": "...", "reason": "wrong_language: ..."}],
+        "langid": [{"record_id": "...", "query_language": "sw", "query": "...", "reason": "wrong_language: ..."}],
         ...
       },
       "seconds": 12.3
@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from hfswim.filters.base import Rejection, Row
+from hfswim.records import QUERY_LANGUAGE
 
 
 @dataclass
@@ -73,16 +74,16 @@ class QualityReport:
 
     def count_input(self, rows: list[Row]) -> None:
         self.total_in += len(rows)
-        self.per_language_in.update(row.get("query_lang") or "" for row in rows)
+        self.per_language_in.update(row.get(QUERY_LANGUAGE) or "" for row in rows)
 
     def count_filter(self, name: str, reached: list[Row] | Counter, rejected: list[tuple[Row, Rejection]]) -> None:
         stats = self.per_filter.setdefault(name, _Counts())
-        langs_in = reached if isinstance(reached, Counter) else Counter(r.get("query_lang") or "" for r in reached)
+        langs_in = reached if isinstance(reached, Counter) else Counter(r.get(QUERY_LANGUAGE) or "" for r in reached)
         stats.n_in += sum(langs_in.values())
         for lang, n in langs_in.items():
             self.per_language_filter[lang].setdefault(name, _Counts()).n_in += n
         for row, rejection in rejected:
-            lang = row.get("query_lang") or ""
+            lang = row.get(QUERY_LANGUAGE) or ""
             stats.rejected += 1
             stats.reasons[rejection.code] += 1
             lang_stats = self.per_language_filter[lang].setdefault(name, _Counts())
@@ -99,7 +100,7 @@ class QualityReport:
             return
         item = {
             "record_id": rid,
-            "query_lang": row.get("query_lang"),
+            QUERY_LANGUAGE: row.get(QUERY_LANGUAGE),
             "query": row.get("query"),
             "passage_id": row.get("passage_id"),
             "reason": rejection.reason,
@@ -213,7 +214,7 @@ class QualityReport:
                 lines.append("")
                 for item in items:
                     query = (item["query"] or "").replace("\n", " ").replace("|", "\\|")
-                    lines.append(f"- `{item['query_lang']}` {query!r} — {item['reason']}")
+                    lines.append(f"- `{item[QUERY_LANGUAGE]}` {query!r} — {item['reason']}")
                 lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 

@@ -15,8 +15,8 @@ Two checks, both optional:
 Example::
 
     >>> f = SafetyFilter()
-    >>> [j.code if j else None for j in f.judge([{"query": "Who wrote Hamlet?", "query_lang": "en"},
-    ...                                          {"query": "Who is this bitch?", "query_lang": "en"}])]
+    >>> [j.code if j else None for j in f.judge([{"query": "Who wrote Hamlet?", "query_language": "en"},
+    ...                                          {"query": "Who is this bitch?", "query_language": "en"}])]
     [None, 'blocked_word']
 """
 
@@ -33,6 +33,7 @@ from hfswim.errors import ConfigError
 from hfswim.filters.base import Rejection, Row, RowFilter
 from hfswim.filters.settings import PositiveInt, Probability, existing_path, must_exist
 from hfswim.languages import LANGUAGES
+from hfswim.records import QUERY_LANGUAGE
 from hfswim.text.normalize import normalize
 
 ALL_LANGUAGES = "*"
@@ -73,7 +74,7 @@ class SafetyFilter(RowFilter):
     """
 
     name: ClassVar[str] = "safety"
-    columns: ClassVar[frozenset[str] | None] = frozenset({"query", "query_lang"})
+    columns: ClassVar[frozenset[str] | None] = frozenset({"query", QUERY_LANGUAGE})
     # A config file names files; Python may also pass Path objects and a classifier callable.
     config_types: ClassVar[dict] = {
         "wordlists": (Annotated[dict[str, str], AfterValidator(_wordlists_exist)], Field(default_factory=dict)),
@@ -131,9 +132,9 @@ class SafetyFilter(RowFilter):
         out: list[Rejection | None] = []
         pending: list[int] = []
         for i, row in enumerate(rows):
-            word = self._blocked(row.get("query") or "", row.get("query_lang") or "")
+            word = self._blocked(row.get("query") or "", row.get(QUERY_LANGUAGE) or "")
             out.append(
-                self.reject("blocked_word", f"contains {word!r} from the {row.get('query_lang')} word list")
+                self.reject("blocked_word", f"contains {word!r} from the {row.get(QUERY_LANGUAGE)} word list")
                 if word
                 else None
             )

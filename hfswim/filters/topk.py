@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import ClassVar
 
 from hfswim.filters.base import Rejection, Row, SelectFilter
+from hfswim.records import QUERY_LANGUAGE
 
 
 class TopKFilter(SelectFilter):
@@ -30,12 +31,12 @@ class TopKFilter(SelectFilter):
         self._scores: dict[str, list[tuple[float, str]]] = defaultdict(list)
 
     def summarize(self, rows: list[Row]) -> dict[str, list[tuple[float, str]]]:
-        """``{query_lang: [(score, record_id), ...]}`` of the rows whose score is a number (not None/NaN)."""
+        """``{query_language: [(score, record_id), ...]}`` of the rows whose score is a number (not None/NaN)."""
         out: dict[str, list[tuple[float, str]]] = defaultdict(list)
         for row in rows:
             score = row.get(self.score_column)
             if score is not None and score == score:
-                out[row.get("query_lang") or ""].append((score, row["record_id"]))
+                out[row.get(QUERY_LANGUAGE) or ""].append((score, row["record_id"]))
         return dict(out)
 
     def merge(self, summary: dict[str, list[tuple[float, str]]]) -> None:

@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from hfswim.filters.arrow import JudgedBatch, judge_arrow
 from hfswim.filters.judging import FilterRun
+from hfswim.records import upgrade_columns
 
 
 class _WorkerState:
@@ -47,7 +48,7 @@ def _worker_judge_row_group(
     with pq.ParquetFile(file) as parquet:
         read = parquet.iter_batches(batch_size=batch_size, row_groups=[row_group], use_threads=False)
         return [
-            judge_arrow(_WorkerState.filters, batch, compact=True, spill=f"{spill}-{i:06d}.arrow")
+            judge_arrow(_WorkerState.filters, upgrade_columns(batch), compact=True, spill=f"{spill}-{i:06d}.arrow")
             for i, batch in enumerate(itertools.islice(read, batches.stop))
             if i in batches
         ]
@@ -170,4 +171,5 @@ def read_batches(files: list[Path], batch_size: int):
 
     for file in files:
         with pq.ParquetFile(file) as parquet:
-            yield from parquet.iter_batches(batch_size=batch_size)
+            # Files generated before the column rename (query_lang, passage_lang) read under the new names.
+            yield from map(upgrade_columns, parquet.iter_batches(batch_size=batch_size))

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hfswim.generation.config import GenerateConfig
+from hfswim.records import PASSAGE_LANGUAGE
 
 
 def cost_usd(
@@ -97,9 +98,9 @@ def estimate_job(config: GenerateConfig) -> JobEstimate:
             break
         taken += 1
         if config.is_monolingual:
-            targets = [passage["lang"]] if passage["lang"] in languages else []
+            targets = [passage[PASSAGE_LANGUAGE]] if passage[PASSAGE_LANGUAGE] in languages else []
         else:
-            targets = [lang for lang in languages if lang != passage["lang"]]
+            targets = [lang for lang in languages if lang != passage[PASSAGE_LANGUAGE]]
         if not targets:
             continue
         estimate.passages += 1

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hfswim.records import PASSAGE_LANGUAGE, QUERY_LANGUAGE
 from hfswim.testing.loopback import Fault, LoopbackLLM
 
 #: The fault mix of the drills: (action, period in requests). Periods are primes, so the kinds interleave.
@@ -107,7 +108,7 @@ def write_passages(path: Path, n: int, prefix: str = "doc") -> Path:
         {
             "passage_id": f"{prefix}{i}#0",
             "doc_id": f"{prefix}{i}",
-            "lang": "en",
+            PASSAGE_LANGUAGE: "en",
             "title": f"Topic {prefix}{i}",
             "text": f"Passage {i} tells how the river {prefix}{i} flows through the old city to the sea.",
             "source": "drill",
@@ -230,7 +231,7 @@ def kill_resume_drill(
 
         records = store_rows(out / "store", "records")
         ids = [r["record_id"] for r in records]
-        pairs = {(r["passage_id"], r["query_lang"]) for r in records}
+        pairs = {(r["passage_id"], r[QUERY_LANGUAGE]) for r in records}
         expected = {(f"doc{i}#0", lang) for i in range(n_passages) for lang in langs}
         drill.records_final = len(set(ids))
         drill.lost = len(expected - pairs)
@@ -266,7 +267,7 @@ def kill_resume_drill(
                 summary = all_summaries.get(r["passage_id"])
                 if r["parse_status"].startswith("summary_") or summary is None:
                     continue
-                prompt = strategy.query_prompt(by_id[r["passage_id"]], r["query_lang"], summary=summary)
+                prompt = strategy.query_prompt(by_id[r["passage_id"]], r[QUERY_LANGUAGE], summary=summary)
                 drill.resent += resent_after(prompt, killed_at)
         drill.faults_injected = dict(server.state.injected)
         drill.server_requests = server.state.requests

@@ -43,7 +43,7 @@ from hfswim.generation.endpoints import Completion, estimate_tokens, mean_logpro
 from hfswim.generation.progress import ProgressBar, RunStats
 from hfswim.generation.store import RecordStore
 from hfswim.prompts.parser import parse_json_output
-from hfswim.records import MONOLINGUAL, GeneratedRecord, canonical_json, record_key
+from hfswim.records import MONOLINGUAL, PASSAGE_LANGUAGE, QUERY_LANGUAGE, GeneratedRecord, canonical_json, record_key
 from hfswim.redact import redact_obj
 
 if TYPE_CHECKING:
@@ -164,10 +164,10 @@ class GenerationEngine:
         """Monolingual: the passage's own language (if selected). Cross-lingual: every selected language
         except the passage's own."""
         if self.monolingual:
-            return [passage["lang"]] if passage["lang"] in self.languages else []
-        if passage["lang"] in self.languages:
-            self.own_language_skipped[passage["lang"]] += 1
-        return [lang for lang in self.languages if lang != passage["lang"]]
+            return [passage[PASSAGE_LANGUAGE]] if passage[PASSAGE_LANGUAGE] in self.languages else []
+        if passage[PASSAGE_LANGUAGE] in self.languages:
+            self.own_language_skipped[passage[PASSAGE_LANGUAGE]] += 1
+        return [lang for lang in self.languages if lang != passage[PASSAGE_LANGUAGE]]
 
     # ---- run -------------------------------------------------------------------------------------------
 
@@ -375,8 +375,8 @@ class GenerationEngine:
             doc_id=passage.get("doc_id"),
             title=passage.get("title"),
             text=passage["text"],
-            passage_lang=passage.get("lang"),
-            query_lang=lang,
+            passage_language=passage.get(PASSAGE_LANGUAGE),
+            query_language=lang,
             setting=self.strategy.setting,
             summary=summary_text,
             query=query,
@@ -406,7 +406,7 @@ class GenerationEngine:
             "time": time.time(),
             "record_id": rid,
             "passage_id": passage["passage_id"],
-            "query_lang": lang,
+            QUERY_LANGUAGE: lang,
             "step": step,
             "kind": err.info.kind,
             "status": err.info.status,
@@ -425,7 +425,7 @@ def check_strategy_languages(strategy: PromptStrategy, languages: list[str], mon
     """Render one prompt per language up front, so a language without exemplars fails before any request."""
     probe = {"passage_id": "probe", "doc_id": "probe", "title": "Probe", "text": "A probe passage.", "source": None}
     for lang in languages:
-        passage = {**probe, "lang": lang if monolingual else "en"}
+        passage = {**probe, PASSAGE_LANGUAGE: lang if monolingual else "en"}
         try:
             strategy.query_prompt(passage, lang, summary="A probe summary." if strategy.two_step else None)
         except ConfigError:

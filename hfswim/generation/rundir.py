@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from hfswim.errors import InputError
+from hfswim.records import QUERY_LANGUAGE, upgrade_row
 from hfswim.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def prune_failures(path: Path, is_done: Any) -> list[dict[str, Any]]:
 
 
 def failed_per_language(failures: list[dict[str, Any]]) -> dict[str, int]:
-    counts: Counter = Counter(str(f.get("query_lang")) for f in failures)
+    counts: Counter = Counter(str(upgrade_row(f).get(QUERY_LANGUAGE)) for f in failures)
     return dict(counts)
 
 

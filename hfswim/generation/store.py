@@ -105,7 +105,7 @@ class StoreTally:
 
     def add_record(self, record: GeneratedRecord) -> None:
         status = record.parse_status or "unknown"
-        lang = record.query_lang or "?"
+        lang = record.query_language or "?"
         if status == "ok":
             self.per_language[lang]["accepted"] += 1
         else:

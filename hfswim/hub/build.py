@@ -12,7 +12,7 @@ the filter ``quality_report.json`` for the card. Output: a folder that *is* the 
     >>> tmp = pathlib.Path(tempfile.mkdtemp())
     >>> with AtomicParquetWriter(tmp / "records.parquet", GENERATED_SCHEMA) as w:
     ...     w.write_rows([{"record_id": f"r{i}", "passage_id": f"d{i}#0", "title": "Nile", "text": "The Nile.",
-    ...                    "passage_lang": "en", "query_lang": "sw", "setting": "cross-lingual",
+    ...                    "passage_language": "en", "query_language": "sw", "setting": "cross-lingual",
     ...                    "query": "Mto mrefu zaidi?", "parse_status": "ok"} for i in range(3)])
     >>> result = build_dataset(tmp / "records.parquet", tmp / "repo")
     >>> datasets.get_dataset_config_names(str(tmp / "repo"))
@@ -66,7 +66,7 @@ from hfswim.hub.rows import ConfigSlice, InputStats, iter_record_batches, split_
 from hfswim.hub.shards import ShardWriter, remove_stale_staging
 from hfswim.io import FolderLock, make_dir, read_text, write_json_atomic
 from hfswim.languages import get_language
-from hfswim.records import canonical_json
+from hfswim.records import PASSAGE_LANGUAGE, canonical_json
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ class _ConfigBuild:
             }
         else:  # a rebuild without a held-out split drops the previous one
             _remove_eval_configs(folder, self.name)
-        passage_languages = sorted(self.provenance.pop("passage_language", set()))
+        passage_languages = sorted(self.provenance.pop(PASSAGE_LANGUAGE, set()))
         return ConfigInfo(
             name=self.name,
             code=self.code,

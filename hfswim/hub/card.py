@@ -30,7 +30,7 @@ from hfswim.errors import InputError
 from hfswim.hub.config import HUB_LICENSES
 from hfswim.hub.layout import CARD_FILE, DATA_DIR, EVAL_SPLIT, TRAIN_SPLIT, data_glob
 from hfswim.languages import get_language
-from hfswim.records import CROSS_LINGUAL, MONOLINGUAL
+from hfswim.records import CROSS_LINGUAL, LEGACY_COLUMNS, MONOLINGUAL, QUERY_LANGUAGE
 
 TEMPLATE_NAME = "swim_ir_dataset_card.md.jinja"
 SIZE_CATEGORIES = (
@@ -54,7 +54,13 @@ _REJECT_KEYS = ("rejected", "n_rejected", "dropped", "removed", "rejects", "coun
 _IN_KEYS = ("in", "n_in", "count_in", "input", "seen", "total", "rows_in")
 _KEPT_KEYS = ("kept", "out", "n_out", "count_out", "passed", "rows_out")
 _NAME_KEYS = ("filter", "name")
-_LANG_KEYS = ("language", "lang", "query_lang", "code")
+_LANG_KEYS = (
+    "language",
+    "lang",
+    QUERY_LANGUAGE,
+    *(old for old, new in LEGACY_COLUMNS.items() if new == QUERY_LANGUAGE),
+    "code",
+)
 
 
 def template_path() -> Path:
@@ -406,7 +412,7 @@ def card_variables(
         "configs": configs,
         "config_names": sorted(state["configs"]),
         "example_config": next(iter(state["configs"])),
-        "repo_id": repo_id or DEFAULT_REPO_ID,
+        "repo_id": repo_id or state.get("repo_id") or DEFAULT_REPO_ID,  # state: where it was last pushed
         "total_rows": _fmt(sum(info["train_rows"] for info in state["configs"].values())),
         "has_cross": any(c["setting"] == CROSS_LINGUAL for c in configs),
         "has_mono": any(c["setting"] == MONOLINGUAL for c in configs),

@@ -33,7 +33,14 @@ import pyarrow as pa
 
 from hfswim.errors import ConfigError
 from hfswim.hub.config import Layout
-from hfswim.records import CROSS_LINGUAL, MONOLINGUAL
+from hfswim.records import (
+    CROSS_LINGUAL,
+    HUB_LANGUAGE_CODE,
+    HUB_LANGUAGE_NAME,
+    MONOLINGUAL,
+    PASSAGE_LANGUAGE,
+    QUERY_LANGUAGE,
+)
 
 LAYOUTS: tuple[str, ...] = get_args(Layout)  # ("both", "cross-lingual", "monolingual"), named in hfswim.hub.config
 MONO_SUFFIX = "-mono"
@@ -48,15 +55,15 @@ EVAL_PARTS = ("corpus", "queries", "qrels")
 HUB_SCHEMA = pa.schema(
     [
         pa.field("_id", pa.string()),  # the record id: stable across runs for the same (passage, language, prompt)
-        pa.field("lang", pa.string()),  # English name of the QUERY language, e.g. "Swahili"
-        pa.field("code", pa.string()),  # SWIM-IR code of the QUERY language, e.g. "sw"
+        pa.field(HUB_LANGUAGE_NAME, pa.string()),  # "lang": English name of the QUERY language, e.g. "Swahili"
+        pa.field(HUB_LANGUAGE_CODE, pa.string()),  # "code": SWIM-IR code of the QUERY language, e.g. "sw"
         pa.field("query", pa.string()),  # the synthetic query, in `code`'s language
         pa.field("title", pa.string()),  # the passage title, in `passage_language`
         pa.field("text", pa.string()),  # the passage, in `passage_language` (English for cross-lingual)
         pa.field("summary", pa.string()),  # the SAP summary the query was asked from
         pa.field("passage_id", pa.string()),
-        pa.field("query_language", pa.string()),
-        pa.field("passage_language", pa.string()),
+        pa.field(QUERY_LANGUAGE, pa.string()),  # = code (hfswim's name for it in every stage)
+        pa.field(PASSAGE_LANGUAGE, pa.string()),
         pa.field("template", pa.string()),
         pa.field("model", pa.string()),
         pa.field("query_logprob", pa.float64()),

@@ -11,7 +11,7 @@ Example::
 
     >>> from hfswim.records import GENERATED_SCHEMA, conform
     >>> batch = conform([{"record_id": "r1", "passage_id": "d1#0", "title": "Nile", "text": "The Nile...",
-    ...     "passage_lang": "en", "query_lang": "sw", "setting": "cross-lingual", "query": "Mto mrefu?",
+    ...     "passage_language": "en", "query_language": "sw", "setting": "cross-lingual", "query": "Mto mrefu?",
     ...     "parse_status": "ok"}], GENERATED_SCHEMA).to_batches()[0]
     >>> [(s.code, s.setting, s.table.column("lang")[0].as_py()) for s in split_by_config(batch, "records.parquet", 0)]
     [('sw', 'cross-lingual', 'Swahili')]
@@ -30,14 +30,24 @@ from hfswim.errors import ConfigError, InputError
 from hfswim.hub.layout import HUB_SCHEMA
 from hfswim.io import PARQUET_SUFFIXES, open_parquet, resolve_files
 from hfswim.languages import get_language
-from hfswim.records import CROSS_LINGUAL, MONOLINGUAL
+from hfswim.records import (
+    CROSS_LINGUAL,
+    HUB_LANGUAGE_CODE,
+    HUB_LANGUAGE_NAME,
+    MONOLINGUAL,
+    PASSAGE_LANGUAGE,
+    QUERY_LANGUAGE,
+    file_column_names,
+    upgrade_columns,
+    upgrade_names,
+)
 
 # The record columns a build reads (never raw_output: it can be most of a file's bytes).
-REQUIRED_COLUMNS = ("record_id", "passage_id", "query_lang", "query")
+REQUIRED_COLUMNS = ("record_id", "passage_id", QUERY_LANGUAGE, "query")
 OPTIONAL_COLUMNS = (
     "title",
     "text",
-    "passage_lang",
+    PASSAGE_LANGUAGE,
     "setting",
     "summary",
     "parse_status",
@@ -53,7 +63,7 @@ OPTIONAL_COLUMNS = (
     "reject_filter",
 )
 # Provenance values collected per config for the card (few distinct values each).
-PROVENANCE_COLUMNS = ("model", "template", "template_hash", "endpoint_kind", "params", "passage_language")
+PROVENANCE_COLUMNS = ("model", "template", "template_hash", "endpoint_kind", "params", PASSAGE_LANGUAGE)
 
 
 @dataclass
@@ -78,16 +88,18 @@ def iter_record_batches(path: str | Path, batch_size: int = 8192) -> Iterator[tu
     for file in resolve_files(path, PARQUET_SUFFIXES):
         parquet = open_parquet(file)
         schema = parquet.schema_arrow
-        missing = [c for c in REQUIRED_COLUMNS if c not in schema.names]
+        # Files written before the column rename (query_lang, passage_lang) are read under the new names.
+        names = upgrade_names(schema.names)
+        missing = [c for c in REQUIRED_COLUMNS if c not in names]
         if missing:
             raise InputError(
                 f"{file}: not an hfswim records file: missing column(s) {', '.join(missing)} "
                 "(expected hfswim.records.GENERATED_SCHEMA or FILTERED_SCHEMA)."
             )
-        columns = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in schema.names]
-        for name in columns:
+        columns = file_column_names(schema.names, (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))
+        for file_name, name in zip(columns, upgrade_names(columns), strict=True):
             expected = HUB_SCHEMA.field(name).type if name in HUB_SCHEMA.names else _record_type(name)
-            actual = schema.field(name).type
+            actual = schema.field(file_name).type
             if expected is not None and not _compatible(actual, expected):
                 raise InputError(f"{file}: column {name!r} has type {actual}, expected {expected}.")
         start = 0
@@ -95,7 +107,7 @@ def iter_record_batches(path: str | Path, batch_size: int = 8192) -> Iterator[tu
         # (RSS grew ~100 MB per million rows in pyarrow 26); per row group it stays flat.
         for group in range(parquet.num_row_groups):
             for batch in parquet.iter_batches(batch_size=batch_size, row_groups=[group], columns=columns):
-                yield file, start, batch
+                yield file, start, upgrade_columns(batch)
                 start += batch.num_rows
 
 
@@ -143,7 +155,7 @@ def publishable_mask(batch: pa.RecordBatch, stats: InputStats | None = None) -> 
 def row_settings(batch: pa.RecordBatch) -> pa.Array:
     """Each row's setting: the ``setting`` column, else inferred from the two languages."""
     setting = _column(batch, "setting", pa.string())
-    same = pc.equal(_column(batch, "passage_lang", pa.string()), _column(batch, "query_lang", pa.string()))
+    same = pc.equal(_column(batch, PASSAGE_LANGUAGE, pa.string()), _column(batch, QUERY_LANGUAGE, pa.string()))
     inferred = pc.if_else(pc.fill_null(same, False), MONOLINGUAL, CROSS_LINGUAL)
     return pc.coalesce(setting, inferred)
 
@@ -172,29 +184,29 @@ def split_by_config(
         return []
     batch = batch.filter(mask)
     row_index = pc.add(pc.indices_nonzero(mask), first_row)
-    query_lang = _column(batch, "query_lang", pa.string())
-    empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(query_lang), ""), True)
+    query_language = _column(batch, QUERY_LANGUAGE, pa.string())
+    empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(query_language), ""), True)
     if pc.any(empty).as_py():
         row = row_index[pc.index(empty, True).as_py()].as_py()
-        raise InputError(f"{file}: row {row}: empty query language (column 'query_lang') in a kept record.")
+        raise InputError(f"{file}: row {row}: empty query language (column {QUERY_LANGUAGE!r}) in a kept record.")
     settings = row_settings(batch)
-    keys = pa.table({"code": query_lang, "setting": settings}).group_by(["code", "setting"]).aggregate([])
+    keys = pa.table({"code": query_language, "setting": settings}).group_by(["code", "setting"]).aggregate([])
     out = []
     for code, setting in zip(keys.column("code").to_pylist(), keys.column("setting").to_pylist(), strict=True):
         try:
             language = get_language(code)
         except ConfigError as err:
-            raise InputError(f"{file}: query_lang {code!r}: {err}") from None
+            raise InputError(f"{file}: query_language {code!r}: {err}") from None
         if setting not in (CROSS_LINGUAL, MONOLINGUAL):
             raise InputError(f"{file}: setting {setting!r}: expected {CROSS_LINGUAL!r} or {MONOLINGUAL!r}.")
-        selected = batch.filter(pc.and_(pc.equal(query_lang, code), pc.equal(settings, setting)))
+        selected = batch.filter(pc.and_(pc.equal(query_language, code), pc.equal(settings, setting)))
         table = to_hub_table(selected, language.code, language.english_name, setting)
         provenance = {
             name: {v for v in pc.unique(_column(selected, name, pa.string())).to_pylist() if v}
             for name in PROVENANCE_COLUMNS
-            if name != "passage_language"
+            if name != PASSAGE_LANGUAGE
         }
-        provenance["passage_language"] = set(pc.unique(table.column("passage_language")).to_pylist())
+        provenance[PASSAGE_LANGUAGE] = set(pc.unique(table.column(PASSAGE_LANGUAGE)).to_pylist())
         out.append(ConfigSlice(language.code, setting, table, provenance))
     if stats is not None:
         stats.rows_kept += sum(s.table.num_rows for s in out)
@@ -205,18 +217,19 @@ def to_hub_table(batch: pa.RecordBatch, code: str, english_name: str, setting: s
     """Rows of one config in :data:`~hfswim.hub.layout.HUB_SCHEMA` (SWIM-IR columns + hfswim's own)."""
     n = batch.num_rows
     # Records without a passage language: cross-lingual passages are English by SWIM-IR's definition.
-    passage_lang = pc.fill_null(_column(batch, "passage_lang", pa.string()), "en" if setting == CROSS_LINGUAL else code)
+    passage_language = _column(batch, PASSAGE_LANGUAGE, pa.string())
+    passage_language = pc.fill_null(passage_language, "en" if setting == CROSS_LINGUAL else code)
     columns = {
         "_id": _column(batch, "record_id", pa.string()),
-        "lang": pa.repeat(english_name, n),
-        "code": pa.repeat(code, n),
+        HUB_LANGUAGE_NAME: pa.repeat(english_name, n),  # SWIM-IR's published names
+        HUB_LANGUAGE_CODE: pa.repeat(code, n),
         "query": pc.utf8_trim_whitespace(_column(batch, "query", pa.string())),
         "title": _column(batch, "title", pa.string()),
         "text": _column(batch, "text", pa.string()),
         "summary": _column(batch, "summary", pa.string()),
         "passage_id": _column(batch, "passage_id", pa.string()),
-        "query_language": pa.repeat(code, n),
-        "passage_language": passage_lang,
+        QUERY_LANGUAGE: pa.repeat(code, n),
+        PASSAGE_LANGUAGE: passage_language,
         "template": _column(batch, "template", pa.string()),
         "model": _column(batch, "model", pa.string()),
         "query_logprob": _column(batch, "query_logprob", pa.float64()),

@@ -8,11 +8,12 @@ import typer
 
 from hfswim.options import stage_command
 from hfswim.prompts.config import PromptsConfig
+from hfswim.records import PASSAGE_LANGUAGE
 
 _DEMO_PASSAGE = {
     "passage_id": "demo#0",
     "doc_id": "demo",
-    "lang": "en",
+    PASSAGE_LANGUAGE: "en",
     "title": "Kilimanjaro",
     "text": (
         "Kilimanjaro is a dormant volcano in northern Tanzania and, at 5,895 metres, the highest mountain in Africa. "
@@ -28,6 +29,7 @@ def _read_passage(path: Path, lang: str | None) -> dict:
 
     from hfswim.errors import InputError
     from hfswim.io import read_text
+    from hfswim.records import upgrade_row
 
     if not path.is_file():
         raise InputError(f"--passage-file {path}: no such file.")
@@ -40,11 +42,11 @@ def _read_passage(path: Path, lang: str | None) -> dict:
             raise InputError(f"--passage-file {path}:{err.lineno}:{err.colno}: invalid JSON ({err.msg}).") from err
         if not isinstance(row, dict) or not row.get("text"):
             raise InputError(f"--passage-file {path}: expected an object with a 'text' key (records.PASSAGE_SCHEMA).")
-        passage = {"passage_id": "file#0", "doc_id": "file", "title": "", "source": str(path), **row}
+        passage = {"passage_id": "file#0", "doc_id": "file", "title": "", "source": str(path), **upgrade_row(row)}
     else:
         passage = {"passage_id": "file#0", "doc_id": "file", "title": "", "text": text.strip(), "source": str(path)}
-    if lang and not passage.get("lang"):
-        passage["lang"] = lang
+    if lang and not passage.get(PASSAGE_LANGUAGE):
+        passage[PASSAGE_LANGUAGE] = lang
     return passage
 
 
@@ -98,7 +100,7 @@ def _prompts(
 
             # A passage in the query language: the last packaged exemplar, as a stand-in.
             ex = load_exemplars(language.code, MONOLINGUAL, 3)[-1]
-            passage = {**_DEMO_PASSAGE, "lang": language.code, "title": ex.title, "text": ex.text}
+            passage = {**_DEMO_PASSAGE, PASSAGE_LANGUAGE: language.code, "title": ex.title, "text": ex.text}
         else:
             passage = dict(_DEMO_PASSAGE)
         typer.echo(f"# strategy={strat.name} setting={strat.setting} lang={language.code} ({language.english_name})")

@@ -17,7 +17,7 @@ Example::
 
     >>> from hfswim.prompts import get_prompt_strategy
     >>> sap = get_prompt_strategy("sap", "cross-lingual")
-    >>> passage = {"passage_id": "d#0", "doc_id": "d", "lang": "en", "title": "Kilimanjaro",
+    >>> passage = {"passage_id": "d#0", "doc_id": "d", "passage_language": "en", "title": "Kilimanjaro",
     ...            "text": "Kilimanjaro is the highest mountain in Africa.", "source": "doc"}
     >>> sap.summary_prompt(passage).endswith("Summary:")
     True
@@ -36,7 +36,7 @@ from hfswim.prompts.config import QueryContext
 from hfswim.prompts.exemplars import SOURCE_LANG, Exemplar, available_languages, load_exemplars
 from hfswim.prompts.parser import ParseResult, parse_query_output, parse_sap_output, parse_summary_output
 from hfswim.prompts.templates import PromptTemplate, load_template, template_hash
-from hfswim.records import CROSS_LINGUAL, MONOLINGUAL, STRATEGIES
+from hfswim.records import CROSS_LINGUAL, MONOLINGUAL, PASSAGE_LANGUAGE, STRATEGIES
 
 STRATEGY_NAMES = STRATEGIES  # named once, in hfswim.records
 SETTING_NAMES = (CROSS_LINGUAL, MONOLINGUAL)
@@ -53,7 +53,7 @@ _PROMPTAGATOR_STOP = ["\n\n", "\nArticle:", "\nTitle:", "\nQuery"]
 _PROBE_PASSAGE = {
     "passage_id": "probe#0",
     "doc_id": "probe",
-    "lang": "en",
+    PASSAGE_LANGUAGE: "en",
     "title": "Probe",
     "text": "Probe.",
     "source": "",
@@ -165,10 +165,10 @@ class _FewShotStrategy:
         _check_passage(passage)
         language = get_language(lang)
         if self.setting == MONOLINGUAL:
-            passage_lang = passage.get("lang")
-            if passage_lang and get_language(passage_lang).code != language.code:
+            passage_language = passage.get(PASSAGE_LANGUAGE)
+            if passage_language and get_language(passage_language).code != language.code:
                 raise InputError(
-                    f"Passage {passage.get('passage_id')!r} is in {passage_lang!r} but the monolingual query language "
+                    f"Passage {passage.get('passage_id')!r} is in {passage_language!r} but the monolingual query language "
                     f"is {language.code!r}: monolingual queries are in the passage's language."
                 )
         return language
@@ -176,9 +176,11 @@ class _FewShotStrategy:
     def _passage_lang(self, passage: dict) -> str:
         if self.setting == CROSS_LINGUAL:
             return SOURCE_LANG
-        code = passage.get("lang")
+        code = passage.get(PASSAGE_LANGUAGE)
         if not code:
-            raise InputError(f"Passage {passage.get('passage_id')!r} has no 'lang': monolingual prompts need it.")
+            raise InputError(
+                f"Passage {passage.get('passage_id')!r} has no PASSAGE_LANGUAGE: monolingual prompts need it."
+            )
         return get_language(code).code
 
     # --- protocol defaults ----------------------------------------------------------------------

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hfswim.records import PASSAGE_LANGUAGE, QUERY_LANGUAGE, file_column_names, upgrade_columns
+
 SAMPLES_PER_LANGUAGE = 3
 
 
@@ -75,7 +77,10 @@ def _read_passages(path: Path, data: RunData) -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    counts = pc.value_counts(pq.read_table(path, columns=["lang"]).column("lang")).to_pylist()
+    names = file_column_names(pq.read_schema(path).names, [PASSAGE_LANGUAGE])  # `lang` in older runs
+    if not names:
+        return
+    counts = pc.value_counts(pq.read_table(path, columns=names).column(0)).to_pylist()
     data.passages = {row["values"]: row["counts"] for row in sorted(counts, key=lambda r: str(r["values"]))}
 
 
@@ -99,9 +104,9 @@ def _read_records(path: Path, data: RunData) -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    wanted = ["query_lang", "query", "title", "text", "passage_id", "reject_filter", "parse_status"]
-    names = pq.read_schema(path).names
-    table = pq.read_table(path, columns=[c for c in wanted if c in names])
+    wanted = [QUERY_LANGUAGE, "query", "title", "text", "passage_id", "reject_filter", "parse_status"]
+    columns = file_column_names(pq.read_schema(path).names, wanted)  # older runs: query_lang
+    table = upgrade_columns(pq.read_table(path, columns=columns))
     if "reject_filter" in table.column_names:
         table = table.filter(pc.is_null(table.column("reject_filter")))
     if "parse_status" in table.column_names and "filter" not in str(path):
@@ -109,10 +114,10 @@ def _read_records(path: Path, data: RunData) -> None:
     if table.num_rows == 0 or "query" not in table.column_names:
         return
     lengths = pc.utf8_length(pc.utf8_trim_whitespace(table.column("query").fill_null(""))).to_pylist()
-    for code, length in zip(table.column("query_lang").to_pylist(), lengths, strict=True):
+    for code, length in zip(table.column(QUERY_LANGUAGE).to_pylist(), lengths, strict=True):
         data.lengths.setdefault(code, []).append(length)
     for code in sorted(data.lengths):
-        rows = table.filter(pc.equal(table.column("query_lang"), code)).slice(0, SAMPLES_PER_LANGUAGE).to_pylist()
+        rows = table.filter(pc.equal(table.column(QUERY_LANGUAGE), code)).slice(0, SAMPLES_PER_LANGUAGE).to_pylist()
         data.samples[code] = [
             {k: str(row.get(k) or "") for k in ("query", "title", "text", "passage_id")} for row in rows
         ]

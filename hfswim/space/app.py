@@ -37,6 +37,9 @@ CONFIG_FILE = "space.json"
 MAX_QUERY_CHARS = 512
 MAX_QUERY_TOKENS = 128
 MAX_K = 20
+PASSAGE_LANGUAGE = (
+    "passage_language"  # the index's column (hfswim.records.PASSAGE_LANGUAGE; this file imports no hfswim)
+)
 # Encoder modules whose code is hfswim's (vendored into the Space by `hfswim space build`).
 TRUSTED_MODULE_PREFIX = "hfswim.encoders."
 # Questions about hfswim's packaged demo corpus, in 10 languages and 6 scripts, several cross-lingual
@@ -161,7 +164,7 @@ class Hit:
     passage_id: str
     title: str
     text: str
-    lang: str
+    passage_language: str
 
 
 @dataclass
@@ -201,8 +204,11 @@ class SpaceIndex:
             index.hnsw.efSearch = int(params["hnsw_ef_search"])
         elif meta.get("kind") == "ivfpq" and params.get("ivf_nprobe"):
             index.nprobe = int(params["ivf_nprobe"])
-        table = pq.read_table(folder / "passages.parquet", columns=["passage_id", "title", "text", "lang"])
-        passages = table.to_pydict()
+        names = pq.read_schema(folder / "passages.parquet").names
+        # Index folders built before hfswim's column rename call the passage language `lang`.
+        language = PASSAGE_LANGUAGE if PASSAGE_LANGUAGE in names else "lang"
+        table = pq.read_table(folder / "passages.parquet", columns=["passage_id", "title", "text", language])
+        passages = table.rename_columns(["passage_id", "title", "text", PASSAGE_LANGUAGE]).to_pydict()
         if encoder is None:
             encoder = load_encoder(model or meta["model"])
         get_dim = getattr(encoder, "get_embedding_dimension", None) or encoder.get_sentence_embedding_dimension
@@ -216,7 +222,7 @@ class SpaceIndex:
 
     def language_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for lang in self.passages["lang"]:
+        for lang in self.passages[PASSAGE_LANGUAGE]:
             counts[lang or "?"] = counts.get(lang or "?", 0) + 1
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
@@ -244,7 +250,7 @@ class SpaceIndex:
                 passage_id=str(self.passages["passage_id"][i]),
                 title=self.passages["title"][i] or "",
                 text=self.passages["text"][i] or "",
-                lang=self.passages["lang"][i] or "",
+                passage_language=self.passages[PASSAGE_LANGUAGE][i] or "",
             )
             for rank, (score, i) in enumerate(zip(scores[0], ids[0], strict=True), 1)
             if i >= 0
@@ -359,13 +365,13 @@ def render_results(result: SearchResult, names: dict[str, str]) -> str:
     terms = query_terms(result.query)
     cards = []
     for hit in result.hits:
-        lang = html.escape(hit.lang or "?")
+        lang = html.escape(hit.passage_language or "?")
         cards.append(
             f'<article class="hs-card" data-passage-id="{html.escape(hit.passage_id)}" data-lang="{lang}">'
             '<header class="hs-head">'
             f'<span class="hs-rank">{hit.rank}</span>'
             f'<h3 class="hs-title" dir="auto">{highlight(hit.title, terms) or "(untitled)"}</h3>'
-            f'<span class="hs-badge" title="{html.escape(language_label(hit.lang, names))}">{lang}</span>'
+            f'<span class="hs-badge" title="{html.escape(language_label(hit.passage_language, names))}">{lang}</span>'
             f'<span class="hs-score" title="cosine similarity">{hit.score:.3f}</span>'
             "</header>"
             f'<p class="hs-text" dir="auto">{highlight(hit.text, terms)}</p>'

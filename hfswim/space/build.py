@@ -381,7 +381,10 @@ def _default_examples() -> list[str]:
 def _index_languages(index: Path) -> list[str]:
     import pyarrow.parquet as pq
 
-    langs = pq.read_table(index / "passages.parquet", columns=["lang"]).column("lang").to_pylist()
+    from hfswim.records import PASSAGE_LANGUAGE, file_column_names
+
+    names = file_column_names(pq.read_schema(index / "passages.parquet").names, [PASSAGE_LANGUAGE])
+    langs = pq.read_table(index / "passages.parquet", columns=names).column(0).to_pylist() if names else []
     return sorted({lang for lang in langs if lang})
 
 

@@ -32,10 +32,10 @@ Example::
     >>> pairs = Dataset.from_dict({
     ...     "anchor": ["which river flows through Cairo", "capital of Kenya"],
     ...     "positive": ["The Nile river flows through Cairo.", "Nairobi is the capital of Kenya."],
-    ...     "lang": ["en", "en"]})
+    ...     "query_language": ["en", "en"]})
     >>> passages = ["The Congo river is the deepest river.", "Kenya borders Uganda."]
     >>> pairs = concatenate_datasets([pairs, Dataset.from_dict({"anchor": ["x", "y"], "positive": passages,
-    ...                                                          "lang": ["en", "en"]})])
+    ...                                                          "query_language": ["en", "en"]})])
     >>> rows = mine_bm25_negatives(pairs, num_negatives=1, relative_margin=0.05, output_format="labeled-pair")
     >>> [(r["anchor"], r["positive"], r["label"]) for r in rows][:4]  # doctest: +NORMALIZE_WHITESPACE
     [('which river flows through Cairo', 'The Nile river flows through Cairo.', 1),
@@ -51,6 +51,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Literal
 
 from hfswim.errors import InputError
+from hfswim.records import QUERY_LANGUAGE
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -71,7 +72,7 @@ def passage_language(passages: list[str]) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
-def bm25_tokenizer_language(query_lang: str, passages: list[str]) -> str | None:
+def bm25_tokenizer_language(query_language: str, passages: list[str]) -> str | None:
     """mteb's ISO 639-3 language for the BM25 tokenizer, or ``None`` (no stemmer; cross-lingual data).
 
     >>> bm25_tokenizer_language("en", ["The Nile is a river in Africa.", "Nairobi is the capital of Kenya."])
@@ -80,9 +81,9 @@ def bm25_tokenizer_language(query_lang: str, passages: list[str]) -> str | None:
     """
     from hfswim.evaluation.tasks._common import mteb_language
 
-    if passage_language(passages) != query_lang:
+    if passage_language(passages) != query_language:
         return None
-    tag = mteb_language(query_lang)
+    tag = mteb_language(query_language)
     return tag.split("-")[0] if tag else None
 
 
@@ -159,8 +160,8 @@ def mine_bm25_negatives(
     rng = random.Random(seed)
     rows: list[dict] = []
     dropped = filled = 0
-    for lang in sorted(set(pairs["lang"])):
-        subset = pairs.filter(lambda b, lang=lang: [x == lang for x in b["lang"]], batched=True)
+    for lang in sorted(set(pairs[QUERY_LANGUAGE])):
+        subset = pairs.filter(lambda b, lang=lang: [x == lang for x in b[QUERY_LANGUAGE]], batched=True)
         texts = sorted(set(subset["positive"]))
         if len(texts) <= 1:
             logger.warning("Language %s: a single passage, no negatives to mine; skipped.", lang)
@@ -195,10 +196,12 @@ def mine_bm25_negatives(
                         continue
                     row = {"anchor": anchor, "positive": positive}
                     row.update({f"negative_{n + 1}": texts[i] for n, i in enumerate(negatives)})
-                    rows.append({**row, "lang": lang})
+                    rows.append({**row, QUERY_LANGUAGE: lang})
                 elif negatives:
-                    rows.append({"anchor": anchor, "positive": positive, "label": 1, "lang": lang})
-                    rows.extend({"anchor": anchor, "positive": texts[i], "label": 0, "lang": lang} for i in negatives)
+                    rows.append({"anchor": anchor, "positive": positive, "label": 1, QUERY_LANGUAGE: lang})
+                    rows.extend(
+                        {"anchor": anchor, "positive": texts[i], "label": 0, QUERY_LANGUAGE: lang} for i in negatives
+                    )
                 else:
                     dropped += 1
     if filled:

@@ -19,10 +19,10 @@ Example::
     >>> import tempfile, pyarrow as pa, pyarrow.parquet as pq
     >>> path = tempfile.mkdtemp() + "/pairs.parquet"
     >>> pq.write_table(pa.table({"query": ["wapi mto?"], "title": ["Nile"], "text": ["The Nile is a river."],
-    ...                          "query_lang": ["sw"]}), path)
+    ...                          "query_language": ["sw"]}), path)
     >>> pairs = load_pairs(path)
     >>> pairs[0]
-    {'anchor': 'wapi mto?', 'positive': 'Nile The Nile is a river.', 'lang': 'sw'}
+    {'anchor': 'wapi mto?', 'positive': 'Nile The Nile is a river.', 'query_language': 'sw'}
 """
 
 from __future__ import annotations
@@ -37,19 +37,26 @@ from typing import TYPE_CHECKING, Any
 
 from hfswim.errors import ConfigError, HfswimError, InputError
 from hfswim.languages import SETTINGS, get_language, languages_in
+from hfswim.records import HUB_LANGUAGE_CODE, HUB_LANGUAGE_NAME, LEGACY_COLUMNS, QUERY_LANGUAGE
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
 
 logger = logging.getLogger(__name__)
 
-PAIR_COLUMNS = ["anchor", "positive", "lang"]
+PAIR_COLUMNS = ["anchor", "positive", QUERY_LANGUAGE]
 # Accepted spellings, first match wins. SWIM-IR's own `lang` holds English names ("Swahili")
 # and `code` the code, so codes are preferred; names are mapped back to codes below.
 QUERY_COLUMNS = ("query", "anchor")
 PASSAGE_COLUMNS = ("text", "positive", "passage")
 TITLE_COLUMNS = ("title",)
-LANG_COLUMNS = ("query_lang", "query_language", "code", "lang", "language")
+LANG_COLUMNS = (
+    QUERY_LANGUAGE,  # hfswim records and published rows
+    HUB_LANGUAGE_CODE,  # SWIM-IR's published code
+    *(old for old, new in LEGACY_COLUMNS.items() if new == QUERY_LANGUAGE),  # records written before the rename
+    HUB_LANGUAGE_NAME,  # SWIM-IR's English name ("Swahili"), mapped back to a code
+    "language",
+)
 # Held-out configs of a dataset built by `hfswim build-dataset` (MTEB retrieval layout).
 HELDOUT_SUFFIXES = ("-corpus", "-queries", "-qrels")
 
@@ -108,14 +115,14 @@ def load_pairs(
     pairs = concatenate_datasets(parts) if len(parts) > 1 else parts[0]
     selected_by_config = any(config is not None for _, _, config in raw)
     if wanted is not None and not selected_by_config:
-        present = set(pairs.unique("lang"))
+        present = set(pairs.unique(QUERY_LANGUAGE))
         missing = [lang for lang in wanted if lang not in present]
         if missing:
             raise ConfigError(
                 f"{source}: no training pairs for language(s) {', '.join(missing)}; "
                 f"languages in the data: {', '.join(sorted(present)) or 'none'}."
             )
-        pairs = pairs.filter(lambda batch: [lang in wanted for lang in batch["lang"]], batched=True)
+        pairs = pairs.filter(lambda batch: [lang in wanted for lang in batch[QUERY_LANGUAGE]], batched=True)
     if max_samples_per_language:
         pairs = _cap_per_language(pairs, max_samples_per_language, seed)
     if len(pairs) == 0:
@@ -294,7 +301,7 @@ def _normalise(ds: Dataset, origin: str, config_lang: str | None) -> Dataset:
         n = len(batch[query_col])
         titles = batch[title_col] if title_col else [None] * n
         langs = batch[lang_col] if lang_col else [config_lang or "und"] * n
-        out = {"anchor": [], "positive": [], "lang": []}
+        out = {"anchor": [], "positive": [], QUERY_LANGUAGE: []}
         for query, title, text, lang in zip(batch[query_col], titles, batch[text_col], langs, strict=False):
             query, text = (query or "").strip(), (text or "").strip()
             if not query or not text:
@@ -303,16 +310,16 @@ def _normalise(ds: Dataset, origin: str, config_lang: str | None) -> Dataset:
             out["anchor"].append(query)
             out["positive"].append(f"{title} {text}" if title else text)
             # The row's language column wins (config "sw-mono" holds language "sw"); else the config name.
-            out["lang"].append(_language_code(lang) if lang else config_lang or "und")
+            out[QUERY_LANGUAGE].append(_language_code(lang) if lang else config_lang or "und")
         return out
 
     pairs = ds.map(to_pairs, batched=True, remove_columns=columns, desc=f"Normalising {origin}")
-    return pairs.select_columns(PAIR_COLUMNS)  # a source `lang` column would otherwise keep its position
+    return pairs.select_columns(PAIR_COLUMNS)  # a source `query_language` column would otherwise keep its position
 
 
 def _cap_per_language(pairs: Dataset, cap: int, seed: int) -> Dataset:
     by_lang: dict[str, list[int]] = defaultdict(list)
-    for i, lang in enumerate(pairs["lang"]):
+    for i, lang in enumerate(pairs[QUERY_LANGUAGE]):
         by_lang[lang].append(i)
     rng = random.Random(seed)
     keep = sorted(i for idx in by_lang.values() for i in (rng.sample(idx, cap) if len(idx) > cap else idx))
@@ -352,7 +359,7 @@ def heldout_by_language(heldout: Dataset, train: Dataset | None = None, distract
     tasks: dict[str, HeldOut] = {}
     passage_ids: dict[str, str] = {}
     for row in heldout:
-        task = tasks.setdefault(row["lang"], HeldOut(row["lang"], {}, {}, {}))
+        task = tasks.setdefault(row[QUERY_LANGUAGE], HeldOut(row[QUERY_LANGUAGE], {}, {}, {}))
         pid = passage_ids.setdefault(row["positive"], f"p{len(passage_ids)}")
         task.corpus[pid] = row["positive"]
         qid = f"q{sum(len(t.queries) for t in tasks.values())}"
@@ -360,7 +367,7 @@ def heldout_by_language(heldout: Dataset, train: Dataset | None = None, distract
         task.relevant_docs[qid] = {pid}
     if train is not None and distractors:
         counts: dict[str, int] = defaultdict(int)
-        for lang, positive in zip(train["lang"], train["positive"], strict=False):
+        for lang, positive in zip(train[QUERY_LANGUAGE], train["positive"], strict=False):
             if lang in tasks and counts[lang] < distractors and positive not in passage_ids:
                 passage_ids[positive] = f"d{len(passage_ids)}"
                 tasks[lang].corpus[passage_ids[positive]] = positive
@@ -377,13 +384,13 @@ def for_batching(pairs: Dataset, batching: str, columns: list[str] | None = None
     """
     from datasets import DatasetDict
 
-    keep = columns or [c for c in pairs.column_names if c != "lang"]
+    keep = columns or [c for c in pairs.column_names if c != QUERY_LANGUAGE]
     if batching == "mixed":
         return pairs.select_columns(keep)
     if batching != "single-language":
         raise ConfigError(f"batching must be 'mixed' or 'single-language', not {batching!r}.")
-    langs = sorted(set(pairs["lang"]))
+    langs = sorted(set(pairs[QUERY_LANGUAGE]))
     groups: dict[str, list[int]] = defaultdict(list)
-    for i, lang in enumerate(pairs["lang"]):
+    for i, lang in enumerate(pairs[QUERY_LANGUAGE]):
         groups[lang].append(i)
     return DatasetDict({lang: pairs.select(groups[lang]).select_columns(keep) for lang in langs})

@@ -22,6 +22,7 @@ import os
 from typing import TYPE_CHECKING
 
 from hfswim.errors import InputError
+from hfswim.records import QUERY_LANGUAGE
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -85,8 +86,8 @@ def mine_negatives(
     from sentence_transformers.util import mine_hard_negatives
 
     parts = []
-    for lang in sorted(set(pairs["lang"])):
-        subset = pairs.filter(lambda b, lang=lang: [x == lang for x in b["lang"]], batched=True)
+    for lang in sorted(set(pairs[QUERY_LANGUAGE])):
+        subset = pairs.filter(lambda b, lang=lang: [x == lang for x in b[QUERY_LANGUAGE]], batched=True)
         if len(set(subset["positive"])) <= 1:
             logger.warning("Language %s: a single passage, no negatives to mine; skipped.", lang)
             continue
@@ -109,7 +110,7 @@ def mine_negatives(
             mined = mined.add_column("label", teacher_margins(mined, teacher, batch_size))
         if output_format == "labeled-pair" and "document" in mined.column_names:
             mined = mined.rename_column("document", "positive")  # any passage here; the label says which
-        parts.append(mined.add_column("lang", [lang] * len(mined)))
+        parts.append(mined.add_column(QUERY_LANGUAGE, [lang] * len(mined)))
     if not parts or sum(len(p) for p in parts) == 0:
         raise InputError(
             f"Hard-negative mining kept no query (relative margin {relative_margin}, {num_negatives} negatives): "

@@ -20,6 +20,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hfswim.records import QUERY_LANGUAGE
 from hfswim.training.config import TrainConfig, default_base_model
 from hfswim.training.data import HeldOut
 
@@ -167,7 +168,7 @@ def train_reranker(config: TrainConfig):
         output_dir=str(output_dir),
         config=config.model_dump(mode="json"),
         num_train_pairs=len(train_rows),
-        languages=sorted(set(train_rows["lang"])),
+        languages=sorted(set(train_rows[QUERY_LANGUAGE])),
         global_step=trainer.state.global_step,
         base_model=config.resolved_base_model,
         train_loss=[log["loss"] for log in trainer.state.log_history if "loss" in log],

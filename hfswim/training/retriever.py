@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from hfswim.errors import ConfigError
 from hfswim.io import write_json_atomic
+from hfswim.records import QUERY_LANGUAGE
 from hfswim.training.config import TrainConfig
 from hfswim.training.data import (
     HeldOut,
@@ -238,7 +239,7 @@ def training_arguments(config: TrainConfig, columns: list[str], has_evaluator: b
     from sentence_transformers import SentenceTransformerTrainingArguments
     from sentence_transformers.training_args import BatchSamplers
 
-    text_columns = [c for c in columns if c not in ("label", "lang")]
+    text_columns = [c for c in columns if c not in ("label", QUERY_LANGUAGE)]
     # Columns are tokenised as queries or documents: query/document max lengths and prompts follow.
     router_mapping = {c: ("query" if c == "anchor" else "document") for c in text_columns}
     prompts = {}
@@ -292,10 +293,10 @@ def mixed_uniform(pairs: Dataset, seed: int) -> Dataset:
     """Mixed-language data where every language is equally likely: smaller languages are oversampled."""
     from datasets import interleave_datasets
 
-    langs = sorted(set(pairs["lang"]))
+    langs = sorted(set(pairs[QUERY_LANGUAGE]))
     if len(langs) == 1:
         return pairs
-    parts = [pairs.filter(lambda b, lang=lang: [x == lang for x in b["lang"]], batched=True) for lang in langs]
+    parts = [pairs.filter(lambda b, lang=lang: [x == lang for x in b[QUERY_LANGUAGE]], batched=True) for lang in langs]
     return interleave_datasets(parts, seed=seed, stopping_strategy="all_exhausted")
 
 
@@ -382,7 +383,7 @@ def train_retriever(config: TrainConfig) -> TrainResult:
 
     checkpoint = resolve_checkpoint(config)
     model, trainer, data = build_trainer(config)
-    languages = sorted(set(data.train["lang"]))
+    languages = sorted(set(data.train[QUERY_LANGUAGE]))
     evaluator = trainer.evaluator
     eval_before: dict[str, float] = {}
     before_per_language: dict[str, dict[str, float]] = {}

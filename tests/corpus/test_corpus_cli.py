@@ -34,7 +34,7 @@ def test_cli_samples_the_demo_corpus(tmp_path, capsys):
     assert main(["sample", "demo", "-o", str(out), "--cap-per-language", "1", "--languages", "xor", "--seed", "3"]) == 0
     table = pq.read_table(out)
     assert table.schema == PASSAGE_SCHEMA
-    langs = table.column("lang").to_pylist()
+    langs = table.column("passage_language").to_pylist()
     assert sorted(langs) == sorted({"de", "es", "fr", "sw", "hi", "zh", "ja", "ar", "ru", "bn", "te", "th", "yo", "id"})
     printed = capsys.readouterr().out
     assert "Kept 14 passages in 14 languages" in printed and "en" not in langs

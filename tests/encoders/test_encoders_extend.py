@@ -58,7 +58,7 @@ def test_training_moves_the_added_rows(tmp_path, extended):
     from hfswim.training import TrainConfig, train
     from tests.training.conftest import write_parquet
 
-    rows = [{"query": HINDI[i], "title": "", "text": HINDI[i + 1], "query_lang": "hi", "passage_id": str(i)}
+    rows = [{"query": HINDI[i], "title": "", "text": HINDI[i + 1], "query_language": "hi", "passage_id": str(i)}
             for i in range(4)] * 8  # fmt: skip
     data = write_parquet(rows, tmp_path / "hi.parquet")
     before = load_sentence_transformer(extended)[0].added_embeddings.detach().clone()

@@ -52,7 +52,9 @@ def test_unknown_kind_and_bad_shapes_are_clear_errors():
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
 def test_saved_index_round_trip(tmp_path, kind):
     vectors = _clustered(200, 16)
-    passages = [{"passage_id": f"p{i}", "title": f"T{i}", "text": f"text {i}", "lang": "en"} for i in range(200)]
+    passages = [
+        {"passage_id": f"p{i}", "title": f"T{i}", "text": f"text {i}", "passage_language": "en"} for i in range(200)
+    ]
     saved = SavedIndex.from_embeddings(vectors, passages, model="some/model", kind=kind)
     saved.save(tmp_path / "idx")
     assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == ["index.faiss", "index.json", "passages.parquet"]

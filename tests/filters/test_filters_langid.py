@@ -83,13 +83,13 @@ def test_filters_langid_filter_drops_german_labelled_swahili(row):
     result = f.apply(rows)
     assert [r["query"] for r in result.kept] == [KNOWN["sw"], KNOWN["de"]]
     ((bad, rejection),) = result.rejected
-    assert bad["query_lang"] == "sw" and rejection.code == "wrong_language" and "detected de" in rejection.detail
-    assert result.kept[0]["langid_lang"] == "sw" and result.kept[0]["langid_score"] > 0.3
+    assert bad["query_language"] == "sw" and rejection.code == "wrong_language" and "detected de" in rejection.detail
+    assert result.kept[0]["langid_language"] == "sw" and result.kept[0]["langid_score"] > 0.3
 
 
 def test_filters_langid_english_query_in_cross_lingual_setting(row):
     result = LangIdFilter().apply([row(KNOWN["en"], lang="sw"), row(KNOWN["en"], lang="en")])
-    assert [r["query_lang"] for r in result.kept] == ["en"]  # English is right for the English target
+    assert [r["query_language"] for r in result.kept] == ["en"]  # English is right for the English target
     assert result.rejected[0][1].code == "english_query"
 
 
@@ -101,7 +101,7 @@ def test_filters_langid_script_thresholds_and_also_accept(row):
     codes = {r["query"]: j.code for r, j in result.rejected}
     assert codes[hindi_for_punjabi["query"]] == "wrong_script"
     assert codes[meitei_latin["query"]] == "wrong_script"
-    assert [r["query_lang"] for r in result.kept] == ["mni"]  # no detector: the script check decides
+    assert [r["query_language"] for r in result.kept] == ["mni"]  # no detector: the script check decides
 
     strict = LangIdFilter(thresholds={"de": 1.01 - 1e-9})  # unreachable confidence
     assert strict.apply([row(KNOWN["de"], lang="de")]).rejected[0][1].code == "low_confidence"

@@ -59,7 +59,7 @@ def test_filters_run_writes_kept_rejected_and_report(tmp_path):
         "unparsed": ("parse", "no_query"),
         "en-copy": ("heuristics", "copied_from_passage"),
     }
-    assert {r["record_id"]: r["langid_lang"] for r in kept.to_pylist()} == {k: k[:2] for k in EXPECTED_KEPT}
+    assert {r["record_id"]: r["langid_language"] for r in kept.to_pylist()} == {k: k[:2] for k in EXPECTED_KEPT}
     assert not list((tmp_path / "out").glob(".*"))  # no spill or temp file left behind
 
     data = json.loads((tmp_path / "out" / "quality_report.json").read_text())
@@ -168,7 +168,7 @@ def test_filters_streaming_memory_is_bounded(tmp_path):
             q = [" ".join(words[(i * k) % len(words)] for k in (1, 3, 5, 7, 11)) + f" {i}?" for i in ids]
             cols = {f.name: [None] * len(q) for f in GENERATED_SCHEMA}
             cols.update(record_id=[f"r{i:08d}" for i in ids], passage_id=[f"p{i % 50}" for i in ids],
-                        query_lang=["de"] * len(q), passage_lang=["de"] * len(q), setting=["monolingual"] * len(q),
+                        query_language=["de"] * len(q), passage_language=["de"] * len(q), setting=["monolingual"] * len(q),
                         query=q, parse_status=["ok"] * len(q), text=["Ein Text über einen Fluss. " * 12] * len(q),
                         raw_output=["x" * 1000] * len(q))
             writer.write_table(pa.Table.from_pydict(cols, schema=GENERATED_SCHEMA))

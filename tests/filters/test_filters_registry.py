@@ -64,7 +64,7 @@ def test_filters_workers_get_their_state_from_the_pool_initializer(tmp_path):
     from hfswim.records import GENERATED_SCHEMA
 
     rows = [
-        {"record_id": f"r{i}", "passage_id": f"p{i % 7}", "query_lang": "sw", "parse_status": "ok",
+        {"record_id": f"r{i}", "passage_id": f"p{i % 7}", "query_language": "sw", "parse_status": "ok",
          "query": f"Mto namba {i % 40} unaanzia wapi?", "text": "The river flows north."}
         for i in range(300)
     ]  # fmt: skip

@@ -97,7 +97,7 @@ def test_exemplar_copy_checks_exemplar_passages_with_a_longer_run():
     words = re.findall(r"\w+", honeybee["text"])
     start = next(i for i in range(len(words)) if words[i].lower() == "schwänzeltanz")  # a run around the dance
     copied = " ".join(words[start - 2 : start + 3])
-    row = _copy_row(f"Warum tanzt Nigeria {copied}?", "de", setting="monolingual", passage_lang="de")
+    row = _copy_row(f"Warum tanzt Nigeria {copied}?", "de", setting="monolingual", passage_language="de")
     assert _codes(ExemplarCopyFilter(), [row]) == ["copies_exemplar"]
     assert _codes(ExemplarCopyFilter(check_passages=False), [row]) == [None]
 

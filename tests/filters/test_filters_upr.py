@@ -75,7 +75,9 @@ def test_quality_report_shows_round_trip_accuracy_per_language_next_to_swim_ir_h
     from hfswim.filters.report import QualityReport
 
     report = QualityReport(filters=["langid", "roundtrip"], execution_order=["langid", "roundtrip"])
-    rows = [{"record_id": f"r{i}", "query_lang": lang, "query": "q"} for i, lang in enumerate(["de"] * 4 + ["hi"] * 2)]
+    rows = [
+        {"record_id": f"r{i}", "query_language": lang, "query": "q"} for i, lang in enumerate(["de"] * 4 + ["hi"] * 2)
+    ]
     report.count_input(rows)
     report.count_filter("langid", rows, [])
     missed = Rejection("roundtrip", "not_retrieved", "")

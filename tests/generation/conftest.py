@@ -21,7 +21,7 @@ def make_passages(n: int, lang: str = "en", prefix: str = "doc") -> list[dict]:
         {
             "passage_id": f"{prefix}{i}#0",
             "doc_id": f"{prefix}{i}",
-            "lang": lang,
+            "passage_language": lang,
             "title": f"Topic {prefix}{i}",
             "text": f"Passage {i} tells how the river {prefix}{i} flows through the old city to the sea.",
             "source": "tests",

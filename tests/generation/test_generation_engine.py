@@ -42,7 +42,7 @@ def test_two_step_sap_requests_one_summary_per_passage(kind, tmp_path, write_pas
     by_passage: dict[str, set] = {}
     for r in rows:
         by_passage.setdefault(r["passage_id"], set()).add(r["summary"])
-        assert r["parse_status"] == "ok" and r["query"] and r["query_lang"] in ("sw", "de", "hi")
+        assert r["parse_status"] == "ok" and r["query"] and r["query_language"] in ("sw", "de", "hi")
         assert r["endpoint_kind"] == kind and r["template"] == "sap" and r["setting"] == "cross-lingual"
         # log-probs: TGI details tokens / OpenAI logprobs.content, restricted to the query's tokens
         assert r["query_logprob"] is not None and -0.5 < r["query_logprob"] < -0.2
@@ -73,7 +73,7 @@ def test_query_only_strategies_and_monolingual_setting(tmp_path, write_passages,
     )
     out = _rows(result)
     assert len(out) == 5
-    assert all(r["query_lang"] == r["passage_lang"] and r["setting"] == "monolingual" for r in out)
+    assert all(r["query_language"] == r["passage_language"] and r["setting"] == "monolingual" for r in out)
     assert result.manifest["tokens"]["by_step"]["summary"]["requests"] == 0
     assert result.manifest["passages"]["without_target_language"] == 2
 

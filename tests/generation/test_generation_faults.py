@@ -153,7 +153,7 @@ def test_empty_and_control_character_answers(tmp_path, write_passages, loopback)
     loopback.state.next_fault = nul_for_doc1_german
     cfg = _config(passages, tmp_path / "out", loopback.url, concurrency=1)
     result = generate(cfg)
-    rows = {(r["passage_id"], r["query_lang"]): r for r in pq.read_table(result.parquet_path).to_pylist()}
+    rows = {(r["passage_id"], r["query_language"]): r for r in pq.read_table(result.parquet_path).to_pylist()}
     assert len(rows) == 4 and result.failed == 0
     assert rows.pop(("doc1#0", "de"))["parse_status"] == "control_characters"
     assert {r["parse_status"] for r in rows.values()} == {"ok"}

@@ -69,7 +69,7 @@ def test_embedded_gemma_default_end_to_end(tmp_path, write_passages):
             {
                 "passage_id": "nile#0",
                 "doc_id": "nile",
-                "lang": "en",
+                "passage_language": "en",
                 "title": "Nile",
                 "text": "The Nile is a major north-flowing river in northeastern Africa. It flows into the "
                 "Mediterranean Sea. With a length of about 6,650 km, it has historically been considered the "
@@ -101,4 +101,4 @@ def test_embedded_gemma_default_end_to_end(tmp_path, write_passages):
     (row,) = pq.read_table(result.parquet_path).to_pylist()
     # Greedy Gemma 3 270M writes an extractive English summary of this passage, then a German query.
     assert row["summary"] and "Nile" in row["summary"]
-    assert row["raw_output"] and row["query_lang"] == "de" and row["completion_tokens"] > 0
+    assert row["raw_output"] and row["query_language"] == "de" and row["completion_tokens"] > 0

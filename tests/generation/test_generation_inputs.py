@@ -46,7 +46,7 @@ def test_unknown_language(tmp_path, capsys, write_passages, loopback):
 
 def test_unknown_passage_language(tmp_path, capsys, write_passages, loopback):
     rows = make_passages(2)
-    rows[1]["lang"] = "xx"
+    rows[1]["passage_language"] = "xx"
     path = write_passages(rows, "passages.jsonl")
     code, err = _run(capsys, str(path), "-o", str(tmp_path / "out"), "-e", loopback.url, "-l", "sw")
     assert code == 2 and "row 2" in err and "unknown passage language 'xx'" in err

@@ -76,9 +76,9 @@ def test_sigkill_then_resume_is_exactly_once(tmp_path, write_passages, loopback)
         count = loopback.state.prompts[_sha(strategy.summary_prompt(by_id[s["passage_id"]]))]
         assert count == 1, f"summary of {s['passage_id']} requested {count} times"
     for r in before_records:
-        prompt = strategy.query_prompt(by_id[r["passage_id"]], r["query_lang"], summary=summaries[r["passage_id"]])
+        prompt = strategy.query_prompt(by_id[r["passage_id"]], r["query_language"], summary=summaries[r["passage_id"]])
         count = loopback.state.prompts[_sha(prompt)]
-        assert count == 1, f"{r['passage_id']}/{r['query_lang']} requested {count} times"
+        assert count == 1, f"{r['passage_id']}/{r['query_language']} requested {count} times"
     # ...and the requests of the resumed run were for unfinished work only.
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["records"]["already_done"] == len(before_records)

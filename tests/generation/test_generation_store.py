@@ -12,7 +12,7 @@ from hfswim.records import GENERATED_SCHEMA, GeneratedRecord, record_key
 
 def _record(i: int, lang: str = "sw") -> GeneratedRecord:
     rid = record_key(f"p{i}", lang, "th", "model", {"t": 0})
-    return GeneratedRecord(rid, f"p{i}", query_lang=lang, query=f"swali {i}?", parse_status="ok")
+    return GeneratedRecord(rid, f"p{i}", query_language=lang, query=f"swali {i}?", parse_status="ok")
 
 
 def test_records_are_written_once_and_known_after_reopen(tmp_path):

@@ -25,21 +25,21 @@ from hfswim.records import FILTERED_SCHEMA, GENERATED_SCHEMA, record_key
 SECRET_TOKEN = "hf_TESTtokenNEVERprinted0123456789"
 
 
-def make_record(i: int, query_lang: str = "sw", setting: str = "cross-lingual", **overrides: Any) -> dict[str, Any]:
-    passage_lang = "en" if setting == "cross-lingual" else query_lang
+def make_record(i: int, query_language: str = "sw", setting: str = "cross-lingual", **overrides: Any) -> dict[str, Any]:
+    passage_language = "en" if setting == "cross-lingual" else query_language
     passage_id = overrides.pop("passage_id", f"doc{i}#0")
     params = {"temperature": 0.0}
     row = {
-        "record_id": record_key(passage_id, query_lang, "h4sh", "gemma-3-270m", params) + (setting or "-")[0],
+        "record_id": record_key(passage_id, query_language, "h4sh", "gemma-3-270m", params) + (setting or "-")[0],
         "passage_id": passage_id,
         "doc_id": f"doc{i}",
         "title": f"Title {i}",
-        "text": f"Passage {i} written in {passage_lang}.",
-        "passage_lang": passage_lang,
-        "query_lang": query_lang,
+        "text": f"Passage {i} written in {passage_language}.",
+        "passage_language": passage_language,
+        "query_language": query_language,
         "setting": setting,
         "summary": f"Summary {i}.",
-        "query": f"Query {i} in {query_lang}?",
+        "query": f"Query {i} in {query_language}?",
         "parse_status": "ok",
         "raw_output": "x" * 50,
         "template": "sap",

@@ -58,7 +58,7 @@ def test_round_trip_generated_records_load_identically(tmp_path, write_records):
 
 
 def test_filtered_records_publish_kept_rows_only(tmp_path, write_records):
-    rows = [make_record(i, langid_lang="sw", langid_score=0.9, ce_score=0.5, roundtrip_rank=1) for i in range(10)]
+    rows = [make_record(i, langid_language="sw", langid_score=0.9, ce_score=0.5, roundtrip_rank=1) for i in range(10)]
     rows[0]["reject_filter"], rows[0]["reject_reason"] = "langid", "looks German"
     rows[1]["parse_status"] = "no question found"
     rows[2]["query"] = "   "
@@ -87,8 +87,8 @@ def test_cross_lingual_and_monolingual_share_one_repo(tmp_path, write_records):
 
 def test_setting_inferred_when_missing(tmp_path, write_records):
     rows = [
-        make_record(0, "de", setting=None, passage_lang="de"),
-        make_record(1, "de", setting=None, passage_lang="en"),
+        make_record(0, "de", setting=None, passage_language="de"),
+        make_record(1, "de", setting=None, passage_language="en"),
     ]
     build_dataset(write_records(rows), tmp_path / "repo")
     assert datasets.get_dataset_config_names(str(tmp_path / "repo")) == ["de", "de-mono"]
@@ -189,7 +189,7 @@ def test_empty_language_is_one_clear_error(tmp_path, write_records):
 
 def test_row_without_query_language_names_file_and_row(tmp_path, write_records):
     rows = [make_record(i) for i in range(5)]
-    rows[3]["query_lang"] = ""
+    rows[3]["query_language"] = ""
     src = write_records(rows)
     with pytest.raises(InputError, match=r"records\.parquet: row 3: empty query language"):
         build_dataset(src, tmp_path / "repo")
@@ -290,8 +290,8 @@ def test_config_without_heldout_queries_gets_no_eval_configs(tmp_path):
             "passage_id": pid,
             "title": "T",
             "text": f"passage {i} text",
-            "passage_lang": "en",
-            "query_lang": "de",
+            "passage_language": "en",
+            "query_language": "de",
             "setting": "cross-lingual",
             "query": f"Frage nummer {i}?",
             "parse_status": "ok",

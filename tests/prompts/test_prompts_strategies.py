@@ -31,7 +31,7 @@ def make_passage(text: str, lang: str = "en", title: str = "Kilimanjaro", pid: s
     passage = {
         "passage_id": pid,
         "doc_id": pid.split("#")[0],
-        "lang": lang,
+        "passage_language": lang,
         "title": title,
         "text": text,
         "source": "t",
@@ -72,7 +72,7 @@ def test_shared_prefix_comes_first(name, setting):
     """Two passages of one language share a byte-identical prefix that ends before the passage."""
     strategy = build(name, setting)
     lang = "de"
-    p1, p2 = (dict(p, lang=lang) if setting == MONOLINGUAL else p for p in (P1, P2))
+    p1, p2 = (dict(p, passage_language=lang) if setting == MONOLINGUAL else p for p in (P1, P2))
     pairs = [[query_prompt(strategy, p, lang) for p in (p1, p2)]]
     if strategy.two_step:
         pairs.append([strategy.summary_prompt(p) for p in (p1, p2)])
@@ -129,7 +129,7 @@ def test_inpars_prompts():
     assert "written in Swahili" in vanilla  # cross-lingual: the query language is instructed
     gbq = build("inpars-gbq").query_prompt(P1, "sw")
     assert gbq.count("Bad Question (Swahili):") == 3 and gbq.endswith("Good Question (Swahili):")
-    mono = build("inpars-vanilla", MONOLINGUAL).query_prompt(dict(P1, lang="en"), "en")
+    mono = build("inpars-vanilla", MONOLINGUAL).query_prompt(dict(P1, passage_language="en"), "en")
     assert mono.endswith("Relevant Query:") and "written in" not in mono
     parsed = build("inpars-gbq").parse_query(" Mlima gani ni mrefu zaidi?\nBad Question (Swahili): Mlima ni nini?")
     assert parsed.query == "Mlima gani ni mrefu zaidi?"
@@ -173,13 +173,13 @@ def test_bad_options_and_inputs():
     with pytest.raises(ConfigError, match="Unknown language"):
         build("sap").query_prompt(P1, "xx", summary="s")
     with pytest.raises(ConfigError, match="monolingual setting covers the MIRACL"):
-        build("sap-naive", MONOLINGUAL).query_prompt(dict(P1, lang="ta"), "ta")
+        build("sap-naive", MONOLINGUAL).query_prompt(dict(P1, passage_language="ta"), "ta")
     with pytest.raises(InputError, match="empty 'text'"):
         build("sap").summary_prompt(dict(P1, text="  "))
     with pytest.raises(InputError, match="needs its summary"):
         build("sap").query_prompt(P1, "sw")
     with pytest.raises(InputError, match="monolingual queries are in the passage's language"):
-        build("sap", MONOLINGUAL).query_prompt(dict(P1, lang="de"), "sw", summary="s")
+        build("sap", MONOLINGUAL).query_prompt(dict(P1, passage_language="de"), "sw", summary="s")
     with pytest.raises(ConfigError, match="one-step"):
         build("sap-naive").summary_prompt(P1)
 

@@ -15,14 +15,15 @@ LANGS = ("de", "sw", "bho")
 def make_run(folder: Path, languages=LANGS) -> Path:
     (folder / "filter").mkdir(parents=True)
     pq.write_table(
-        pa.table({"passage_id": ["p1", "p2"], "lang": ["en", "en"], "text": ["a", "b"]}), folder / "passages.parquet"
+        pa.table({"passage_id": ["p1", "p2"], "passage_language": ["en", "en"], "text": ["a", "b"]}),
+        folder / "passages.parquet",
     )
     rows = []
     for code in languages:
         for i in range(6):
             rows.append(
                 {
-                    "query_lang": code,
+                    "query_language": code,
                     "query": f"<script>alert(1)</script> {code} query number {i}"
                     if i == 0
                     else f"{code} query {'x' * i}",
@@ -47,7 +48,8 @@ def make_run(folder: Path, languages=LANGS) -> Path:
         name: {"model": name, "metric": "ndcg_at_10", "mean": 0.5, "per_language": {c: score for c in languages}}
         for name, score in (("bm25", 0.41), ("base", 0.52), ("trained", 0.77))
     }
-    stages = {"sample": {"status": "reused", "seconds": 0.0}, "evaluate": {"status": "ran", "seconds": 3.2, **evaluate}}
+    reused = {"status": "reused", "seconds": None, "ran_seconds": 41.2, "ran_at": "2026-11-30T22:10:03Z"}
+    stages = {"sample": reused, "evaluate": {"status": "ran", "seconds": 3.2, **evaluate}}
     (folder / "pipeline.json").write_text(json.dumps({"stages": stages}), encoding="utf-8")
     return folder
 

@@ -35,7 +35,7 @@ def synthetic_rows(n: int, langs: tuple[str, ...] = ("sw", "de"), seed: int = 0)
                 "query": f"what {a} where {b}",
                 "title": "",
                 "text": text,
-                "query_lang": langs[i % len(langs)],
+                "query_language": langs[i % len(langs)],
                 "passage_id": f"p{i}",
                 "parse_status": "ok",
                 "reject_filter": None,
@@ -57,8 +57,8 @@ def write_dataset_repo(rows: list[dict], folder: Path, heldout_every: int = 0) -
     ``<lang>-corpus/-queries/-qrels`` (split ``test``) instead of ``train``.
     """
     configs = ""
-    for lang in sorted({r["query_lang"] for r in rows}):
-        mine = [r for r in rows if r["query_lang"] == lang]
+    for lang in sorted({r["query_language"] for r in rows}):
+        mine = [r for r in rows if r["query_language"] == lang]
         held = [r for i, r in enumerate(mine) if heldout_every and i % heldout_every == 0]
         swim = [
             {"_id": r["passage_id"], "lang": LANGUAGE_NAMES.get(lang, lang), "code": lang, "query": r["query"],

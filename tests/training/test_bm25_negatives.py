@@ -39,13 +39,15 @@ POSITIVES_DE = [0, 3]
 
 def _pairs() -> Dataset:
     rows = [
-        {"anchor": q, "positive": PASSAGES_EN[p], "lang": "en"} for q, p in zip(QUERIES_EN, POSITIVES_EN, strict=True)
+        {"anchor": q, "positive": PASSAGES_EN[p], "query_language": "en"}
+        for q, p in zip(QUERIES_EN, POSITIVES_EN, strict=True)
     ]
-    rows += [{"anchor": f"about {p[:12]}", "positive": p, "lang": "en"} for p in PASSAGES_EN]
+    rows += [{"anchor": f"about {p[:12]}", "positive": p, "query_language": "en"} for p in PASSAGES_EN]
     rows += [
-        {"anchor": q, "positive": PASSAGES_DE[p], "lang": "de"} for q, p in zip(QUERIES_DE, POSITIVES_DE, strict=True)
+        {"anchor": q, "positive": PASSAGES_DE[p], "query_language": "de"}
+        for q, p in zip(QUERIES_DE, POSITIVES_DE, strict=True)
     ]
-    rows += [{"anchor": f"über {p[:10]}", "positive": p, "lang": "de"} for p in PASSAGES_DE]
+    rows += [{"anchor": f"über {p[:10]}", "positive": p, "query_language": "de"} for p in PASSAGES_DE]
     return Dataset.from_list(rows)
 
 
@@ -59,7 +61,7 @@ def test_negatives_are_lexical_hits_of_the_same_language_never_the_positive():
     # BM25's best non-positive hits share "river": the Congo and Amazon passages, never a German one.
     assert {river["negative_1"], river["negative_2"]} == {PASSAGES_EN[1], PASSAGES_EN[2]}
     german = by_query["welcher Fluss fließt durch Köln"]
-    assert german["lang"] == "de"
+    assert german["query_language"] == "de"
     assert {german["negative_1"], german["negative_2"]} <= set(PASSAGES_DE) - {PASSAGES_DE[0]}
     for row in mined:
         assert row["positive"] not in (row["negative_1"], row["negative_2"])
@@ -68,8 +70,10 @@ def test_negatives_are_lexical_hits_of_the_same_language_never_the_positive():
 def test_relative_margin_skips_candidates_scoring_like_the_positive():
     # A near-duplicate of the positive scores as high as the positive: a likely false negative.
     duplicate = "The Nile river flows north through Egypt to Cairo."
-    rows = [{"anchor": "which river flows through Cairo", "positive": PASSAGES_EN[0], "lang": "en"}]
-    rows += [{"anchor": f"about {p[:12]}", "positive": p, "lang": "en"} for p in [*PASSAGES_EN[1:], duplicate]]
+    rows = [{"anchor": "which river flows through Cairo", "positive": PASSAGES_EN[0], "query_language": "en"}]
+    rows += [
+        {"anchor": f"about {p[:12]}", "positive": p, "query_language": "en"} for p in [*PASSAGES_EN[1:], duplicate]
+    ]
     pairs = Dataset.from_list(rows)
     loose = mine_bm25_negatives(pairs, num_negatives=1, relative_margin=0.0, fill_random=False)
     strict = mine_bm25_negatives(pairs, num_negatives=1, relative_margin=0.3, fill_random=False)
@@ -80,7 +84,7 @@ def test_relative_margin_skips_candidates_scoring_like_the_positive():
 
 def test_labeled_pairs_for_the_reranker():
     mined = mine_bm25_negatives(_pairs(), num_negatives=3, relative_margin=0.05, output_format="labeled-pair")
-    assert set(mined.column_names) == {"anchor", "positive", "label", "lang"}
+    assert set(mined.column_names) == {"anchor", "positive", "label", "query_language"}
     rows = [r for r in mined if r["anchor"] == "deepest river"]
     assert rows[0]["label"] == 1 and rows[0]["positive"] == PASSAGES_EN[1]
     assert all(r["label"] == 0 and r["positive"] != PASSAGES_EN[1] for r in rows[1:]) and len(rows) >= 2
@@ -93,8 +97,10 @@ def test_tokenizer_language_is_monolingual_only_when_the_passages_are_in_the_que
 
 
 def test_queries_with_too_few_hits_are_filled_with_random_passages_or_dropped():
-    rows = [{"anchor": "deepest river", "positive": PASSAGES_EN[1], "lang": "en"}]
-    rows += [{"anchor": f"about {p[:12]}", "positive": p, "lang": "en"} for p in PASSAGES_EN if p != PASSAGES_EN[1]]
+    rows = [{"anchor": "deepest river", "positive": PASSAGES_EN[1], "query_language": "en"}]
+    rows += [
+        {"anchor": f"about {p[:12]}", "positive": p, "query_language": "en"} for p in PASSAGES_EN if p != PASSAGES_EN[1]
+    ]
     pairs = Dataset.from_list(rows)
     # "deepest river" hits 2 other passages ("river"); 4 negatives need 2 random ones, never the positive.
     filled = {r["anchor"]: r for r in mine_bm25_negatives(pairs, num_negatives=4, relative_margin=0.0)}
@@ -107,7 +113,10 @@ def test_queries_with_too_few_hits_are_filled_with_random_passages_or_dropped():
 
 def test_no_query_with_a_negative_is_one_clear_error():
     pairs = Dataset.from_list(
-        [{"anchor": "zzz", "positive": "aaa bbb", "lang": "en"}, {"anchor": "yyy", "positive": "ccc", "lang": "en"}]
+        [
+            {"anchor": "zzz", "positive": "aaa bbb", "query_language": "en"},
+            {"anchor": "yyy", "positive": "ccc", "query_language": "en"},
+        ]
     )
     with pytest.raises(InputError, match="kept no query"):
         mine_bm25_negatives(pairs, num_negatives=1, fill_random=False)

@@ -10,15 +10,15 @@ from hfswim.training.data import for_batching, heldout_by_language, load_pairs, 
 
 def test_pipeline_parquet_drops_rejected_and_unparsed_rows(synthetic_parquet):
     pairs = load_pairs(synthetic_parquet)
-    assert pairs.column_names == ["anchor", "positive", "lang"]
+    assert pairs.column_names == ["anchor", "positive", "query_language"]
     assert len(pairs) == 400
     assert "REJECTED" not in pairs["anchor"] and "UNPARSED" not in pairs["anchor"]
-    assert set(pairs["lang"]) == {"sw", "de"}
+    assert set(pairs["query_language"]) == {"sw", "de"}
 
 
 def test_title_is_prepended_to_the_passage(synthetic, tmp_path):
     path = synthetic.write_parquet(
-        [{"query": "q", "title": "Nile", "text": "A river.", "query_lang": "sw"}], tmp_path / "a.parquet"
+        [{"query": "q", "title": "Nile", "text": "A river.", "query_language": "sw"}], tmp_path / "a.parquet"
     )
     assert load_pairs(path)[0]["positive"] == "Nile A river."
 
@@ -26,14 +26,14 @@ def test_title_is_prepended_to_the_passage(synthetic, tmp_path):
 def test_swim_ir_columns_and_language_names(synthetic, tmp_path):
     # SWIM-IR's own `lang` column holds English names; `code` wins when present, names map to codes.
     rows = [{"_id": "1", "lang": "Swahili", "query": "q1", "title": "t", "text": "x"}]
-    assert load_pairs(synthetic.write_parquet(rows, tmp_path / "a.parquet"))[0]["lang"] == "sw"
+    assert load_pairs(synthetic.write_parquet(rows, tmp_path / "a.parquet"))[0]["query_language"] == "sw"
     rows = [{"_id": "1", "lang": "Swahili", "code": "sw", "query": "q1", "title": "t", "text": "x"}]
-    assert load_pairs(synthetic.write_parquet(rows, tmp_path / "b.parquet"))[0]["lang"] == "sw"
+    assert load_pairs(synthetic.write_parquet(rows, tmp_path / "b.parquet"))[0]["query_language"] == "sw"
 
 
 def test_dataset_repo_configs_per_language(synthetic_repo):
     pairs = load_pairs(synthetic_repo, languages="de")
-    assert set(pairs["lang"]) == {"de"} and len(pairs) == 60
+    assert set(pairs["query_language"]) == {"de"} and len(pairs) == 60
     assert len(load_pairs(synthetic_repo)) == 120
 
 
@@ -98,17 +98,20 @@ def test_dataset_built_by_hfswim_build_dataset(synthetic, tmp_path):
     from hfswim.training.data import load_mteb_heldout
 
     records = [
-        {"record_id": record_key(r["passage_id"], r["query_lang"], "t", "m", {}), "passage_id": r["passage_id"],
-         "doc_id": r["passage_id"], "title": "", "text": r["text"], "passage_lang": "en",
-         "query_lang": r["query_lang"], "setting": "cross-lingual", "query": r["query"], "parse_status": "ok",
+        {"record_id": record_key(r["passage_id"], r["query_language"], "t", "m", {}), "passage_id": r["passage_id"],
+         "doc_id": r["passage_id"], "title": "", "text": r["text"], "passage_language": "en",
+         "query_language": r["query_language"], "setting": "cross-lingual", "query": r["query"], "parse_status": "ok",
          "template": "sap", "model": "m"}
         for r in synthetic.rows(200)
     ]  # fmt: skip
     pq.write_table(conform(records, FILTERED_SCHEMA), tmp_path / "filtered.parquet")
     build_dataset(tmp_path / "filtered.parquet", tmp_path / "repo", BuildConfig(heldout_fraction=0.1))
     pairs = load_pairs(tmp_path / "repo")
-    assert pairs.column_names == ["anchor", "positive", "lang"] and set(pairs["lang"]) == {"de", "sw"}
+    assert pairs.column_names == ["anchor", "positive", "query_language"] and set(pairs["query_language"]) == {
+        "de",
+        "sw",
+    }
     heldout = load_mteb_heldout(tmp_path / "repo")
     assert [t.lang for t in heldout] == ["de", "sw"]
     assert len(pairs) + sum(len(t.queries) for t in heldout) == 200
-    assert set(load_pairs(tmp_path / "repo", languages="sw")["lang"]) == {"sw"}
+    assert set(load_pairs(tmp_path / "repo", languages="sw")["query_language"]) == {"sw"}

@@ -53,7 +53,7 @@ def batch_languages(trainer, pairs_by_anchor: dict[str, str]) -> list[set[str]]:
 def test_single_language_batching_yields_single_language_batches(synthetic, tmp_path, tiny_st_model, sampling):
     rows = synthetic.rows(150, langs=("sw", "de", "te"))
     data = synthetic.write_parquet(rows, tmp_path / "d.parquet")
-    lang_of = {r["query"]: r["query_lang"] for r in rows}
+    lang_of = {r["query"]: r["query_language"] for r in rows}
     cfg = config(tmp_path, data, tiny_st_model, batching="single-language", sampling=sampling, batch_size=8,
                  eval_split="0")  # fmt: skip
     _, trainer, _ = build_trainer(cfg)
