@@ -107,7 +107,7 @@ def _child(mode: str, corpus: str, sample_size: int, cap: int, query_langs: list
         config = CorpusConfig(source=corpus, sample_size=sample_size, cap_per_language=cap)
         for passage in sample_passages(config):
             kept += 1
-            if passage["passage_language"] != "en":
+            if passage.passage_language != "en":
                 continue  # cross-lingual SAP: English passages, queries in other languages
             prompt_chars += len(strategy.summary_prompt(passage))
             summary = passage["text"][:200]  # stands in for the LLM's summary

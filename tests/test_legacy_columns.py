@@ -75,7 +75,7 @@ def test_schemas_use_one_name_per_language_idea():
     assert set(PASSAGE_SCHEMA.names) - {"source"} <= set(GENERATED_SCHEMA.names)  # passage ⊂ generated
 
 
-def test_resume_of_a_store_written_before_the_rename_requests_nothing(tmp_path, write_passages, loopback):
+def test_resume_of_a_store_written_before_the_rename_requests_nothing(tmp_path, write_passages, loopback):  # noqa: F811
     """An old run folder (store lines and passages with the old names) resumes: every record is already done."""
     passages = write_passages(make_passages(5))
     out = tmp_path / "gen"
@@ -138,7 +138,7 @@ def test_old_passages_files_are_read(tmp_path, suffix):
         path.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
     else:
         pq.write_table(pa.Table.from_pylist(rows), path)
-    assert next(iter(read_passages(path)))["passage_language"] == "sw"
+    assert next(iter(read_passages(path))).passage_language == "sw"
     assert search_passages(path)[0]["passage_language"] == "sw"
 
 
@@ -154,6 +154,20 @@ def test_old_index_folder_and_run_folder_are_read(tmp_path):
     pq.write_table(_old_table(pq.read_table(folder / "passages.parquet"), passages=True), folder / "passages.parquet")
     hit = SavedIndex.load(folder).search_vectors(np.array([[0.0, 1.0]], dtype="float32"), k=1)[0][0]
     assert (hit.passage_id, hit.passage_language) == ("p1", "sw")
+
+    # The Space app (which imports nothing from hfswim) reads an index folder of a Space built before the rename.
+    from hfswim.space.app import SpaceIndex
+
+    class Fixed:
+        def get_embedding_dimension(self) -> int:
+            return 2
+
+        def encode(self, texts, **kwargs):
+            return np.array([[0.0, 1.0]], dtype="float32")
+
+    space = SpaceIndex.load(folder, encoder=Fixed())
+    assert space.language_counts() == {"en": 1, "sw": 1}
+    assert space.search("one", k=1).hits[0].passage_language == "sw"
 
     run = tmp_path / "run"
     run.mkdir()

@@ -9,7 +9,7 @@ Example::
 
     >>> from hfswim.corpus import CorpusConfig, demo_corpus_path, iter_passages
     >>> passages = list(iter_passages(CorpusConfig(source=str(demo_corpus_path()))))
-    >>> len({p["passage_language"] for p in passages}) >= 15
+    >>> len({p.passage_language for p in passages}) >= 15
     True
 """
 

@@ -8,7 +8,7 @@ Example::
     >>> import tempfile, pathlib
     >>> from hfswim.corpus import CorpusConfig, demo_corpus_path, sample_passages, write_passages
     >>> config = CorpusConfig(source=str(demo_corpus_path()), languages="en", cap_per_language=3, seed=0)
-    >>> [p["passage_language"] for p in sample_passages(config)]
+    >>> [p.passage_language for p in sample_passages(config)]
     ['en', 'en', 'en']
     >>> write_passages(config, pathlib.Path(tempfile.mkdtemp()) / "passages.parquet")
     {'en': 3}
@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 from hfswim.corpus.chunking import chunk_text
 from hfswim.corpus.config import CorpusConfig
@@ -28,11 +27,11 @@ from hfswim.corpus.sources import CorpusStats, iter_documents
 from hfswim.errors import InputError
 from hfswim.io import AtomicParquetWriter
 from hfswim.progress import progress_bar
-from hfswim.records import PASSAGE_LANGUAGE, PASSAGE_SCHEMA
+from hfswim.records import PASSAGE_SCHEMA, Passage
 
 
-def iter_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> Iterator[dict[str, Any]]:
-    """Stream every passage of the source (chunked, language-filtered, not sampled) as a passage record.
+def iter_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> Iterator[Passage]:
+    """Stream every passage of the source (chunked, language-filtered, not sampled) as a :class:`Passage`.
 
     Raises:
         InputError: for bad input (see :func:`hfswim.corpus.sources.iter_documents`), or a source
@@ -44,14 +43,7 @@ def iter_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> Ite
         for index, text in enumerate(chunk_text(doc.text, doc.lang, config.max_words)):
             stats.passages += 1
             per_language[doc.lang] = per_language.get(doc.lang, 0) + 1
-            yield {
-                "passage_id": f"{doc.doc_id}#{index}",
-                "doc_id": doc.doc_id,
-                PASSAGE_LANGUAGE: doc.lang,
-                "title": doc.title,
-                "text": text,
-                "source": doc.source,
-            }
+            yield Passage(f"{doc.doc_id}#{index}", doc.doc_id, doc.lang, doc.title, text, doc.source)
     if stats.passages == 0:
         skipped = f"{stats.documents} documents read, {stats.skipped_language} in other languages, "
         skipped += f"{stats.skipped_empty} empty"
@@ -87,7 +79,7 @@ def make_sampler(config: CorpusConfig) -> StratifiedSampler:
     return sampler
 
 
-def sample_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> Iterator[dict[str, Any]]:
+def sample_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> Iterator[Passage]:
     """Stream the sampled passages (all passages when the config sets no sampling rule).
 
     Memory stays bounded: without a cap nothing is held; with a cap, at most ``cap`` passages per language.
@@ -98,7 +90,7 @@ def sample_passages(config: CorpusConfig, stats: CorpusStats | None = None) -> I
     sampler = make_sampler(config)
     with progress_bar("sample", total=sampler.passages_total, unit="passage") as bar:
 
-        def counted() -> Iterator[dict[str, Any]]:
+        def counted() -> Iterator[Passage]:
             for passage in iter_passages(config, stats):
                 bar.update()
                 yield passage
@@ -111,6 +103,6 @@ def write_passages(config: CorpusConfig, path: str | os.PathLike, stats: CorpusS
     counts: Counter[str] = Counter()
     with AtomicParquetWriter(path, PASSAGE_SCHEMA) as writer:
         for passage in sample_passages(config, stats):
-            counts[passage[PASSAGE_LANGUAGE]] += 1
-            writer.write_rows([passage])
+            counts[passage.passage_language] += 1
+            writer.write_rows([passage.to_dict()])
     return dict(sorted(counts.items()))

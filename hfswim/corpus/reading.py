@@ -7,7 +7,7 @@ a request is spent on it.
     >>> import json, tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "passages.jsonl"
     >>> _ = path.write_text(json.dumps({"passage_id": "d#0", "passage_language": "en", "text": "Rivers."}) + "\\n")
-    >>> [(p["passage_id"], p["title"]) for p in read_passages(path)]
+    >>> [(p.passage_id, p.title) for p in read_passages(path)]
     [('d#0', '')]
     >>> _ = path.write_text(json.dumps({"passage_id": "d#0", "passage_language": "xx", "text": "Rivers."}) + "\\n")
     >>> list(read_passages(path))
@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from hfswim.errors import InputError
-from hfswim.records import PASSAGE_LANGUAGE, upgrade_row
+from hfswim.records import PASSAGE_LANGUAGE, Passage, upgrade_row
 
 
-def check_passage(row: dict[str, Any], where: str) -> dict[str, Any]:
-    """The passage of a ``PASSAGE_SCHEMA`` row (missing optional fields filled in), or an InputError
+def check_passage(row: dict[str, Any], where: str) -> Passage:
+    """The :class:`~hfswim.records.Passage` of a ``PASSAGE_SCHEMA`` row (title defaults to ""), or an InputError
     naming ``where`` (e.g. ``"passages.parquet: row 3"``).
 
     Raises:
@@ -53,17 +53,12 @@ def check_passage(row: dict[str, Any], where: str) -> dict[str, Any]:
             "expected a SWIM-IR code (see `hfswim languages`)."
         )
     title = row.get("title")
-    return {
-        "passage_id": passage_id,
-        "doc_id": row.get("doc_id"),
-        PASSAGE_LANGUAGE: lang,
-        "title": title if isinstance(title, str) else "",
-        "text": text,
-        "source": row.get("source"),
-    }
+    return Passage(
+        passage_id, row.get("doc_id"), lang, title if isinstance(title, str) else "", text, row.get("source")
+    )
 
 
-def read_passages(source: str | os.PathLike | Sequence[Path]) -> Iterator[dict[str, Any]]:
+def read_passages(source: str | os.PathLike | Sequence[Path]) -> Iterator[Passage]:
     """Stream passages from Parquet/JSONL (a file, a folder, or files already resolved with
     :func:`hfswim.io.resolve_files`), checking each row (:func:`check_passage`).
 

@@ -12,9 +12,10 @@ with a bounded heap: a uniform sample without replacement in ``O(cap x languages
 Example::
 
     >>> from hfswim.corpus.sampling import StratifiedSampler, passage_draw
+    >>> from hfswim.records import Passage
     >>> 0.0 <= passage_draw("doc1#0", seed=0) < 1.0
     True
-    >>> passages = [{"passage_id": f"d{i}#0", "passage_language": "en"} for i in range(1000)]
+    >>> passages = [Passage(f"d{i}#0", passage_language="en") for i in range(1000)]
     >>> kept = list(StratifiedSampler(threshold=0.5, cap_per_language=10, seed=0).sample(passages))
     >>> len(kept)
     10
@@ -25,9 +26,8 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
 
-from hfswim.records import PASSAGE_LANGUAGE
+from hfswim.records import Passage
 
 _TWO_TO_64 = float(2**64)
 
@@ -70,25 +70,25 @@ class StratifiedSampler:
             return self.threshold.get(lang, 0.0)
         return self.threshold
 
-    def sample(self, passages: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """Yield the kept passages (dicts with at least ``passage_id`` and ``lang``)."""
+    def sample(self, passages: Iterable[Passage]) -> Iterator[Passage]:
+        """Yield the kept passages (only ``passage_id`` and ``passage_language`` are read)."""
         if self.cap_per_language is None:
             for passage in passages:
-                if passage_draw(passage["passage_id"], self.seed) < self._threshold(passage[PASSAGE_LANGUAGE]):
+                if passage_draw(passage.passage_id, self.seed) < self._threshold(passage.passage_language):
                     yield passage
             return
 
         cap = self.cap_per_language
         # Per language, a max-heap (negated draws) of the `cap` lowest draws seen so far.
-        heaps: dict[str, list[tuple[float, str, int, dict[str, Any]]]] = {}
+        heaps: dict[str, list[tuple[float, str, int, Passage]]] = {}
         for position, passage in enumerate(passages):
-            draw = passage_draw(passage["passage_id"], self.seed)
-            lang = passage[PASSAGE_LANGUAGE]
+            draw = passage_draw(passage.passage_id, self.seed)
+            lang = passage.passage_language
             if draw >= self._threshold(lang):
                 continue
             heap = heaps.setdefault(lang, [])
-            # The position only breaks ties between duplicate ids, so that dicts are never compared.
-            entry = (-draw, passage["passage_id"], -position, passage)
+            # The position only breaks ties between duplicate ids, so that passages are never compared.
+            entry = (-draw, passage.passage_id, -position, passage)
             if len(heap) < cap:
                 heapq.heappush(heap, entry)
             elif entry[:3] > heap[0][:3]:

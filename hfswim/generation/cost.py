@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hfswim.generation.config import GenerateConfig
-from hfswim.records import PASSAGE_LANGUAGE
 
 
 def cost_usd(
@@ -92,15 +91,15 @@ def estimate_job(config: GenerateConfig) -> JobEstimate:
     estimate = JobEstimate(price_in=config.price_in, price_out=config.price_out, model=config.model)
     taken = 0
     for passage in read_passages(config.passages):
-        if config.num_shards > 1 and passage_shard(passage["passage_id"], config.num_shards) != config.shard_index:
+        if config.num_shards > 1 and passage_shard(passage.passage_id, config.num_shards) != config.shard_index:
             continue
         if config.max_passages is not None and taken >= config.max_passages:
             break
         taken += 1
         if config.is_monolingual:
-            targets = [passage[PASSAGE_LANGUAGE]] if passage[PASSAGE_LANGUAGE] in languages else []
+            targets = [passage.passage_language] if passage.passage_language in languages else []
         else:
-            targets = [lang for lang in languages if lang != passage[PASSAGE_LANGUAGE]]
+            targets = [lang for lang in languages if lang != passage.passage_language]
         if not targets:
             continue
         estimate.passages += 1

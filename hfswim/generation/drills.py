@@ -249,7 +249,7 @@ def kill_resume_drill(
         # Server side: a record or summary stored before a kill is never answered again after that kill. (Before
         # it, an answer may legitimately come twice: a request timed out on the client after the server answered.)
         strategy = get_prompt_strategy("sap", "cross-lingual")
-        by_id = {p["passage_id"]: p for p in read_passages(passages)}
+        by_id = {p.passage_id: p for p in read_passages(passages)}
         all_summaries = {s["passage_id"]: s["summary"] for s in store_rows(out / "store", "summaries")}
         seen: set[str] = set()
 

@@ -43,7 +43,15 @@ from hfswim.generation.endpoints import Completion, estimate_tokens, mean_logpro
 from hfswim.generation.progress import ProgressBar, RunStats
 from hfswim.generation.store import RecordStore
 from hfswim.prompts.parser import parse_json_output
-from hfswim.records import MONOLINGUAL, PASSAGE_LANGUAGE, QUERY_LANGUAGE, GeneratedRecord, canonical_json, record_key
+from hfswim.records import (
+    MONOLINGUAL,
+    QUERY_LANGUAGE,
+    GeneratedRecord,
+    Passage,
+    as_passage,
+    canonical_json,
+    record_key,
+)
 from hfswim.redact import redact_obj
 
 if TYPE_CHECKING:
@@ -81,7 +89,7 @@ class GenerationEngine:
         (TGI or OpenAI-compatible), and a :class:`~hfswim.generation.store.RecordStore` this process holds.
 
     Inputs:
-        :meth:`run` takes passages as checked ``PASSAGE_SCHEMA`` dicts (:func:`hfswim.corpus.read_passages`);
+        :meth:`run` takes checked :class:`~hfswim.records.Passage` records (:func:`hfswim.corpus.read_passages`);
         each finished (passage, query language) becomes one :class:`~hfswim.records.GeneratedRecord` in the
         store, each request that fails for good one line of ``failures_path``.
 
@@ -160,18 +168,18 @@ class GenerationEngine:
     def summary_id(self, passage_id: str) -> str:
         return record_key(passage_id, SUMMARY_LANG, self.strategy.template_hash, self.model_name, self.params)
 
-    def target_languages(self, passage: dict[str, Any]) -> list[str]:
+    def target_languages(self, passage: Passage) -> list[str]:
         """Monolingual: the passage's own language (if selected). Cross-lingual: every selected language
         except the passage's own."""
         if self.monolingual:
-            return [passage[PASSAGE_LANGUAGE]] if passage[PASSAGE_LANGUAGE] in self.languages else []
-        if passage[PASSAGE_LANGUAGE] in self.languages:
-            self.own_language_skipped[passage[PASSAGE_LANGUAGE]] += 1
-        return [lang for lang in self.languages if lang != passage[PASSAGE_LANGUAGE]]
+            return [passage.passage_language] if passage.passage_language in self.languages else []
+        if passage.passage_language in self.languages:
+            self.own_language_skipped[passage.passage_language] += 1
+        return [lang for lang in self.languages if lang != passage.passage_language]
 
     # ---- run -------------------------------------------------------------------------------------------
 
-    async def run(self, passages: Iterable[dict[str, Any]]) -> RunStats:
+    async def run(self, passages: Iterable[Passage | dict[str, Any]]) -> RunStats:
         """Process every passage of this shard; returns the run's statistics."""
         queue: asyncio.Queue = asyncio.Queue(maxsize=self.workers * 2)
         workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.workers)]
@@ -204,11 +212,11 @@ class GenerationEngine:
             await asyncio.sleep(self.fsync_interval)
             await asyncio.to_thread(self.store.fsync)
 
-    async def _produce(self, passages: Iterable[dict[str, Any]], queue: asyncio.Queue) -> None:
+    async def _produce(self, passages: Iterable[Passage | dict[str, Any]], queue: asyncio.Queue) -> None:
         taken = 0
-        for passage in passages:
+        for passage in map(as_passage, passages):  # Passage records; row dicts are converted
             self.stats.passages_seen += 1
-            if self.num_shards > 1 and passage_shard(passage["passage_id"], self.num_shards) != self.shard_index:
+            if self.num_shards > 1 and passage_shard(passage.passage_id, self.num_shards) != self.shard_index:
                 continue
             if self.max_passages is not None and taken >= self.max_passages:
                 break
@@ -227,8 +235,8 @@ class GenerationEngine:
                 return
             await self._process(passage)
 
-    async def _process(self, passage: dict[str, Any]) -> None:
-        passage_id = passage["passage_id"]
+    async def _process(self, passage: Passage) -> None:
+        passage_id = passage.passage_id
         # A passage id given twice must not be requested twice concurrently: wait for the first.
         while passage_id in self._in_progress:
             await self._in_progress[passage_id].wait()
@@ -239,14 +247,14 @@ class GenerationEngine:
             del self._in_progress[passage_id]
             event.set()
 
-    async def _process_unique(self, passage: dict[str, Any]) -> None:
+    async def _process_unique(self, passage: Passage) -> None:
         targets = self.target_languages(passage)
         if not targets:
             self.stats.passages_without_target += 1
             return
         todo = []
         for lang in targets:
-            rid = self.record_id(passage["passage_id"], lang)
+            rid = self.record_id(passage.passage_id, lang)
             if self.store.is_done(rid):
                 self.stats.records_skipped_done += 1
             else:
@@ -290,8 +298,8 @@ class GenerationEngine:
                 self.pool.counters.retries[EMPTY_ANSWER] += 1
         return completion
 
-    async def _summary(self, passage: dict[str, Any]) -> dict[str, Any]:
-        sid = self.summary_id(passage["passage_id"])
+    async def _summary(self, passage: Passage) -> dict[str, Any]:
+        sid = self.summary_id(passage.passage_id)
         stored = self.store.get_summary(sid)
         if stored is not None:
             self.stats.summaries_reused += 1
@@ -306,7 +314,7 @@ class GenerationEngine:
         )  # fmt: skip
         summary = {
             "summary_id": sid,
-            "passage_id": passage["passage_id"],
+            "passage_id": passage.passage_id,
             "summary": parsed.summary,
             "parse_status": "missing_summary" if parsed.status == "ok" and not parsed.summary else parsed.status,
             "raw_output": completion.text,
@@ -320,7 +328,7 @@ class GenerationEngine:
         self.store.add_summary(summary)
         return summary
 
-    async def _query(self, passage: dict[str, Any], lang: str, rid: str, summary: dict[str, Any] | None) -> None:
+    async def _query(self, passage: Passage, lang: str, rid: str, summary: dict[str, Any] | None) -> None:
         summary_text = summary["summary"] if summary is not None else None
         prompt = self.strategy.query_prompt(passage, lang, summary=summary_text)
         try:
@@ -348,7 +356,7 @@ class GenerationEngine:
 
     def _write_record(
         self,
-        passage: dict[str, Any],
+        passage: Passage,
         lang: str,
         rid: str,
         *,
@@ -371,11 +379,11 @@ class GenerationEngine:
             logprob, n_query_tokens = mean_logprob_of_span(completion.tokens, query)
         record = GeneratedRecord(
             record_id=rid,
-            passage_id=passage["passage_id"],
-            doc_id=passage.get("doc_id"),
-            title=passage.get("title"),
-            text=passage["text"],
-            passage_language=passage.get(PASSAGE_LANGUAGE),
+            passage_id=passage.passage_id,
+            doc_id=passage.doc_id,
+            title=passage.title,
+            text=passage.text,
+            passage_language=passage.passage_language,
             query_language=lang,
             setting=self.strategy.setting,
             summary=summary_text,
@@ -398,14 +406,14 @@ class GenerationEngine:
             if self.progress is not None:
                 self.progress.update(self.stats, retries=sum(self.pool.counters.retries.values()))
 
-    def _record_failure(self, passage: dict[str, Any], lang: str, rid: str, step: str, err: RequestFailed) -> None:
+    def _record_failure(self, passage: Passage, lang: str, rid: str, step: str, err: RequestFailed) -> None:
         """A request that failed for good: counted, appended to failures.jsonl, retried by the next run."""
         self.stats.add_failure(lang)
         line = {
             "run_id": self.run_id,
             "time": time.time(),
             "record_id": rid,
-            "passage_id": passage["passage_id"],
+            "passage_id": passage.passage_id,
             QUERY_LANGUAGE: lang,
             "step": step,
             "kind": err.info.kind,
@@ -423,9 +431,8 @@ class GenerationEngine:
 
 def check_strategy_languages(strategy: PromptStrategy, languages: list[str], monolingual: bool) -> None:
     """Render one prompt per language up front, so a language without exemplars fails before any request."""
-    probe = {"passage_id": "probe", "doc_id": "probe", "title": "Probe", "text": "A probe passage.", "source": None}
     for lang in languages:
-        passage = {**probe, PASSAGE_LANGUAGE: lang if monolingual else "en"}
+        passage = Passage("probe", "probe", lang if monolingual else "en", "Probe", "A probe passage.")
         try:
             strategy.query_prompt(passage, lang, summary="A probe summary." if strategy.two_step else None)
         except ConfigError:

@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
 from hfswim.options import stage_command
 from hfswim.prompts.config import PromptsConfig
-from hfswim.records import PASSAGE_LANGUAGE
+from hfswim.records import Passage
 
-_DEMO_PASSAGE = {
-    "passage_id": "demo#0",
-    "doc_id": "demo",
-    PASSAGE_LANGUAGE: "en",
-    "title": "Kilimanjaro",
-    "text": (
+_DEMO_PASSAGE = Passage(
+    passage_id="demo#0",
+    doc_id="demo",
+    passage_language="en",
+    title="Kilimanjaro",
+    text=(
         "Kilimanjaro is a dormant volcano in northern Tanzania and, at 5,895 metres, the highest mountain in Africa. "
         "It has three volcanic cones, Kibo, Mawenzi and Shira. Its glaciers have shrunk by more than 80 percent "
         "since 1912, and scientists expect them to disappear within a few decades."
     ),
-    "source": "hfswim demo",
-}
+    source="hfswim demo",
+)
 
 
-def _read_passage(path: Path, lang: str | None) -> dict:
+def _read_passage(path: Path, lang: str | None) -> Passage:
     import json
 
     from hfswim.errors import InputError
     from hfswim.io import read_text
-    from hfswim.records import upgrade_row
 
     if not path.is_file():
         raise InputError(f"--passage-file {path}: no such file.")
@@ -42,11 +42,11 @@ def _read_passage(path: Path, lang: str | None) -> dict:
             raise InputError(f"--passage-file {path}:{err.lineno}:{err.colno}: invalid JSON ({err.msg}).") from err
         if not isinstance(row, dict) or not row.get("text"):
             raise InputError(f"--passage-file {path}: expected an object with a 'text' key (records.PASSAGE_SCHEMA).")
-        passage = {"passage_id": "file#0", "doc_id": "file", "title": "", "source": str(path), **upgrade_row(row)}
+        passage = Passage.from_dict({"passage_id": "file#0", "doc_id": "file", "title": "", "source": str(path), **row})
     else:
-        passage = {"passage_id": "file#0", "doc_id": "file", "title": "", "text": text.strip(), "source": str(path)}
-    if lang and not passage.get(PASSAGE_LANGUAGE):
-        passage[PASSAGE_LANGUAGE] = lang
+        passage = Passage("file#0", "file", None, "", text.strip(), str(path))
+    if lang and not passage.passage_language:
+        passage.passage_language = lang
     return passage
 
 
@@ -100,9 +100,9 @@ def _prompts(
 
             # A passage in the query language: the last packaged exemplar, as a stand-in.
             ex = load_exemplars(language.code, MONOLINGUAL, 3)[-1]
-            passage = {**_DEMO_PASSAGE, PASSAGE_LANGUAGE: language.code, "title": ex.title, "text": ex.text}
+            passage = replace(_DEMO_PASSAGE, passage_language=language.code, title=ex.title, text=ex.text)
         else:
-            passage = dict(_DEMO_PASSAGE)
+            passage = _DEMO_PASSAGE
         typer.echo(f"# strategy={strat.name} setting={strat.setting} lang={language.code} ({language.english_name})")
         typer.echo(f"# template_hash={strat.template_hash} two_step={strat.two_step} stop={strat.stop!r}")
         if strat.two_step:

@@ -16,9 +16,10 @@ hit; the passage comes last.
 Example::
 
     >>> from hfswim.prompts import get_prompt_strategy
+    >>> from hfswim.records import Passage
     >>> sap = get_prompt_strategy("sap", "cross-lingual")
-    >>> passage = {"passage_id": "d#0", "doc_id": "d", "passage_language": "en", "title": "Kilimanjaro",
-    ...            "text": "Kilimanjaro is the highest mountain in Africa.", "source": "doc"}
+    >>> passage = Passage("d#0", doc_id="d", passage_language="en", title="Kilimanjaro",
+    ...                   text="Kilimanjaro is the highest mountain in Africa.")
     >>> sap.summary_prompt(passage).endswith("Summary:")
     True
     >>> sap.query_prompt(passage, "sw", summary="Kilimanjaro is Africa's highest mountain.").endswith("Query (Swahili):")
@@ -36,7 +37,7 @@ from hfswim.prompts.config import QueryContext
 from hfswim.prompts.exemplars import SOURCE_LANG, Exemplar, available_languages, load_exemplars
 from hfswim.prompts.parser import ParseResult, parse_query_output, parse_sap_output, parse_summary_output
 from hfswim.prompts.templates import PromptTemplate, load_template, template_hash
-from hfswim.records import CROSS_LINGUAL, MONOLINGUAL, PASSAGE_LANGUAGE, STRATEGIES
+from hfswim.records import CROSS_LINGUAL, MONOLINGUAL, PASSAGE_LANGUAGE, STRATEGIES, Passage, as_passage
 
 STRATEGY_NAMES = STRATEGIES  # named once, in hfswim.records
 SETTING_NAMES = (CROSS_LINGUAL, MONOLINGUAL)
@@ -50,14 +51,7 @@ _INPARS_STOP = ["\n\n", "\nExample", "\nDocument:", "\nBad Question"]
 _PROMPTAGATOR_STOP = ["\n\n", "\nArticle:", "\nTitle:", "\nQuery"]
 
 
-_PROBE_PASSAGE = {
-    "passage_id": "probe#0",
-    "doc_id": "probe",
-    PASSAGE_LANGUAGE: "en",
-    "title": "Probe",
-    "text": "Probe.",
-    "source": "",
-}
+_PROBE_PASSAGE = Passage("probe#0", "probe", "en", "Probe", "Probe.", "")
 
 
 @runtime_checkable
@@ -84,9 +78,9 @@ class PromptStrategy(Protocol):
     stop: list[str]
     query_fields: tuple[str, ...]
 
-    def summary_prompt(self, passage: dict) -> str: ...
+    def summary_prompt(self, passage: Passage | dict) -> str: ...
 
-    def query_prompt(self, passage: dict, lang: str, summary: str | None = None) -> str: ...
+    def query_prompt(self, passage: Passage | dict, lang: str, summary: str | None = None) -> str: ...
 
     def parse_summary(self, completion: str) -> ParseResult: ...
 
@@ -140,6 +134,8 @@ class _FewShotStrategy:
     def _context(self, lang: str) -> dict[str, Any]:
         query_lang = get_language(lang)
         passage_lang = get_language(SOURCE_LANG) if self.setting == CROSS_LINGUAL else query_lang
+        # Template variables (Language objects, not record columns) keep their names: the templates' text is part of
+        # the template hash, so renaming them would change every record id and void every resumable store.
         return {
             "exemplars": self._exemplars(query_lang.code),
             "query_lang": query_lang,
@@ -160,32 +156,31 @@ class _FewShotStrategy:
         context.update(item)
         return self._prefix(template, lang) + self._templates[template].render_item(**context)
 
-    def _query_lang(self, passage: dict, lang: str) -> Language:
-        """Validate the passage and the query language for this setting."""
-        _check_passage(passage)
+    def _query_lang(self, passage: Passage, lang: str) -> Language:
+        """Validate the query language for this setting and a (checked) passage."""
         language = get_language(lang)
         if self.setting == MONOLINGUAL:
-            passage_language = passage.get(PASSAGE_LANGUAGE)
+            passage_language = passage.passage_language
             if passage_language and get_language(passage_language).code != language.code:
                 raise InputError(
-                    f"Passage {passage.get('passage_id')!r} is in {passage_language!r} but the monolingual query language "
+                    f"Passage {passage.passage_id!r} is in {passage_language!r} but the monolingual query language "
                     f"is {language.code!r}: monolingual queries are in the passage's language."
                 )
         return language
 
-    def _passage_lang(self, passage: dict) -> str:
+    def _passage_lang(self, passage: Passage) -> str:
         if self.setting == CROSS_LINGUAL:
             return SOURCE_LANG
-        code = passage.get(PASSAGE_LANGUAGE)
+        code = passage.passage_language
         if not code:
             raise InputError(
-                f"Passage {passage.get('passage_id')!r} has no PASSAGE_LANGUAGE: monolingual prompts need it."
+                f"Passage {passage.passage_id!r} has no {PASSAGE_LANGUAGE!r}: monolingual prompts need it."
             )
         return get_language(code).code
 
     # --- protocol defaults ----------------------------------------------------------------------
 
-    def summary_prompt(self, passage: dict) -> str:
+    def summary_prompt(self, passage: Passage | dict) -> str:
         raise ConfigError(f"Strategy {self.name!r} is one-step: it has no summary prompt (two_step=False).")
 
     def parse_summary(self, completion: str) -> ParseResult:
@@ -196,12 +191,16 @@ class _FewShotStrategy:
         return parse_query_output(completion)
 
 
-def _check_passage(passage: dict) -> None:
-    if not isinstance(passage, dict):
-        raise InputError(f"A passage must be a dict with the keys of records.PASSAGE_SCHEMA, got {type(passage)}.")
-    text = passage.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise InputError(f"Passage {passage.get('passage_id')!r} has an empty 'text': nothing to ask about.")
+def _check_passage(passage: Passage | dict) -> Passage:
+    """``passage`` as a :class:`~hfswim.records.Passage` (a ``PASSAGE_SCHEMA`` row dict is converted), with text."""
+    if not isinstance(passage, Passage | dict):
+        raise InputError(
+            f"A passage must be a records.Passage (or a dict with PASSAGE_SCHEMA's keys), got {type(passage).__name__}."
+        )
+    passage = as_passage(passage)
+    if not isinstance(passage.text, str) or not passage.text.strip():
+        raise InputError(f"Passage {passage.passage_id!r} has an empty 'text': nothing to ask about.")
+    return passage
 
 
 class SapStrategy(_FewShotStrategy):
@@ -221,17 +220,18 @@ class SapStrategy(_FewShotStrategy):
     def _context(self, lang: str) -> dict[str, Any]:
         return {**super()._context(lang), "with_passage": self.query_context == "passage+summary"}
 
-    def summary_prompt(self, passage: dict) -> str:
+    def summary_prompt(self, passage: Passage | dict) -> str:
         """The summarize step. Cross-lingual: English exemplars, so one summary serves every language."""
-        _check_passage(passage)
+        passage = _check_passage(passage)
         return self._render("sap_summary", self._passage_lang(passage), passage=passage)
 
-    def query_prompt(self, passage: dict, lang: str, summary: str | None = None) -> str:
+    def query_prompt(self, passage: Passage | dict, lang: str, summary: str | None = None) -> str:
         """The ask step: exemplar (summary, query) pairs, then this passage's title and summary."""
+        passage = _check_passage(passage)
         language = self._query_lang(passage, lang)
         if not summary or not summary.strip():
             raise InputError(
-                f"The SAP query prompt for passage {passage.get('passage_id')!r} needs its summary "
+                f"The SAP query prompt for passage {passage.passage_id!r} needs its summary "
                 "(from summary_prompt + parse_summary)."
             )
         return self._render("sap_query", language.code, passage=passage, summary=summary)
@@ -249,7 +249,8 @@ class SapNaiveStrategy(_FewShotStrategy):
         self._use_templates("sap_full")
         self._finish()
 
-    def query_prompt(self, passage: dict, lang: str, summary: str | None = None) -> str:
+    def query_prompt(self, passage: Passage | dict, lang: str, summary: str | None = None) -> str:
+        passage = _check_passage(passage)
         language = self._query_lang(passage, lang)
         return self._render("sap_full", language.code, passage=passage)
 
@@ -267,7 +268,8 @@ class InParsStrategy(_FewShotStrategy):
         self._use_templates(self._template_name)
         self._finish()
 
-    def query_prompt(self, passage: dict, lang: str, summary: str | None = None) -> str:
+    def query_prompt(self, passage: Passage | dict, lang: str, summary: str | None = None) -> str:
+        passage = _check_passage(passage)
         language = self._query_lang(passage, lang)
         return self._render(self._template_name, language.code, passage=passage)
 
@@ -287,7 +289,8 @@ class PromptagatorStrategy(_FewShotStrategy):
     def _hash_payload(self) -> dict[str, Any]:
         return {"strategy": self.name, "setting": self.setting, "examples": [ex.to_dict() for ex in self._examples]}
 
-    def query_prompt(self, passage: dict, lang: str, summary: str | None = None) -> str:
+    def query_prompt(self, passage: Passage | dict, lang: str, summary: str | None = None) -> str:
+        passage = _check_passage(passage)
         language = self._query_lang(passage, lang)
         return self._render("promptagator", language.code, passage=passage)
 

@@ -109,6 +109,6 @@ def test_passage_ids_are_doc_id_and_chunk_index_and_stable(tmp_path):
     path.write_text(json.dumps({"doc_id": "d1", "lang": "en", "title": "T", "text": long_text}) + "\n")
     config = CorpusConfig(source=str(path), max_words=100)
     first = list(iter_passages(config))
-    assert [p["passage_id"] for p in first] == ["d1#0", "d1#1", "d1#2"]
+    assert [p.passage_id for p in first] == ["d1#0", "d1#1", "d1#2"]
     assert first == list(iter_passages(config))
-    assert {p["title"] for p in first} == {"T"} and {p["doc_id"] for p in first} == {"d1"}
+    assert {p.title for p in first} == {"T"} and {p.doc_id for p in first} == {"d1"}

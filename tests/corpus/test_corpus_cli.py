@@ -26,7 +26,7 @@ def test_demo_corpus_is_multilingual_and_exercises_chunking():
     assert "zh-changcheng" in long_docs and sum(d.startswith("en-") for d in long_docs) >= 2
     assert CorpusConfig(source="demo").source == str(demo_corpus_path())
     passages = list(iter_passages(CorpusConfig(source="demo")))
-    assert all(count_words(p["text"]) <= 100 for p in passages)
+    assert all(count_words(p.text) <= 100 for p in passages)
 
 
 def test_cli_samples_the_demo_corpus(tmp_path, capsys):

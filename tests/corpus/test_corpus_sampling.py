@@ -21,18 +21,18 @@ from hfswim.corpus import (
     sample_passages,
     write_passages,
 )
-from hfswim.records import PASSAGE_SCHEMA
+from hfswim.records import PASSAGE_SCHEMA, Passage
 
 LANGS = ["en", "sw", "yo", "zh", "hi"]
 
 
-def stream(n: int, langs: list[str] = LANGS, text: str = "") -> Iterator[dict]:
+def stream(n: int, langs: list[str] = LANGS, text: str = "") -> Iterator[Passage]:
     for i in range(n):
-        yield {"passage_id": f"doc{i}#0", "passage_language": langs[i % len(langs)], "text": text}
+        yield Passage(f"doc{i}#0", passage_language=langs[i % len(langs)], text=text)
 
 
 def ids(passages) -> list[str]:
-    return [p["passage_id"] for p in passages]
+    return [p.passage_id for p in passages]
 
 
 def write_corpus(path, n_docs: int, langs: list[str] = LANGS, words: int = 30) -> str:
@@ -83,17 +83,17 @@ def test_sample_does_not_depend_on_input_order(cap):
 def test_cap_keeps_the_lowest_draws_per_language():
     passages = list(stream(5000))
     kept = list(StratifiedSampler(threshold=1.0, cap_per_language=25, seed=2).sample(passages))
-    assert Counter(p["passage_language"] for p in kept) == {lang: 25 for lang in LANGS}
+    assert Counter(p.passage_language for p in kept) == {lang: 25 for lang in LANGS}
     for lang in LANGS:
-        draws = sorted(passage_draw(p["passage_id"], 2) for p in passages if p["passage_language"] == lang)
-        got = [passage_draw(p["passage_id"], 2) for p in kept if p["passage_language"] == lang]
+        draws = sorted(passage_draw(p.passage_id, 2) for p in passages if p.passage_language == lang)
+        got = [passage_draw(p.passage_id, 2) for p in kept if p.passage_language == lang]
         assert got == draws[:25]  # exactly the 25 lowest, in order
 
 
 def test_cap_smaller_than_what_the_threshold_keeps_only_in_big_languages():
     passages = list(stream(2000, ["en"] * 9 + ["sw"]))  # 1800 en, 200 sw
     kept = Counter(
-        p["passage_language"] for p in StratifiedSampler(threshold=0.5, cap_per_language=150, seed=0).sample(passages)
+        p.passage_language for p in StratifiedSampler(threshold=0.5, cap_per_language=150, seed=0).sample(passages)
     )
     assert kept["en"] == 150
     assert 60 < kept["sw"] < 140  # about 100: the cap does not bind
@@ -102,7 +102,7 @@ def test_cap_smaller_than_what_the_threshold_keeps_only_in_big_languages():
 def test_per_language_thresholds_and_inclusion_threshold():
     assert inclusion_threshold(1000, 4000) == 0.25
     assert inclusion_threshold(10, 5) == 1.0
-    kept = Counter(p["passage_language"] for p in StratifiedSampler(threshold={"en": 1.0}, seed=0).sample(stream(100)))
+    kept = Counter(p.passage_language for p in StratifiedSampler(threshold={"en": 1.0}, seed=0).sample(stream(100)))
     assert kept == {"en": 20}
 
 
@@ -120,7 +120,7 @@ def test_equal_allocation_gives_each_language_about_the_sample_size(tmp_path):
     source = write_corpus(tmp_path / "c.jsonl", 3000, langs=["en"] * 5 + ["sw"], words=10)  # 2500 en, 500 sw
     config = CorpusConfig(source=source, sample_size=250, allocation="equal", seed=1)
     assert make_sampler(config).threshold == pytest.approx({"en": 0.1, "sw": 0.5})
-    kept = Counter(p["passage_language"] for p in sample_passages(config))
+    kept = Counter(p.passage_language for p in sample_passages(config))
     assert abs(kept["en"] - 250) < 75 and abs(kept["sw"] - 250) < 60
 
 

@@ -167,7 +167,7 @@ def test_empty_passage_is_an_error_unless_skipped(tmp_path):
     with pytest.raises(InputError, match=r"e\.jsonl:2: document e has an empty text.*--skip-empty"):
         list(iter_passages(CorpusConfig(source=str(path))))
     stats = CorpusStats()
-    assert [p["doc_id"] for p in iter_passages(CorpusConfig(source=str(path), skip_empty=True), stats)] == ["a", "c"]
+    assert [p.doc_id for p in iter_passages(CorpusConfig(source=str(path), skip_empty=True), stats)] == ["a", "c"]
     assert stats.skipped_empty == 1
 
 

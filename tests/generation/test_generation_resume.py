@@ -70,7 +70,7 @@ def test_sigkill_then_resume_is_exactly_once(tmp_path, write_passages, loopback)
 
     # Server side: everything finished before the kill was requested exactly once overall.
     strategy = get_prompt_strategy("sap", "cross-lingual")
-    by_id = {p["passage_id"]: p for p in read_passages(passages)}
+    by_id = {p.passage_id: p for p in read_passages(passages)}
     summaries = {s["passage_id"]: s["summary"] for s in before_summaries}
     for s in before_summaries:
         count = loopback.state.prompts[_sha(strategy.summary_prompt(by_id[s["passage_id"]]))]
