@@ -11,8 +11,8 @@ Example (offline, with a recording stand-in for HfApi)::
     >>> from hfswim.records import GENERATED_SCHEMA
     >>> tmp = pathlib.Path(tempfile.mkdtemp())
     >>> with AtomicParquetWriter(tmp / "r.parquet", GENERATED_SCHEMA) as w:
-    ...     w.write_rows([{"record_id": "r0", "passage_id": "d0#0", "text": "The Nile.", "passage_lang": "en",
-    ...                    "query_lang": "sw", "query": "Mto gani?", "parse_status": "ok"}])
+    ...     w.write_rows([{"record_id": "r0", "passage_id": "d0#0", "text": "The Nile.", "passage_language": "en",
+    ...                    "query_language": "sw", "query": "Mto gani?", "parse_status": "ok"}])
     >>> _ = build_dataset(tmp / "r.parquet", tmp / "repo")
     >>> class Api:
     ...     def create_repo(self, repo_id, **kw): return repo_id
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from hfswim.errors import InputError
 from hfswim.hub.card import check_card, write_card
-from hfswim.hub.layout import CARD_FILE, DATA_DIR
+from hfswim.hub.layout import CARD_FILE, DATA_DIR, STATE_FILE
 from hfswim.hub.upload import PushResult, push_folder, validate_repo_id
 
 if TYPE_CHECKING:
@@ -79,6 +79,12 @@ def _push_locked(
     state = load_state(folder)
     if state is not None:
         from hfswim.hub.build import CARD_TEMPLATE_FILE
+        from hfswim.io import write_json_atomic
+
+        # The folder remembers where it went: a model trained from this folder names it in its card's
+        # `datasets:` metadata, and a later rebuild's card keeps naming this repo.
+        state["repo_id"] = repo_id
+        write_json_atomic(folder / STATE_FILE, state)
 
         saved = folder / CARD_TEMPLATE_FILE
         template = saved.read_text(encoding="utf-8").strip() if saved.is_file() else state.get("card_template")

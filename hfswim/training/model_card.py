@@ -122,19 +122,37 @@ class TrainingSummary:
 
 
 def dataset_label(dataset: str) -> str:
-    """A Hub id as it is; a local hfswim dataset folder by its ``pretty_name`` (never a machine path).
+    """A Hub id as it is; a local hfswim dataset folder by the repo it was pushed to, else its ``pretty_name``
+    (never a machine path).
 
     >>> dataset_label("me/swim-ir-sw")
     'me/swim-ir-sw'
     """
-    if _is_hub_id(dataset):
-        return dataset
+    repo_id = dataset_repo_id(dataset)
+    if repo_id:
+        return repo_id
     state = Path(dataset) / "hfswim.json"
     try:
         name = json.loads(state.read_text(encoding="utf-8")).get("pretty_name")
     except (OSError, ValueError):
         name = None
     return str(name or Path(str(dataset).rstrip("/")).name)
+
+
+def dataset_repo_id(dataset: str) -> str | None:
+    """The Hub dataset ``dataset`` is, or was built for: a Hub id as it is; a local hfswim dataset folder by the
+    repo it was pushed to (``repo_id`` in its ``hfswim.json``, written by ``hfswim push-dataset``); else None.
+
+    >>> dataset_repo_id("me/swim-ir-sw"), dataset_repo_id("/no/such/folder")
+    ('me/swim-ir-sw', None)
+    """
+    if _is_hub_id(dataset):
+        return dataset
+    try:
+        repo_id = json.loads((Path(dataset) / "hfswim.json").read_text(encoding="utf-8")).get("repo_id")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return repo_id if isinstance(repo_id, str) and _is_hub_id(repo_id) else None
 
 
 def _display_model(name_or_path: str) -> str:
@@ -271,10 +289,12 @@ def render_model_card(
     card_data.add_tags(["hfswim", "swim-ir", "synthetic-data"])
     # sentence-transformers fills in a generic name ("SentenceTransformer") at the first save.
     card_data.model_name = summary.model_name
-    # `datasets:` metadata: the Hub id, or (a local folder) the card title the dataset will be pushed under.
+    # `datasets:` metadata: Hub ids only: the dataset's own, or (a local folder) the repo it was pushed to;
+    # a folder never pushed is left out (sentence-transformers' own entries are local paths then).
+    repo_id = dataset_repo_id(summary.dataset)
     card_data.datasets = [d for d in card_data.datasets if _is_hub_id(d)]
-    if _is_hub_id(summary.dataset) and summary.dataset not in card_data.datasets:
-        card_data.datasets = [*card_data.datasets, summary.dataset]
+    if repo_id and repo_id not in card_data.datasets:
+        card_data.datasets = [*card_data.datasets, repo_id]
     if _is_hub_id(summary.base_model) and not card_data.base_model:
         card_data.base_model = summary.base_model  # set directly: ST's own lookup needs the Hub
     context = asdict(summary)
@@ -283,9 +303,7 @@ def render_model_card(
     context["base_model_url"] = (
         f"https://huggingface.co/{summary.base_model}" if _is_hub_id(summary.base_model) else None
     )
-    context["dataset_url"] = (
-        f"https://huggingface.co/datasets/{summary.dataset}" if _is_hub_id(summary.dataset) else None
-    )
+    context["dataset_url"] = f"https://huggingface.co/datasets/{repo_id}" if repo_id else None
     context["heldout_rows"] = [
         {
             "lang": lang,

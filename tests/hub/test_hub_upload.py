@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hfswim.errors import ConfigError, InputError
-from hfswim.hub.build import build_dataset
+from hfswim.hub.build import build_dataset, load_state
 from hfswim.hub.config import BuildConfig
 from hfswim.hub.push import push_dataset
 from hfswim.hub.upload import push_folder
@@ -18,7 +18,7 @@ def repo(tmp_path, write_records):
     return tmp_path / "repo"
 
 
-def test_first_push_creates_the_repo_and_uploads_every_file_in_one_call(repo, recording_api):
+def test_first_push_creates_the_repo_and_uploads_every_file_in_one_call(repo, recording_api, write_records):
     result = push_dataset(
         repo, "my-org/swim-ir", private=True, commit_message="v1", token=SECRET_TOKEN, api=recording_api
     )
@@ -39,6 +39,10 @@ def test_first_push_creates_the_repo_and_uploads_every_file_in_one_call(repo, re
     assert result.changed and result.uploaded == upload["_uploaded"] and result.deleted == []
     assert result.repo_id == "my-org/swim-ir"
     # The card's snippets name the repo it was pushed to.
+    assert 'load_dataset("my-org/swim-ir", "sw", split="train")' in (repo / "README.md").read_text()
+    # The folder remembers it (a model trained from the folder names it in `datasets:`), and a rebuild keeps it.
+    assert load_state(repo)["repo_id"] == "my-org/swim-ir"
+    build_dataset(write_records([make_record(i, "yo") for i in range(5)], name="yo.parquet"), repo)
     assert 'load_dataset("my-org/swim-ir", "sw", split="train")' in (repo / "README.md").read_text()
 
 

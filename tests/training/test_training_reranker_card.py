@@ -153,3 +153,28 @@ def test_card_metadata_for_hub_base_model_and_dataset(tiny_st_model):
     assert "**Configs:** sw, yo" in card.text and "(GradCache, mini-batch 32)" in card.text
     assert "https://huggingface.co/datasets/nthakur/swim-ir-cross-lingual" in card.text
     assert card.data.eval_results is None  # nothing measured, nothing claimed
+
+
+@pytest.mark.parametrize("pushed_to", ["me/swim-ir-sw", None])
+def test_card_datasets_metadata_for_a_local_dataset_folder(tmp_path, tiny_st_model, pushed_to):
+    """A local folder is named by the repo `hfswim push-dataset` recorded in its hfswim.json; never pushed: omitted."""
+    from sentence_transformers import SentenceTransformer
+
+    from hfswim.training.model_card import TrainingSummary, render_model_card
+
+    folder = tmp_path / "dataset"
+    folder.mkdir()
+    state = {"pretty_name": "SWIM-IR (hfswim, sw)", **({"repo_id": pushed_to} if pushed_to else {})}
+    (folder / "hfswim.json").write_text(json.dumps(state), encoding="utf-8")
+    summary = TrainingSummary(base_model="base", dataset=str(folder), dataset_configs=[], languages=["sw"],
+                              loss="MultipleNegativesRankingLoss", batch_size=8, steps=3, epochs=1,
+                              learning_rate=2e-5, num_train_pairs=16)  # fmt: skip
+    card = render_model_card(SentenceTransformer(str(tiny_st_model)), summary)
+    text = str(card)
+    assert str(tmp_path) not in text  # no machine path in anything pushed
+    if pushed_to:
+        assert card.data.datasets == [pushed_to]
+        assert f"https://huggingface.co/datasets/{pushed_to}" in text and f"fine-tuned on {pushed_to}" in text
+    else:
+        assert not card.data.datasets and "datasets:" not in text.split("---")[1]
+        assert "fine-tuned on SWIM-IR (hfswim, sw)" in text
