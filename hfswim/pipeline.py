@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -98,14 +99,18 @@ class _Runner:
             and all(p.exists() for p in stage.outputs)
         )
         if reusable:
-            record = {**before, "status": "reused", "seconds": 0.0}
-            _log(f"{step}: unchanged since the last run, reused{_headline(stage.name, record)}", fg="cyan")
+            record = _reused_record(before)
+            _log(
+                f"{step} reused{_headline(stage.name, record)}: unchanged since the last run{_when_done(record)}",
+                fg="cyan",
+            )
         else:
             _log(f"{step}: {stage.describe}" if stage.describe else step, fg="cyan", bold=True)
             started = time.time()
             result = stage.run()
             seconds = round(time.time() - started, 1)
-            record = {"status": "ran", "fingerprint": digest, "seconds": seconds, **result}
+            finished = datetime.now(timezone.utc).strftime(_TIME_FORMAT)
+            record = {"status": "ran", "fingerprint": digest, "seconds": seconds, "finished_at": finished, **result}
             _log(f"{step} done in {seconds} s{_headline(stage.name, record)}", fg="green")
         self.summary["stages"][stage.name] = record
         self._save()
@@ -115,8 +120,10 @@ class _Runner:
         self.summary["wall_seconds"] = round(time.time() - self.started, 1)
         self._save()
         ran = [n for n, r in self.summary["stages"].items() if r.get("status") == "ran"]
+        reused = len(self.summary["stages"]) - len(ran)
         _log(
-            f"done in {self.summary['wall_seconds']} s ({len(ran)} of {len(self.summary['stages'])} stages ran); "
+            f"done in {self.summary['wall_seconds']} s ({len(ran)} of {len(self.summary['stages'])} stages ran"
+            f"{f', {reused} reused' if reused else ''}); "
             f"summary in {self.out / 'pipeline.json'}",
             fg="green",
             bold=True,
@@ -126,6 +133,32 @@ class _Runner:
     def _save(self) -> None:
         # Saved after every stage: an interrupted run keeps the fingerprints of the stages it finished.
         write_json_atomic(self.out / "pipeline.json", strict_json(self.summary))
+
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _reused_record(before: dict[str, Any]) -> dict[str, Any]:
+    """A reused stage's record: it took no time in this run (``seconds`` is null, not a 0 s timing); ``ran_seconds``
+    and ``ran_at`` say when the run that made its outputs did it (carried over a chain of reuses)."""
+    if before.get("status") == "reused":
+        ran_seconds, ran_at = before.get("ran_seconds"), before.get("ran_at")
+    else:
+        ran_seconds, ran_at = before.get("seconds"), before.get("finished_at")
+    record = {k: v for k, v in before.items() if k not in ("seconds", "finished_at")}
+    return {**record, "status": "reused", "seconds": None, "ran_seconds": ran_seconds, "ran_at": ran_at}
+
+
+def _when_done(record: dict[str, Any]) -> str:
+    """``", done in 41.2 s on 2026-11-30 22:10 UTC"`` for a reused stage, as far as pipeline.json knows."""
+    seconds, at = record.get("ran_seconds"), record.get("ran_at")
+    if not isinstance(seconds, int | float):
+        return ""
+    try:
+        day = datetime.strptime(str(at), _TIME_FORMAT).strftime(" on %Y-%m-%d %H:%M UTC")
+    except ValueError:  # a pipeline.json from before ran_at was recorded
+        day = ""
+    return f", done in {seconds} s{day}"
 
 
 def _without_cosmetic(settings: Any) -> Any:

@@ -45,9 +45,18 @@ def test_rerun_reuses_unchanged_stages_and_force_or_set_reruns(tmp_path):
     mtime = (out / "passages.parquet").stat().st_mtime_ns
 
     again = _run(str(config), "-o", str(out))
-    assert again.returncode == 0 and "unchanged since the last run, reused" in again.stderr
-    assert _strict(out / "pipeline.json")["stages"]["sample"]["status"] == "reused"
+    day = record["finished_at"][:10]
+    # Reused: no 0 s timing; the console and pipeline.json say when the run that made the outputs did it.
+    line = f"passages): unchanged since the last run, done in {record['seconds']} s on {day} "
+    assert again.returncode == 0 and "[1/1] sample reused (" in again.stderr and line in again.stderr, again.stderr
+    assert "(0 of 1 stages ran, 1 reused)" in again.stderr
+    reused = _strict(out / "pipeline.json")["stages"]["sample"]
+    assert reused["status"] == "reused" and reused["seconds"] is None
+    assert (reused["ran_seconds"], reused["ran_at"]) == (record["seconds"], record["finished_at"])
     assert (out / "passages.parquet").stat().st_mtime_ns == mtime  # nothing rewritten
+    third = _run(str(config), "-o", str(out))  # reused twice: still the first run's time, not the last reuse's
+    assert third.returncode == 0 and line in third.stderr
+    assert _strict(out / "pipeline.json")["stages"]["sample"]["ran_at"] == record["finished_at"]
 
     forced = _run(str(config), "-o", str(out), "--force", "sample")
     assert forced.returncode == 0 and _strict(out / "pipeline.json")["stages"]["sample"]["status"] == "ran"

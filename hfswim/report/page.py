@@ -68,16 +68,27 @@ def _stages_table(data: RunData) -> str:
     rows = []
     for index, (name, record) in enumerate(data.stages.items(), 1):
         status = str(record.get("status", "ran"))
-        seconds = record.get("seconds")
         rows.append(
             f"<tr><td>{index}. {escape(name)}</td><td class='status-{escape(status)}'>{escape(status)}</td>"
-            f"<td>{f'{seconds:.1f} s' if isinstance(seconds, int | float) else '–'}</td></tr>"
+            f"<td>{escape(_stage_time(record))}</td></tr>"
         )
     return (
         "<h2>Stages</h2><div class='scroll'><table><tr><th>stage</th><th>this run</th><th>time</th></tr>"
         + "".join(rows)
         + "</table></div>"
     )
+
+
+def _stage_time(record: dict) -> str:
+    """The time a stage took in this run; for a reused one, when and how long the run that made its outputs took
+    (a reused stage's 0 s is no timing)."""
+    if record.get("status") == "reused":
+        seconds, at = record.get("ran_seconds"), record.get("ran_at")
+        if not isinstance(seconds, int | float):
+            return "–"
+        return f"{seconds:.1f} s, in an earlier run" + (f" ({str(at)[:16].replace('T', ' ')} UTC)" if at else "")
+    seconds = record.get("seconds")
+    return f"{seconds:.1f} s" if isinstance(seconds, int | float) else "–"
 
 
 def _language_table(data: RunData) -> str:

@@ -28,6 +28,7 @@ def test_report_writes_a_self_contained_page_and_charts(run_dir):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # queries are escaped
     for text in ("Swahili", "German", "Bhojpuri", "nDCG@10", "0.770", "reused", "Sample queries"):
         assert text in html, text
+    assert "41.2 s, in an earlier run (2026-11-30 22:10 UTC)" in html and "0.0 s" not in html
 
 
 def test_report_of_a_folder_without_a_run_is_one_error_line(tmp_path):
