@@ -17,7 +17,7 @@ import os
 import warnings
 from collections.abc import MutableMapping
 
-_state = {"quiet": False, "verbose": False}
+_state = {"quiet": False, "verbose": False, "configured": False}
 # Progress bars of the libraries under hfswim (tqdm, datasets, huggingface_hub), read when they are imported.
 _NO_PROGRESS = {"TQDM_DISABLE": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
 
@@ -30,7 +30,7 @@ def configure(
     Without ``verbose``: third-party FutureWarnings and DeprecationWarnings (mteb, transformers, datasets: nothing
     a user can act on) are not shown, and transformers logs errors only. With ``quiet``: no progress bars either.
     """
-    _state["quiet"], _state["verbose"] = bool(quiet), bool(verbose)
+    _state["quiet"], _state["verbose"], _state["configured"] = bool(quiet), bool(verbose), True
     environ = os.environ if environ is None else environ
     wanted = dict(_NO_PROGRESS) if quiet else {}
     if not verbose:
@@ -50,6 +50,11 @@ def quiet() -> bool:
 def verbose() -> bool:
     """True under ``--verbose``: let third-party logs and warnings through."""
     return _state["verbose"]
+
+
+def hides_noise() -> bool:
+    """True in a command run without ``--verbose`` (a command called :func:`configure`); False in library use."""
+    return _state["configured"] and not _state["verbose"]
 
 
 def show_progress() -> bool:

@@ -1,6 +1,7 @@
 """Keep third-party output a user cannot act on out of the console (unless ``--verbose``).
 
-What it silences, each seen in ``make demo``: mteb's ``FutureWarning``/``DeprecationWarning`` lines and its
+What it silences, each seen in ``make demo``: sentence-transformers' ``Computing widget examples`` bar (around the
+trainer's set-up, :func:`stderr_hidden_unless_verbose`), mteb's ``FutureWarning``/``DeprecationWarning`` lines and its
 INFO logs, datasets' ``Standardizing text corpus format`` bars, bm25s' tokenize/index/retrieve bars, the ``Writing model shards`` bar transformers shows at every checkpoint save, the raw
 ``{'loss': ..., 'grad_norm': ...}`` dicts the trainer prints at every logging step (hfswim's own training
 progress bar shows the loss), and the INFO logs of transformers, sentence-transformers, datasets and httpx.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import warnings
 from collections.abc import Iterator
@@ -30,6 +32,7 @@ QUIET_LOGGERS = (
     "bm25s",
     "torch",
 )
+_hiding = 0  # how many non-verbose third_party_noise blocks are open
 
 
 @contextlib.contextmanager
@@ -38,7 +41,9 @@ def third_party_noise(verbose: bool = False) -> Iterator[None]:
     if verbose:
         yield
         return
+    global _hiding
     levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    _hiding += 1
     with warnings.catch_warnings(), _transformers_quiet(), _datasets_quiet(), _bm25s_quiet():
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -48,8 +53,31 @@ def third_party_noise(verbose: bool = False) -> Iterator[None]:
         try:
             yield
         finally:
+            _hiding -= 1
             for name, level in levels.items():
                 logging.getLogger(name).setLevel(level)
+
+
+@contextlib.contextmanager
+def stderr_hidden_unless_verbose() -> Iterator[None]:
+    """In a command without ``--verbose`` (or a non-verbose :func:`third_party_noise` block), hide what the wrapped
+    call writes straight to stderr.
+
+    For third-party set-up code with a bar no switch turns off: sentence-transformers' trainer shows a
+    "Computing widget examples" bar while it is built (its model-card callback; tqdm, on stderr). Logging handlers
+    keep the stream they hold, and exceptions still propagate; with ``--verbose``, or in library use, it is a no-op.
+
+        >>> import sys
+        >>> with third_party_noise(verbose=False), stderr_hidden_unless_verbose():
+        ...     print("not shown", file=sys.stderr)
+    """
+    from hfswim.console import hides_noise
+
+    if not (_hiding or hides_noise()):
+        yield
+        return
+    with contextlib.redirect_stderr(io.StringIO()):
+        yield
 
 
 @contextlib.contextmanager

@@ -421,7 +421,10 @@ def stage_command(
             if option.required and option.path[0] not in resolved.values:
                 raise missing_parameter(ctx, option, option.name in arguments)
         config = validate(model, resolved)
-        return handler(config, **extras)
+        from hfswim.noise import third_party_noise
+
+        with third_party_noise(verbose=verbose):  # the same quiet console as `hfswim run`, unless --verbose
+            return handler(config, **extras)
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params if p.annotation is not inspect.Parameter.empty}

@@ -47,3 +47,27 @@ def test_bm25s_bars_are_hidden_then_restored(capsys):
         retriever.retrieve(bm25s.tokenize(["cat"]), k=1)
     assert "Split strings" not in capsys.readouterr().err
     assert bm25s.tokenize is original
+
+
+def test_stderr_of_third_party_setup_is_hidden_unless_verbose(capsys):
+    import sys
+
+    from hfswim import console
+    from hfswim.noise import stderr_hidden_unless_verbose
+
+    saved = dict(console._state)
+    try:
+        console._state.update(configured=False)  # library use: no command configured the console
+        with stderr_hidden_unless_verbose():
+            print("library use: shown", file=sys.stderr)
+        with third_party_noise(verbose=False), stderr_hidden_unless_verbose():
+            print("Computing widget examples", file=sys.stderr)
+        with third_party_noise(verbose=True), stderr_hidden_unless_verbose():
+            print("verbose: shown", file=sys.stderr)
+        console._state.update(configured=True, verbose=False)  # `hfswim train` without --verbose
+        with stderr_hidden_unless_verbose():
+            print("Computing widget examples", file=sys.stderr)
+    finally:
+        console._state.update(saved)
+    err = capsys.readouterr().err
+    assert "library use: shown" in err and "verbose: shown" in err and "widget" not in err

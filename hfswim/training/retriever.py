@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from hfswim.errors import ConfigError
 from hfswim.io import write_json_atomic
+from hfswim.noise import stderr_hidden_unless_verbose
 from hfswim.records import QUERY_LANGUAGE
 from hfswim.training.config import TrainConfig
 from hfswim.training.data import (
@@ -344,9 +345,10 @@ def build_trainer(config: TrainConfig):
     evaluator = build_evaluator(data.heldout)
     args = training_arguments(config, columns, evaluator is not None)
     loss = build_loss(model, cached=config.cached, mini_batch_size=config.mini_batch_size, distill=bool(config.distill))
-    trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator
-    )
+    with stderr_hidden_unless_verbose():  # its model-card callback's "Computing widget examples" bar
+        trainer = SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator
+        )
     _loss_in_progress_bar(trainer)
     return model, trainer, data
 
