@@ -21,7 +21,7 @@ so a re-run only redoes what is missing; generated queries are cached under ``--
 
 Run (from the repository root)::
 
-    nice -n 10 python -m benchmarks.inpars_xquad            # defaults: 64 paragraphs, 60 questions/row, top 20
+    nice -n 10 python -m benchmarks.inpars_xquad --rerank-top-k 20,100   # 64 paragraphs, 60 questions/row
 """
 
 from __future__ import annotations
@@ -46,9 +46,12 @@ CROSS_ENCODER_NOTE = (
     "BERT with a fresh head, 116 queries, 120 CPU steps; the previous run of this benchmark) stayed far below BM25: "
     "de→en 50.9 / base 16.0 / trained 17.6, es→en 35.5 / 17.1 / 22.8, en 96.5 / 18.6 / 40.2 (BM25 / + base CE / "
     "+ trained CE). Offline, hfswim has no multilingual cross-encoder base: MiniLM's vocabulary is English and its "
-    "head starts random. Gemma 3 270M as a cross-encoder backbone or as a zero-shot query-likelihood re-ranker "
-    "(UPR, log P(query | passage) on the embedded server's `/v1/score`) was measured first: one 190-token passage "
-    "prefill took 6-7 s on the shared 2 cores, i.e. minutes per query at top 20 and hours of training, so it was "
+    "head starts random. Gemma 3 270M (multilingual, packaged) was measured first, both ways, on the shared 2 cores "
+    "(`benchmarks/_work` probes, load 10-12): as a zero-shot query-likelihood re-ranker (UPR: log P(query | passage), "
+    "what the embedded server's `/v1/score` computes) one 190-token passage prefill took 6-7 s, i.e. about 2 minutes "
+    "per query at top 20; as a cross-encoder backbone (transformers' Gemma 3 sequence-classification head, "
+    "embeddings frozen) one training step of 2 pairs x 256 tokens took 72-80 s, i.e. about 5 minutes per batch-8 step "
+    "and 10 hours for the 120 steps above. Neither fits a CPU budget, so they were "
     "not pursued. The multilingual bi-encoder re-ranks 20 candidates in well under a second."
 )
 
@@ -130,7 +133,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--logprob-top-fraction", type=float, default=0.75)
     parser.add_argument("--max-queries", type=int, default=60, help="XQuAD questions per row (seeded sample).")
     parser.add_argument("--reranker-kind", choices=sorted(BASES), default="bi-encoder")
-    parser.add_argument("--rerank-top-k", type=int, default=20)
+    parser.add_argument(
+        "--rerank-top-k", default="20", help="BM25 candidates re-ranked per query; comma-separated for several tables."
+    )
     parser.add_argument("--rerank-max-length", type=int, default=256)
     parser.add_argument(
         "--interpolation", type=float, default=0.3, help="BM25 weight of the fused rows (inpars_interpolation.py)."
@@ -200,20 +205,22 @@ def main(argv: list[str] | None = None) -> None:
 
     eval_data = work / "eval-data"
     counts = write_eval_folders(args.xquad, eval_data, args.max_queries, args.seed)
-    scores: dict[str, dict] = {}
+    scores: dict[int, dict[str, dict]] = {}
     weights = [0.0] + ([args.interpolation] if args.interpolation > 0 else [])
-    for label, reranker in (("base", base), ("trained", str(model))):
-        for weight in weights:
-            key = label if weight == 0 else f"{label}+bm25"
-            out = work / f"eval-{args.reranker_kind}-{key}"
-            command = ["evaluate", "bm25", "--tasks", f"local:{eval_data}", "--reranker", reranker,
-                       "--rerank-top-k", str(args.rerank_top_k), "--rerank-max-length", str(args.rerank_max_length),
-                       "--rerank-interpolation", str(weight), "--batch-size", "32", "-o", str(out)]  # fmt: skip
-            if args.report_only:  # the results in --work came from this command
-                log.append(_reused(command))
-            else:
-                _run(command, log)
-            scores[key] = _read_evaluation(out)
+    for top_k in [int(k) for k in str(args.rerank_top_k).split(",")]:
+        scores[top_k] = {}
+        for label, reranker in (("base", base), ("trained", str(model))):
+            for weight in weights:
+                key = label if weight == 0 else f"{label}+bm25"
+                out = work / f"eval-{args.reranker_kind}-top{top_k}-{key}"
+                command = ["evaluate", "bm25", "--tasks", f"local:{eval_data}", "--reranker", reranker,
+                           "--rerank-top-k", str(top_k), "--rerank-max-length", str(args.rerank_max_length),
+                           "--rerank-interpolation", str(weight), "--batch-size", "32", "-o", str(out)]  # fmt: skip
+                if args.report_only or (out / "scores-reranked.json").is_file():  # this command's results, reused
+                    log.append(_reused(command))
+                else:
+                    _run(command, log)
+                scores[top_k][key] = _read_evaluation(out)
 
     write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, training, train_seconds, counts, scores)
 
@@ -275,20 +282,31 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         training_line,
         f"- Evaluation: `hfswim evaluate` through mteb's re-ranking path; "
         f"{', '.join(f'{k}: {v}' for k, v in counts.items())} XQuAD questions (seeded sample) against all 240 English "
-        f"paragraphs; BM25 = mteb's bm25s baseline; the re-ranker re-scores BM25's top {args.rerank_top_k}. "
+        f"paragraphs; BM25 = mteb's bm25s baseline; the re-ranker re-scores BM25's top K. "
         f"Base = `{BASES[kind]}` before training. '⊕ BM25' = `--rerank-interpolation {weight:g}`: per query, "
         "z-normalised re-ranker and BM25 scores mixed with BM25 weight "
         f"{weight:g} (one value for every row, chosen on 200 other XQuAD questions per row: "
         "`benchmarks/results/inpars_interpolation.md`).",
         "",
     ]
+    for top_k, table in scores.items():
+        lines += _table(table, top_k, weight)
+    lines += [CROSS_ENCODER_NOTE]
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+def _table(scores: dict[str, dict], top_k: int, weight: float) -> list[str]:
+    """nDCG@10 per row for one K, the goal's verdicts and the re-ranking time per query."""
     fused = "trained+bm25" in scores
     header = ["Row", "BM25", "+ base", "+ trained"] + (
         [f"+ base ⊕ BM25 ({weight:g})", f"+ trained ⊕ BM25 ({weight:g})"] if fused else []
     )
-    header += ["Δ best trained vs BM25", f"BM25 Recall@{args.rerank_top_k}"]
-    lines += ["nDCG@10:", "", "| " + " | ".join(header) + " |", "|:--|" + "--:|" * (len(header) - 1)]
-    recall_key = f"recall_at_{args.rerank_top_k}"
+    header += ["Δ trained" + (" ⊕ BM25" if fused else "") + " vs BM25", f"BM25 Recall@{top_k}"]
+    lines = [f"nDCG@10, BM25's top {top_k} re-ranked:", "", "| " + " | ".join(header) + " |"]
+    lines.append("|:--|" + "--:|" * (len(header) - 1))
+    recall_key = f"recall_at_{top_k}"
     variants = ["base", "trained"] + (["base+bm25", "trained+bm25"] if fused else [])
     final = "trained+bm25" if fused else "trained"
     for name in ROWS:
@@ -303,22 +321,18 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         met, gains = goal_verdict(scores, variant, base)
         label = "trained re-ranker alone" if variant == "trained" else f"trained re-ranker ⊕ BM25 ({weight:g})"
         lines.append(
-            f"**Goal** for the {label} (cross-lingual: >= BM25 + 10 points and above the same configuration "
-            f"with the untrained base; English within 1 point of BM25): **{'met' if met else 'not met'}** "
+            f"**Goal** (top {top_k}) for the {label} (cross-lingual: >= BM25 + 10 points and above the same "
+            f"configuration with the untrained base; English within 1 point of BM25): **{'met' if met else 'not met'}** "
             f"(vs BM25: {', '.join(f'{n} {g:+.1f}' for n, g in gains.items())})."
         )
         lines.append("")
     times = ", ".join(f"{v} {scores[v]['ms_per_query']:.0f} ms" for v in variants)
     lines += [
-        f"Re-ranking time per query (top {args.rerank_top_k}, wall clock of mteb's re-ranking run over all rows, "
-        "including encoding the 240 paragraphs once for a bi-encoder; 2 cores shared with other jobs: upper bounds): "
-        f"{times}.",
+        f"Re-ranking time per query (top {top_k}, wall clock of mteb's re-ranking run over all rows, including "
+        f"encoding the 240 paragraphs once for a bi-encoder; 2 cores shared with other jobs: upper bounds): {times}.",
         "",
-        CROSS_ENCODER_NOTE,
     ]
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    return lines
 
 
 if __name__ == "__main__":
