@@ -47,7 +47,7 @@ CROSS_ENCODER_NOTE = (
     "de→en 50.9 / base 16.0 / trained 17.6, es→en 35.5 / 17.1 / 22.8, en 96.5 / 18.6 / 40.2 (BM25 / + base CE / "
     "+ trained CE). Offline, hfswim has no multilingual cross-encoder base: MiniLM's vocabulary is English and its "
     "head starts random. Gemma 3 270M (multilingual, packaged) was measured first, both ways, on the shared 2 cores "
-    "(`benchmarks/_work` probes, load 10-12): as a zero-shot query-likelihood re-ranker (UPR: log P(query | passage), "
+    "(one-off probes at load 10-12, not a maintained benchmark): as a zero-shot query-likelihood re-ranker (UPR: log P(query | passage), "
     "what the embedded server's `/v1/score` computes) one 190-token passage prefill took 6-7 s, i.e. about 2 minutes "
     "per query at top 20; as a cross-encoder backbone (transformers' Gemma 3 sequence-classification head, "
     "embeddings frozen) one training step of 2 pairs x 256 tokens took 72-80 s, i.e. about 5 minutes per batch-8 step "
