@@ -79,6 +79,10 @@ def test_rerank_flags_bad_values_are_one_line_errors(beir_folder, tmp_path):
         (["--reranker", str(tmp_path / "no-such-model")], "--reranker"),
         (["--reranker", "minilm", "--rerank-top-k", "0"], "--rerank-top-k: Input should be greater than or equal to 1"),
         (["--reranker", "minilm", "--rerank-top-k", "many"], "--rerank-top-k"),
+        (
+            ["--reranker", "usem3", "--rerank-interpolation", "2"],
+            "--rerank-interpolation: Input should be less than or equal to 1",
+        ),
     ]
     for extra, expected in cases:
         proc = _hfswim(
