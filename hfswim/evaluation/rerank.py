@@ -169,7 +169,7 @@ class FirstStageFusion:
 
         self.inner, self.weight = inner, weight
         self.first_stage = {
-            task.metadata.name: json.loads(task._predictions_path(first_stage_runs).read_text(encoding="utf-8"))
+            task.metadata.name: json.loads((first_stage_runs / task.prediction_file_name).read_text(encoding="utf-8"))
             for task in tasks
         }
 
