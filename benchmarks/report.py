@@ -27,6 +27,7 @@ ORDER = [
     "quality",
     "train_xquad",
     "eval_xquad",
+    "inpars_interpolation",
     "inpars_xquad",
     "xor_tokenization",
     "encoder_usem3",

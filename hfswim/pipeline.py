@@ -372,8 +372,12 @@ def validate_pipeline(config: PipelineConfig, out: Path) -> None:
 
 
 def _trains_reranker(config: PipelineConfig) -> bool:
-    """A ``train: {reranker: true}`` section: evaluation re-ranks a first stage with the base and trained models."""
-    return bool(config.train is not None and config.train.reranker)
+    """Whether evaluation re-ranks a first stage with the base and trained models: a ``train: {reranker: true}``
+    section (a CrossEncoder), or a trained bi-encoder when ``evaluate: {model: ...}`` names the first stage (the
+    InPars recipe with the multilingual bi-encoder as the re-ranker, ``hfswim run inpars``)."""
+    if config.train is None:
+        return False
+    return bool(config.train.reranker or section_values(config.evaluate).get("model"))
 
 
 def resolved_config(config: PipelineConfig, output_dir: str | Path | None = None) -> dict[str, Any]:

