@@ -31,7 +31,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
         ["--part", "step", "--repeats", "2", "--batch", "8", "--steps", "4"],
         {"OMP_NUM_THREADS": "1"},
     ),
-    ("client_overhead", ["--passages", "600", "--concurrency", "64", "--rounds", "3"], {}),
+    ("client_overhead", ["--passages", "600", "--delay-passages", "200", "--concurrency", "64", "--rounds", "3"], {}),
     ("structured_output", ["--passages", "12", "--languages", "sw,hi"], {"OMP_NUM_THREADS": "1"}),
     ("lowest_dependencies", [], {}),
     (
