@@ -33,7 +33,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ),
     ("client_overhead", ["--passages", "600", "--delay-passages", "200", "--concurrency", "64", "--rounds", "3"], {}),
     ("structured_output", ["--passages", "12", "--languages", "sw,hi"], {"OMP_NUM_THREADS": "1"}),
-    ("lowest_dependencies", [], {}),
+    ("lowest_dependencies", ["--python", "python3.10"], {}),
     (
         "fault_drills",
         ["--passages", "60", "--kills", "5", "--rounds", "3", "--baseline-commit", "ac1b52f"],
