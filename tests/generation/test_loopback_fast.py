@@ -63,12 +63,12 @@ def test_stats_count_completion_requests_only(fast_server):
 
 
 def test_delay_holds_each_answer_but_not_the_others(fast_server):
-    url = fast_server("tgi", delay=0.4)
+    url = fast_server("tgi", delay=1.0)
     body = {"inputs": "Title: Nile\nSummary:", "parameters": {"max_new_tokens": 16, "details": True}}
     start = time.perf_counter()
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda _: _post(url + "/generate", body), range(4)))
     elapsed = time.perf_counter() - start
     assert all(a[0]["generated_text"] for a in answers)
-    assert 0.4 <= elapsed < 1.6  # four at once: one latency (plus start-up slack on a loaded machine), not four
+    assert 1.0 <= elapsed < 3.0  # four at once: about one latency (slack for a loaded machine), not four (4 s)
     assert _get(url + "/stats") == {"completions": 4}
