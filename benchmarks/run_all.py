@@ -44,7 +44,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("langid_accuracy", [], {"OMP_NUM_THREADS": "1"}),
     (
         "filters_throughput",
-        ["--n", "100000", "--model-n", "500", "--baseline", "ef0f23d", "--repeats", "5"],
+        ["--n", "100000", "--model-n", "500", "--baseline", "d9bf26b", "--repeats", "3"],
         {"OMP_NUM_THREADS": "1"},
     ),
     ("small_llm_filters", [], {"OMP_NUM_THREADS": "1"}),
