@@ -406,6 +406,31 @@ def _use16_note(port: dict, bm25: dict) -> str:
     )
 
 
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown table: header, separator, one line per row."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "|---|" + "---|" * (len(header) - 1),
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def _x100(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def _rate_table(first: str, unit: str, rates: dict[str, list[float]], digits: int) -> list[str]:
+    """Per model: median rate (min-max) and the ratio to MiniLM's median; the encode and train tables."""
+    base = statistics.median(rates["all-MiniLM-L6-v2"])
+    rows = []
+    for name, values in rates.items():
+        med = statistics.median(values)
+        rows.append(
+            [name, f"{med:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})", f"{med / base:.2f}x"]
+        )
+    return _table([first, unit, "vs MiniLM"], rows)
+
+
 def write_report(store: dict, command: str) -> None:
     lines = [
         "## Encoder: USE Multilingual v3 (hfswim's PyTorch port) vs BM25 and all-MiniLM-L6-v2",
@@ -430,14 +455,10 @@ def write_report(store: dict, command: str) -> None:
         lines += ["### XQuAD nDCG@10 (x 100)", "", note, ""]
         for setting in ("monolingual", "cross-lingual"):
             subsets = sorted(xq["scores"]["USE-m v3 port"].get(setting, {}))
-            lines += [f"**{setting.capitalize()}**", "", "| Language | " + " | ".join(labels) + " |"]
-            lines.append("|---|" + "---|" * len(labels))
-            for s in subsets:
-                cells = [xq["scores"][m].get(setting, {}).get(s) for m in labels]
-                lines.append(f"| {s} | " + " | ".join("-" if c is None else f"{100 * c:.1f}" for c in cells) + " |")
+            rows = [[s, *(_x100(xq["scores"][m].get(setting, {}).get(s)) for m in labels)] for s in subsets]
             means = [mean(xq["scores"][m].get(setting, {}).get(s, 0) for s in subsets) for m in labels]
-            lines.append("| **mean** | " + " | ".join(f"**{100 * v:.1f}**" for v in means) + " |")
-            lines.append("")
+            rows.append(["**mean**", *(f"**{_x100(v)}**" for v in means)])
+            lines += [f"**{setting.capitalize()}**", "", *_table(["Language", *labels], rows), ""]
         port = xq["scores"]["USE-m v3 port"]
         mini = xq["scores"].get("all-MiniLM-L6-v2", {})
         bm25 = xq["scores"].get("BM25", {})
@@ -462,14 +483,9 @@ def write_report(store: dict, command: str) -> None:
             f"{enc['sentences']} texts (XQuAD questions and paragraphs in en/de/ru/zh/ar/es, mean "
             f"{enc['mean_chars']:.0f} characters), {enc['rounds']} interleaved rounds; sentences/s, median (min-max).",
             "",
-            "| Encoder | sentences/s | vs MiniLM |",
-            "|---|---|---|",
+            *_rate_table("Encoder", "sentences/s", enc["rates"], digits=0),
+            "",
         ]
-        base = statistics.median(enc["rates"]["all-MiniLM-L6-v2"])
-        for name, rates in enc["rates"].items():
-            med = statistics.median(rates)
-            lines.append(f"| {name} | {med:.0f} ({min(rates):.0f}-{max(rates):.0f}) | {med / base:.2f}x |")
-        lines.append("")
     tr = store.get("train")
     if tr:
         lines += [
@@ -479,14 +495,9 @@ def write_report(store: dict, command: str) -> None:
             "rounds; pairs/s = 32 x steps / the SentenceTransformerTrainer's train_runtime (no checkpoint saving),"
             " median (min-max).",
             "",
-            "| Model | pairs/s | vs MiniLM |",
-            "|---|---|---|",
+            *_rate_table("Model", "pairs/s", tr["rates"], digits=1),
+            "",
         ]
-        base = statistics.median(tr["rates"]["all-MiniLM-L6-v2"])
-        for name, rates in tr["rates"].items():
-            med = statistics.median(rates)
-            lines.append(f"| {name} | {med:.1f} ({min(rates):.1f}-{max(rates):.1f}) | {med / base:.2f}x |")
-        lines.append("")
     sp = store.get("space")
     if sp:
         ok = sum(r["rank"] is not None for r in sp["rows"])
@@ -519,25 +530,22 @@ def write_report(store: dict, command: str) -> None:
             f" MNRL, batch 32, lr {ind.get('config', {}).get('lr', 1e-4)} (x500 on the new rows), {ind.get('train_steps')} steps"
             f" ({ind.get('train_seconds', 0):.0f} s), loss {ind.get('train_loss', [0, 0])[0]:.2f} ->"
             f" {ind.get('train_loss', [0, 0])[1]:.2f}.",
-            "",
-            "| Model | hi | hi-en | en (no regression?) |",
-            "|---|---|---|---|",
         ]
-        for label, scores in ind["scores"].items():
+
+        def indic_row(label: str, scores: dict) -> list[str]:
             mono, xling = scores.get("monolingual", {}), scores.get("cross-lingual", {})
-            lines.append(
-                f"| {label} | {100 * mono.get('hi', float('nan')):.1f} | {100 * xling.get('hi-en', float('nan')):.1f}"
-                f" | {100 * mono.get('en', float('nan')):.1f} |"
-            )
+            nan = float("nan")
+            return [
+                label,
+                *(f"{100 * v:.1f}" for v in (mono.get("hi", nan), xling.get("hi-en", nan), mono.get("en", nan))),
+            ]
+
+        rows = [indic_row(label, scores) for label, scores in ind["scores"].items()]
         if xq:
-            for label in ("BM25", "all-MiniLM-L6-v2"):
-                s = xq["scores"].get(label, {})
-                lines.append(
-                    f"| {label} (reference) | {100 * s.get('monolingual', {}).get('hi', float('nan')):.1f} |"
-                    f" {100 * s.get('cross-lingual', {}).get('hi-en', float('nan')):.1f} |"
-                    f" {100 * s.get('monolingual', {}).get('en', float('nan')):.1f} |"
-                )
-        lines.append("")
+            rows += [
+                indic_row(f"{label} (reference)", xq["scores"].get(label, {})) for label in ("BM25", "all-MiniLM-L6-v2")
+            ]
+        lines += ["", *_table(["Model", "hi", "hi-en", "en (no regression?)"], rows), ""]
         unk = ind.get("unk_rate", {})
         if unk:
             langs = ["sw", "yo", "id", "fi", "fa", "ur", "vi", "el", "hi", "bn", "te", "ta"]
@@ -546,13 +554,10 @@ def write_report(store: dict, command: str) -> None:
                 "Share of `<unk>` tokens on the packaged parity sentences (a script the vocabulary covers trains:"
                 " its pieces get gradients; `<unk>` does not tell words apart):",
                 "",
-                "| Model | " + " | ".join(langs) + " |",
-                "|---|" + "---|" * len(langs),
             ]
-            for label in labels:
-                cells = [f"{100 * unk[label][lang]:.0f}%" if lang in unk[label] else "-" for lang in langs]
-                lines.append(f"| {label} | " + " | ".join(cells) + " |")
-            lines.append("")
+            rows = [[label, *(f"{100 * unk[label][lang]:.0f}%" if lang in unk[label] else "-" for lang in langs)]
+                    for label in labels]  # fmt: skip
+            lines += [*_table(["Model", *langs], rows), ""]
     reach = store.get("reach")
     if reach:
         lines += [

@@ -31,9 +31,9 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
         ["--part", "step", "--repeats", "2", "--batch", "8", "--steps", "4"],
         {"OMP_NUM_THREADS": "1"},
     ),
-    ("client_overhead", ["--passages", "600", "--concurrency", "64", "--rounds", "3"], {}),
+    ("client_overhead", ["--passages", "600", "--delay-passages", "200", "--concurrency", "64", "--rounds", "3"], {}),
     ("structured_output", ["--passages", "12", "--languages", "sw,hi"], {"OMP_NUM_THREADS": "1"}),
-    ("lowest_dependencies", [], {}),
+    ("lowest_dependencies", ["--python", "python3.10"], {}),
     (
         "fault_drills",
         ["--passages", "60", "--kills", "5", "--rounds", "3", "--baseline-commit", "ac1b52f"],
@@ -44,7 +44,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("langid_accuracy", [], {"OMP_NUM_THREADS": "1"}),
     (
         "filters_throughput",
-        ["--n", "100000", "--model-n", "500", "--baseline", "ef0f23d", "--repeats", "5"],
+        ["--n", "100000", "--model-n", "500", "--baseline", "d9bf26b", "--repeats", "3"],
         {"OMP_NUM_THREADS": "1"},
     ),
     ("small_llm_filters", [], {"OMP_NUM_THREADS": "1"}),

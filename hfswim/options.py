@@ -122,6 +122,12 @@ class CliField:
         return self.flags[0]
 
 
+def _is_model(annotation: Any) -> bool:
+    """Whether an annotation is a pydantic model class (a nested config section)."""
+    # get_origin: on Python 3.10 ``list[str]`` passes isinstance(..., type), then issubclass raises.
+    return isinstance(annotation, type) and get_origin(annotation) is None and issubclass(annotation, BaseModel)
+
+
 def _without_none(annotation: Any) -> tuple[Any, bool]:
     origin = get_origin(annotation)
     if origin in (Union, types.UnionType):
@@ -170,7 +176,7 @@ def cli_fields(model: type[BaseModel], exclude: Sequence[str] = ()) -> list[CliF
             continue
         cli = next((m for m in info.metadata if isinstance(m, Cli)), Cli())
         inner, _ = _without_none(info.annotation)
-        if isinstance(inner, type) and issubclass(inner, BaseModel):
+        if _is_model(inner):
             prefix = cli.prefix if cli.prefix is not None else name.replace("_", "-") + "-"
             for sub in cli_fields(inner):
                 flag = sub.flags[0] if sub.flags[0] != "--" + sub.name.replace("_", "-") else None
@@ -481,7 +487,7 @@ def _model_at(model: type[BaseModel], loc: Sequence[Any]) -> type[BaseModel] | N
     for part in loc:
         info = model.model_fields.get(str(part))
         inner = _without_none(info.annotation)[0] if info is not None else None
-        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+        if not _is_model(inner):
             return None
         model = inner
     return model

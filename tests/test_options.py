@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 import pytest
 import typer
@@ -39,12 +39,17 @@ def _command(name: str) -> Any:
 STAGE_COMMANDS = [name for name, command in _all_commands().items() if hasattr(command, "model")]
 
 
+def _is_model(annotation: Any) -> bool:
+    # get_origin: on Python 3.10 ``list[str]`` passes isinstance(..., type), then issubclass raises.
+    return isinstance(annotation, type) and get_origin(annotation) is None and issubclass(annotation, BaseModel)
+
+
 def _leaf_fields(model: type[BaseModel], prefix: str = "") -> set[str]:
     out = set()
     for name, info in model.model_fields.items():
         inner = info.annotation
         args = getattr(inner, "__args__", ())
-        nested = next((a for a in (inner, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        nested = next((a for a in (inner, *args) if _is_model(a)), None)
         out |= _leaf_fields(nested, f"{prefix}{name}__") if nested else {prefix + name}
     return out
 

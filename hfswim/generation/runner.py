@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -494,10 +495,18 @@ def _bind(client: LLMClient, endpoint: Endpoint, timeout: float | None = None):
     async def call(prompt: str, **kwargs: Any):
         if timeout is None:
             return await client.complete(prompt, **kwargs)
-        async with asyncio.timeout(timeout):
-            return await client.complete(prompt, **kwargs)
+        if _ASYNCIO_TIMEOUT:
+            async with asyncio.timeout(timeout):
+                return await client.complete(prompt, **kwargs)
+        return await asyncio.wait_for(client.complete(prompt, **kwargs), timeout)
 
     return call
+
+
+# asyncio.timeout (3.11+) bounds the request in its own task; on Python 3.10, which hfswim supports as the HF
+# stack does (transformers 5 requires >= 3.10), wait_for does the same at the cost of one more task per request.
+# Both raise a TimeoutError that backpressure.classify counts as a retryable timeout.
+_ASYNCIO_TIMEOUT = sys.version_info >= (3, 11)
 
 
 __all__ = ["EndpointError", "GenerationResult", "agenerate", "generate", "load_strategy", "merge_shards"]

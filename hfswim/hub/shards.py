@@ -40,6 +40,11 @@ from hfswim.hub.config import (
 )
 from hfswim.hub.layout import DATA_DIR, shard_name
 
+# Content-defined page boundaries (pyarrow >= 21) keep unchanged rows in byte-identical pages when a language is
+# rebuilt, so the Hub's Xet storage re-sends only what changed. Older pyarrow (hfswim allows >= 15) writes the
+# same rows with fixed page boundaries: the files read the same, a re-upload just deduplicates less.
+_CDC = {"use_content_defined_chunking": True} if int(pa.__version__.split(".")[0]) >= 21 else {}
+
 
 class ShardWriter:
     """Stream Arrow tables of one (config, split) into bounded Parquet shards, committed atomically."""
@@ -111,7 +116,7 @@ class ShardWriter:
 
     def _open_shard(self) -> None:
         path = self.staging / f"part-{len(self.shards):05d}.parquet"
-        self._writer = pq.ParquetWriter(path, self.schema, compression="zstd", use_content_defined_chunking=True)
+        self._writer = pq.ParquetWriter(path, self.schema, compression="zstd", **_CDC)
         self.shards.append(path)
         self._shard_rows = self._shard_bytes = 0
 

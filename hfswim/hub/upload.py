@@ -1,10 +1,18 @@
 """Push a local folder (a dataset or model repo) to the Hugging Face Hub, uploading only what changed.
 
-One library call does the transfer: :meth:`huggingface_hub.HfApi.upload_folder`. In huggingface_hub 2.x
-that call *is* the resumable one (``upload_large_folder`` is gone): with ``hf_xet`` installed it streams
-the files, splits a large folder into several commits, and re-running it after an interruption resumes
-(committed files are dropped as unchanged, uploaded chunks are deduplicated). So hfswim never needs
-its own retry loop or a second code path for big folders.
+One library call does the transfer: :meth:`huggingface_hub.HfApi.upload_folder`, with arguments that exist
+unchanged from huggingface_hub 1.0 (the declared floor; ``tests/hub`` binds every call against the installed
+``HfApi`` and passes at 1.0.0, see ``benchmarks/lowest_dependencies.py``). What the call does underneath
+depends on the version:
+
+* huggingface_hub 2.x with ``hf_xet`` (the default install): files are streamed, a large folder is split into
+  several commits, and re-running after an interruption resumes (``upload_large_folder`` is gone: this call
+  is the resumable one).
+* huggingface_hub 1.x: one commit. An interrupted push commits nothing, so the re-run sends the same change
+  list again; the LFS/Xet storage skips file contents it already received, and the commit itself is small
+  (a dataset build is tens of shards, far below the Hub's per-commit limits).
+
+Either way hfswim needs no retry loop or second code path for big folders.
 
 Before that call, :func:`push_folder` compares the local files with the remote tree
 (``list_repo_tree``: git blob sha1 for small files, LFS sha256 for large ones) and passes only the

@@ -378,10 +378,16 @@ class LoopbackLLM:
 
 
 class _FastHTTP(asyncio.Protocol):
-    """Minimal HTTP/1.1 keep-alive protocol for :func:`serve_fast`: Content-Length bodies, no chunking."""
+    """Minimal HTTP/1.1 keep-alive protocol for :func:`serve_fast`: Content-Length bodies, no chunking.
 
-    def __init__(self, kind: str, loads: Any, dumps: Any):
+    ``counts`` is shared by every connection of one server: completion requests answered so far (``GET /stats``
+    reads it, so a benchmark can tell retries from first attempts). With ``delay`` each answer is written that
+    many seconds after its request arrived (a fixed server latency; answers on one connection keep their order).
+    """
+
+    def __init__(self, kind: str, loads: Any, dumps: Any, counts: Counter, delay: float = 0.0):
         self.kind, self.loads, self.dumps = kind, loads, dumps
+        self.counts, self.delay = counts, delay
         self.buffer = b""
         self.transport: Any = None
 
@@ -407,15 +413,25 @@ class _FastHTTP(asyncio.Protocol):
             self.buffer = self.buffer[head_end + 4 + length :]
             method, path = head.split(b" ", 2)[:2]
             out.append(self._answer(method, path.split(b"?")[0], body))
-        if out:
+        if out and self.delay:
+            asyncio.get_running_loop().call_later(self.delay, self._write, out)
+        elif out:
+            self.transport.writelines(out)
+
+    def _write(self, out: list[bytes]) -> None:
+        if not self.transport.is_closing():
             self.transport.writelines(out)
 
     def _answer(self, method: bytes, path: bytes, body: bytes) -> bytes:
         status, payload = b"200 OK", None
         if method == b"POST" and path in (b"/generate", b"/") and self.kind == "tgi":
             payload = tgi_answer(self.loads(body))
+            self.counts["completions"] += 1
         elif method == b"POST" and path == b"/v1/chat/completions":
             payload = chat_answer(self.loads(body))
+            self.counts["completions"] += 1
+        elif path == b"/stats":
+            payload = dict(self.counts)
         elif path == b"/info" and self.kind == "tgi":
             payload = {"model_id": MODEL_ID, "max_concurrent_requests": 256, "version": "loopback-fast"}
         elif path == b"/v1/models":
@@ -431,16 +447,19 @@ class _FastHTTP(asyncio.Protocol):
         )  # fmt: skip
 
 
-def serve_fast(kind: str, host: str, port: int) -> None:
-    """Serve the loopback answers from a raw asyncio protocol (uvloop when installed): no faults, no counters.
+def serve_fast(kind: str, host: str, port: int, delay: float = 0.0) -> None:
+    """Serve the loopback answers from a raw asyncio protocol (uvloop when installed): no faults.
 
     The benchmark server: a fraction of aiohttp's per-request cost, so that on a shared 2-core machine the
-    client's own cost is what a client-overhead figure measures.
+    client's own cost is what a client-overhead figure measures. ``delay`` seconds of latency per answer stand
+    for a real server's generation time; ``GET /stats`` returns ``{"completions": N}``, the completion requests
+    answered so far.
     """
     try:
         from orjson import dumps, loads
     except ImportError:  # pragma: no cover
         loads, dumps = json.loads, lambda obj: json.dumps(obj).encode()
+    counts: Counter = Counter(completions=0)
     try:
         import uvloop
 
@@ -448,7 +467,7 @@ def serve_fast(kind: str, host: str, port: int) -> None:
     except ImportError:  # pragma: no cover
         loop = asyncio.new_event_loop()
     server = loop.run_until_complete(
-        loop.create_server(lambda: _FastHTTP(kind, loads, dumps), host, port, backlog=4096)
+        loop.create_server(lambda: _FastHTTP(kind, loads, dumps, counts, delay), host, port, backlog=4096)
     )
     try:
         loop.run_forever()
@@ -463,11 +482,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kind", choices=["tgi", "openai"], default="tgi")
     parser.add_argument("--max-concurrent-requests", type=int, default=256)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before every answer")
-    parser.add_argument("--fast", action="store_true", help="raw asyncio protocol server (no faults, no delay)")
+    parser.add_argument("--fast", action="store_true", help="raw asyncio protocol server (no faults; --delay applies)")
     args = parser.parse_args(argv)
     if args.fast:
         print(json.dumps({"url": f"http://{args.host}:{args.port}", "kind": args.kind}), flush=True)
-        serve_fast(args.kind, args.host, args.port)
+        serve_fast(args.kind, args.host, args.port, args.delay)
         return
     from aiohttp import web
 

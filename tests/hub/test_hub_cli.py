@@ -1,35 +1,15 @@
-"""`hfswim build-dataset` / `hfswim push-dataset` from the command line, and the modules' doctests."""
+"""`hfswim build-dataset` / `hfswim push-dataset` from the command line.
+
+The hub modules' docstring examples run as tests through pytest's ``--doctest-modules`` (pyproject.toml).
+"""
 
 from __future__ import annotations
 
-import doctest
-import importlib
-
 import datasets
 import huggingface_hub
-import pytest
 
 from hfswim.cli import main
 from tests.hub.conftest import SECRET_TOKEN, make_record
-
-HUB_MODULES = [
-    "hfswim.hub",
-    "hfswim.hub.layout",
-    "hfswim.hub.rows",
-    "hfswim.hub.shards",
-    "hfswim.hub.heldout",
-    "hfswim.hub.config",
-    "hfswim.hub.card",
-    "hfswim.hub.build",
-    "hfswim.hub.upload",
-    "hfswim.hub.push",
-]
-
-
-@pytest.mark.parametrize("module", HUB_MODULES)
-def test_docstring_examples_run(module):
-    failures, _ = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert failures == 0
 
 
 def test_build_dataset_command_picks_up_side_files(tmp_path, write_records, capsys):

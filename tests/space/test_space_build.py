@@ -132,17 +132,6 @@ def test_space_push_errors_are_one_line(tmp_path):
     assert done.returncode == 2 and "no Hugging Face token" in done.stderr
 
 
-def test_module_doctests():
-    import doctest
-
-    import hfswim.space.build
-    import hfswim.space.push
-
-    for module in (hfswim.space.build, hfswim.space.push):
-        result = doctest.testmod(module)
-        assert result.failed == 0 and result.attempted > 0, module.__name__
-
-
 def test_vendor_model_code_copies_the_hfswim_modules_a_model_names(tmp_path):
     """A model whose module class is hfswim code (as the USE port's is) gets that code beside app.py."""
     import subprocess
