@@ -4,8 +4,10 @@ from hfswim.errors import ConfigError
 from hfswim.languages import LANGUAGES, get_language, languages_in, parse_languages
 
 
-def test_registry_has_the_33_swim_ir_languages():
-    assert len(LANGUAGES) == 33
+def test_registry_has_the_33_swim_ir_languages_and_hfswims_extra_ones():
+    assert len([lang for lang in LANGUAGES.values() if lang.is_swim_ir]) == 33
+    assert [lang.code for lang in languages_in("extra")] == ["el", "ro", "vi"]
+    assert all(lang.is_monolingual and not lang.is_cross_lingual for lang in languages_in("extra"))
     assert [lang.code for lang in languages_in("xor")] == "ar bn de es fa fi fr hi id ja ko ru sw te th yo zh".split()
     assert sorted(lang.code for lang in languages_in("miracl")) == sorted(
         "ar bn de en es fa fi fr hi id ja ko ru sw te th yo zh".split()
@@ -36,7 +38,8 @@ def test_unspaced_scripts():
 
 
 def test_parse_settings_and_all():
-    assert len(parse_languages("all")) == 33
+    assert len(parse_languages("all")) == 33  # SWIM-IR's; the extra set is asked for by name
+    assert [lang.code for lang in parse_languages("extra,Greek")] == ["el", "ro", "vi"]
     assert {lang.code for lang in parse_languages("indic,en")} >= {"en", "ta"}
     with pytest.raises(ConfigError, match="empty"):
         parse_languages(" , ")
