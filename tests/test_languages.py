@@ -54,3 +54,21 @@ def test_cli_lists_every_stage_and_fails_in_one_line(capsys):
         assert command in out
     assert main(["languages", "--setting", "xx"]) == 2
     assert "Unknown setting 'xx'" in capsys.readouterr().err
+
+
+def test_cli_lists_the_extra_set_and_shows_a_greek_monolingual_prompt(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    listing = subprocess.run(
+        [sys.executable, "-m", "hfswim", "languages", "extra"], capture_output=True, text=True, check=False
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert "Greek" in listing.stdout and "Vietnamese" in listing.stdout and "Swahili" not in listing.stdout
+    passage = tmp_path / "p.json"
+    passage.write_text(json.dumps({"passage_id": "p1", "title": "Κρήτη", "text": "Η Κρήτη είναι νησί.", "lang": "el"}))
+    cmd = ["prompts", "show", "-s", "sap", "--setting", "monolingual", "-l", "el", "--passage-file", str(passage)]
+    shown = subprocess.run([sys.executable, "-m", "hfswim", *cmd], capture_output=True, text=True, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert "Query (Greek): Πώς επιβιώνει το μπαομπάμπ" in shown.stdout and "Η Κρήτη είναι νησί." in shown.stdout
