@@ -35,7 +35,6 @@ import time
 from pathlib import Path
 
 from benchmarks.quality import (
-    RECIPE,
     XQUAD_LANGUAGES,
     BM25Scorer,
     DenseScorer,
@@ -46,6 +45,11 @@ from benchmarks.quality import (
     split_articles,
     write_training_corpus,
 )
+from benchmarks.quality import _recipe as quality_recipe
+
+# The quality benchmark's recipe with single-language batches: a Greek query's in-batch negatives are then Greek
+# paragraphs (with mixed batches most are in another script, which teaches nothing about monolingual ranking).
+RECIPE = quality_recipe(batching="single-language", batch_size="16")
 
 CONFIG = Path(__file__).parent / "configs" / "monolingual_xquad.yaml"
 RESULTS = Path(__file__).parent / "results" / "monolingual_xquad.md"
@@ -151,6 +155,15 @@ def train(args, kept: Path, base: Path, log: Path) -> tuple[Path, float | None]:
 # ---------------------------------------------------------------------------------------------- evaluation
 
 
+def sample_questions(data: XQuAD, n: int, seed: int) -> None:
+    """Keep a seeded random ``n`` of the held-out questions (the same in every language: XQuAD is parallel)."""
+    import random
+
+    keep = set(random.Random(seed).sample(sorted(data.qrels), min(n, len(data.qrels))))
+    data.qrels = {q: r for q, r in data.qrels.items() if q in keep}
+    data.queries = {lang: {q: t for q, t in qs.items() if q in keep} for lang, qs in data.queries.items()}
+
+
 def evaluate(data: XQuAD, scorers: list, only: dict[str, list[str]] | None = None) -> dict:
     """{model: {"mono": {lang: per-query nDCG@10}, "xling": {lang: per-query}}}: every XQuAD language, or for a
     model in ``only`` its languages (the extended-but-untrained base differs from the base on those alone)."""
@@ -185,7 +198,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-generation", action="store_true", help="Use the generated runs that exist.")
     parser.add_argument("--baselines-only", action="store_true", help="Evaluate BM25, MiniLM and the base only.")
     parser.add_argument("--generate-only", action="store_true", help="Generate and filter; no training, no evaluation.")
-    parser.add_argument("--max-queries", type=int, default=None)
+    parser.add_argument(
+        "--max-queries", type=int, default=250, help="A seeded sample of the held-out questions (0: all 575)."
+    )
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -206,11 +221,14 @@ def main(argv: list[str] | None = None) -> None:
     from hfswim.encoders import default_encoder
     from hfswim.encoders.scripts import script_for_language
 
-    data = XQuAD(args.xquad, heldout_articles, args.max_queries)
+    data = XQuAD(args.xquad, heldout_articles)
+    if args.max_queries:
+        sample_questions(data, args.max_queries, args.seed)
+    emb = f"emb-q{len(data.qrels)}"  # query embeddings depend on the sample: one cache folder per size
     scorers = [
         BM25Scorer(data),
-        DenseScorer("MiniLM", minilm_path(), data, args.work / "emb-minilm"),
-        DenseScorer("base", str(default_encoder()), data, args.work / "emb-base"),
+        DenseScorer("MiniLM", minilm_path(), data, args.work / emb / "minilm"),
+        DenseScorer("base", str(default_encoder()), data, args.work / emb / "base"),
     ]
     run_dirs: dict[str, Path] = {}
     only: dict[str, list[str]] = {}
@@ -225,9 +243,9 @@ def main(argv: list[str] | None = None) -> None:
         model, budget["train_s"] = train(args, kept, base, log)
         budget["base_model"] = str(base)
         # A trained model's embeddings live beside it: retraining (deleting the folder) drops them too.
-        scorers.append(DenseScorer("trained", str(model), data, model.parent / "xquad-emb"))
+        scorers.append(DenseScorer("trained", str(model), data, model.parent / emb))
         if base != default_encoder():  # the new pieces before training: what the vocabulary alone does
-            scorers.append(DenseScorer("extended", str(base), data, base / "xquad-emb"))
+            scorers.append(DenseScorer("extended", str(base), data, base.parent / f"{emb}-{base.name}"))
             only["extended"] = sorted(lang for lang in langs if script_for_language(lang))
     results = evaluate(data, scorers, only)
     (args.work / "monolingual.json").write_text(
