@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
         base = extended_base(args, langs, kept)
         budget["extend_s"] = time.perf_counter() - start
         model, budget["train_s"] = train(args, kept, base, log)
-        budget["base_model"] = str(base)
+        budget["base_model"], budget["default_model"] = str(base), str(default_encoder())
         # A trained model's embeddings live beside it: retraining (deleting the folder) drops them too.
         scorers.append(DenseScorer("trained", str(model), data, model.parent / emb))
         if base != default_encoder():  # the new pieces before training: what the vocabulary alone does
@@ -305,6 +305,8 @@ def write_report(args, data: XQuAD, results: dict, run_dirs: dict[str, Path], bu
         f"{100 * bm25:.1f}, {100 * gap:.1f} points below: {'met' if gap <= 0.10 else 'not met'}.",
         "",
     ]
+    if "base_model" in budget and budget["base_model"] != budget.get("default_model"):
+        lines += _tokenization_lines(data, budget)
     lines += _relevance_lines(run_dirs)
     lines += _sample_lines(run_dirs)
     args.results.parent.mkdir(parents=True, exist_ok=True)
@@ -338,6 +340,31 @@ def _budget_lines(run_dirs: dict[str, Path], budget: dict) -> list[str]:
         *lines,
         "",
     ]
+
+
+def _tokenization_lines(data: XQuAD, budget: dict) -> list[str]:
+    """Pieces per word and ``<unk>`` share on XQuAD's 240 paragraphs per language, before/after the extension."""
+    from hfswim.encoders.module import UNK_ID, load_sentencepiece
+
+    folders = {"base": Path(budget["default_model"]), "extended": Path(budget["base_model"])}
+    sps = {name: load_sentencepiece(folder / "sentencepiece.model") for name, folder in folders.items()}
+    lines = [
+        f"**Tokenization** (XQuAD's 240 paragraphs per language; the extension added "
+        f"{sps['extended'].get_piece_size() - sps['base'].get_piece_size():,} pieces, learned from the training "
+        "half's paragraphs and the kept queries): pieces per word, share of `<unk>`",
+        "",
+        "| Lang | base | extended |",
+        "|:--|--:|--:|",
+    ]
+    for lang in XQUAD_LANGUAGES:
+        text = " ".join(data.corpus[lang].values())
+        cells = []
+        for sp in sps.values():
+            ids = sp.encode(text)
+            cells.append(f"{len(ids) / len(text.split()):.2f}, {100 * ids.count(UNK_ID) / len(ids):.1f}% unk")
+        if cells[0] != cells[1] or lang in OUTSIDE_USE:
+            lines.append(f"| {lang} | {cells[0]} | {cells[1]} |")
+    return [*lines, ""]
 
 
 def _relevance_lines(run_dirs: dict[str, Path]) -> list[str]:
