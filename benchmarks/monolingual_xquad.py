@@ -286,9 +286,13 @@ def write_report(args, data: XQuAD, results: dict, run_dirs: dict[str, Path], bu
             cells = [
                 f"{100 * _ndcg(results[m][setting][lang]):.1f}" if lang in results[m][setting] else "–" for m in models
             ]
-            delta = [paired_bootstrap(results["base"][setting][lang], results["trained"][setting][lang]).format()]
+            delta = (
+                [paired_bootstrap(results["base"][setting][lang], results["trained"][setting][lang]).format()]
+                if trained
+                else []
+            )
             star = "*" if lang in budget["languages"] else ""
-            lines.append(f"| {lang}{star} | " + " | ".join(cells + (delta if trained else [])) + " |")
+            lines.append(f"| {lang}{star} | " + " | ".join(cells + delta) + " |")
         for label, langs in (("mean, outside USE's 16", OUTSIDE_USE), ("mean, all", list(results["base"][setting]))):
             langs = [lang for lang in langs if lang in results["base"][setting]]
             means = {m: _mean(_ndcg(results[m][setting][lang]) for lang in langs) for m in models if m != "extended"}
