@@ -83,10 +83,26 @@ def generate(args, lang: str, log: Path) -> Path:
             "--set",
             f"generate.languages={lang}",
             "--set",
-            f"generate.max_passages={args.passages}",
+            f"generate.max_passages={passages_for(args.passages, lang)}",
             log=log,
         )
     return run_dir
+
+
+def passages_for(spec: str, lang: str) -> int:
+    """``--passages`` for one language: ``"24"``, or ``"24,ro=48"`` (a default and per-language counts)."""
+    default, per_lang = None, {}
+    for item in spec.split(","):
+        key, _, value = item.strip().rpartition("=")
+        if key:
+            per_lang[key] = int(value)
+        else:
+            default = int(value)
+    if lang in per_lang:
+        return per_lang[lang]
+    if default is None:
+        sys.exit(f"--passages {spec!r}: no count for {lang} (give a default, e.g. '24,ro=48')")
+    return default
 
 
 def merged_kept(args, run_dirs: dict[str, Path]) -> Path:
@@ -96,7 +112,8 @@ def merged_kept(args, run_dirs: dict[str, Path]) -> Path:
 
     tables = [pq.read_table(d / "filter" / "kept.parquet") for d in run_dirs.values()]
     table = pa.concat_tables(tables, promote_options="default")
-    out = args.work / "train" / ("kept-" + "-".join(run_dirs) + ".parquet")
+    counts = "-".join(f"{lang}{table.num_rows}" for lang, table in zip(run_dirs, tables, strict=True))
+    out = args.work / "train" / f"kept-{counts}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     if not out.is_file():
         pq.write_table(table, out.with_suffix(".tmp"))
@@ -133,7 +150,7 @@ def extended_base(args, langs: list[str], kept: Path) -> Path:
 
 
 def train(args, kept: Path, base: Path, log: Path) -> tuple[Path, float | None]:
-    model = args.work / "train" / "model"
+    model = args.work / "train" / f"model-{kept.stem.removeprefix('kept-')}"  # one model per training set
     if (model / "config_sentence_transformers.json").is_file():
         return model, None
     seconds = hfswim(
@@ -194,7 +211,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/mono"))
     parser.add_argument("--seed", type=int, default=17, help="Seed of the article split (the quality benchmark's).")
     parser.add_argument("--languages", default="el,vi,hi,ro", help="Languages to generate monolingual queries in.")
-    parser.add_argument("--passages", type=int, default=24, help="Training-half paragraphs per language to use.")
+    parser.add_argument(
+        "--passages", default="24", help="Training-half paragraphs per language: '24', or '24,ro=48' per language."
+    )
     parser.add_argument("--skip-generation", action="store_true", help="Use the generated runs that exist.")
     parser.add_argument("--baselines-only", action="store_true", help="Evaluate BM25, MiniLM and the base only.")
     parser.add_argument("--generate-only", action="store_true", help="Generate and filter; no training, no evaluation.")
@@ -243,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
         model, budget["train_s"] = train(args, kept, base, log)
         budget["base_model"], budget["default_model"] = str(base), str(default_encoder())
         # A trained model's embeddings live beside it: retraining (deleting the folder) drops them too.
-        scorers.append(DenseScorer("trained", str(model), data, model.parent / emb))
+        scorers.append(DenseScorer("trained", str(model), data, model.parent / f"{emb}-{model.name}"))
         if base != default_encoder():  # the new pieces before training: what the vocabulary alone does
             scorers.append(DenseScorer("extended", str(base), data, base.parent / f"{emb}-{base.name}"))
             only["extended"] = sorted(lang for lang in langs if script_for_language(lang))
