@@ -25,6 +25,7 @@ ORDER = [
     "small_llm_filters",
     "hub_build",
     "quality",
+    "monolingual_xquad",
     "train_xquad",
     "eval_xquad",
     "inpars_interpolation",

@@ -50,6 +50,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("small_llm_filters", [], {"OMP_NUM_THREADS": "1"}),
     ("hub_build", [], {"OMP_NUM_THREADS": "1"}),
     ("quality", [], {"OMP_NUM_THREADS": "2"}),
+    ("monolingual_xquad", ["--languages", "el,vi,hi,ro", "--passages", "24,ro=48"], {"OMP_NUM_THREADS": "2"}),
     ("train_xquad", ["--languages", "de", "--max-passages", "40", "--eval-languages", "de,es,en,ru,zh"], {}),
     ("eval_xquad", [], {}),
     ("inpars_interpolation", [], {"OMP_NUM_THREADS": "2"}),

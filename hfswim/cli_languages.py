@@ -1,4 +1,4 @@
-"""`hfswim languages`: list the 33 SWIM-IR languages."""
+"""`hfswim languages`: list the 33 SWIM-IR languages and the extra ones hfswim adds (el, ro, vi)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import typer
 
 
 def languages(
-    setting: str = typer.Argument(None, metavar="[SET]", help="Only one language set: xor, miracl or indic."),
+    setting: str = typer.Argument(None, metavar="[SET]", help="Only one language set: xor, miracl, indic or extra."),
     setting_option: str = typer.Option(None, "--setting", hidden=True),  # the former spelling
 ) -> None:
-    """List the 33 SWIM-IR languages: codes, names, script and the language sets (xor, miracl, indic) they are in.
+    """List the 33 SWIM-IR languages and hfswim's extra ones: codes, names, script and language sets (xor, miracl, indic, extra).
 
     A set's name works wherever hfswim takes languages: `hfswim generate --languages xor`.
     """

@@ -1,10 +1,15 @@
-"""The 33 SWIM-IR languages and the settings they belong to.
+"""The 33 SWIM-IR languages (and three more hfswim adds), with the settings they belong to.
 
 SWIM-IR (Thakur et al., NAACL 2024) synthesizes queries in three settings:
 
 * ``xor`` — cross-lingual, XOR-Retrieve languages: English passage, query in language L;
 * ``miracl`` — monolingual, MIRACL languages: passage and query both in L;
 * ``indic`` — cross-lingual, XTREME-UP Indic languages: English passage, query in L.
+
+hfswim adds one set of its own:
+
+* ``extra`` — monolingual, languages SWIM-IR does not cover but XQuAD evaluates (Greek, Romanian, Vietnamese):
+  passage and query both in L, with few-shot exemplars written for hfswim (``hfswim/prompts/exemplars``).
 
 Example::
 
@@ -25,9 +30,10 @@ from typing import Literal
 
 from hfswim.errors import ConfigError
 
-Setting = Literal["xor", "miracl", "indic"]
-SETTINGS: tuple[Setting, ...] = ("xor", "miracl", "indic")
+Setting = Literal["xor", "miracl", "indic", "extra"]
+SETTINGS: tuple[Setting, ...] = ("xor", "miracl", "indic", "extra")
 CROSS_LINGUAL_SETTINGS: tuple[Setting, ...] = ("xor", "indic")
+MONOLINGUAL_SETTINGS: tuple[Setting, ...] = ("miracl", "extra")
 
 # Scripts whose text has no spaces between words: length is counted in characters.
 UNSPACED_SCRIPTS = frozenset({"Hans", "Jpan", "Thai"})
@@ -35,7 +41,7 @@ UNSPACED_SCRIPTS = frozenset({"Hans", "Jpan", "Thai"})
 
 @dataclass(frozen=True)
 class Language:
-    """One SWIM-IR language.
+    """One language: a SWIM-IR language, or one hfswim adds (the ``extra`` set).
 
     Attributes:
         code: the code SWIM-IR uses: ISO 639-1 where one exists, else ISO 639-3.
@@ -66,10 +72,15 @@ class Language:
 
     @property
     def is_monolingual(self) -> bool:
-        return "miracl" in self.settings
+        return any(s in MONOLINGUAL_SETTINGS for s in self.settings)
+
+    @property
+    def is_swim_ir(self) -> bool:
+        """True for SWIM-IR's 33 languages (False for the ``extra`` set hfswim adds)."""
+        return "extra" not in self.settings
 
 
-_X, _M, _I = "xor", "miracl", "indic"
+_X, _M, _I, _E = "xor", "miracl", "indic", "extra"
 _ROWS: list[tuple[str, str | None, str, str, str, str, tuple[Setting, ...]]] = [
     ("ar", "ar", "ara", "Arabic", "العربية", "Arab", (_X, _M)),
     ("bn", "bn", "ben", "Bengali", "বাংলা", "Beng", (_X, _M)),
@@ -104,6 +115,10 @@ _ROWS: list[tuple[str, str | None, str, str, str, str, tuple[Setting, ...]]] = [
     ("sa", "sa", "san", "Sanskrit", "संस्कृतम्", "Deva", (_I,)),
     ("ta", "ta", "tam", "Tamil", "தமிழ்", "Taml", (_I,)),
     ("ur", "ur", "urd", "Urdu", "اردو", "Arab", (_I,)),
+    # Not in SWIM-IR: monolingual languages of XQuAD that hfswim writes exemplars for.
+    ("el", "el", "ell", "Greek", "Ελληνικά", "Grek", (_E,)),
+    ("ro", "ro", "ron", "Romanian", "Română", "Latn", (_E,)),
+    ("vi", "vi", "vie", "Vietnamese", "Tiếng Việt", "Latn", (_E,)),
 ]
 
 LANGUAGES: dict[str, Language] = {row[0]: Language(*row) for row in _ROWS}
@@ -130,7 +145,7 @@ def get_language(code_or_name: str) -> Language:
     suggestions = sorted({f"{_ALIASES[c]} ({LANGUAGES[_ALIASES[c]].english_name})" for c in close})
     hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
     raise ConfigError(
-        f"Unknown language {code_or_name!r}: not one of the 33 SWIM-IR languages.{hint} "
+        f"Unknown language {code_or_name!r}: not one of the 33 SWIM-IR languages or hfswim's extra ones (el, ro, vi).{hint} "
         f"Known codes: {' '.join(LANGUAGES)}."
     )
 
@@ -143,7 +158,7 @@ def languages_in(setting: Setting) -> list[Language]:
 
 
 def parse_languages(spec: str | list[str]) -> list[Language]:
-    """Parse a language list: codes/names, comma-separated, or a setting name.
+    """Parse a language list: codes/names, comma-separated, or a setting name (``all``: SWIM-IR's 33).
 
     >>> [lang.code for lang in parse_languages("sw,yo")]
     ['sw', 'yo']
@@ -157,8 +172,8 @@ def parse_languages(spec: str | list[str]) -> list[Language]:
     for item in (i.strip() for i in items):
         if not item:
             continue
-        if item.lower() == "all":
-            group = list(LANGUAGES.values())
+        if item.lower() == "all":  # SWIM-IR's 33; the extra set is asked for by name
+            group = [lang for lang in LANGUAGES.values() if lang.is_swim_ir]
         elif item.lower() in SETTINGS:
             group = languages_in(item.lower())  # type: ignore[arg-type]
         else:

@@ -1,16 +1,19 @@
-"""Add SentencePiece pieces and embedding rows for scripts the USE vocabulary lacks (the Indic scripts).
+"""Add SentencePiece pieces and embedding rows for scripts the USE vocabulary reads badly (Indic, Greek, Vietnamese).
 
 USE Multilingual v3's 128k pieces have nothing for Devanagari, Bengali, Tamil, Telugu, ...: every such word is
-``<unk>``, so no amount of fine-tuning can tell two Hindi passages apart. :func:`extend_vocabulary`:
+``<unk>``, so no amount of fine-tuning can tell two Hindi passages apart; Greek is read letter by letter, and most
+Vietnamese letters with two diacritics are ``<unk>`` (:mod:`hfswim.encoders.scripts` has the measurements).
+:func:`extend_vocabulary`, for each script asked for:
 
-1. learns a SentencePiece unigram model on text in those scripts (the corpus being used: passages, generated
-   queries), keeps its pieces made only of Indic letters (optionally after the word-start mark ``▁``), adds one
-   piece per letter of every block so that no Indic character is ever ``<unk>`` again;
-2. appends them to the original SentencePiece model *after* its 128k pieces (original ids and every non-Indic
-   segmentation unchanged: a new piece can only match Indic text);
+1. learns a SentencePiece unigram model on text in that script (the corpus being used: passages, generated
+   queries), keeps its pieces made only of the script's letters (optionally after the word-start mark ``▁``; for
+   Vietnamese, which shares the Latin alphabet, only pieces holding a letter the original reads as ``<unk>``),
+   and adds one piece per letter of the script so that none of them is ``<unk>`` again;
+2. appends them to the original SentencePiece model *after* its 128k pieces (original ids unchanged, and every
+   text the original could read outside the script segmented exactly as before);
 3. gives each new piece an embedding row: the mean of the original rows of its romanisation's pieces
-   (:func:`~hfswim.encoders.indic.romanize`; ``भारत`` starts near ``bhaarata``), or the ``<unk>`` row for a bare
-   sign; rows live in ``added_embeddings`` with a learning-rate multiplier (see :class:`USEncoder`);
+   (``भारत`` starts near ``bhaarata``, ``Πάνθερς`` near ``Panthers``), or the ``<unk>`` row for a bare sign; rows
+   live in ``added_embeddings`` with a learning-rate multiplier (see :class:`USEncoder`);
 4. saves the extended sentence-transformers model, to be fine-tuned with ``hfswim train --base-model``.
 
 Example (the extension is skipped as a test: it loads the default encoder and needs a Hindi corpus)::
@@ -18,6 +21,7 @@ Example (the extension is skipped as a test: it loads the default encoder and ne
     >>> from hfswim.encoders import default_encoder
     >>> from hfswim.encoders.extend import extend_vocabulary
     >>> extend_vocabulary(default_encoder(), hindi_passages, "runs/usem3-indic")  # doctest: +SKIP
+    >>> extend_vocabulary(default_encoder(), hi_el_vi_texts, "runs/usem3-x", scripts=("indic", "greek", "vietnamese"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,13 +29,13 @@ from __future__ import annotations
 import io
 import os
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import torch
 
-from hfswim.encoders.indic import indic_characters, is_indic, romanize
 from hfswim.encoders.module import UNK_ID, USEncoder, load_sentencepiece
+from hfswim.encoders.scripts import SCRIPTS, ExtensionScript
 from hfswim.errors import InputError
 
 WORD_START = "\u2581"
@@ -62,18 +66,32 @@ def append_pieces(model_proto: bytes, pieces: list[tuple[str, float]]) -> bytes:
     return bytes(out)
 
 
-def _is_indic_piece(piece: str) -> bool:
+def _is_script_piece(piece: str, script: ExtensionScript, unknown: frozenset[str]) -> bool:
+    """Made of the script's letters only, and (a non-exclusive script) holding one the original cannot read."""
     body = piece[1:] if piece.startswith(WORD_START) else piece
-    return bool(body) and all(is_indic(c) for c in body)
+    if not body or not all(script.is_letter(c) for c in body):
+        return False
+    return script.exclusive or any(c in unknown for c in body)
 
 
-def learn_pieces(texts: Iterable[str], vocab_size: int = 4000) -> list[tuple[str, float]]:
-    """SentencePiece unigram pieces (with log-probability scores) learned on the Indic text in ``texts``."""
+def unknown_characters(original, texts: Iterable[str]) -> frozenset[str]:
+    """The characters of ``texts`` that the original SentencePiece model turns into ``<unk>``."""
+    chars = {c for t in texts for c in t if not c.isspace()}
+    return frozenset(c for c in chars if UNK_ID in original.encode(c))
+
+
+def learn_pieces(
+    texts: Iterable[str],
+    vocab_size: int = 4000,
+    script: ExtensionScript = SCRIPTS["indic"],
+    unknown: frozenset[str] = frozenset(),
+) -> list[tuple[str, float]]:
+    """SentencePiece unigram pieces (with log-probability scores) learned on the text in ``script``."""
     import sentencepiece as spm
 
-    lines = [t for t in texts if any(is_indic(c) for c in t)]
+    lines = [t for t in texts if any(script.is_letter(c) and (script.exclusive or c in unknown) for c in t)]
     if not lines:
-        raise InputError("extend_vocabulary: none of the given texts is in an Indic script")
+        raise InputError(f"extend_vocabulary: none of the given texts is in the {_script_label(script)} script")
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(lines),
@@ -89,28 +107,44 @@ def learn_pieces(texts: Iterable[str], vocab_size: int = 4000) -> list[tuple[str
     return [
         (learned.id_to_piece(i), learned.get_score(i))
         for i in range(learned.get_piece_size())
-        if not (learned.is_control(i) or learned.is_unknown(i)) and _is_indic_piece(learned.id_to_piece(i))
+        if not (learned.is_control(i) or learned.is_unknown(i))
+        and _is_script_piece(learned.id_to_piece(i), script, unknown)
     ]
 
 
-def new_pieces(original, learned: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    """Learned pieces the original lacks, plus every Indic letter on its own (scored below the learned ones)."""
-    seen = {original.id_to_piece(i) for i in range(original.get_piece_size())}
+def _script_label(script: ExtensionScript) -> str:
+    return script.name.capitalize()
+
+
+def new_pieces(
+    original,
+    learned: list[tuple[str, float]],
+    script: ExtensionScript = SCRIPTS["indic"],
+    unknown: frozenset[str] = frozenset(),
+    seen: set[str] | None = None,
+) -> list[tuple[str, float]]:
+    """Learned pieces the original lacks, plus every letter of the script on its own (scored below the learned
+    ones; for a non-exclusive script only the letters the original cannot read)."""
+    seen = {original.id_to_piece(i) for i in range(original.get_piece_size())} if seen is None else seen
     out: list[tuple[str, float]] = []
     for piece, score in learned:
         if piece not in seen:
             out.append((piece, score))
             seen.add(piece)
     floor = min((s for _, s in out), default=0.0) - 2.0
-    for char in indic_characters():
-        if char not in seen:
-            out.append((char, floor))
-            seen.add(char)
+    for char in script.letters():
+        if char in seen or not (script.exclusive or UNK_ID in original.encode(char)):
+            continue
+        out.append((char, floor))
+        seen.add(char)
     return out
 
 
-def initial_rows(original, table: torch.Tensor, pieces: list[tuple[str, float]]) -> torch.Tensor:
+def initial_rows(
+    original, table: torch.Tensor, pieces: list[tuple[str, float]], romanize: Callable[[str], str] | None = None
+) -> torch.Tensor:
     """One row per new piece: the mean original row of its romanisation's pieces (``<unk>``'s row if none)."""
+    romanize = romanize or SCRIPTS["indic"].romanize
     rows = torch.empty((len(pieces), table.shape[1]), dtype=table.dtype)
     space = original.piece_to_id(WORD_START)
     for i, (piece, _) in enumerate(pieces):
@@ -126,8 +160,13 @@ def extend_vocabulary(
     output: str | os.PathLike,
     vocab_size: int = 4000,
     added_lr_scale: float = DEFAULT_ADDED_LR_SCALE,
+    scripts: Sequence[str] = ("indic",),
 ) -> Path:
-    """Save to ``output`` the model at ``model_path`` with Indic pieces learned from ``texts`` (see module doc).
+    """Save to ``output`` the model at ``model_path`` with pieces learned from ``texts`` (see module doc).
+
+    Args:
+        scripts: names in :data:`~hfswim.encoders.scripts.SCRIPTS` (``indic``, ``greek``, ``vietnamese``); one
+            SentencePiece model of up to ``vocab_size`` pieces is learned per script, on the texts written in it.
 
     Returns:
         ``output``, a sentence-transformers folder (same module, more pieces, original ids unchanged).
@@ -142,7 +181,19 @@ def extend_vocabulary(
     original = base.tokenizer
     if base.vocab_size != base.original_vocab_size:
         raise InputError(f"{model_path}: already extended ({base.vocab_size - base.original_vocab_size} added pieces)")
-    pieces = new_pieces(original, learn_pieces(texts, vocab_size))
+    unknown_names = [name for name in scripts if name not in SCRIPTS]
+    if unknown_names or not scripts:
+        raise InputError(f"extend_vocabulary: unknown script(s) {unknown_names}; expected some of {', '.join(SCRIPTS)}")
+    texts = list(texts)
+    unknown = unknown_characters(original, texts)
+    seen = {original.id_to_piece(i) for i in range(original.get_piece_size())}
+    pieces: list[tuple[str, float]] = []
+    romanizers: list[Callable[[str], str]] = []  # one per new piece: its script's romaniser
+    for name in dict.fromkeys(scripts):
+        script = SCRIPTS[name]
+        added = new_pieces(original, learn_pieces(texts, vocab_size, script, unknown), script, unknown, seen)
+        pieces += added
+        romanizers += [script.romanize] * len(added)
     proto = append_pieces(original.serialized_model_proto(), pieces)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
@@ -159,7 +210,11 @@ def extend_vocabulary(
     model = USEncoder(sp_model_path=str(sp_path), **config)
     state = base.state_dict()
     with torch.no_grad():
-        state["added_embeddings"] = initial_rows(original, state["embeddings.weight"], pieces) / added_lr_scale
+        rows = [
+            initial_rows(original, state["embeddings.weight"], [piece], romanize)
+            for piece, romanize in zip(pieces, romanizers, strict=True)
+        ]
+        state["added_embeddings"] = torch.cat(rows) / added_lr_scale
         model.load_state_dict(state)
     SentenceTransformer(modules=[model], device="cpu", similarity_fn_name="cosine").save(
         str(output), create_model_card=False

@@ -8,6 +8,8 @@ words, or characters for CJK/Thai, so limits mean the same in every script:
 * ``copied_from_passage`` — as InPars drops queries copied from the document: the query shares a run
   of ``copy_ngram`` or more consecutive tokens with the passage, or a run covering ``copy_ratio`` of
   the query. For cross-lingual rows the passage is English, so this mostly catches untranslated copies.
+  Vietnamese writes every syllable apart (a word is 1-3 space-separated syllables), so its run counts
+  :data:`TOKENS_PER_WORD` tokens per word: 12 syllables, not 8, is the long run there.
 * ``repeats_summary`` — a run covering ``summary_ratio`` of the query is copied from the summary
   (SAP's summary is a means, not the query).
 * ``summary_copies_passage`` — the summary reproduces ``summary_copy_ratio`` of the passage verbatim
@@ -30,6 +32,8 @@ from hfswim.text.langid import script_of
 from hfswim.text.normalize import TokenText, normalize_many, tokens
 
 _SCRIPTS_OF_LANGUAGES = frozenset(lang.script for lang in LANGUAGES.values())
+# Space-separated tokens per word where a word is written in several (Vietnamese: one syllable per token).
+TOKENS_PER_WORD: dict[str, float] = {"vi": 1.5}
 QUESTION_MARKS = ("?", "？", "؟", ";", "՞", "፧", "꛷", "⸮", ";")  # Latin/CJK/Arabic/Greek/Armenian/Ethiopic/...
 
 
@@ -135,7 +139,8 @@ class HeuristicsFilter(RowFilter):
             passage = self._passage(row, unspaced)
             # Rejected when the run reaches copy_ngram (~3 CJK characters per word) or, for a query of
             # copy_min_tokens or more, covers copy_ratio of it: one substring test for the shortest such run.
-            copied = self.copy_ngram * (3 if unspaced else 1)
+            per_word = 3 if unspaced else TOKENS_PER_WORD.get(row.get("query_lang") or "", 1)
+            copied = math.ceil(self.copy_ngram * per_word)
             if n >= self.copy_min_tokens:
                 copied = min(copied, math.ceil(self.copy_ratio * n))
             if passage.shares_run(q, copied):

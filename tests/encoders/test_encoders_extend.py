@@ -74,3 +74,61 @@ def test_refuses_text_without_indic_script_and_models_already_extended(tiny_usem
         extend_vocabulary(tiny_usem3, LATIN, tmp_path / "x")
     with pytest.raises(InputError, match="already extended"):
         extend_vocabulary(extended, HINDI, tmp_path / "y")
+
+
+def _sentences(words: str, n: int = 120, seed: int = 0) -> list[str]:
+    """Distinct sentences over a small vocabulary (SentencePiece learns whole words from them)."""
+    import random
+
+    rng, vocab = random.Random(seed), words.split()
+    return [" ".join(rng.sample(vocab, 8)) for _ in range(n)]
+
+
+GREEK = _sentences(
+    "Η Αθήνα είναι πρωτεύουσα της Ελλάδας και μεγαλύτερη πόλη χώρας ποταμός διασχίζει την έχει ένα μουσείο "
+    "ιστορία επιστήμης μουσικής στο σχολείο του βουνού"
+)
+VIETNAMESE = _sentences(
+    "Hà Nội là thủ đô của Việt Nam và thành phố lớn thứ hai đất nước con sông chảy qua có một bảo tàng "
+    "lịch sử khoa học âm nhạc trường trên núi"
+)
+
+
+def test_romanisations_of_the_added_scripts():
+    from hfswim.encoders.scripts import SCRIPTS, script_for_language
+
+    assert SCRIPTS["greek"].romanize("Αθήνα Πάνθερς") == "Athina Panthers"
+    assert SCRIPTS["vietnamese"].romanize("Đội thủ đô Hà Nội") == "Doi thu do Ha Noi"
+    assert script_for_language("hi").name == "indic" and script_for_language("el").name == "greek"
+    assert script_for_language("vi").name == "vietnamese" and script_for_language("ro") is None
+    assert "ộ" in SCRIPTS["vietnamese"].letters() and "ω" in SCRIPTS["greek"].letters()
+
+
+@pytest.fixture(scope="module")
+def extended_greek_vietnamese(tiny_usem3, tmp_path_factory):
+    texts = GREEK + VIETNAMESE + LATIN
+    out = tmp_path_factory.mktemp("ext") / "m"
+    return extend_vocabulary(tiny_usem3, texts, out, vocab_size=400, scripts=("greek", "vietnamese"))
+
+
+def test_greek_and_vietnamese_pieces_leave_readable_text_alone(tiny_usem3, extended_greek_vietnamese):
+    base, ext = load_sentence_transformer(tiny_usem3)[0], load_sentence_transformer(extended_greek_vietnamese)[0]
+    n = base.vocab_size
+    pieces = [ext.tokenizer.id_to_piece(i) for i in range(n, ext.vocab_size)]
+    # Vietnamese pieces all hold a letter the original could not read: plain Latin text keeps its segmentation.
+    unreadable = {c for p in pieces for c in p if 0 in base.tokenizer.encode(c)}
+    latin_only = [p for p in pieces if not any(c in unreadable for c in p)]
+    assert not latin_only, latin_only[:5]
+    assert ext.token_ids(LATIN) == base.token_ids(LATIN)
+    assert ext.token_ids(["the capital has a museum"]) == base.token_ids(["the capital has a museum"])
+    # Greek and Vietnamese words now have multi-letter pieces and no <unk>.
+    for text in (GREEK[0], VIETNAMESE[0]):
+        before, after = base.token_ids([text])[0], ext.token_ids([text])[0]
+        assert 0 in before and 0 not in after and len(after) < len(before)
+    assert len(ext.token_ids([GREEK[0]])[0]) < 0.6 * len(GREEK[0].replace(" ", ""))  # not letter by letter
+    assert any(len(p.lstrip("▁")) > 2 and all("α" <= c <= "ω" or c in "άέήίόύώ" for c in p.lstrip("▁")) for p in pieces)
+
+
+def test_unknown_script_is_refused(tiny_usem3, tmp_path):
+    with pytest.raises(InputError, match="unknown script"):
+        extend_vocabulary(tiny_usem3, GREEK, tmp_path / "x", scripts=("klingon",))

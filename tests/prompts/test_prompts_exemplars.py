@@ -14,7 +14,7 @@ from hfswim.prompts.exemplars import EXEMPLAR_DIR, available_languages, load_exe
 from hfswim.records import CROSS_LINGUAL, MONOLINGUAL
 from hfswim.text.langid import FASTTEXT_LANGUAGES, LINGUA_LANGUAGES, LanguageIdentifier, expected_scripts, script_of
 
-MIRACL = [lang.code for lang in languages_in("miracl")]
+MIRACL = [lang.code for lang in languages_in("miracl") + languages_in("extra")]  # the monolingual ones
 CROSS = [code for code in LANGUAGES if code != "en"]
 
 
