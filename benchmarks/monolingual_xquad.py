@@ -144,8 +144,8 @@ def extended_base(args, langs: list[str], kept: Path) -> Path:
             for d in read_jsonl(args.xquad / "beir" / lang / "corpus.jsonl")
             if article(d["_id"]) in train_articles
         ]
-    rows = pq.read_table(kept, columns=["query", "query_lang"]).to_pylist()
-    texts += [r["query"] for r in rows if r["query_lang"] in scripts]
+    rows = pq.read_table(kept, columns=["query", "query_language"]).to_pylist()
+    texts += [r["query"] for r in rows if r["query_language"] in scripts]
     return extend_vocabulary(default_encoder(), texts, out, scripts=tuple(dict.fromkeys(scripts.values())))
 
 

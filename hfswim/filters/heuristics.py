@@ -27,7 +27,7 @@ from typing import ClassVar
 from hfswim.filters.base import Rejection, Row, RowFilter
 from hfswim.filters.settings import NonNegativeInt, PositiveInt, Probability
 from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
-from hfswim.records import PASSAGE_LANGUAGE
+from hfswim.records import PASSAGE_LANGUAGE, QUERY_LANGUAGE
 from hfswim.text.langid import script_of
 from hfswim.text.normalize import TokenText, normalize_many, tokens
 
@@ -139,7 +139,7 @@ class HeuristicsFilter(RowFilter):
             passage = self._passage(row, unspaced)
             # Rejected when the run reaches copy_ngram (~3 CJK characters per word) or, for a query of
             # copy_min_tokens or more, covers copy_ratio of it: one substring test for the shortest such run.
-            per_word = 3 if unspaced else TOKENS_PER_WORD.get(row.get("query_lang") or "", 1)
+            per_word = 3 if unspaced else TOKENS_PER_WORD.get(row.get(QUERY_LANGUAGE) or "", 1)
             copied = math.ceil(self.copy_ngram * per_word)
             if n >= self.copy_min_tokens:
                 copied = min(copied, math.ceil(self.copy_ratio * n))

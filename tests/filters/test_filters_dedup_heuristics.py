@@ -227,13 +227,13 @@ def test_filters_heuristics_question_form_is_optional(row):
 def test_filters_heuristics_count_vietnamese_syllables_as_parts_of_words(row):
     # Vietnamese writes every syllable apart: 9 copied syllables are ~5 words (kept), 12 are ~8 words (rejected).
     passage = "Sau khi rời công ty của Edison, Tesla hợp tác với hai doanh nhân ở New York vào năm 1886."
-    mono = {"text": passage, "passage_lang": "vi", "setting": "monolingual", "summary": "Tesla và hai doanh nhân."}
+    mono = {"text": passage, "passage_language": "vi", "setting": "monolingual", "summary": "Tesla và hai doanh nhân."}
     short = row("Tesla hợp tác với hai doanh nhân ở đâu vậy?", lang="vi", record_id="short-run", **mono)
     long = row("Sau khi rời công ty của Edison, Tesla hợp tác với ai?", lang="vi", record_id="long-run", **mono)
     result = HeuristicsFilter().apply([short, long])
     assert [r["record_id"] for r in result.kept] == ["short-run"]
     assert {r["record_id"]: j.code for r, j in result.rejected} == {"long-run": "copied_from_passage"}
     # The same 9-token run in a language written word by word is a long copy.
-    en = {"text": "one two three four five six seven eight nine ten", "passage_lang": "en", "summary": "x y"}
+    en = {"text": "one two three four five six seven eight nine ten", "passage_language": "en", "summary": "x y"}
     as_words = row("one two three four five six seven eight nine?", lang="en", record_id="en", **en)
     assert HeuristicsFilter().apply([as_words]).rejected[0][1].code == "copied_from_passage"
