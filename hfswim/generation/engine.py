@@ -40,9 +40,10 @@ from typing import TYPE_CHECKING, Any
 from hfswim.errors import ConfigError
 from hfswim.generation.backpressure import EndpointPool, RequestFailed
 from hfswim.generation.endpoints import Completion, estimate_tokens, mean_logprob_of_span
+from hfswim.generation.extractive import EXTRACTIVE_SUMMARIZERS
 from hfswim.generation.progress import ProgressBar, RunStats
 from hfswim.generation.store import RecordStore
-from hfswim.prompts.parser import parse_json_output
+from hfswim.prompts.parser import parse_json_output, parse_summary_output
 from hfswim.records import MONOLINGUAL, GeneratedRecord, canonical_json, record_key
 from hfswim.redact import redact_obj
 
@@ -147,6 +148,7 @@ class GenerationEngine:
         self.query_fields = tuple(strategy.query_fields)
         self.max_new_tokens = int(self.params["max_new_tokens"])
         self.summary_max_new_tokens = int(self.params.get("summary_max_new_tokens") or self.max_new_tokens)
+        self.summarize = EXTRACTIVE_SUMMARIZERS.get(self.params.get("summary_source", "llm"))  # None: the LLM
         self.empty_retries = config.empty_retries
         # Cross-lingual: selected languages a passage is written in get no query for it (counted to tell the user).
         self.own_language_skipped: Counter[str] = Counter()
@@ -296,6 +298,8 @@ class GenerationEngine:
         if stored is not None:
             self.stats.summaries_reused += 1
             return stored
+        if self.summarize is not None:
+            return self._extractive_summary(sid, passage)
         completion = await self._request(
             self.strategy.summary_prompt(passage), self.summary_max_new_tokens, SUMMARY_FIELDS
         )
@@ -312,6 +316,25 @@ class GenerationEngine:
             "raw_output": completion.text,
             "prompt_tokens": completion.prompt_tokens,
             "completion_tokens": completion.completion_tokens,
+            "template_hash": self.strategy.template_hash,
+            "model": self.model_name,
+            "params": self.params_json,
+            "created_at": time.time(),
+        }
+        self.store.add_summary(summary)
+        return summary
+
+    def _extractive_summary(self, sid: str, passage: dict[str, Any]) -> dict[str, Any]:
+        """The summary picked from the passage's sentences (``summary_source: lead|centroid``): no request."""
+        parsed = parse_summary_output(self.summarize(passage["text"]))
+        summary = {
+            "summary_id": sid,
+            "passage_id": passage["passage_id"],
+            "summary": parsed.summary,
+            "parse_status": parsed.status,
+            "raw_output": parsed.summary,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
             "template_hash": self.strategy.template_hash,
             "model": self.model_name,
             "params": self.params_json,
