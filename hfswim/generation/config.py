@@ -91,11 +91,12 @@ class GenerateConfig(PromptOptions):
     summary_max_new_tokens: int | None = Field(
         default=None, ge=1, description="Token limit of sap's summary step (default: max_new_tokens)."
     )
-    summary_source: Literal["llm", "lead", "centroid"] = Field(
+    summary_source: Literal["llm", "llm-first-sentence", "lead", "centroid"] = Field(
         default="llm",
-        description="Where sap's summary comes from: llm (the model writes it, as in SWIM-IR), or an extractive "
-        "summary without the model: lead (the first sentences) or centroid (the sentence closest to the whole "
-        "passage by TF-IDF). lead/centroid skip the summary request (the costliest step on a small CPU model).",
+        description="Where sap's summary comes from: llm (the model writes it, as in SWIM-IR), llm-first-sentence "
+        "(the model's summary stops at its first sentence's end), or an extractive summary without the model: lead "
+        "(the first sentences) or centroid (the sentence closest to the whole passage by TF-IDF), which skip the "
+        "summary request (the costliest step on a small CPU model).",
     )
     temperature: float = Field(default=0.0, ge=0.0, description="Sampling temperature; 0 = greedy.")
     top_p: float | None = Field(default=None, gt=0.0, le=1.0, description="Nucleus sampling (with temperature > 0).")

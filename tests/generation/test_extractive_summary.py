@@ -12,6 +12,7 @@ import pytest
 import hfswim.testing.loopback as lb
 from hfswim.generation import GenerateConfig, generate
 from hfswim.generation.extractive import centroid_summary, lead_summary, split_sentences
+from hfswim.testing.loopback import LoopbackLLM
 from tests.generation.conftest import make_passages
 
 
@@ -70,3 +71,31 @@ def test_extractive_summary_needs_sap(tmp_path):
     )  # fmt: skip
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert "summary_source" in out.stderr and "sap" in out.stderr
+
+
+@pytest.mark.parametrize("kind", ["tgi", "openai"])  # TGI keeps the stop string, OpenAI-style servers drop it
+def test_llm_first_sentence_summary_stops_at_the_first_sentence(kind, tmp_path, write_passages):
+    passages = write_passages(make_passages(2))
+    summary_stops: list[list[str] | None] = []
+    original = lb.fake_completion
+
+    def recording(prompt, max_new_tokens, stop):
+        if prompt.rstrip().endswith("Summary:"):
+            summary_stops.append(stop)
+            return " Topic one is long. It has a second sentence.", [" Topic", " one", " is", " long.", " It"]
+        return original(prompt, max_new_tokens, stop)
+
+    lb.fake_completion = recording
+    try:
+        with LoopbackLLM(kind=kind) as server:
+            config = GenerateConfig(
+                passages=str(passages), output_dir=str(tmp_path / "out"), endpoints=[server.url],
+                languages="sw,de", summary_source="llm-first-sentence", progress=False,
+            )  # fmt: skip
+            result = generate(config)
+    finally:
+        lb.fake_completion = original
+    assert summary_stops == [["\n", ". "], ["\n", ". "]]
+    rows = pq.read_table(result.parquet_path).to_pylist()
+    assert len(rows) == 4 and {r["summary"] for r in rows} == {"Topic one is long."}
+    assert result.manifest["tokens"]["by_step"]["summary"]["requests"] == 2
