@@ -235,12 +235,12 @@ def part_demo(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
     import yaml
 
-    from hfswim.corpus import CorpusConfig, demo_corpus_path
+    from hfswim.corpus import CorpusConfig
     from hfswim.corpus import write_passages as sample
     from hfswim.generation import GenerateConfig, generate
 
     demo = yaml.safe_load((ROOT / "hfswim" / "configs" / "demo.yaml").read_text(encoding="utf-8"))
-    corpus = {**demo["corpus"], "source": str(demo_corpus_path())}
+    corpus = dict(demo["corpus"])  # the packaged corpus the demo names (source: xquad-demo)
     passages = work / "demo-passages.parquet"
     sample(CorpusConfig(**corpus), passages)
     section = {k: v for k, v in demo["generate"].items() if k not in ("embedded_server",)}
@@ -625,10 +625,10 @@ def _render_paths(p: dict[str, Any]) -> list[str]:
     for s in p.get("samples", [])[:3]:
         lines.append(f"- `{s['key'][0]}` {s['key'][1]}: today {s['old']!r} / new {s['new']!r}")
     for path, samples in (p.get("extractive_samples") or {}).items():
-        lines += ["", f"The same passages, LLM summary vs `summary_source: {path.split('-', 1)[1]}` (the query differs "
-                  "because the summary it is asked from differs):", ""]  # fmt: skip
+        source = path.split("-", 1)[1]
+        lines += ["", f"Queries of the same passages asked from the LLM's summary vs from the `{source}` summary:", ""]
         for s in samples[:3]:
-            lines.append(f"- `{s['key'][0]}` {s['key'][1]}: LLM summary {s['new']!r} / extractive {s['other']!r}")
+            lines.append(f"- `{s['key'][0]}` {s['key'][1]}: LLM's summary {s['new']!r} / {source} {s['other']!r}")
     lines.append("")
     return lines
 
