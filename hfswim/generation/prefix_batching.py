@@ -10,7 +10,9 @@ row.
 
 Rows of different lengths share one left-padded cache (each row's tokens are contiguous and end at the last
 slot; padding slots are masked), the layout ``generate`` uses for a padded batch, so sliding-window layers see
-exactly the tokens they would see alone. Greedy outputs equal ``model.generate`` on each prompt alone.
+exactly the tokens they would see alone. With cascade attention (the default,
+:mod:`hfswim.generation.cascade_attention`) that cache holds only each row's suffix and a decode step reads each
+shared prefix once from its entry. Greedy outputs equal ``model.generate`` on each prompt alone.
 
 Example::
 
