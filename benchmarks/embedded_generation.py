@@ -553,7 +553,9 @@ PATH_NAMES = {"old": "today: transformers serve", "new": "new: hfswim server"}
 def _path_name(path: str) -> str:
     if path in PATH_NAMES:
         return PATH_NAMES[path]
-    return f"new + `summary_source: {path.split('-', 1)[1]}` (no LLM summary)"
+    source = path.split("-", 1)[1]
+    how = "the LLM's summary cut at its first sentence" if source.startswith("llm") else "no LLM summary"
+    return f"new + `summary_source: {source}` ({how})"
 
 
 def _render_paths(p: dict[str, Any]) -> list[str]:
@@ -667,8 +669,9 @@ def _render_demo(d: dict[str, Any]) -> list[str]:
             f"; with `summary_source: {path.split('-', 1)[1]}`: **{medians[path] / medians['old']:.2f}**"
             for path in paths[2:]
         )
-        + ". Both include starting their server (for hfswim's: imports, tokenizer, model, the int8 copy of the "
-        "output layer, a 2-second calibration).",
+        + ". Every run includes starting its server (for hfswim's: imports, tokenizer, model, the int8 copy of the "
+        "output layer, a 2-second calibration). One run per path at a load of 9-13 on 2 cores: the ratios carry "
+        "the load's drift between runs (start and end load per run in the table).",
         "",
     ]
     return lines
