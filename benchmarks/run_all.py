@@ -21,11 +21,31 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ),
     (
         "embedded_generation",
-        ["--part", "paths", "--passages", "40", "--rounds", "2", "--old-per-round", "3"],
+        [
+            "--part",
+            "paths",
+            "--passages",
+            "40",
+            "--rounds",
+            "2",
+            "--old-per-round",
+            "3",
+            "--summary-sources",
+            "lead,centroid",
+        ],
         {"OMP_NUM_THREADS": "1"},
     ),
     ("embedded_generation", ["--part", "exemplars", "--passages", "16"], {"OMP_NUM_THREADS": "1"}),
-    ("embedded_generation", ["--part", "demo", "--repeats", "1"], {"OMP_NUM_THREADS": "1"}),
+    (
+        "embedded_generation",
+        ["--part", "demo", "--repeats", "1", "--summary-sources", "lead"],
+        {"OMP_NUM_THREADS": "1"},
+    ),
+    (
+        "embedded_generation",
+        ["--part", "cascade", "--passages", "8", "--batch", "16", "--repeats", "2"],
+        {"OMP_NUM_THREADS": "1"},
+    ),
     (
         "embedded_generation",
         ["--part", "step", "--repeats", "2", "--batch", "8", "--steps", "4"],

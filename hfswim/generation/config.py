@@ -91,6 +91,13 @@ class GenerateConfig(PromptOptions):
     summary_max_new_tokens: int | None = Field(
         default=None, ge=1, description="Token limit of sap's summary step (default: max_new_tokens)."
     )
+    summary_source: Literal["llm", "llm-first-sentence", "lead", "centroid"] = Field(
+        default="llm",
+        description="Where sap's summary comes from: llm (the model writes it, as in SWIM-IR), llm-first-sentence "
+        "(the model's summary stops at its first sentence's end), or an extractive summary without the model: lead "
+        "(the first sentences) or centroid (the sentence closest to the whole passage by TF-IDF), which skip the "
+        "summary request (the costliest step on a small CPU model).",
+    )
     temperature: float = Field(default=0.0, ge=0.0, description="Sampling temperature; 0 = greedy.")
     top_p: float | None = Field(default=None, gt=0.0, le=1.0, description="Nucleus sampling (with temperature > 0).")
     seed: int | None = Field(0, description="Sampling seed sent to the server.")
@@ -159,6 +166,8 @@ class GenerateConfig(PromptOptions):
                 raise ValueError(f"provider {self.provider!r} needs model: a Hub model id (ORG/MODEL)")
         if self.api_key_env is not None and not self.endpoints:
             raise ValueError("api_key_env: a key is for a hosted API; pass its base URL with --endpoint")
+        if self.summary_source != "llm" and self.strategy != "sap":
+            raise ValueError(f"summary_source {self.summary_source!r} is for strategy 'sap' (its summary step)")
         if self.strategy == "promptagator" and not self.examples:
             raise ValueError("strategy 'promptagator' needs examples: a JSONL file of (passage, query) pairs")
         return self
@@ -176,6 +185,8 @@ class GenerateConfig(PromptOptions):
             params["top_p"] = self.top_p
         if self.summary_max_new_tokens is not None:
             params["summary_max_new_tokens"] = self.summary_max_new_tokens
+        if self.summary_source != "llm":  # only when set: records made with the LLM keep their keys
+            params["summary_source"] = self.summary_source
         return params
 
 

@@ -26,6 +26,7 @@ Example (with a strategy and pool built by :func:`hfswim.generation.generate`)::
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import os
@@ -40,9 +41,10 @@ from typing import TYPE_CHECKING, Any
 from hfswim.errors import ConfigError
 from hfswim.generation.backpressure import EndpointPool, RequestFailed
 from hfswim.generation.endpoints import Completion, estimate_tokens, mean_logprob_of_span
+from hfswim.generation.extractive import EXTRACTIVE_SUMMARIZERS
 from hfswim.generation.progress import ProgressBar, RunStats
 from hfswim.generation.store import RecordStore
-from hfswim.prompts.parser import parse_json_output
+from hfswim.prompts.parser import parse_json_output, parse_summary_output
 from hfswim.records import (
     MONOLINGUAL,
     QUERY_LANGUAGE,
@@ -60,6 +62,9 @@ if TYPE_CHECKING:
     from hfswim.prompts.strategies import PromptStrategy
 
 SUMMARY_FIELDS = ("summary",)
+# summary_source "llm-first-sentence": the summary ends at its first sentence's period or at the line's end (the
+# summary is one line): a complete sentence, shorter than one cut at the token limit.
+FIRST_SENTENCE_STOP = ("\n", ". ")
 SUMMARY_LANG = "_summary"  # the "language" slot of a summary's key: summaries are per passage
 EMPTY_ANSWER = "empty_answer"  # retry kind: HTTP 200 with nothing usable in it
 _NOT_TEXT = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
@@ -155,6 +160,8 @@ class GenerationEngine:
         self.query_fields = tuple(strategy.query_fields)
         self.max_new_tokens = int(self.params["max_new_tokens"])
         self.summary_max_new_tokens = int(self.params.get("summary_max_new_tokens") or self.max_new_tokens)
+        self.summary_source = self.params.get("summary_source", "llm")
+        self.summarize = EXTRACTIVE_SUMMARIZERS.get(self.summary_source)  # None: the LLM writes it
         self.empty_retries = config.empty_retries
         # Cross-lingual: selected languages a passage is written in get no query for it (counted to tell the user).
         self.own_language_skipped: Counter[str] = Counter()
@@ -277,7 +284,9 @@ class GenerationEngine:
                 return
         await asyncio.gather(*(self._query(passage, lang, rid, summary) for lang, rid in todo))
 
-    async def _request(self, prompt: str, max_new_tokens: int, json_fields: tuple[str, ...]) -> Completion:
+    async def _request(
+        self, prompt: str, max_new_tokens: int, json_fields: tuple[str, ...], stop: tuple[str, ...] | None = None
+    ) -> Completion:
         """One completion; an empty or garbled answer (HTTP 200 all the same) is asked again, a bounded number
         of times: a server hiccup deserves a retry, but a model that answers nothing to this prompt would
         answer nothing forever, so after ``empty_retries`` the answer is stored (rejected as ``empty`` or
@@ -289,7 +298,7 @@ class GenerationEngine:
                 temperature=float(self.params.get("temperature", 0.0)),
                 top_p=self.params.get("top_p"),
                 seed=self.params.get("seed"),
-                stop=list(self.strategy.stop),
+                stop=list(stop if stop is not None else self.strategy.stop),
                 json_fields=json_fields,
             )
             if not unusable_answer(completion.text):
@@ -304,9 +313,17 @@ class GenerationEngine:
         if stored is not None:
             self.stats.summaries_reused += 1
             return stored
-        completion = await self._request(
-            self.strategy.summary_prompt(passage), self.summary_max_new_tokens, SUMMARY_FIELDS
-        )
+        if self.summarize is not None:
+            return self._extractive_summary(sid, passage)
+        if self.summary_source == "llm-first-sentence":  # text mode: a sentence stop would cut a JSON answer
+            completion = await self._request(
+                self.strategy.summary_prompt(passage), self.summary_max_new_tokens, (), stop=FIRST_SENTENCE_STOP
+            )
+            completion = _end_sentence(completion)
+        else:
+            completion = await self._request(
+                self.strategy.summary_prompt(passage), self.summary_max_new_tokens, SUMMARY_FIELDS
+            )
         parsed = self._parse(completion, SUMMARY_FIELDS) or self.strategy.parse_summary(completion.text)
         self.stats.add_tokens(
             "summary", prompt=completion.prompt_tokens, completion=completion.completion_tokens,
@@ -320,6 +337,25 @@ class GenerationEngine:
             "raw_output": completion.text,
             "prompt_tokens": completion.prompt_tokens,
             "completion_tokens": completion.completion_tokens,
+            "template_hash": self.strategy.template_hash,
+            "model": self.model_name,
+            "params": self.params_json,
+            "created_at": time.time(),
+        }
+        self.store.add_summary(summary)
+        return summary
+
+    def _extractive_summary(self, sid: str, passage: Passage) -> dict[str, Any]:
+        """The summary picked from the passage's sentences (``summary_source: lead|centroid``): no request."""
+        parsed = parse_summary_output(self.summarize(passage.text))
+        summary = {
+            "summary_id": sid,
+            "passage_id": passage.passage_id,
+            "summary": parsed.summary,
+            "parse_status": parsed.status,
+            "raw_output": parsed.summary,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
             "template_hash": self.strategy.template_hash,
             "model": self.model_name,
             "params": self.params_json,
@@ -427,6 +463,15 @@ class GenerationEngine:
             fh.write(json.dumps(redact_obj(line), ensure_ascii=False) + "\n")
         if self.progress is not None:
             self.progress.update(self.stats, retries=sum(self.pool.counters.retries.values()))
+
+
+def _end_sentence(completion: Completion) -> Completion:
+    """Put back the period that the ". " stop took (the client cuts stop strings off; TGI says "stop_sequence",
+    OpenAI-style servers "stop"). A summary cut by the token limit is left as it is."""
+    text = completion.text.rstrip()
+    if completion.finish_reason != "length" and text and text[-1] not in ".!?。":
+        return dataclasses.replace(completion, text=text + ".")
+    return completion
 
 
 def check_strategy_languages(strategy: PromptStrategy, languages: list[str], monolingual: bool) -> None:

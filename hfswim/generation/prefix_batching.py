@@ -10,7 +10,9 @@ row.
 
 Rows of different lengths share one left-padded cache (each row's tokens are contiguous and end at the last
 slot; padding slots are masked), the layout ``generate`` uses for a padded batch, so sliding-window layers see
-exactly the tokens they would see alone. Greedy outputs equal ``model.generate`` on each prompt alone.
+exactly the tokens they would see alone. With cascade attention (the default,
+:mod:`hfswim.generation.cascade_attention`) that cache holds only each row's suffix and a decode step reads each
+shared prefix once from its entry. Greedy outputs equal ``model.generate`` on each prompt alone.
 
 Example::
 
@@ -39,6 +41,7 @@ from typing import Any
 
 import torch
 
+from hfswim.generation import cascade_attention
 from hfswim.generation.kv_headroom import add_headroom
 from hfswim.generation.shortlist_head import ShortlistHead
 
@@ -122,6 +125,7 @@ class _Row:
     future: Future
     cached_tokens: int
     position: int  # position id of the next token fed to the model
+    prefix: _PrefixEntry | None = None  # cascade attention: the shared prefix this row's suffix follows
     generated: list[int] = field(default_factory=list)
     logprobs: list[tuple[str, float]] = field(default_factory=list)
     generator: torch.Generator | None = None
@@ -142,6 +146,9 @@ class PrefixCachingGenerator:
         use_prefix_cache: False computes every prompt in full (the reference for equality tests).
         shortlist_head: greedy tokens from an int8 shortlist of the output layer rescored in float
             (:mod:`hfswim.generation.shortlist_head`); False computes the full float output layer every step.
+        cascade: decode with :mod:`hfswim.generation.cascade_attention` (the batch cache holds the rows'
+            suffixes, each shared prefix is read once per step); False copies each row's prefix into the batch
+            cache. Needs the prefix cache and a supported model (else off).
     """
 
     def __init__(
@@ -155,6 +162,7 @@ class PrefixCachingGenerator:
         history: int = 64,
         use_prefix_cache: bool = True,
         shortlist_head: bool = True,
+        cascade: bool = True,
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -173,6 +181,7 @@ class PrefixCachingGenerator:
         self._device = next(model.parameters()).device
         self._head = ShortlistHead.for_model(model) if shortlist_head else None
         self._base = model.base_model if self._head is not None else None
+        self.cascade = bool(cascade and use_prefix_cache and cascade_attention.enable(model))
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> PrefixCachingGenerator:
@@ -264,11 +273,13 @@ class PrefixCachingGenerator:
         else:
             row_cache, start = DynamicCache(config=self.model.config), 0
         last = self._forward(ids[start:], start, row_cache)
+        if self.cascade:  # the batch cache keeps the suffix; the prefix stays in its entry
+            row_cache = _suffix_only(row_cache, len(ids) - start)
         reused = start - computed_now  # the part of the prefix that earlier requests paid for
         self.stats.prompt_tokens += len(ids)
         self.stats.prompt_tokens_reused += reused
         self.stats.prompt_tokens_computed += len(ids) - start
-        row = _Row(request=request, future=future, cached_tokens=reused, position=len(ids))
+        row = _Row(request=request, future=future, cached_tokens=reused, position=len(ids), prefix=entry)
         if request.temperature > 0:
             row.generator = torch.Generator(device="cpu")
             row.generator.manual_seed(request.seed if request.seed is not None else int(time.time_ns()))
@@ -383,15 +394,32 @@ class PrefixCachingGenerator:
         positions = torch.tensor([[row.position] for row in rows], device=self._device)
         attention_mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
         started = time.perf_counter()
-        last = self._run(
-            input_ids=input_ids, attention_mask=attention_mask, position_ids=positions, cache=cache, use_cache=True
-        )
+        if self.cascade:
+            step = cascade_attention.CascadeStep(positions[:, 0], attention_mask.bool(), self._groups(rows))
+            extra = {"attention_mask": None, cascade_attention.STEP_KWARG: step}
+        else:
+            extra = {"attention_mask": attention_mask}
+        last = self._run(input_ids=input_ids, position_ids=positions, cache=cache, use_cache=True, **extra)
         for row in rows:
             row.position += 1
         self._pick(rows, last)
         self.stats.decode_s += time.perf_counter() - started
         self.stats.decode_steps += 1
         self.stats.batch_rows_total += len(rows)
+
+    def _groups(self, rows: list[_Row]) -> list[cascade_attention.PrefixGroup]:
+        """The rows of each shared prefix, for cascade attention."""
+        members: dict[int, list[int]] = {}
+        for i, row in enumerate(rows):
+            if row.prefix is not None:
+                members.setdefault(id(row.prefix), []).append(i)
+        groups = []
+        for index in members.values():
+            entry = rows[index[0]].prefix
+            whole = len(index) == len(rows)
+            tensor = None if whole else torch.tensor(index, device=self._device)
+            groups.append(cascade_attention.PrefixGroup(cache=entry.cache, length=len(entry.ids), index=tensor))
+        return groups
 
     def _choose(self, row: _Row, logits: torch.Tensor | None = None, token: int | None = None) -> None:
         """Take ``token`` (greedy, chosen by the shortlist head) or pick one from ``logits`` as next token of
@@ -554,6 +582,24 @@ def _trim_left(cache: Any, n: int) -> None:
         else:
             layer.keys = layer.keys[..., n:, :]
             layer.values = layer.values[..., n:, :]
+
+
+def _suffix_only(cache: Any, length: int) -> Any:
+    """A cache of full-attention layers holding the last ``length`` tokens of ``cache`` (a row's suffix after
+    its prefix). Sliding-window layers that no longer hold the oldest of them get zeros there: those tokens are
+    outside the window of every later token, and cascade attention masks them by position."""
+    from transformers import DynamicCache
+
+    suffix = DynamicCache()
+    for i, layer in enumerate(cache.layers):
+        keys, values = layer.keys, layer.values
+        have = keys.shape[-2]
+        if have >= length:
+            keys, values = keys[..., have - length :, :], values[..., have - length :, :]
+        else:
+            keys, values = _zero_pad(keys, length - have), _zero_pad(values, length - have)
+        suffix.update(keys.contiguous(), values.contiguous(), i)
+    return suffix
 
 
 def _merge(rows: list[_Row], cache: Any, mask: torch.Tensor | None, row: _Row, row_cache: Any):

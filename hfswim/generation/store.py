@@ -115,7 +115,8 @@ class StoreTally:
             self._tokens("query", record.prompt_tokens, record.completion_tokens)
 
     def add_summary(self, row: dict[str, Any]) -> None:
-        self._tokens("summary", row.get("prompt_tokens"), row.get("completion_tokens"))
+        if row.get("prompt_tokens") or row.get("completion_tokens"):  # an extractive summary made no request
+            self._tokens("summary", row.get("prompt_tokens"), row.get("completion_tokens"))
 
     def _tokens(self, step: str, prompt: int | None, completion: int | None) -> None:
         self.requests[step] += 1

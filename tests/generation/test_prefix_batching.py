@@ -84,11 +84,11 @@ def _reference(model, ids: list[int], max_new_tokens: int) -> list[int]:
 
 
 @pytest.mark.parametrize(
-    ("build", "shortlist_head"),
-    [(_gemma, True), (_llama, True), (_gemma, False)],
-    ids=["gemma3-sliding", "llama", "gemma3-full-output-layer"],
+    ("build", "shortlist_head", "cascade"),
+    [(_gemma, True, True), (_llama, True, True), (_gemma, False, True), (_gemma, True, False)],
+    ids=["gemma3-sliding", "llama", "gemma3-full-output-layer", "gemma3-prefix-copied-per-row"],
 )
-def test_greedy_with_prefix_cache_and_batching_equals_generate_alone(tokenizer, build, shortlist_head):
+def test_greedy_with_prefix_cache_and_batching_equals_generate_alone(tokenizer, build, shortlist_head, cascade):
     torch.manual_seed(0)
     model = build(tokenizer).eval()
     model.generation_config.eos_token_id = None  # run every row to max_new_tokens: longest comparison
@@ -100,9 +100,10 @@ def test_greedy_with_prefix_cache_and_batching_equals_generate_alone(tokenizer, 
     max_new = [12, 5, 20, 9, 16]  # rows leave the batch at different steps
     expected = [_reference(model, p, n) for p, n in zip(prompts, max_new, strict=True)]
     with PrefixCachingGenerator(
-        model, tokenizer, max_batch=3, min_prefix_tokens=8, shortlist_head=shortlist_head
+        model, tokenizer, max_batch=3, min_prefix_tokens=8, shortlist_head=shortlist_head, cascade=cascade
     ) as gen:
         assert (gen._head is not None) == shortlist_head
+        assert gen.cascade == cascade  # cascade attention: each shared prefix read once per decode step
         # the first prompt primes the history; the rest reuse the shared prefix, decoded 3 at a time
         first = gen.generate([GenerationRequest(prompts[0], max_new_tokens=max_new[0])])
         rest = gen.generate(
@@ -176,3 +177,23 @@ def test_shared_prefix_is_cut_at_a_line_start_so_one_entry_serves_every_passage(
         assert gen.stats.prefixes_computed == 1
     shared = len(_prompt_ids(tokenizer, ""))
     assert [r.cached_tokens for r in results] == [0, shared, shared]
+
+
+def test_cascade_attention_with_rows_of_several_prefixes_and_none_equals_generate_alone(tokenizer):
+    """Rows of two templates (two cached prefixes) and a short prompt without one, decoded in one batch."""
+    torch.manual_seed(1)
+    model = _gemma(tokenizer).eval()
+    model.generation_config.eos_token_id = None
+    other = SHARED.replace("Swahili", "German").replace("river", "stream")
+    prompts = [_prompt_ids(tokenizer, s) for s in SUFFIXES[:3]]
+    prompts += [tokenizer(tokenizer.bos_token + other + s, add_special_tokens=False)["input_ids"] for s in SUFFIXES[3:]]
+    prompts.append(tokenizer(tokenizer.bos_token + "Short.", add_special_tokens=False)["input_ids"])
+    max_new = [7, 3, 11, 9, 5, 6]
+    expected = [_reference(model, p, n) for p, n in zip(prompts, max_new, strict=True)]
+    with PrefixCachingGenerator(model, tokenizer, max_batch=6, min_prefix_tokens=8) as gen:
+        assert gen.cascade
+        gen.generate([GenerationRequest(prompts[0], max_new_tokens=1), GenerationRequest(prompts[3], max_new_tokens=1)])
+        order = [0, 3, 5, 1, 4, 2]  # interleaved templates: the groups are index subsets of the batch
+        results = gen.generate([GenerationRequest(prompts[i], max_new_tokens=max_new[i]) for i in order])
+    assert [r.token_ids for r in results] == [expected[i] for i in order]
+    assert sum(r.cached_tokens > 0 for r in results) == 5
