@@ -39,6 +39,7 @@ from pathlib import Path
 XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
 GENERATED = ["de", "es", "ru", "zh", "ar", "hi"]
 CONFIG = Path(__file__).parent / "configs" / "quality.yaml"
+PARALLEL_CONFIG = Path(__file__).parent / "configs" / "quality_parallel.yaml"
 RESULTS = Path(__file__).parent / "results" / "quality.md"
 BASE_FILTERS = "parse,langid,dedup,heuristics,exemplar-copy,repetition"
 # SWIM-IR's human evaluation of its synthetic queries (Thakur et al. 2024, Table 4 / Appendix): share judged in
@@ -245,22 +246,40 @@ def _recipe(**changes: str) -> list[str]:
 
 
 def variants() -> dict[str, dict]:
-    """name -> filter set + `hfswim train` options: the ablation rows (filters) and the recipe rows."""
+    """name -> filter set + `hfswim train` options: the ablation rows (filters) and the recipe rows.
+
+    Optional keys: ``extend`` (learn pieces for that language's script first), ``parallel`` (languages whose
+    monolingual queries on their own XQuAD paragraphs are added, paired with the parallel English paragraph),
+    ``paragraphs`` (languages whose training-half paragraphs are added as queries for their English paragraph:
+    parallel text, no LLM; a diagnostic row, not hfswim-generated data).
+    """
+    rt = "base+roundtrip"
     return {
         "full": {"filters": None, "train": None},  # `hfswim run` with the config: base filters + roundtrip
         "filters: parse only": {"filters": "parse", "train": RECIPE},
         "filters: base (no roundtrip)": {"filters": "base", "train": RECIPE},
+        "filters: base+roundtrip": {"filters": rt, "train": RECIPE},
         "filters: base+roundtrip+upr": {"filters": "base+roundtrip+upr", "train": RECIPE},
-        "recipe: lr 2e-5": {"filters": "base+roundtrip", "train": _recipe(lr="2e-5")},
-        "recipe: 1 epoch": {"filters": "base+roundtrip", "train": _recipe(epochs="1")},
+        "recipe: lr 2e-5": {"filters": rt, "train": _recipe(lr="2e-5")},
+        "recipe: lr 3e-4": {"filters": rt, "train": _recipe(lr="3e-4")},
+        "recipe: 1 epoch": {"filters": rt, "train": _recipe(epochs="1")},
+        "recipe: batch 16": {"filters": rt, "train": _recipe(batch_size="16")},
         "recipe: single-language batches": {
-            "filters": "base+roundtrip",
+            "filters": rt,
             "train": _recipe(batching="single-language", batch_size="16"),
         },
-        "recipe: 1 mined hard negative": {"filters": "base+roundtrip", "train": _recipe(hard_negatives="1")},
+        "recipe: 1 mined hard negative": {"filters": rt, "train": _recipe(hard_negatives="1")},
         # USE has no Indic pieces: Hindi queries are <unk>. Extend the vocabulary from Hindi text of the training
         # half (its paragraphs, the monolingual corpus, and the generated Hindi queries) before training.
-        "recipe: + Indic pieces": {"filters": "base+roundtrip", "train": RECIPE, "extend": "hi"},
+        "recipe: + Indic pieces": {"filters": rt, "train": RECIPE, "extend": "hi"},
+        "recipe: + Indic pieces, lr 3e-4": {"filters": rt, "train": _recipe(lr="3e-4"), "extend": "hi"},
+        "data: + parallel hi (Indic pieces)": {"filters": rt, "train": RECIPE, "extend": "hi", "parallel": ["hi"]},
+        "diagnostic: + hi paragraphs as queries (no LLM; Indic pieces)": {
+            "filters": rt,
+            "train": RECIPE,
+            "extend": "hi",
+            "paragraphs": ["hi"],
+        },
     }
 
 
@@ -268,6 +287,75 @@ def _slug(name: str) -> str:
     import re
 
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def parallel_run(args, lang: str) -> Path:
+    """Monolingual queries in ``lang`` for the training half's ``lang`` paragraphs (quality_parallel.yaml);
+    returns the kept records. Generation is cached (resumed) in the run folder like the main run."""
+    out = args.work / f"parallel-{lang}"
+    kept = out / "filter" / "kept.parquet"
+    if args.skip_pipeline and kept.is_file():
+        return kept
+    hfswim(
+        "run", str(PARALLEL_CONFIG), "-o", str(out),
+        "--set", f"corpus.source={args.work / 'xquad-train' / f'{lang}.jsonl'}",
+        "--set", f"corpus.default_lang={lang}",
+        "--set", f"generate.languages={lang}",
+        "--set", f"generate.max_passages={args.parallel_passages}",
+        log=args.work / "quality.log",
+    )  # fmt: skip
+    return kept
+
+
+def paragraph_pairs(args, lang: str) -> Path:
+    """The training half's ``lang`` paragraphs as rows (query = the paragraph, same doc id): paired with the
+    parallel English paragraph by ``--parallel-passages``. Parallel text only, no LLM: the diagnostic row."""
+    out = args.work / "data" / f"paragraphs-{lang}.parquet"
+    if not out.is_file():
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rows = read_jsonl(args.work / "xquad-train" / f"{lang}.jsonl")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(
+            pa.table(
+                {
+                    "doc_id": [r["_id"] for r in rows],
+                    "title": [""] * len(rows),
+                    "text": [r["text"] for r in rows],
+                    "query": [r["text"] for r in rows],
+                    "query_lang": [lang] * len(rows),
+                }
+            ),
+            out,
+        )
+    return out
+
+
+def variant_source(args, spec: dict, kept: Path, name: str) -> tuple[Path, list[str]]:
+    """The training source of a variant (the filtered records, plus the parallel data it adds) and the extra
+    `hfswim train` options it needs."""
+    extra = [parallel_run(args, lang) for lang in spec.get("parallel", [])]
+    extra += [paragraph_pairs(args, lang) for lang in spec.get("paragraphs", [])]
+    if not extra:
+        return kept, []
+    folder = args.work / "data" / _slug(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, file in enumerate([kept, *extra]):
+        link = folder / f"part-{i}.parquet"
+        if not link.exists():
+            import pyarrow.parquet as pq
+
+            # One schema for all parts: the columns training reads (the record files differ in filter columns).
+            table = pq.read_table(file)
+            keep = [
+                c
+                for c in ("doc_id", "title", "text", "query", "query_lang", "reject_filter")
+                if c in table.column_names
+            ]
+            pq.write_table(table.select(keep), link)
+    # Cross-lingual rows map to their own English paragraph: the swap changes only the parallel rows.
+    return folder, ["--parallel-passages", str(args.work / "xquad-train" / "en.jsonl")]
 
 
 def run_variant(args, name: str, spec: dict, generated: Path, log: Path) -> tuple[Path, dict]:
@@ -278,18 +366,20 @@ def run_variant(args, name: str, spec: dict, generated: Path, log: Path) -> tupl
         timing["filter_s"] = hfswim(
             "filter", str(generated), "-o", str(filter_dir), "--filters", FILTER_SETS[spec["filters"]], log=log
         )
+    source, options = variant_source(args, spec, kept, name)
     model = args.work / "variants" / _slug(name) / "model"
     base: list[str] = []
     if spec.get("extend"):
-        base = ["--base-model", str(extend_base(args, spec["extend"], kept, model.parent / "base"))]
+        base = ["--base-model", str(extend_base(args, spec["extend"], source, model.parent / "base"))]
     if not (model / "config_sentence_transformers.json").is_file():
         timing["train_s"] = hfswim(
-            "train", str(kept), "-o", str(model), *base, *spec["train"], "--eval-split", "0", "--quiet", log=log
-        )
+            "train", str(source), "-o", str(model), *base, *spec["train"], *options, "--eval-split", "0", "--quiet",
+            log=log,
+        )  # fmt: skip
     return model, timing
 
 
-def extend_base(args, lang: str, kept: Path, out: Path) -> Path:
+def extend_base(args, lang: str, source: Path, out: Path) -> Path:
     """The default encoder with pieces learned from ``lang`` text of the training half (never a question)."""
     import pyarrow.parquet as pq
 
@@ -304,8 +394,11 @@ def extend_base(args, lang: str, kept: Path, out: Path) -> Path:
         for d in read_jsonl(args.xquad / "beir" / lang / "corpus.jsonl")
         if article(d["_id"]) in train_articles
     ]
-    rows = pq.read_table(kept, columns=["query", "query_lang"]).to_pylist()
-    queries = [r["query"] for r in rows if r["query_lang"] == lang]
+    files = sorted(source.glob("*.parquet")) if source.is_dir() else [source]
+    queries = []
+    for file in files:
+        rows = pq.read_table(file, columns=["query", "query_lang"]).to_pylist()
+        queries += [r["query"] for r in rows if r["query_lang"] == lang]
     return extend_vocabulary(default_encoder(), paragraphs + queries, out)
 
 
@@ -318,6 +411,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", default=None, help="Variant names separated by ';' (default: all).")
     parser.add_argument("--skip-pipeline", action="store_true", help="Do not run `hfswim run` (evaluate what exists).")
     parser.add_argument("--max-queries", type=int, default=None)
+    parser.add_argument(
+        "--parallel-passages", type=int, default=60, help="Training-half paragraphs per language for parallel data."
+    )
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
