@@ -258,12 +258,11 @@ def variants() -> dict[str, dict]:
         "full": {"filters": None, "train": None},  # `hfswim run` with the config: base filters + roundtrip
         "filters: parse only": {"filters": "parse", "train": RECIPE},
         "filters: base (no roundtrip)": {"filters": "base", "train": RECIPE},
-        "filters: base+roundtrip": {"filters": rt, "train": RECIPE},
         "filters: base+roundtrip+upr": {"filters": "base+roundtrip+upr", "train": RECIPE},
         "recipe: lr 2e-5": {"filters": rt, "train": _recipe(lr="2e-5")},
         "recipe: lr 3e-4": {"filters": rt, "train": _recipe(lr="3e-4")},
         "recipe: 1 epoch": {"filters": rt, "train": _recipe(epochs="1")},
-        "recipe: batch 16": {"filters": rt, "train": _recipe(batch_size="16")},
+        "recipe: frozen embedding table": {"filters": rt, "train": [*RECIPE, "--freeze-embeddings"]},
         "recipe: single-language batches": {
             "filters": rt,
             "train": _recipe(batching="single-language", batch_size="16"),
@@ -376,7 +375,24 @@ def run_variant(args, name: str, spec: dict, generated: Path, log: Path) -> tupl
             "train", str(source), "-o", str(model), *base, *spec["train"], *options, "--eval-split", "0", "--quiet",
             log=log,
         )  # fmt: skip
+        load = os.getloadavg()[0]
+        (model.parent / "timing.json").write_text(json.dumps({**timing, "load": load}), encoding="utf-8")
     return model, timing
+
+
+def training_facts(model_dir: str) -> dict:
+    """Pairs, steps, training minutes and the machine's load for a trained model folder (what exists)."""
+    folder = Path(model_dir)
+    facts: dict = {}
+    info = folder / "hfswim_training.json"
+    if info.is_file():
+        saved = json.loads(info.read_text())
+        facts.update(pairs=saved.get("num_train_pairs"), steps=saved.get("global_step"))
+    timing = folder.parent / "timing.json"
+    if timing.is_file():
+        t = json.loads(timing.read_text())
+        facts.update(train_min=t.get("train_s", 0) / 60, load=t.get("load"))
+    return facts
 
 
 def extend_base(args, lang: str, source: Path, out: Path) -> Path:
@@ -454,7 +470,7 @@ def main(argv: list[str] | None = None) -> None:
     # A trained model's embeddings live beside it: retraining (deleting the folder) drops them too.
     scorers += [DenseScorer(name, path, data, Path(path).parent / "xquad-emb") for name, path in models.items()]
     results = evaluate_models(data, scorers, full={"BM25", "base", "full"})
-    report(args, data, results, summary, budget, timings, run_dir)
+    report(args, data, results, summary, budget, timings, run_dir, models)
 
 
 def _mean(values) -> float:
@@ -466,7 +482,7 @@ def _ndcg(per_query: dict[str, float]) -> float:
     return _mean(per_query.values())
 
 
-def report(args, data, results, summary, budget, timings, run_dir: Path) -> None:
+def report(args, data, results, summary, budget, timings, run_dir: Path, models: dict[str, str]) -> None:
     from hfswim.evaluation.paired import paired_bootstrap
 
     base = results["base"]
@@ -509,7 +525,7 @@ def report(args, data, results, summary, budget, timings, run_dir: Path) -> None
             bm = _mean(_ndcg(results["BM25"][setting][lang]) for lang in langs)
             lines.append(f"| **{label}** | {100 * bm:.1f} | {100 * b:.1f} | {100 * a:.1f} | {100 * (a - b):+.1f} |")
         lines.append("")
-    lines += _ablation_lines(results, trained)
+    lines += _ablation_lines(results, trained, models)
     lines += _goal_lines(results, main_model)
     lines += _relevance_lines(args, run_dir)
     args.results.parent.mkdir(parents=True, exist_ok=True)
@@ -521,25 +537,27 @@ def report(args, data, results, summary, budget, timings, run_dir: Path) -> None
     print("\n".join(lines))
 
 
-def _ablation_lines(results: dict, trained: list[str]) -> list[str]:
+def _ablation_lines(results: dict, trained: list[str], models: dict[str, str]) -> list[str]:
     from hfswim.evaluation.paired import paired_bootstrap
 
     base = results["base"]
     lines = [
         "**Variants (filters and recipe), cross-lingual Δ over the base on the generated languages; en and hi "
-        "monolingual**",
+        "monolingual** (pairs and steps trained; training minutes at the 1-minute load average shown)",
         "",
-        "| Variant | "
+        "| Variant | pairs | steps | train min (load) | "
         + " | ".join(f"{lang}-en" for lang in GENERATED)
         + " | mean Δ | worst Δ | en mono Δ | hi mono Δ |",
-        "|:--|" + "--:|" * (len(GENERATED) + 4),
+        "|:--|--:|--:|--:|" + "--:|" * (len(GENERATED) + 4),
     ]
     for name in trained:
+        facts = training_facts(models.get(name, ""))
+        minutes = f"{facts['train_min']:.1f} ({facts['load']:.0f})" if "train_min" in facts else "–"
         deltas = [paired_bootstrap(base["xling"][lang], results[name]["xling"][lang]) for lang in GENERATED]
         en = paired_bootstrap(base["mono"]["en"], results[name]["mono"]["en"])
         hi = paired_bootstrap(base["mono"]["hi"], results[name]["mono"]["hi"])
         lines.append(
-            f"| {name} | "
+            f"| {name} | {facts.get('pairs', '–')} | {facts.get('steps', '–')} | {minutes} | "
             + " | ".join(d.format() for d in deltas)
             + f" | {100 * _mean(d.delta for d in deltas):+.1f} | {100 * min(d.delta for d in deltas):+.1f} "
             f"| {en.format()} | {hi.format()} |"
