@@ -68,7 +68,7 @@ def write_training_corpus(xquad: Path, train_articles: set[str], out: Path, lang
     """The training half's paragraphs in ``lang`` as JSONL (the corpus ``hfswim run`` samples)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = [d for d in read_jsonl(xquad / "beir" / lang / "corpus.jsonl") if article(d["_id"]) in train_articles]
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")  # two benchmark processes may write it at once
     with open(tmp, "w", encoding="utf-8") as fh:
         for d in rows:
             record = {"_id": d["_id"], "title": d.get("title") or "", "text": d["text"], "lang": lang}
@@ -150,8 +150,9 @@ class DenseScorer:
                 encode = self.model.encode_query if side == "queries" else self.model.encode_document
                 emb = encode([texts[i] for i in ids], batch_size=64, normalize_embeddings=True)
                 self.cache.mkdir(parents=True, exist_ok=True)
-                np.save(file.with_suffix(".tmp.npy"), emb)
-                file.with_suffix(".tmp.npy").replace(file)
+                tmp = file.with_suffix(f".{os.getpid()}.tmp.npy")
+                np.save(tmp, emb)
+                tmp.replace(file)
             self._emb[key] = (ids, emb)
         return self._emb[key]
 
