@@ -268,6 +268,8 @@ def variants() -> dict[str, dict]:
             "filters": rt,
             "train": _recipe(batching="single-language", batch_size="16"),
         },
+        # The control for single-language batches: the same batch size (and about as many steps), mixed languages.
+        "recipe: batch 16 (mixed)": {"filters": rt, "train": _recipe(batch_size="16")},
         "recipe: 1 mined hard negative": {"filters": rt, "train": _recipe(hard_negatives="1")},
         # USE has no Indic pieces: Hindi queries are <unk>. Extend the vocabulary from Hindi text of the training
         # half (its paragraphs, the monolingual corpus, and the generated Hindi queries) before training.
