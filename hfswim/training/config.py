@@ -58,6 +58,12 @@ class TrainConfig(BaseModel):
     )  # fmt: skip
     split: str = Field("train", description="Dataset split to train on.")
     max_samples_per_language: int | None = Field(None, ge=1, description="Cap pairs per language.")
+    parallel_passages: str | None = Field(
+        None,
+        description="A passages file (JSONL/Parquet: _id or doc_id, title, text) parallel to the data's corpus: "
+        "each pair's positive becomes the passage with the same document id (monolingual queries on a parallel "
+        "corpus become cross-lingual pairs); rows without one are dropped.",
+    )
 
     # Batching: SWIM-X trains with in-batch negatives at batch 4096.
     batch_size: int = Field(32, ge=2, description="Per-device batch size = in-batch negatives + 1.")
@@ -112,6 +118,11 @@ class TrainConfig(BaseModel):
     max_steps: int = Field(-1, description="Stop after N optimizer steps (overrides --epochs when > 0).")
     learning_rate: Annotated[float, Cli(aliases=("--lr",))] = Field(
         2e-5, gt=0, description="Peak learning rate (SWIM-X: 1e-3 for mT5 at batch 4096)."
+    )
+    freeze_embeddings: bool = Field(
+        False,
+        description="Keep the base model's token-embedding table fixed (most of a small multilingual encoder's "
+        "weights; little data overfits it); pieces added by vocabulary extension still train.",
     )
     warmup_ratio: float = Field(0.1, ge=0.0, le=1.0, description="Linear warmup, as a fraction of the steps.")
     weight_decay: float = Field(0.01, ge=0.0, description="AdamW weight decay.")

@@ -95,11 +95,13 @@ def load_pairs(
     split: str = "train",
     max_samples_per_language: int | None = None,
     seed: int = 42,
+    parallel_passages: str | Path | None = None,
 ) -> Dataset:
     """Load ``source`` as ``(anchor, positive, lang)`` pairs.
 
     ``languages`` selects configs of a dataset with one config per language (``sw``, ``sw-mono``, ...),
-    or filters the ``lang`` column of a single-table source.
+    or filters the ``lang`` column of a single-table source. ``parallel_passages`` (a passages file) replaces
+    each row's passage by the one with the same document id (:mod:`hfswim.training.parallel`).
 
     Raises:
         InputError: no such path, or a required column is missing (named, with the columns found).
@@ -109,6 +111,19 @@ def load_pairs(
 
     wanted = parse_language_list(languages)
     raw = list(_load_raw(str(source), wanted, split))
+    if parallel_passages is not None:
+        from hfswim.training.parallel import load_parallel_passages, swap_positives
+
+        passages = load_parallel_passages(parallel_passages)
+        swapped = []
+        for ds, origin, config in raw:
+            ds, dropped = swap_positives(ds, passages, origin)
+            if dropped:
+                logger.warning(
+                    "%s: %d rows have no parallel passage in %s (dropped)", origin, dropped, parallel_passages
+                )
+            swapped.append((ds, origin, config))
+        raw = swapped
     parts = [_normalise(ds, origin, config) for ds, origin, config in raw]
     if not parts:
         raise InputError(f"{source}: no {split!r} rows to train on (a dataset of held-out configs only?).")

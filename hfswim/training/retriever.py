@@ -83,7 +83,14 @@ AUTO_HELDOUT_FRACTION = 0.02
 
 def prepare_data(config: TrainConfig, model: SentenceTransformer | None = None) -> PreparedData:
     """Load, hold out, and (given a model) mine negatives: everything before the trainer."""
-    pairs = load_pairs(config.dataset, config.languages, config.split, config.max_samples_per_language, config.seed)
+    pairs = load_pairs(
+        config.dataset,
+        config.languages,
+        config.split,
+        config.max_samples_per_language,
+        config.seed,
+        parallel_passages=config.parallel_passages,
+    )
     heldout: list[HeldOut] = []
     heldout_pairs = None
     mode, fraction = config.eval_split, config.eval_fraction
@@ -332,6 +339,8 @@ def build_trainer(config: TrainConfig):
         query_prompt=config.query_prompt,
         passage_prompt=config.passage_prompt,
     )
+    if config.freeze_embeddings:
+        freeze_token_embeddings(model)
     data = prepare_data(config, model)
     train = data.train
     if config.batching == "mixed" and config.sampling == "uniform":
@@ -351,6 +360,22 @@ def build_trainer(config: TrainConfig):
         )
     _loss_in_progress_bar(trainer)
     return model, trainer, data
+
+
+def freeze_token_embeddings(model: Any) -> int:
+    """Stop gradients to the first module's token-embedding table (USE port: ``embeddings``; transformers
+    encoders: ``get_input_embeddings()``); returns the number of frozen weights."""
+    import torch
+
+    first = model[0]
+    inner = getattr(first, "auto_model", first)
+    table = (
+        inner.get_input_embeddings() if hasattr(inner, "get_input_embeddings") else getattr(inner, "embeddings", None)
+    )
+    if not isinstance(getattr(table, "weight", None), torch.nn.Parameter):
+        raise ConfigError(f"--freeze-embeddings: no token-embedding table found in {type(inner).__name__}.")
+    table.weight.requires_grad_(False)
+    return table.weight.numel()
 
 
 def _loss_in_progress_bar(trainer: Any) -> None:

@@ -166,3 +166,18 @@ def test_torchrun_two_processes_on_cpu(tmp_path, tiny_st_model, synthetic_parque
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("Trained 4 steps") == 1  # one report, from rank 0
     assert json.loads((out / "hfswim_training.json").read_text())["global_step"] == 4
+
+
+def test_freeze_embeddings_keeps_the_token_table_and_trains_the_rest(tmp_path, tiny_st_model, synthetic_parquet):
+    import torch
+
+    model, trainer, _ = build_trainer(
+        config(tmp_path, synthetic_parquet, tiny_st_model, freeze_embeddings=True, max_steps=3)
+    )
+    table = model[0].auto_model.get_input_embeddings().weight
+    before_table = table.detach().clone()
+    others = [p for p in model.parameters() if p.requires_grad]
+    before_other = others[0].detach().clone()
+    trainer.train()
+    assert not table.requires_grad and torch.equal(table, before_table)
+    assert not torch.equal(others[0], before_other)
