@@ -329,33 +329,41 @@ class GenerationEngine:
             "summary", prompt=completion.prompt_tokens, completion=completion.completion_tokens,
             estimated=completion.estimated,
         )  # fmt: skip
-        summary = {
-            "summary_id": sid,
-            "passage_id": passage.passage_id,
-            "summary": parsed.summary,
-            "parse_status": "missing_summary" if parsed.status == "ok" and not parsed.summary else parsed.status,
-            "raw_output": completion.text,
-            "prompt_tokens": completion.prompt_tokens,
-            "completion_tokens": completion.completion_tokens,
-            "template_hash": self.strategy.template_hash,
-            "model": self.model_name,
-            "params": self.params_json,
-            "created_at": time.time(),
-        }
-        self.store.add_summary(summary)
-        return summary
+        status = "missing_summary" if parsed.status == "ok" and not parsed.summary else parsed.status
+        return self._store_summary(
+            sid,
+            passage,
+            parsed.summary,
+            status,
+            completion.text,
+            completion.prompt_tokens,
+            completion.completion_tokens,
+        )
 
     def _extractive_summary(self, sid: str, passage: Passage) -> dict[str, Any]:
         """The summary picked from the passage's sentences (``summary_source: lead|centroid``): no request."""
         parsed = parse_summary_output(self.summarize(passage.text))
+        return self._store_summary(sid, passage, parsed.summary, parsed.status, parsed.summary, 0, 0)
+
+    def _store_summary(
+        self,
+        sid: str,
+        passage: Passage,
+        text: str | None,
+        status: str,
+        raw: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+    ) -> dict[str, Any]:
+        """One summary row in the store (the LLM's or an extractive one): the same keys either way."""
         summary = {
             "summary_id": sid,
             "passage_id": passage.passage_id,
-            "summary": parsed.summary,
-            "parse_status": parsed.status,
-            "raw_output": parsed.summary,
-            "prompt_tokens": 0,
-            "completion_tokens": 0,
+            "summary": text,
+            "parse_status": status,
+            "raw_output": raw,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
             "template_hash": self.strategy.template_hash,
             "model": self.model_name,
             "params": self.params_json,
