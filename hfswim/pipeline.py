@@ -555,12 +555,34 @@ def _train(config: Any) -> dict[str, Any]:
     return {"model": str(config.output_dir), "base_model": result.base_model, "steps": result.global_step}
 
 
+def _check_heldout_split(configs: dict[str, Any], dataset: Path) -> None:
+    """The run evaluates on its own dataset's held-out split: say why when the dataset stage wrote none (too few
+    passages for ``dataset.heldout_fraction``), instead of evaluate's "found neither corpus.jsonl ..."."""
+    import json
+
+    if all(c.tasks != f"local:{dataset}" for c in configs.values()):
+        return  # evaluate.tasks names another benchmark
+    try:
+        info = json.loads((dataset / "hfswim.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # evaluate reports the folder itself
+    built = info.get("configs") or {}
+    if built and not any(c.get("heldout") for c in built.values()):
+        rows = ", ".join(f"{name} {c.get('rows', '?')}" for name, c in built.items())
+        raise ConfigError(
+            f"{dataset}: the dataset stage wrote no held-out split to evaluate on (records per language: {rows}; "
+            "no passage fell into the held-out draw). Raise dataset.heldout_fraction, give the run more passages "
+            "(corpus.sample_size), or point evaluate.tasks at a benchmark folder."
+        )
+
+
 def _evaluate(configs: dict[str, Any], out: Path, dataset: Path) -> dict[str, Any]:
     """Evaluate every model; pipeline.json keeps the headline (main score per language and its mean), the full
     mteb output stays in ``eval/<model>/``."""
     from hfswim.evaluation import evaluate
     from hfswim.progress import progress_bar
 
+    _check_heldout_split(configs, dataset)
     results: dict[str, Any] = {}
     # One bar over the models (mteb's per-encode "Batches" bars would print a dozen lines per model).
     with progress_bar("evaluate", total=len(configs), unit="model", delay=0) as bar:
