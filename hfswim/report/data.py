@@ -39,6 +39,11 @@ class RunData:
         codes = set(self.funnel) | set(self.lengths) | {c for s in self.scores.values() for c in s}
         return sorted(codes)
 
+    @property
+    def query_languages(self) -> list[str]:
+        """The languages queries were generated in (evaluation subsets such as ``de-en`` are not counted)."""
+        return sorted(set(self.funnel) | set(self.lengths))
+
 
 def _json(path: Path) -> dict[str, Any]:
     try:

@@ -141,7 +141,7 @@ def render_page(data: RunData, charts: dict[str, Path]) -> str:
         (_num(sum(data.passages.values())) if data.passages else "–", "passages sampled"),
         (_num(total_in), "queries generated"),
         (_num(total_kept), "queries kept"),
-        (_num(len(data.languages)), "query languages"),
+        (_num(len(data.query_languages or data.languages)), "query languages"),
     ]
     if "trained" in data.scores:
         values = [v for v in data.scores["trained"].values() if isinstance(v, float)]

@@ -55,3 +55,11 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_query_languages_do_not_count_evaluation_subsets(tmp_path):
+    from hfswim.report.data import RunData
+
+    data = RunData(folder=tmp_path, funnel={"de": {}, "es": {}}, scores={"base": {"de-en": 0.8, "es-en": 0.9}})
+    assert data.query_languages == ["de", "es"]  # the demo's headline said "4 query languages"
+    assert data.languages == ["de", "de-en", "es", "es-en"]  # the table still shows each evaluated subset
