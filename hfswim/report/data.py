@@ -36,8 +36,22 @@ class RunData:
 
     @property
     def languages(self) -> list[str]:
-        codes = set(self.funnel) | set(self.lengths) | {c for s in self.scores.values() for c in s}
-        return sorted(codes)
+        """The table's rows: each query language, then evaluated subsets no query language row shows."""
+        codes = set(self.query_languages)
+        subsets = {c for s in self.scores.values() for c in s}
+        return sorted(codes | {c for c in subsets if self._row_of(c) not in codes})
+
+    def score(self, model: str, code: str) -> float | None:
+        """``model``'s score on ``code``: its own, or its one cross-lingual subset's (``de`` -> ``de-en``)."""
+        scores = self.scores.get(model, {})
+        if code in scores:
+            return scores[code]
+        subsets = [c for c in scores if self._row_of(c) == code]
+        return scores[subsets[0]] if len(subsets) == 1 else None
+
+    @staticmethod
+    def _row_of(subset: str) -> str:
+        return subset.split("-", 1)[0]
 
     @property
     def query_languages(self) -> list[str]:

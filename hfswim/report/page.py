@@ -104,7 +104,7 @@ def _language_table(data: RunData) -> str:
         share = f"{100 * kept / generated:.0f}%" if generated else "–"
         lengths = sorted(data.lengths.get(code, []))
         median = lengths[len(lengths) // 2] if lengths else None
-        scores = [data.scores[m].get(code) for m in models]
+        scores = [data.score(m, code) for m in models]
         best = max((s for s in scores if isinstance(s, float)), default=None)
         cells = "".join(
             f"<td class='{'best' if s is not None and s == best and len(models) > 1 else ''}'>{_num(s)}</td>"

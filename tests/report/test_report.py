@@ -62,4 +62,7 @@ def test_query_languages_do_not_count_evaluation_subsets(tmp_path):
 
     data = RunData(folder=tmp_path, funnel={"de": {}, "es": {}}, scores={"base": {"de-en": 0.8, "es-en": 0.9}})
     assert data.query_languages == ["de", "es"]  # the demo's headline said "4 query languages"
-    assert data.languages == ["de", "de-en", "es", "es-en"]  # the table still shows each evaluated subset
+    assert data.languages == ["de", "es"]  # a query language's one evaluated subset shares its table row
+    assert data.score("base", "de") == 0.8 and data.score("base", "fr") is None
+    data.scores["base"]["zh-en"] = 0.5  # a subset with no generated queries keeps a row of its own
+    assert data.languages == ["de", "es", "zh-en"]
