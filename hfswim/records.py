@@ -153,6 +153,18 @@ def upgrade_row(row: dict[str, Any]) -> dict[str, Any]:
     return {_new_name(name, row): value for name, value in row.items() if not _shadowed(name, row)}
 
 
+def old_names(name: str) -> tuple[str, ...]:
+    """The names ``name`` had in files written before the rename (:data:`LEGACY_COLUMNS`), for readers that look
+    a column up among several spellings.
+
+    Example::
+
+        >>> old_names(QUERY_LANGUAGE)
+        ('query_lang',)
+    """
+    return tuple(old for old, new in LEGACY_COLUMNS.items() if new == name)
+
+
 def upgrade_names(names: Iterable[str]) -> list[str]:
     """Column names as :func:`upgrade_columns` would leave them (to check a file's schema before reading it)."""
     names = list(names)
@@ -164,12 +176,10 @@ def upgrade_columns(data: TableOrBatch) -> TableOrBatch:
     names = data.schema.names
     if not any(name in LEGACY_COLUMNS for name in names):
         return data
-    keep = [i for i, name in enumerate(names) if not _shadowed(name, names)]
-    new_names = [_new_name(names[i], names) for i in keep]
-    columns = [data.column(i) for i in keep]
+    columns = [data.column(i) for i, name in enumerate(names) if not _shadowed(name, names)]
     if isinstance(data, pa.RecordBatch):
-        return pa.RecordBatch.from_arrays(columns, names=new_names)
-    return pa.Table.from_arrays(columns, names=new_names)
+        return pa.RecordBatch.from_arrays(columns, names=upgrade_names(names))
+    return pa.Table.from_arrays(columns, names=upgrade_names(names))
 
 
 def file_column_names(available: Iterable[str], wanted: Iterable[str]) -> list[str]:

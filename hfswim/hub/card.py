@@ -30,7 +30,7 @@ from hfswim.errors import InputError
 from hfswim.hub.config import HUB_LICENSES
 from hfswim.hub.layout import CARD_FILE, DATA_DIR, EVAL_SPLIT, TRAIN_SPLIT, data_glob
 from hfswim.languages import get_language
-from hfswim.records import CROSS_LINGUAL, LEGACY_COLUMNS, MONOLINGUAL, QUERY_LANGUAGE
+from hfswim.records import CROSS_LINGUAL, MONOLINGUAL, QUERY_LANGUAGE, old_names
 
 TEMPLATE_NAME = "swim_ir_dataset_card.md.jinja"
 SIZE_CATEGORIES = (
@@ -58,7 +58,7 @@ _LANG_KEYS = (
     "language",
     "lang",
     QUERY_LANGUAGE,
-    *(old for old, new in LEGACY_COLUMNS.items() if new == QUERY_LANGUAGE),
+    *old_names(QUERY_LANGUAGE),
     "code",
 )
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from hfswim.errors import ConfigError, HfswimError, InputError
 from hfswim.languages import SETTINGS, get_language, languages_in
-from hfswim.records import HUB_LANGUAGE_CODE, HUB_LANGUAGE_NAME, LEGACY_COLUMNS, QUERY_LANGUAGE
+from hfswim.records import HUB_LANGUAGE_CODE, HUB_LANGUAGE_NAME, QUERY_LANGUAGE, old_names
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
@@ -53,7 +53,7 @@ TITLE_COLUMNS = ("title",)
 LANG_COLUMNS = (
     QUERY_LANGUAGE,  # hfswim records and published rows
     HUB_LANGUAGE_CODE,  # SWIM-IR's published code
-    *(old for old, new in LEGACY_COLUMNS.items() if new == QUERY_LANGUAGE),  # records written before the rename
+    *old_names(QUERY_LANGUAGE),  # records written before the rename
     HUB_LANGUAGE_NAME,  # SWIM-IR's English name ("Swahili"), mapped back to a code
     "language",
 )
