@@ -558,15 +558,11 @@ def _train(config: Any) -> dict[str, Any]:
 def _check_heldout_split(configs: dict[str, Any], dataset: Path) -> None:
     """The run evaluates on its own dataset's held-out split: say why when the dataset stage wrote none (too few
     passages for ``dataset.heldout_fraction``), instead of evaluate's "found neither corpus.jsonl ..."."""
-    import json
+    from hfswim.hub.build import load_state
 
     if all(c.tasks != f"local:{dataset}" for c in configs.values()):
         return  # evaluate.tasks names another benchmark
-    try:
-        info = json.loads((dataset / "hfswim.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # evaluate reports the folder itself
-    built = info.get("configs") or {}
+    built = (load_state(dataset) or {}).get("configs") or {}  # no state: evaluate reports the folder itself
     if built and not any(c.get("heldout") for c in built.values()):
         rows = ", ".join(f"{name} {c.get('rows', '?')}" for name, c in built.items())
         raise ConfigError(
