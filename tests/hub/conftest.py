@@ -74,6 +74,15 @@ def _bind(method: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     return {k: v for k, v in bound.arguments.items() if k != "self"}
 
 
+def hf_api_standing_in(api: object) -> type:
+    """A class to monkeypatch over ``huggingface_hub.HfApi`` whose every instance is ``api``.
+
+    A class, not a lambda: modules imported after the patch (transformers' ``utils/hub.py``) evaluate
+    ``HfApi | None`` at import time, which a function does not support.
+    """
+    return type("HfApiStandIn", (), {"__new__": lambda cls, *args, **kwargs: api})
+
+
 class RecordingHfApi:
     """Stands in for HfApi: records calls and keeps the files a real push would have committed."""
 

@@ -9,7 +9,7 @@ import datasets
 import huggingface_hub
 
 from hfswim.cli import main
-from tests.hub.conftest import SECRET_TOKEN, make_record
+from tests.hub.conftest import SECRET_TOKEN, hf_api_standing_in, make_record
 
 
 def test_build_dataset_command_picks_up_side_files(tmp_path, write_records, capsys):
@@ -42,7 +42,7 @@ def test_push_dataset_command_builds_pushes_and_never_prints_the_token(
 ):
     monkeypatch.setenv("HF_TOKEN", SECRET_TOKEN)
     monkeypatch.setenv("HFSWIM_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(huggingface_hub, "HfApi", lambda *a, **k: recording_api)
+    monkeypatch.setattr(huggingface_hub, "HfApi", hf_api_standing_in(recording_api))
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # the stand-in API is "online"
     src = write_records([make_record(i) for i in range(4)])
 

@@ -11,7 +11,7 @@ from huggingface_hub import SpaceCard
 
 from hfswim.cli import main
 from hfswim.space import app as space_app
-from tests.hub.conftest import SECRET_TOKEN, RecordingHfApi
+from tests.hub.conftest import SECRET_TOKEN, RecordingHfApi, hf_api_standing_in
 from tests.space.conftest import run_cli
 
 
@@ -90,7 +90,7 @@ def _space_folder(root: Path) -> Path:
 
 def test_space_push_creates_a_gradio_space_and_uploads_only_changes(tmp_path, monkeypatch, capsys):
     api = RecordingHfApi()
-    monkeypatch.setattr(huggingface_hub, "HfApi", lambda *a, **k: api)
+    monkeypatch.setattr(huggingface_hub, "HfApi", hf_api_standing_in(api))
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # the stand-in API is "online"
     monkeypatch.setenv("HF_TOKEN", SECRET_TOKEN)
     folder = _space_folder(tmp_path)
