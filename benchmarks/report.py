@@ -37,6 +37,7 @@ ORDER = [
     "space_install",
     "cli_startup",
     "run_resume",
+    "generate_rerun",
 ]
 
 HEADER = """# Benchmarks

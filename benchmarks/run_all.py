@@ -82,6 +82,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("space_install", [], {}),
     ("cli_startup", ["--baseline", "d9bf26b", "--repeats", "7"], {}),
     ("run_resume", ["--baseline-commit", "d9bf26b"], {"OMP_NUM_THREADS": "2"}),
+    ("generate_rerun", ["--baseline-commit", "978b66a", "--rounds", "3"], {"OMP_NUM_THREADS": "1"}),
 ]
 
 

@@ -172,7 +172,13 @@ def _headline(name: str, record: dict[str, Any]) -> str:
     if name == "sample" and isinstance(record.get("per_language"), dict):
         return f" ({sum(record['per_language'].values())} passages)"
     if name == "generate":
-        return f" ({record.get('accepted', 0)} accepted, {record.get('rejected', 0)} rejected, {record.get('failed', 0)} failed)"
+        done = f"; {record['already_done']} already in the store" if record.get("already_done") else ""
+        if record.get("server_started") is False:
+            done += ", embedded server not started"
+        return (
+            f" ({record.get('accepted', 0)} accepted, {record.get('rejected', 0)} rejected, "
+            f"{record.get('failed', 0)} failed{done})"
+        )
     if name == "filter":
         return (
             f" (kept {record.get('kept', 0)} of {record.get('in', record.get('kept', 0) + record.get('rejected', 0))})"
@@ -530,6 +536,9 @@ def _generate(config: Any) -> dict[str, Any]:
         "accepted": result.accepted,
         "rejected": result.rejected,
         "failed": result.failed,
+        "already_done": result.manifest["records"]["already_done"],
+        # false: every record was in the store, so the embedded server was not started (absent: endpoints given)
+        **({"server_started": embedded["started"]} if (embedded := result.manifest.get("embedded_server")) else {}),
     }
 
 

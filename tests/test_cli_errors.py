@@ -197,6 +197,7 @@ CASES: list[tuple[str, str, str]] = [
     ("run-generate-typo", "run run-generate-typo.yaml", "run-generate-typo.yaml: generate.temprature: unknown option (did you mean temperature?)"),
     ("bad-choice-flag", "generate passages.parquet -o {out} --strategy nope", "--strategy: Input should be 'sap', 'sap-naive', 'inpars-vanilla', 'inpars-gbq' or 'promptagator' (got 'nope')"),
     ("bad-flag-value-train", "train passages.parquet -o {out} --batching x", "--batching: Input"),
+    ("unknown-script-train", "train passages.parquet -o {out} --extend-vocabulary klingon", "--extend-vocabulary: unknown script(s) klingon; expected auto or some of indic, greek, vietnamese"),
     ("flag-over-bad-config", "train x -o {out} -c train-bad.yaml -b 0", "--batch-size: In"),
     # --config on every stage: a misspelt key names the file, the key and the right one
     *((f"config-typo-{stage}", f"{command} --config {stage}-typo.yaml",

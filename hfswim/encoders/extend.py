@@ -221,3 +221,14 @@ def extend_vocabulary(
     )
     sp_path.unlink()  # saved again by the module as sentencepiece.model
     return output
+
+
+def added_pieces_by_script(encoder: USEncoder) -> dict[str, int]:
+    """How many pieces an extended encoder added per script (``{}`` for the original vocabulary); a piece is
+    counted under the first script of :data:`~hfswim.encoders.scripts.SCRIPTS` whose letters make it up."""
+    counts: dict[str, int] = {}
+    for piece_id in range(encoder.original_vocab_size, encoder.vocab_size):
+        body = encoder.tokenizer.id_to_piece(piece_id).lstrip(WORD_START)
+        name = next((n for n, s in SCRIPTS.items() if body and all(s.is_letter(c) for c in body)), "other")
+        counts[name] = counts.get(name, 0) + 1
+    return counts

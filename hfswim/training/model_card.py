@@ -71,6 +71,7 @@ class TrainingSummary:
     heldout_before: dict[str, dict[str, float]] = field(default_factory=dict)
     heldout_after: dict[str, dict[str, float]] = field(default_factory=dict)
     max_steps: int = -1
+    vocabulary_extension: dict[str, Any] = field(default_factory=dict)  # TrainResult.vocabulary_extension
     repo_id: str = "path/to/model"
     command: str = ""
     usage_query: str = "Mto mrefu zaidi duniani ni upi?"  # a training query, in a language the model learned
@@ -117,6 +118,7 @@ class TrainingSummary:
             passage_prompt=config.passage_prompt,
             heldout_before=getattr(result, "eval_before_per_language", {}) or {},
             heldout_after=result.eval_per_language,
+            vocabulary_extension=getattr(result, "vocabulary_extension", {}) or {},
             command=train_command(config),
         )
 

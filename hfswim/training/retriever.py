@@ -20,9 +20,11 @@ Example (skipped as a test: it needs a filtered run on disk and minutes of train
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import statistics
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +69,8 @@ class TrainResult:
     eval_after: dict[str, float] = field(default_factory=dict)
     eval_before_per_language: dict[str, dict[str, float]] = field(default_factory=dict)
     eval_per_language: dict[str, dict[str, float]] = field(default_factory=dict)  # after training
+    # --extend-vocabulary: {"requested", "scripts": {script: pieces added}, "added_pieces", "original_vocab_size"}
+    vocabulary_extension: dict[str, Any] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> None:
         write_json_atomic(path, asdict(self))
@@ -76,6 +80,7 @@ class TrainResult:
 class PreparedData:
     train: Dataset  # (anchor, positive[, negative_1..n][, label], lang)
     heldout: list[HeldOut]
+    vocabulary_extension: dict[str, Any] = field(default_factory=dict)  # see TrainResult
 
 
 AUTO_HELDOUT_FRACTION = 0.02
@@ -83,6 +88,11 @@ AUTO_HELDOUT_FRACTION = 0.02
 
 def prepare_data(config: TrainConfig, model: SentenceTransformer | None = None) -> PreparedData:
     """Load, hold out, and (given a model) mine negatives: everything before the trainer."""
+    return add_negatives(config, load_training_data(config), model)
+
+
+def load_training_data(config: TrainConfig) -> PreparedData:
+    """The training pairs and the held-out tasks, without negatives (no model needed)."""
     pairs = load_pairs(
         config.dataset,
         config.languages,
@@ -116,7 +126,12 @@ def prepare_data(config: TrainConfig, model: SentenceTransformer | None = None) 
         if len(heldout_pairs) > config.eval_max_queries:
             heldout_pairs = heldout_pairs.shuffle(seed=config.seed).select(range(config.eval_max_queries))
         heldout = heldout_by_language(heldout_pairs, pairs)
+    return PreparedData(pairs, heldout)
 
+
+def add_negatives(config: TrainConfig, data: PreparedData, model: SentenceTransformer | None) -> PreparedData:
+    """``data`` with mined hard negatives (and teacher margins) when the config asks for them and a model is given."""
+    pairs = data.train
     if (config.hard_negatives or config.distill) and model is not None:
         from hfswim.training.losses import mine_negatives
         from hfswim.training.models import load_cross_encoder
@@ -143,7 +158,7 @@ def prepare_data(config: TrainConfig, model: SentenceTransformer | None = None) 
                 range_max=config.mining_range_max,
                 teacher=teacher,
             )
-    return PreparedData(pairs, heldout)
+    return dataclasses.replace(data, train=pairs)
 
 
 def _cap_queries(task: HeldOut, max_queries: int, seed: int) -> HeldOut:
@@ -332,16 +347,27 @@ def build_trainer(config: TrainConfig):
     from hfswim.training.losses import build_loss
     from hfswim.training.models import load_retriever
 
-    model = load_retriever(
-        config.resolved_base_model,
-        query_max_length=config.query_max_length,
-        passage_max_length=config.passage_max_length,
-        query_prompt=config.query_prompt,
-        passage_prompt=config.passage_prompt,
-    )
+    data = load_training_data(config)
+    base = config.resolved_base_model
+    with tempfile.TemporaryDirectory(prefix="hfswim-vocabulary-") as folder:  # the extended base, loaded then gone
+        if config.extend_vocabulary:
+            from hfswim.training.vocabulary import extend_base
+
+            base, _ = extend_base(config.extend_vocabulary, base, training_texts(data.train), Path(folder) / "base")
+        model = load_retriever(
+            base,
+            query_max_length=config.query_max_length,
+            passage_max_length=config.passage_max_length,
+            query_prompt=config.query_prompt,
+            passage_prompt=config.passage_prompt,
+        )
+    if config.extend_vocabulary:
+        from hfswim.training.vocabulary import extension_report
+
+        data.vocabulary_extension = extension_report(model[0], config.extend_vocabulary)
     if config.freeze_embeddings:
         freeze_token_embeddings(model)
-    data = prepare_data(config, model)
+    data = add_negatives(config, data, model)
     train = data.train
     if config.batching == "mixed" and config.sampling == "uniform":
         train = mixed_uniform(train, config.seed)
@@ -360,6 +386,11 @@ def build_trainer(config: TrainConfig):
         )
     _loss_in_progress_bar(trainer)
     return model, trainer, data
+
+
+def training_texts(pairs: Dataset) -> list[str]:
+    """The distinct queries and passages of the training pairs (what new vocabulary pieces are learned from)."""
+    return list(dict.fromkeys([*pairs["anchor"], *pairs["positive"]]))
 
 
 def freeze_token_embeddings(model: Any) -> int:
@@ -439,6 +470,7 @@ def train_retriever(config: TrainConfig) -> TrainResult:
         eval_after=eval_after,
         eval_before_per_language=before_per_language,
         eval_per_language=per_language,
+        vocabulary_extension=data.vocabulary_extension,
     )
     if trainer.is_world_process_zero():
         (output_dir / CONFIG_FILE).write_text(json.dumps(result.config, indent=2) + "\n", encoding="utf-8")
