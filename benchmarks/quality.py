@@ -532,10 +532,25 @@ def main(argv: list[str] | None = None) -> None:
 
     data = XQuAD(args.xquad, heldout_articles, args.max_queries)
     scorers = [BM25Scorer(data), DenseScorer("base", str(default_encoder()), data, args.work / "emb-base")]
-    # A trained model's embeddings live beside it: retraining (deleting the folder) drops them too.
-    scorers += [DenseScorer(name, path, data, Path(path).parent / "xquad-emb") for name, path in models.items()]
+    scorers += [DenseScorer(name, path, data, embedding_cache(path)) for name, path in models.items()]
     results = evaluate_models(data, scorers, full={"BM25", "base", "full"})
     report(args, data, results, summary, budget, timings, run_dir, models)
+
+
+def embedding_cache(model_path: str) -> Path:
+    """The folder of a trained model's XQuAD embeddings, beside the model; emptied when the model's weights changed
+    (``hfswim run`` retrains into the same folder when its config changes)."""
+    import shutil
+
+    cache = Path(model_path).parent / "xquad-emb"
+    weights = sorted(Path(model_path).glob("*.safetensors")) + sorted(Path(model_path).glob("*.bin"))
+    stamp = ";".join(f"{w.name}:{w.stat().st_size}:{w.stat().st_mtime_ns}" for w in weights)
+    file = cache / "model.stamp"
+    if file.is_file() and file.read_text(encoding="utf-8") != stamp:
+        shutil.rmtree(cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    file.write_text(stamp, encoding="utf-8")
+    return cache
 
 
 def _mean(values) -> float:
