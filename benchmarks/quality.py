@@ -283,7 +283,18 @@ def variants() -> dict[str, dict]:
         "full": {"filters": None, "train": None},  # `hfswim run` with the config: base filters, SINGLE
         # The config before session 4: round trip on, mixed-language batches of 32.
         "recipe: previous config (roundtrip, mixed batches of 32)": {"filters": rt, "train": RECIPE},
-        "recipe: single-language batches": {"filters": rt, "train": SINGLE},
+        "filters: roundtrip, single-language (no pieces)": {"filters": rt, "train": SINGLE},
+        "filters: parse only, single-language (no pieces)": {"filters": "parse", "train": SINGLE},
+        "filters: no roundtrip, single-language (no pieces), 8 epochs": {
+            "filters": "base",
+            "train": _single(epochs="8"),
+        },
+        "filters: no roundtrip, single-language (no pieces), lr 3e-4": {"filters": "base", "train": _single(lr="3e-4")},
+        "data: + parallel el,hi,vi, no roundtrip, single-language (no pieces)": {
+            "filters": "base",
+            "train": SINGLE,
+            "parallel": [lang for lang in ("el", "hi", "vi") if lang in GENERATED],
+        },
         # USE has no Indic pieces, reads Greek letter by letter and Vietnamese with <unk>: extend the vocabulary
         # from the training half's text in those scripts (paragraphs and generated queries, never a question).
         "recipe: single-language + pieces": {"filters": rt, "train": SINGLE, "extend": pieces},
