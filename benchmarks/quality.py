@@ -13,7 +13,7 @@ What it does, through the user's own path (``hfswim run`` with ``benchmarks/conf
    record store: a rerun reuses it.
 3. Variants: the same generated records through other filter sets (ablation rows) and training recipes, each with
    ``hfswim filter`` + ``hfswim train``.
-4. Evaluation on the **held-out** articles' questions (595 per language), ranked against all 240 paragraphs:
+4. Evaluation on the **held-out** articles' questions (575 per language), ranked against all 240 paragraphs:
    cross-lingual (questions in L, English paragraphs) and monolingual (questions and paragraphs in L), nDCG@10 for
    BM25 (bm25s), the base encoder and each trained model, with a paired bootstrap 95% interval on every delta
    (:mod:`hfswim.evaluation.paired`). Embeddings are cached per model under ``runs/quality/emb``.
@@ -21,7 +21,7 @@ What it does, through the user's own path (``hfswim run`` with ``benchmarks/conf
 Run (``../shared/data/xquad`` is XQuAD as BEIR folders)::
 
     nice -n 10 env OMP_NUM_THREADS=2 python -m benchmarks.quality
-    python -m benchmarks.quality --skip-pipeline --variants full,no-filters   # re-evaluate what exists
+    python -m benchmarks.quality --skip-pipeline --variants 'full;filters: roundtrip, single-language (no pieces)'
 """
 
 from __future__ import annotations
@@ -582,7 +582,7 @@ def report(args, data, results, summary, budget, timings, run_dir: Path, models:
     lines = [
         "## The quality loop: XQuAD before/after training on hfswim data",
         "",
-        f"Command: `nice -n 10 env OMP_NUM_THREADS=2 python -m benchmarks.quality {shlex.join(sys.argv[1:])}`"
+        f"Command: `env OMP_NUM_THREADS=2 python -m benchmarks.quality {shlex.join(sys.argv[1:])}`"
         " (data: `../shared/data/xquad`; 2 shared CPU cores, no GPU).",
         "",
     ]
