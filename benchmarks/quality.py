@@ -812,7 +812,12 @@ def _budget_lines(summary: dict, budget: dict, timings: dict, run_dir: Path) -> 
     passages = len({r["passage_id"] for r in _read_generated(run_dir)}) if records else "?"
     lines = [
         f"- Corpus: {budget['train_paragraphs']} English paragraphs (the training half of XQuAD's articles), of which "
-        f"{passages} got queries (the LLM budget: generation stopped when the time was spent).",
+        f"{passages} got queries"
+        + (
+            " (the LLM budget: generation stopped when the time was spent)."
+            if passages != budget["train_paragraphs"]
+            else "."
+        ),
         f"- Generation (`hfswim run benchmarks/configs/quality.yaml`, embedded Gemma 3 270M, SAP with the lead "
         f"sentence as its summary): {records.get('total', '?')} records ({records.get('accepted', '?')} parsed) in "
         f"{len(GENERATED)} languages ({', '.join(GENERATED)}); LLM time "
