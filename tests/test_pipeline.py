@@ -34,8 +34,10 @@ def test_packaged_xquad_demo_holds_out_the_articles_it_generates_for():
         json.loads(line)["doc_id"].split("_")[0]
         for line in (root / "passages.jsonl").read_text(encoding="utf-8").splitlines()
     }
-    assert {s.subset for s in discover_sources(root / "eval")} == {"de-en", "es-en"}
-    for lang in ("de", "es"):
+    assert {s.subset for s in discover_sources(root / "eval")} == {"de-en", "es-en", "ro-en", "vi-en"}
+    generated = set(PipelineConfig.from_yaml(demo_config_path()).generate.languages.split(","))
+    assert generated <= {"ro", "vi"}  # the demo generates for languages it evaluates
+    for lang in ("de", "es", "ro", "vi"):
         qrels = (root / "eval" / f"{lang}-en" / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
         assert len(qrels) >= 100
         assert not {line.split("\t")[1].split("_")[0] for line in qrels} & articles
