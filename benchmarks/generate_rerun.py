@@ -32,7 +32,7 @@ RESULT = ROOT / "benchmarks" / "results" / "generate_rerun.md"
 CONFIG = """\
 output_dir: runs/demo-generate
 corpus: {source: xquad-demo, max_words: 400}
-generate: {setting: cross-lingual, strategy: sap, languages: "de,es", max_new_tokens: 40}
+generate: {setting: cross-lingual, strategy: sap, languages: "de,es", max_new_tokens: 40, max_passages: 16}
 filter: null
 dataset: null
 """

@@ -62,8 +62,8 @@ def demo_corpus_path() -> Path:
 
 
 def xquad_demo_path() -> Path:
-    """The packaged XQuAD slice of ``make demo``: ``passages.jsonl`` (16 English paragraphs to generate for) and
-    ``eval/`` (BEIR folders de-en, es-en: 120 questions from other articles against all 240 paragraphs);
+    """The packaged XQuAD slice of ``make demo``: ``passages.jsonl`` (48 English paragraphs to generate for) and
+    ``eval/`` (BEIR folders de-en, es-en, ro-en, vi-en: 120 questions from other articles against all 240 paragraphs);
     CC BY-SA 4.0, see its README. ``source: xquad-demo`` and ``tasks: local:xquad-demo`` name it in configs."""
     return Path(__file__).parent / "data" / "xquad_demo"
 
