@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from hfswim.corpus.reading import read_passages
 from hfswim.errors import ConfigError, EndpointError, InputError
+from hfswim.gc_tuning import fewer_gc_passes
 from hfswim.generation.backpressure import (
     EndpointHealth,
     EndpointPool,
@@ -182,7 +183,8 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
             )
             endpoints = [endpoint]
             model_name = server.model_name
-        return await _run(config, strategy, endpoints, model_name, passage_files, down, total)
+        with fewer_gc_passes():  # ~10% of the client's CPU per completion went to collector passes
+            return await _run(config, strategy, endpoints, model_name, passage_files, down, total)
 
 
 def _register_secrets(config: GenerateConfig) -> None:
