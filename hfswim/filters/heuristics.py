@@ -27,8 +27,9 @@ from typing import ClassVar
 from hfswim.filters.base import Rejection, Row, RowFilter
 from hfswim.filters.settings import NonNegativeInt, PositiveInt, Probability
 from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
+from hfswim.memo import Memo
 from hfswim.records import PASSAGE_LANGUAGE, QUERY_LANGUAGE
-from hfswim.text.langid import script_of
+from hfswim.text.langid import script_of, scripts_of
 from hfswim.text.normalize import TokenText, normalize_many, tokens
 
 _SCRIPTS_OF_LANGUAGES = frozenset(lang.script for lang in LANGUAGES.values())
@@ -95,6 +96,8 @@ class HeuristicsFilter(RowFilter):
         # A passage appears once per query language: cache its joined tokens (bounded LRU, ~1 KB each).
         self._passages: OrderedDict[tuple[str, bool], TokenText] = OrderedDict()
         self._cache_size = passage_cache_size
+        # Two-step SAP writes one summary per passage, shared by every query language's row: tokenise it once.
+        self._summaries = Memo(size=passage_cache_size)
 
     @classmethod
     def check_settings(cls, settings) -> None:
@@ -115,8 +118,17 @@ class HeuristicsFilter(RowFilter):
             self._passages.popitem(last=False)
         return hit
 
+    def _summary(self, summary: str, unspaced: bool) -> TokenText:
+        key = (summary, unspaced)
+        hit = self._summaries.get(key)
+        if hit is None:
+            hit = self._summaries.remember(key, TokenText.of(summary, unspaced))
+        return hit
+
     def judge(self, rows: list[Row]) -> list[Rejection | None]:
-        normalize_many([row.get("query") or "" for row in rows])  # one pass for the batch; tokens() reuses it
+        queries = [row.get("query") or "" for row in rows]
+        normalize_many(queries)  # one pass for the batch; tokens() reuses it
+        scripts_of(queries)  # likewise for script_of (langid, when it ran first, has done both)
         return [self._judge(row) for row in rows]
 
     def _judge(self, row: Row) -> Rejection | None:
@@ -153,7 +165,7 @@ class HeuristicsFilter(RowFilter):
             # An ASCII summary shares no token with a query token that is not ASCII (a Hindi query for an
             # English summary, say): without `needed` ASCII query tokens no run can be long enough.
             if needed <= 0 or not summary.isascii() or sum(map(str.isascii, q)) >= needed:
-                s = TokenText.of(summary, unspaced)
+                s = self._summary(summary, unspaced)
                 if s.shares_run(q, needed):
                     run_s = s.longest_run(q)
                     return self.reject(
@@ -165,7 +177,7 @@ class HeuristicsFilter(RowFilter):
             if len(summary) >= 0.5 * self.summary_copy_ratio * len(text):
                 p_unspaced = passage_language.is_unspaced if passage_language else unspaced
                 if s is None or p_unspaced != unspaced or passage is None or not passage.n_tokens:
-                    s = TokenText.of(summary, p_unspaced)
+                    s = self._summary(summary, p_unspaced)
                     passage = self._passage(row, p_unspaced)
                 n_passage = passage.n_tokens
                 needed = self.summary_copy_ratio * n_passage
