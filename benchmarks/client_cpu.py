@@ -69,9 +69,10 @@ def _baseline_tree(rev: str, folder: Path) -> Path:
 
 def _run_child(tree: Path, kind: str, runs: int, passages: int, work: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    # The script by path, run in the tree: `-m` would put this checkout first on sys.path, whatever PYTHONPATH says.
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.client_cpu", "--child", kind, str(runs), str(passages), str(work)],
-        env=env, cwd=str(ROOT), capture_output=True, text=True,
+        [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(runs), str(passages), str(work)],
+        env=env, cwd=str(tree), capture_output=True, text=True,
     )  # fmt: skip
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode or not lines:
