@@ -145,17 +145,19 @@ def _write(args, trees: dict, results: dict, loads: list[float]) -> None:
         "Client CPU: `time.process_time` of the client process; server CPU: the loopback server's, from /proc.",
         "",
         "| server kind | tree | runs | client CPU per completion (us), median | completions/s per client core "
-        "(implied: 1e6 / CPU) | server CPU per completion (us) | failed |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "(implied: 1e6 / CPU) | server CPU per completion (us) | completions/s, wall clock (median; depends on "
+        "the load) | failed |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for kind in args.kinds.split(","):
         for label in labels:
             runs = results[(kind, label)]
             us = _us(runs)
             failed = sum(r["failed"] for r in runs)
+            wall = statistics.median(r["completions"] / r["wall"] for r in runs)
             lines.append(
                 f"| {kind} | {label} | {len(runs)} | **{us:.0f}** | {1e6 / us:,.0f} | {_us(runs, 'server_cpu'):.0f} | "
-                f"{failed} |"
+                f"{wall:,.0f} | {failed} |"
             )
     lines.append("")
     for kind in args.kinds.split(","):

@@ -266,3 +266,20 @@ def test_filters_dedup_band_index_finds_datasketch_lsh_candidates():
             index.insert(i, sig)
             ref.insert(i, mh, check_duplication=False)
     assert found > 100  # the comparison saw candidates, not only empty answers
+
+
+def test_filters_heuristics_shared_summary_judged_as_if_fresh(row):
+    """One SAP summary serves every language's row of a passage: its tokens are cached per (summary, unspaced), and
+    every row is judged as a fresh filter judges it alone (spaced and unspaced queries, copies and fine rows)."""
+    summary = "莱茵河 A famous old river of central Europe 莱茵河发源于瑞士"
+    rows = [
+        row("A famous old river of central Europe", lang="en", summary=summary, record_id="en-copy"),
+        row("Where does the Rhine rise?", lang="en", summary=summary, record_id="en-fine"),
+        row("莱茵河发源于瑞士", lang="zh", summary=summary, record_id="zh-copy"),
+        row("莱茵河流经哪些国家？", lang="zh", summary=summary, record_id="zh-fine"),
+    ] * 2
+    shared = HeuristicsFilter()
+    together = [j and j.code for j in shared.judge([dict(r) for r in rows])]
+    alone = [(HeuristicsFilter().judge([dict(r)])[0] or None) for r in rows]
+    assert together == [j and j.code for j in alone]
+    assert together[:4] == ["repeats_summary", None, "repeats_summary", None]
