@@ -38,7 +38,7 @@ from hfswim.filters.base import Rejection, Row, SelectFilter
 from hfswim.filters.settings import Fraction
 from hfswim.languages import UNSPACED_SCRIPTS
 from hfswim.records import QUERY_LANGUAGE
-from hfswim.text.langid import script_of
+from hfswim.text.langid import script_of, scripts_of
 from hfswim.text.normalize import normalize, normalize_many
 
 _MAX_HASH = np.uint32((1 << 32) - 1)
@@ -49,11 +49,12 @@ def shingles(text: str, norm: str | None = None) -> set[str]:
     return set(_shingle_list(text, norm))
 
 
-def _shingle_list(text: str, norm: str | None = None) -> list[str]:
+def _shingle_list(text: str, norm: str | None = None, script: str | None = None) -> list[str]:
     """:func:`shingles` as a list, repeats included: a MinHash is a minimum, so repeats change nothing,
-    and no set has to hash the tokens."""
+    and no set has to hash the tokens. ``norm`` and ``script``: ``normalize(text)`` and ``script_of(text)``,
+    when the caller has them."""
     norm = normalize(text) if norm is None else norm
-    if script_of(text) in UNSPACED_SCRIPTS:
+    if (script_of(text) if script is None else script) in UNSPACED_SCRIPTS:
         chars = norm.replace(" ", "")
         # Bigrams chars[i:i+2], built in C; a text of 0 or 1 characters is its own single shingle.
         return list(map(operator.add, chars[:-1], chars[1:])) if len(chars) > 1 else [chars]
@@ -178,7 +179,9 @@ class DedupFilter(SelectFilter):
         keys = np.frombuffer(
             b"".join([digest(norm.encode("utf-8"), digest_size=8).digest() for norm in norms]), dtype=np.uint64
         )
-        sigs = self.hasher.signatures(list(map(_shingle_list, queries, norms))) if self.hasher is not None else None
+        sigs = None
+        if self.hasher is not None:
+            sigs = self.hasher.signatures(list(map(_shingle_list, queries, norms, scripts_of(queries))))
         by_lang: dict[str, list[int]] = defaultdict(list)
         for i, row in enumerate(rows):
             by_lang[row.get(QUERY_LANGUAGE) or ""].append(i)

@@ -29,8 +29,8 @@ from hfswim.filters.settings import NonNegativeInt, PositiveInt, Probability
 from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
 from hfswim.memo import Memo
 from hfswim.records import PASSAGE_LANGUAGE, QUERY_LANGUAGE
-from hfswim.text.langid import script_of, scripts_of
-from hfswim.text.normalize import TokenText, normalize_many, tokens
+from hfswim.text.langid import scripts_of
+from hfswim.text.normalize import TokenText, normalize_many
 
 _SCRIPTS_OF_LANGUAGES = frozenset(lang.script for lang in LANGUAGES.values())
 # Space-separated tokens per word where a word is written in several (Vietnamese: one syllable per token).
@@ -126,17 +126,19 @@ class HeuristicsFilter(RowFilter):
         return hit
 
     def judge(self, rows: list[Row]) -> list[Rejection | None]:
+        # The batch's normalised queries and scripts in one pass each (memoised: when langid ran first, it did the
+        # scripts), handed to each row's judgement rather than looked up again in memos a large batch overflows.
         queries = [row.get("query") or "" for row in rows]
-        normalize_many(queries)  # one pass for the batch; tokens() reuses it
-        scripts_of(queries)  # likewise for script_of (langid, when it ran first, has done both)
-        return [self._judge(row) for row in rows]
+        return [
+            self._judge(row, script, norm)
+            for row, script, norm in zip(rows, scripts_of(queries), normalize_many(queries), strict=True)
+        ]
 
-    def _judge(self, row: Row) -> Rejection | None:
+    def _judge(self, row: Row, script: str, norm: str) -> Rejection | None:
         query = row.get("query") or ""
-        # Count by the script actually written: a "Chinese" query in Latin letters has words.
-        script = script_of(query)
+        # Count by the script actually written (script_of): a "Chinese" query in Latin letters has words.
         unspaced = script in UNSPACED_SCRIPTS
-        q = tokens(query, unspaced)
+        q = list(norm.replace(" ", "")) if unspaced else norm.split()  # tokens(query, unspaced)
         n, unit = len(q), ("characters" if unspaced else "words")
         low, high = (self.min_chars, self.max_chars) if unspaced else (self.min_words, self.max_words)
         if n < low:
