@@ -1,7 +1,7 @@
 """One timed filter run in a fresh process, against whichever hfswim tree is first on PYTHONPATH.
 
-Used by :mod:`benchmarks.filters_throughput` to measure the current tree and a baseline commit (a git
-worktree) side by side on the same input; it relies only on API both have (``FilterConfig.from_names``,
+Used by :mod:`benchmarks.filters_throughput` to measure the current tree and a baseline commit (a copy
+made with git archive) side by side on the same input; it relies only on API both have (``FilterConfig.from_names``,
 ``build_filters``, ``filter_rows``, ``run_filters``). Prints one JSON line.
 
     PYTHONPATH=TREE python benchmarks/filters_child.py filter INPUT.parquet '{"langid": {}}'

@@ -15,6 +15,7 @@ ORDER = [
     "generation_throughput",
     "embedded_generation",
     "generation_client_overhead",
+    "generation_client_cpu",
     "generation_token_cost",
     "generation_structured_output",
     "generation_lowest_dependencies",

@@ -52,6 +52,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
         {"OMP_NUM_THREADS": "1"},
     ),
     ("client_overhead", ["--passages", "600", "--delay-passages", "200", "--concurrency", "64", "--rounds", "3"], {}),
+    ("client_cpu", ["--baseline", "978b66a", "--rounds", "4", "--runs", "3"], {"OMP_NUM_THREADS": "1"}),
     ("structured_output", ["--passages", "12", "--languages", "sw,hi"], {"OMP_NUM_THREADS": "1"}),
     ("lowest_dependencies", ["--python", "python3.10"], {}),
     (
@@ -64,7 +65,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("langid_accuracy", [], {"OMP_NUM_THREADS": "1"}),
     (
         "filters_throughput",
-        ["--n", "100000", "--model-n", "500", "--baseline", "d9bf26b", "--repeats", "3"],
+        ["--n", "100000", "--model-n", "500", "--baseline", "978b66a", "--repeats", "3"],
         {"OMP_NUM_THREADS": "1"},
     ),
     ("small_llm_filters", [], {"OMP_NUM_THREADS": "1"}),

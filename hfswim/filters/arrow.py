@@ -22,6 +22,7 @@ from hfswim.records import FILTERED_SCHEMA, QUERY_LANGUAGE
 # besides the Arrow tables.
 SAMPLE_KEYS = ("record_id", QUERY_LANGUAGE, "query", "passage_id")
 _FILTER_COLUMNS = frozenset(SCORE_COLUMNS)
+_SCORE_FIELDS = tuple(f.name for f in FILTERED_SCHEMA if f.name in _FILTER_COLUMNS)
 _POSITION = "_position"  # a row's index in its Arrow batch, while the row phase runs
 SPILL_OPTIONS = {"compression": "lz4"}  # fast enough that the spill costs less than Parquet's encoder
 
@@ -47,10 +48,13 @@ def filtered_table(batch, indices: list[int], rows: list[Row]):
 
     taken = batch.take(pa.array(indices, type=pa.int64()))
     names = set(batch.schema.names)
+    # Every filter column's values in one pass over the rows (map and zip run in C), not one pass per column.
+    per_row = [tuple(map(row.get, _SCORE_FIELDS)) for row in rows]
+    values = dict(zip(_SCORE_FIELDS, zip(*per_row, strict=True), strict=True)) if per_row else {}
     columns = []
     for field in FILTERED_SCHEMA:
         if field.name in _FILTER_COLUMNS:
-            columns.append(pa.array([row.get(field.name) for row in rows], type=field.type))
+            columns.append(pa.array(values.get(field.name, ()), type=field.type))
         elif field.name in names:
             column = taken.column(field.name)
             columns.append(column if column.type == field.type else column.cast(field.type))

@@ -1,8 +1,8 @@
 """The ``dedup`` filter: exact and near-duplicate queries within a language; the best copy is kept.
 
 * **Exact**: queries equal after normalisation (NFKC, casefold, punctuation and whitespace removed).
-* **Near**: MinHash/LSH from ``datasketch`` over the query's word set (character bigrams for CJK and
-  Thai), estimated Jaccard similarity >= ``threshold``.
+* **Near**: MinHash/LSH (``datasketch``'s scheme and band layout) over the query's word set (character bigrams
+  for CJK and Thai), estimated Jaccard similarity >= ``threshold``.
 
 "Best" copy = highest ``ce_score``, then highest ``query_logprob``, then smallest ``record_id``
 (:func:`hfswim.filters.base.order_key`): rows are visited best first, and a row is dropped when it
@@ -16,7 +16,8 @@ pool selects them in parallel (``select(map=pool.imap_unordered)``, as ``run_fil
 ``workers > 1``). The MinHash signatures are computed for a whole batch at once with numpy (datasketch's
 default "affine32" scheme and permutations, a stable CRC-32 token hash: bit-identical to
 ``datasketch.MinHash``, tested), far faster than one ``datasketch.MinHash`` per query; the signatures
-are then handed to ``datasketch.MinHashLSH``.
+then go into an index that finds the candidates ``datasketch.MinHashLSH`` finds (same bands, same layout,
+tested), without importing datasketch's LSH module, which pulls in scipy (0.3-1.2 s of CPU per run).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from hfswim.filters.base import Rejection, Row, SelectFilter
 from hfswim.filters.settings import Fraction
 from hfswim.languages import UNSPACED_SCRIPTS
 from hfswim.records import QUERY_LANGUAGE
-from hfswim.text.langid import script_of
+from hfswim.text.langid import script_of, scripts_of
 from hfswim.text.normalize import normalize, normalize_many
 
 _MAX_HASH = np.uint32((1 << 32) - 1)
@@ -48,11 +49,12 @@ def shingles(text: str, norm: str | None = None) -> set[str]:
     return set(_shingle_list(text, norm))
 
 
-def _shingle_list(text: str, norm: str | None = None) -> list[str]:
+def _shingle_list(text: str, norm: str | None = None, script: str | None = None) -> list[str]:
     """:func:`shingles` as a list, repeats included: a MinHash is a minimum, so repeats change nothing,
-    and no set has to hash the tokens."""
+    and no set has to hash the tokens. ``norm`` and ``script``: ``normalize(text)`` and ``script_of(text)``,
+    when the caller has them."""
     norm = normalize(text) if norm is None else norm
-    if script_of(text) in UNSPACED_SCRIPTS:
+    if (script_of(text) if script is None else script) in UNSPACED_SCRIPTS:
         chars = norm.replace(" ", "")
         # Bigrams chars[i:i+2], built in C; a text of 0 or 1 characters is its own single shingle.
         return list(map(operator.add, chars[:-1], chars[1:])) if len(chars) > 1 else [chars]
@@ -126,7 +128,8 @@ class DedupFilter(SelectFilter):
     """Drop exact and near-duplicate queries within each ``query_language``, keeping the best-scored copy.
 
     Requirements:
-        ``datasketch`` for near duplicates (MinHash/LSH; imported at selection time).
+        ``datasketch`` (a dependency): its MinHash scheme and LSH band layout are what near-dedup reproduces
+        (imported at selection time only for an unusual ``threshold``/``num_perm``, to optimise the layout).
 
     Inputs:
         Rows with ``record_id``, ``query`` and ``query_language``; ``ce_score`` and ``query_logprob`` (when
@@ -176,7 +179,9 @@ class DedupFilter(SelectFilter):
         keys = np.frombuffer(
             b"".join([digest(norm.encode("utf-8"), digest_size=8).digest() for norm in norms]), dtype=np.uint64
         )
-        sigs = self.hasher.signatures(list(map(_shingle_list, queries, norms))) if self.hasher is not None else None
+        sigs = None
+        if self.hasher is not None:
+            sigs = self.hasher.signatures(list(map(_shingle_list, queries, norms, scripts_of(queries))))
         by_lang: dict[str, list[int]] = defaultdict(list)
         for i, row in enumerate(rows):
             by_lang[row.get(QUERY_LANGUAGE) or ""].append(i)
@@ -194,7 +199,7 @@ class DedupFilter(SelectFilter):
 
     def warm_up(self) -> None:
         if self.hasher is not None:
-            _lsh(self.threshold, self.num_perm)  # imports datasketch (and scipy), optimises the band layout
+            _band_layout(self.threshold, self.num_perm)  # unusual settings: datasketch optimises the layout
 
     def merge(self, summary: dict[str, DedupBlock]) -> None:
         for lang, block in summary.items():
@@ -277,18 +282,16 @@ def _select_language(task: _LanguageTask) -> list[tuple[str, str, str]]:
 
 def _select_near(task: _LanguageTask, order: list[int], found: list) -> None:
     """Visit ``order`` (best first) and drop each row whose estimated Jaccard with a kept row reaches
-    the threshold; candidates come from datasketch's MinHashLSH.
+    the threshold; candidates come from an LSH index (:class:`_BandIndex`, datasketch's MinHashLSH layout).
 
     Only rows that share an LSH band with some row of ``order`` *and* reach the threshold with it
     can be dropped or cause a drop, so only those — found for all rows at once with numpy — go
     through the index, and only those with such a partner *before* them can be dropped, so only they
     query it (the others are inserted): the same decisions at a fraction of the cost.
     """
-    from datasketch import LeanMinHash
-
     sigs, threshold = task.sigs, task.threshold
     num_perm = sigs.shape[1]
-    lsh = _lsh(threshold, num_perm)
+    lsh = _BandIndex(*_band_layout(threshold, num_perm))
     rows = np.asarray(order, dtype=np.int64)
     near, near_before = _rows_with_near_partner(sigs[rows], lsh.hashranges, threshold)
     involved = set(rows[near].tolist())
@@ -296,20 +299,19 @@ def _select_near(task: _LanguageTask, order: list[int], found: list) -> None:
     for i in order:
         if i not in involved:
             continue
-        # LeanMinHash: no permutations to regenerate (a MinHash would redo them for every row).
-        mh = LeanMinHash(seed=task.seed, hashvalues=sigs[i], scheme="affine32")
+        sig = sigs[i]
         if i not in may_drop:
-            lsh.insert(i, mh, check_duplication=False)
+            lsh.insert(i, sig)
             continue
         # LSH returns candidates (band collisions); confirm with the estimated Jaccard,
         # else many moderately similar queries would knock each other out.
         # The most similar candidate, the smallest index among equals (every candidate shares a band,
         # so its similarity is > 0).
         best_j, best_k = 0.0, -1
-        candidates = lsh.query(mh)
+        candidates = lsh.query(sig)
         if candidates:
-            keys = np.asarray(candidates, dtype=np.int64)
-            agree = np.count_nonzero(sigs[keys] == sigs[i], axis=1)
+            keys = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
+            agree = np.count_nonzero(sigs[keys] == sig, axis=1)
             most = agree.max()
             best_j, best_k = float(most) / num_perm, int(keys[agree == most].min())
         if best_j >= threshold:
@@ -321,20 +323,65 @@ def _select_near(task: _LanguageTask, order: list[int], found: list) -> None:
                 )
             )
             continue
-        lsh.insert(i, mh, check_duplication=False)
+        lsh.insert(i, sig)
 
 
-def _lsh(threshold: float, num_perm: int):
-    """A fresh ``MinHashLSH``; its band layout (b, r) is optimised once per (threshold, num_perm)."""
-    from datasketch import MinHashLSH
+class _BandIndex:
+    """The index of datasketch's ``MinHashLSH``, without its storage layers: ``b`` bands of ``r`` signature values,
+    a dict per band; :meth:`query` gives every inserted key that has one band equal to the signature's (the
+    candidates MinHashLSH.query gives; a test compares them).
 
-    params = _LSH_PARAMS.get((threshold, num_perm))
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=params)
-    _LSH_PARAMS[(threshold, num_perm)] = (lsh.b, lsh.r)
-    return lsh
+    >>> index = _BandIndex(2, 2)
+    >>> index.insert(7, np.array([1, 2, 3, 4], dtype=np.uint32))
+    >>> index.query(np.array([1, 2, 9, 9], dtype=np.uint32)), index.query(np.array([9, 2, 3, 9], dtype=np.uint32))
+    ({7}, set())
+    """
+
+    def __init__(self, b: int, r: int):
+        self.hashranges = [(i * r, (i + 1) * r) for i in range(b)]
+        self._tables: list[dict[bytes, list[int]]] = [{} for _ in range(b)]
+
+    def insert(self, key: int, sig: np.ndarray) -> None:
+        for (start, end), table in zip(self.hashranges, self._tables, strict=True):
+            band = sig[start:end].tobytes()
+            bucket = table.get(band)
+            if bucket is None:
+                table[band] = [key]
+            else:
+                bucket.append(key)
+
+    def query(self, sig: np.ndarray) -> set[int]:
+        found: set[int] = set()
+        for (start, end), table in zip(self.hashranges, self._tables, strict=True):
+            bucket = table.get(sig[start:end].tobytes())
+            if bucket:
+                found.update(bucket)
+        return found
 
 
-_LSH_PARAMS: dict[tuple[float, int], tuple[int, int]] = {}
+def _band_layout(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(b bands, r rows) as ``datasketch.MinHashLSH(threshold, num_perm)`` optimises them (equal weights on false
+    positives and negatives): from :data:`_LSH_PARAMS` for the usual settings, else asked of datasketch once (its
+    LSH module imports scipy: ~0.3 s idle, over 1 s on a busy machine)."""
+    layout = _LSH_PARAMS.get((threshold, num_perm))
+    if layout is None:
+        from datasketch import MinHashLSH
+
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        layout = _LSH_PARAMS[(threshold, num_perm)] = (lsh.b, lsh.r)
+    return layout
+
+
+# datasketch 2.0's MinHashLSH layouts, (threshold, num_perm) -> (b, r); tests/filters check every entry against it.
+_LSH_PARAMS: dict[tuple[float, int], tuple[int, int]] = {
+    (0.5, 32): (8, 4), (0.5, 64): (14, 4), (0.5, 128): (25, 5), (0.5, 256): (42, 6),
+    (0.6, 32): (6, 5), (0.6, 64): (10, 6), (0.6, 128): (18, 7), (0.6, 256): (32, 8),
+    (0.7, 32): (5, 6), (0.7, 64): (8, 8), (0.7, 128): (14, 9), (0.7, 256): (25, 10),
+    (0.75, 32): (4, 8), (0.75, 64): (7, 9), (0.75, 128): (11, 11), (0.75, 256): (21, 12),
+    (0.8, 32): (3, 10), (0.8, 64): (5, 11), (0.8, 128): (9, 13), (0.8, 256): (17, 15),
+    (0.85, 32): (3, 10), (0.85, 64): (4, 15), (0.85, 128): (8, 16), (0.85, 256): (13, 19),
+    (0.9, 32): (2, 16), (0.9, 64): (3, 21), (0.9, 128): (5, 25), (0.9, 256): (9, 28),
+}  # fmt: skip
 _BAND_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: the band hash below is a polynomial mod 2^64
 
 

@@ -27,9 +27,10 @@ from typing import ClassVar
 from hfswim.filters.base import Rejection, Row, RowFilter
 from hfswim.filters.settings import NonNegativeInt, PositiveInt, Probability
 from hfswim.languages import LANGUAGES, UNSPACED_SCRIPTS
+from hfswim.memo import Memo
 from hfswim.records import PASSAGE_LANGUAGE, QUERY_LANGUAGE
-from hfswim.text.langid import script_of
-from hfswim.text.normalize import TokenText, normalize_many, tokens
+from hfswim.text.langid import scripts_of
+from hfswim.text.normalize import TokenText, normalize_many
 
 _SCRIPTS_OF_LANGUAGES = frozenset(lang.script for lang in LANGUAGES.values())
 # Space-separated tokens per word where a word is written in several (Vietnamese: one syllable per token).
@@ -95,6 +96,8 @@ class HeuristicsFilter(RowFilter):
         # A passage appears once per query language: cache its joined tokens (bounded LRU, ~1 KB each).
         self._passages: OrderedDict[tuple[str, bool], TokenText] = OrderedDict()
         self._cache_size = passage_cache_size
+        # Two-step SAP writes one summary per passage, shared by every query language's row: tokenise it once.
+        self._summaries = Memo(size=passage_cache_size)
 
     @classmethod
     def check_settings(cls, settings) -> None:
@@ -115,16 +118,27 @@ class HeuristicsFilter(RowFilter):
             self._passages.popitem(last=False)
         return hit
 
-    def judge(self, rows: list[Row]) -> list[Rejection | None]:
-        normalize_many([row.get("query") or "" for row in rows])  # one pass for the batch; tokens() reuses it
-        return [self._judge(row) for row in rows]
+    def _summary(self, summary: str, unspaced: bool) -> TokenText:
+        key = (summary, unspaced)
+        hit = self._summaries.get(key)
+        if hit is None:
+            hit = self._summaries.remember(key, TokenText.of(summary, unspaced))
+        return hit
 
-    def _judge(self, row: Row) -> Rejection | None:
+    def judge(self, rows: list[Row]) -> list[Rejection | None]:
+        # The batch's normalised queries and scripts in one pass each (memoised: when langid ran first, it did the
+        # scripts), handed to each row's judgement rather than looked up again in memos a large batch overflows.
+        queries = [row.get("query") or "" for row in rows]
+        return [
+            self._judge(row, script, norm)
+            for row, script, norm in zip(rows, scripts_of(queries), normalize_many(queries), strict=True)
+        ]
+
+    def _judge(self, row: Row, script: str, norm: str) -> Rejection | None:
         query = row.get("query") or ""
-        # Count by the script actually written: a "Chinese" query in Latin letters has words.
-        script = script_of(query)
+        # Count by the script actually written (script_of): a "Chinese" query in Latin letters has words.
         unspaced = script in UNSPACED_SCRIPTS
-        q = tokens(query, unspaced)
+        q = list(norm.replace(" ", "")) if unspaced else norm.split()  # tokens(query, unspaced)
         n, unit = len(q), ("characters" if unspaced else "words")
         low, high = (self.min_chars, self.max_chars) if unspaced else (self.min_words, self.max_words)
         if n < low:
@@ -153,7 +167,7 @@ class HeuristicsFilter(RowFilter):
             # An ASCII summary shares no token with a query token that is not ASCII (a Hindi query for an
             # English summary, say): without `needed` ASCII query tokens no run can be long enough.
             if needed <= 0 or not summary.isascii() or sum(map(str.isascii, q)) >= needed:
-                s = TokenText.of(summary, unspaced)
+                s = self._summary(summary, unspaced)
                 if s.shares_run(q, needed):
                     run_s = s.longest_run(q)
                     return self.reject(
@@ -165,7 +179,7 @@ class HeuristicsFilter(RowFilter):
             if len(summary) >= 0.5 * self.summary_copy_ratio * len(text):
                 p_unspaced = passage_language.is_unspaced if passage_language else unspaced
                 if s is None or p_unspaced != unspaced or passage is None or not passage.n_tokens:
-                    s = TokenText.of(summary, p_unspaced)
+                    s = self._summary(summary, p_unspaced)
                     passage = self._passage(row, p_unspaced)
                 n_passage = passage.n_tokens
                 needed = self.summary_copy_ratio * n_passage

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from hfswim.corpus.reading import read_passages
 from hfswim.errors import ConfigError, EndpointError, InputError
+from hfswim.gc_tuning import fewer_gc_passes
 from hfswim.generation.backpressure import (
     EndpointHealth,
     EndpointPool,
@@ -161,10 +162,11 @@ async def agenerate(config: GenerateConfig) -> GenerationResult:
             from hfswim.generation.embedded import embedded_model_name
 
             endpoints, model_name = None, embedded_model_name(config.model)
-        return await _run(
-            config, strategy, endpoints, model_name, passage_files, down, total,
-            start_embedded=lambda: _start_embedded(config, stack),
-        )  # fmt: skip
+        with fewer_gc_passes():  # ~10% of the client's CPU per completion went to collector passes
+            return await _run(
+                config, strategy, endpoints, model_name, passage_files, down, total,
+                start_embedded=lambda: _start_embedded(config, stack),
+            )  # fmt: skip
 
 
 async def _start_embedded(config: GenerateConfig, stack: contextlib.ExitStack) -> list[Endpoint]:

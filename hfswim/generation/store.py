@@ -36,6 +36,7 @@ import json
 import logging
 import operator
 import os
+import re
 import threading
 import time
 from collections import Counter, defaultdict
@@ -79,14 +80,32 @@ def _dump_line(row: dict[str, Any] | GeneratedRecord) -> bytes:
         return (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
+def _load_line(line: bytes) -> Any:
+    """One stored JSON line (orjson: ~3x faster than json.loads for a record). What orjson refuses or reads
+    differently goes to the standard library, so both read the same rows: NaN or a lone surrogate escape (refused),
+    an int beyond 64 bits (orjson makes it a float; any run of 19 digits is sent to json). A line neither reads
+    raises json's error, as before."""
+    if _LONG_DIGITS.search(line) is None:
+        try:
+            return _orjson_loads(line)
+        except ValueError:
+            pass
+    return json.loads(line.decode("utf-8"))
+
+
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
 try:
     from orjson import OPT_APPEND_NEWLINE as _ORJSON_APPEND_NEWLINE
     from orjson import dumps as _orjson_dumps
+    from orjson import loads as _orjson_loads
 except ImportError:  # pragma: no cover - orjson ships with gradio/huggingface stacks; the fallback is json
 
     def _orjson_dumps(row: Any, option: int = 0) -> bytes:
         raise TypeError
 
+    _orjson_loads = json.loads
     _ORJSON_APPEND_NEWLINE = 0
 
 
@@ -390,11 +409,11 @@ class RecordStore:
         overlap)."""
         seen: set[bytes] = set()
         for path in self._records.files(job):
-            with open(path, encoding="utf-8") as fh:
+            with open(path, "rb") as fh:
                 for line in fh:
-                    if not line.endswith("\n"):
+                    if not line.endswith(b"\n"):
                         break  # a torn tail another process is still writing
-                    row = json.loads(line)
+                    row = _load_line(line)
                     digest = bytes.fromhex(row["record_id"])
                     if digest not in seen:
                         seen.add(digest)

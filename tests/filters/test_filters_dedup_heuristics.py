@@ -237,3 +237,49 @@ def test_filters_heuristics_count_vietnamese_syllables_as_parts_of_words(row):
     en = {"text": "one two three four five six seven eight nine ten", "passage_language": "en", "summary": "x y"}
     as_words = row("one two three four five six seven eight nine?", lang="en", record_id="en", **en)
     assert HeuristicsFilter().apply([as_words]).rejected[0][1].code == "copied_from_passage"
+
+
+def test_filters_dedup_band_index_finds_datasketch_lsh_candidates():
+    """_BandIndex (no scipy import) gives the candidates datasketch.MinHashLSH gives, with its band layout, and
+    every tabled layout is the one MinHashLSH optimises."""
+    from datasketch import LeanMinHash, MinHashLSH
+
+    from hfswim.filters.dedup import _LSH_PARAMS, _band_layout, _BandIndex
+
+    for (threshold, num_perm), layout in _LSH_PARAMS.items():
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        assert (lsh.b, lsh.r) == layout, (threshold, num_perm)
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 1 << 32, size=(40, 64), dtype=np.uint32)
+    sigs = base[rng.integers(0, 40, size=600)].copy()
+    noise = rng.random(sigs.shape) < 0.15  # near copies: some bands still equal, others not
+    sigs[noise] = rng.integers(0, 1 << 32, size=int(noise.sum()), dtype=np.uint32)
+    ref = MinHashLSH(threshold=0.8, num_perm=64)
+    index = _BandIndex(*_band_layout(0.8, 64))
+    assert index.hashranges == ref.hashranges
+    found = 0
+    for i, sig in enumerate(sigs):
+        mh = LeanMinHash(seed=1, hashvalues=sig, scheme="affine32")
+        assert index.query(sig) == set(ref.query(mh)), i
+        found += bool(index.query(sig))
+        if i % 3:
+            index.insert(i, sig)
+            ref.insert(i, mh, check_duplication=False)
+    assert found > 100  # the comparison saw candidates, not only empty answers
+
+
+def test_filters_heuristics_shared_summary_judged_as_if_fresh(row):
+    """One SAP summary serves every language's row of a passage: its tokens are cached per (summary, unspaced), and
+    every row is judged as a fresh filter judges it alone (spaced and unspaced queries, copies and fine rows)."""
+    summary = "莱茵河 A famous old river of central Europe 莱茵河发源于瑞士"
+    rows = [
+        row("A famous old river of central Europe", lang="en", summary=summary, record_id="en-copy"),
+        row("Where does the Rhine rise?", lang="en", summary=summary, record_id="en-fine"),
+        row("莱茵河发源于瑞士", lang="zh", summary=summary, record_id="zh-copy"),
+        row("莱茵河流经哪些国家？", lang="zh", summary=summary, record_id="zh-fine"),
+    ] * 2
+    shared = HeuristicsFilter()
+    together = [j and j.code for j in shared.judge([dict(r) for r in rows])]
+    alone = [(HeuristicsFilter().judge([dict(r)])[0] or None) for r in rows]
+    assert together == [j and j.code for j in alone]
+    assert together[:4] == ["repeats_summary", None, "repeats_summary", None]

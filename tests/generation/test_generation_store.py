@@ -125,3 +125,22 @@ def test_generated_record_json_line_is_the_schema_row():
     assert line == (json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     assert list(json.loads(line)) == GENERATED_SCHEMA.names
     assert GeneratedRecord.from_dict(json.loads(line)) == record
+
+
+def test_stored_lines_read_back_as_the_standard_library_reads_them():
+    """iter_records reads lines with orjson, and hands what orjson refuses (NaN, a lone surrogate escape, an int beyond
+    64 bits: what the json.dumps fallback may write) to json, so every row comes back as json.loads gives it."""
+    import json
+
+    from hfswim.generation.store import _load_line
+
+    lines = [
+        (json.dumps({"record_id": "ab", "query_logprob": v, "query": q}, ensure_ascii=ascii) + "\n").encode()
+        for v, q, ascii in [(-0.25, "swali ü?", False), (float("nan"), "x", False), (2**70, "y", False),
+                            (1.5, "\ud800", True)]
+    ]  # fmt: skip
+    for line in lines:
+        got, want = _load_line(line), json.loads(line)
+        assert json.dumps(got) == json.dumps(want)
+    with pytest.raises(ValueError):
+        _load_line(b'{"record_id": "ab", \n')
