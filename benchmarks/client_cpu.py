@@ -31,6 +31,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.trees import baseline_tree
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "generation_client_cpu.md"
 
@@ -57,14 +59,6 @@ def child(kind: str, runs: int, passages: int, work: str) -> dict:
     import hfswim
 
     return {"runs": out, "hfswim": hfswim.__file__}
-
-
-def _baseline_tree(rev: str, folder: Path) -> Path:
-    tree = folder / f"baseline-{rev}"
-    tree.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    return tree
 
 
 def _run_child(tree: Path, kind: str, runs: int, passages: int, work: Path) -> dict:
@@ -98,7 +92,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="hfswim-client-cpu-"))
     trees = {"this tree": ROOT}
     if args.baseline:
-        trees[f"baseline {args.baseline}"] = _baseline_tree(args.baseline, scratch)
+        trees[f"baseline {args.baseline}"] = baseline_tree(args.baseline, scratch)
     results: dict[tuple[str, str], list[dict]] = {}
     loads = [os.getloadavg()[0]]
     try:

@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.trees import baseline_tree
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "filters_throughput.md"
 
@@ -213,17 +215,6 @@ def _child(tree: Path, *args: str) -> dict:
     return result
 
 
-def _baseline_tree(rev: str, folder: Path) -> Path:
-    import subprocess
-
-    # git archive: a plain copy of the commit's files, no worktree registered in the (shared) repository.
-    tree = folder / f"baseline-{rev}"
-    tree.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    return tree
-
-
 def _median(values: list[float]) -> float:
     import statistics
 
@@ -238,7 +229,6 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="end-to-end runs per tree (the median is reported)")
     args = parser.parse_args()
 
-
     from hfswim.io import AtomicParquetWriter
     from hfswim.records import GENERATED_SCHEMA
 
@@ -249,7 +239,7 @@ def main() -> None:
         writer.write_rows(rows)
     trees = {"this tree": ROOT}
     if args.baseline:
-        trees[f"baseline {args.baseline}"] = _baseline_tree(args.baseline, scratch)
+        trees[f"baseline {args.baseline}"] = baseline_tree(args.baseline, scratch)
     try:
         load_before = os.getloadavg()[0]
         cheap: dict[str, dict[str, dict]] = {}

@@ -21,13 +21,11 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.trees import ROOT, baseline_tree, run_pipeline
+
 RESULT = ROOT / "benchmarks" / "results" / "generate_rerun.md"
 CONFIG = """\
 output_dir: runs/demo-generate
@@ -39,19 +37,7 @@ dataset: null
 
 
 def run(config: Path, out: Path, tree: Path, *extra: str) -> tuple[float, dict, dict]:
-    env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "hfswim", "run", str(config), "--output", str(out), *extra],
-        env=env,
-        cwd=tree,  # `python -m` puts the working folder first on sys.path: it decides which hfswim runs
-        capture_output=True,
-        text=True,
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"hfswim run failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    pipeline = json.loads((out / "pipeline.json").read_text(encoding="utf-8"), parse_constant=lambda c: None)
+    seconds, pipeline = run_pipeline(tree, out, str(config), *extra)
     manifest = json.loads((out / "generate" / "manifest.json").read_text(encoding="utf-8"))
     return seconds, pipeline, manifest
 
@@ -71,10 +57,7 @@ def main() -> None:
     if not (out / "generate" / "generated.parquet").is_file():
         first, _, manifest = run(config, out, ROOT)
         print(f"first run: {first:.1f} s, {manifest['records']['total']} records", flush=True)
-    baseline = work / "baseline"
-    baseline.mkdir()
-    archive = subprocess.run(["git", "archive", args.baseline_commit], capture_output=True, check=True, cwd=ROOT)
-    subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive.stdout, check=True)
+    baseline = baseline_tree(args.baseline_commit, work)
 
     rows: dict[str, list[tuple[float, float, object, int]]] = {"this branch": [], "baseline": []}
     exports = set()  # the bytes of generated.parquet after each run

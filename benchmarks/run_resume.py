@@ -14,40 +14,19 @@ Each run is a fresh ``python -m hfswim run`` subprocess, offline; wall time from
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.trees import ROOT, baseline_tree, run_pipeline
+
 RESULT = ROOT / "benchmarks" / "results" / "run_resume.md"
 
 
 def run(out: Path, tree: Path, *extra: str) -> tuple[float, dict]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(tree),
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-    }
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "hfswim", "run", "--output", str(out), *extra],
-        env=env,
-        cwd=tree,  # `python -m` puts the working folder first on sys.path: it decides which hfswim runs
-        capture_output=True,
-        text=True,
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"hfswim run failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    summary = json.loads((out / "pipeline.json").read_text(encoding="utf-8"), parse_constant=lambda c: None)
-    return seconds, summary
+    return run_pipeline(tree, out, *extra)
 
 
 def ran(summary: dict) -> str:
@@ -71,9 +50,7 @@ def main() -> None:
     size = (out / "pipeline.json").stat().st_size
     steps = (first["stages"].get("train") or {}).get("steps", 8)
     if args.baseline_commit:
-        tree = Path(tempfile.mkdtemp(prefix="hfswim-baseline-"))
-        archive = subprocess.run(["git", "archive", args.baseline_commit], capture_output=True, check=True, cwd=ROOT)
-        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+        tree = baseline_tree(args.baseline_commit, Path(tempfile.mkdtemp(prefix="hfswim-baseline-")))
         seconds, before = run(out, tree)
         rows.append(("re-run, unchanged config", f"`{args.baseline_commit}` (before)", seconds, ran(before)))
         run(out, ROOT)  # the baseline's pipeline.json has no fingerprints: one run to record them again
