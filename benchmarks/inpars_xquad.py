@@ -76,15 +76,44 @@ def read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def write_eval_folders(xquad: Path, out: Path, max_queries: int, seed: int) -> dict[str, int]:
-    """BEIR folders with a seeded sample of XQuAD questions per row and the whole English corpus."""
+def split_articles(xquad: Path, seed: int) -> tuple[set[str], set[str]]:
+    """XQuAD's articles (``p00`` .. ``p47``, 5 paragraphs each), shuffled with ``seed`` and cut in half: queries are
+    generated for the first half's paragraphs, evaluation questions come only from the second half's."""
+    articles = sorted({p["_id"].split("_")[0] for p in read_jsonl(xquad / "beir" / "en" / "corpus.jsonl")})
+    random.Random(seed).shuffle(articles)
+    half = len(articles) // 2
+    return set(articles[:half]), set(articles[half:])
+
+
+def write_generation_passages(xquad: Path, out: Path, articles: set[str], max_passages: int, seed: int) -> int:
+    """The English paragraphs of the generation articles (at most ``max_passages``, seeded) as hfswim passages."""
+    from hfswim.io import AtomicParquetWriter
+    from hfswim.records import PASSAGE_SCHEMA
+
+    paragraphs = [p for p in read_jsonl(xquad / "beir" / "en" / "corpus.jsonl") if p["_id"].split("_")[0] in articles]
+    random.Random(seed).shuffle(paragraphs)
+    rows = [
+        {"passage_id": p["_id"], "doc_id": p["_id"].split("_")[0], "passage_language": "en",
+         "title": p.get("title") or "", "text": p["text"], "source": "xquad/en"}
+        for p in paragraphs[:max_passages]
+    ]  # fmt: skip
+    with AtomicParquetWriter(out, PASSAGE_SCHEMA) as writer:
+        writer.write_rows(rows)
+    return len(rows)
+
+
+def write_eval_folders(
+    xquad: Path, out: Path, max_queries: int, seed: int, articles: set[str] | None = None
+) -> dict[str, int]:
+    """BEIR folders with a seeded sample of XQuAD questions per row (only questions about paragraphs of
+    ``articles`` when given: the held-out half) and the whole English corpus."""
     counts = {}
     for name, (kind, sub) in ROWS.items():
         source, target = xquad / kind / sub, out / name
         (target / "qrels").mkdir(parents=True, exist_ok=True)
         lines = (source / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
         qrels = [line.split("\t") for line in lines[1:] if line.strip()]
-        qids = sorted({q for q, _, _ in qrels})
+        qids = sorted({q for q, doc, _ in qrels if articles is None or doc.split("_")[0] in articles})
         keep = set(random.Random(seed).sample(qids, min(max_queries, len(qids))))
         (target / "corpus.jsonl").write_text((source / "corpus.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
         queries = [q for q in read_jsonl(source / "queries.jsonl") if q["_id"] in keep]
@@ -126,12 +155,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--xquad", type=Path, default=Path("../shared/data/xquad"))
     parser.add_argument("--work", type=Path, default=Path("runs/bench-inpars-xquad"))
-    parser.add_argument("--max-passages", type=int, default=64, help="English paragraphs that get queries.")
+    parser.add_argument(
+        "--max-passages", type=int, default=64, help="English paragraphs that get queries (from the generation half)."
+    )
     parser.add_argument("--languages", default="de,es", help="Cross-lingual query languages.")
     parser.add_argument("--monolingual", action="store_true", help="Also generate English queries (monolingual).")
     parser.add_argument("--strategy", default="inpars-vanilla", choices=["inpars-vanilla", "inpars-gbq"])
     parser.add_argument("--logprob-top-fraction", type=float, default=0.75)
-    parser.add_argument("--max-queries", type=int, default=60, help="XQuAD questions per row (seeded sample).")
+    parser.add_argument(
+        "--max-queries", type=int, default=60, help="XQuAD questions per row (seeded sample of the held-out half)."
+    )
     parser.add_argument("--reranker-kind", choices=sorted(BASES), default="bi-encoder")
     parser.add_argument(
         "--rerank-top-k", default="20", help="BM25 candidates re-ranked per query; comma-separated for several tables."
@@ -145,6 +178,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--hard-negatives", type=int, default=3)
+    parser.add_argument(
+        "--batching", default="mixed", help="Training batches (single-language: the quality loop's recipe)."
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument(
@@ -154,13 +190,12 @@ def main(argv: list[str] | None = None) -> None:
     given = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--report-only"]
     args.command_line = " ".join(shlex.quote(a) for a in given)
 
-    from benchmarks.train_xquad import write_passages
-
     work, log = args.work, []
     work.mkdir(parents=True, exist_ok=True)
     passages = work / "passages.parquet"
+    generation_articles, held_out_articles = split_articles(args.xquad, args.seed)
     if not passages.is_file():
-        write_passages(args.xquad, passages, args.max_passages, args.seed)
+        write_generation_passages(args.xquad, passages, generation_articles, args.max_passages, args.seed)
     # Cross-lingual queries (de, es) for the English paragraphs, and optionally English ones (monolingual setting).
     gen_seconds = 0.0
     runs = {"gen": ("cross-lingual", args.languages)}
@@ -193,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     command = ["train", str(train_file), "--negatives", "bm25", "--base-model", base,
                "--hard-negatives", str(args.hard_negatives), "--epochs", str(args.epochs),
                "--max-steps", str(args.max_steps), "--lr", str(args.lr), "--batch-size", str(args.batch_size),
-               "--passage-max-length", str(args.rerank_max_length - 64), "--eval-split", "0",
+               "--batching", args.batching, "--passage-max-length", str(args.rerank_max_length - 64), "--eval-split", "0",
                "--seed", str(args.seed), "--output", str(model), "--quiet"]  # fmt: skip
     if args.reranker_kind == "cross-encoder":
         command.insert(2, "--reranker")
@@ -204,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     training = json.loads((model / "hfswim_training.json").read_text(encoding="utf-8"))
 
     eval_data = work / "eval-data"
-    counts = write_eval_folders(args.xquad, eval_data, args.max_queries, args.seed)
+    counts = write_eval_folders(args.xquad, eval_data, args.max_queries, args.seed, held_out_articles)
     scores: dict[int, dict[str, dict]] = {}
     weights = [0.0] + ([args.interpolation] if args.interpolation > 0 else [])
     for top_k in [int(k) for k in str(args.rerank_top_k).split(",")]:
