@@ -265,7 +265,53 @@ def _read_evaluation(out: Path) -> dict:
     reranked = {r["subset"]: r for r in json.loads((out / "scores-reranked.json").read_text(encoding="utf-8"))}
     summary = (out / "summary.md").read_text(encoding="utf-8")
     per_query = float(summary.split("Re-ranking: ")[1].split(" ms")[0])
-    return {"first": first, "reranked": reranked, "ms_per_query": per_query}
+    return {
+        "first": first,
+        "reranked": reranked,
+        "ms_per_query": per_query,
+        "first_run": _saved_run(out / "first-stage-runs"),
+        "reranked_run": _saved_run(out / "reranked-runs"),
+    }
+
+
+def _saved_run(folder: Path) -> dict[str, dict[str, dict[str, float]]] | None:
+    """{row: {query id: {paragraph id: score}}} from mteb's saved predictions (one split per row); None if absent
+    (an evaluation from before hfswim saved its re-ranked runs)."""
+    files = sorted(folder.glob("*_predictions.json")) if folder.is_dir() else []
+    if not files:
+        return None
+    run: dict[str, dict[str, dict[str, float]]] = {}
+    for file in files:
+        for subset, splits in json.loads(file.read_text(encoding="utf-8")).items():
+            if subset in ROWS:
+                for split_run in splits.values():
+                    run.setdefault(subset, {}).update(split_run)
+    return run
+
+
+def read_qrels(eval_data: Path) -> dict[str, dict[str, dict[str, int]]]:
+    """{row: qrels} of the evaluation folders."""
+    qrels: dict[str, dict[str, dict[str, int]]] = {}
+    for name in ROWS:
+        lines = (eval_data / name / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
+        for line in filter(str.strip, lines):
+            qid, doc, score = line.split("\t")
+            qrels.setdefault(name, {}).setdefault(qid, {})[doc] = int(score)
+    return qrels
+
+
+def paired_deltas(scores: dict[str, dict], qrels: dict, after: str, before: str) -> dict[str, object] | None:
+    """Per row: the paired bootstrap (hfswim.evaluation.paired) of nDCG@10 ``after`` - ``before`` over the questions;
+    None when a run was not saved."""
+    from hfswim.evaluation.paired import paired_bootstrap, per_query_ndcg
+
+    a, b = scores[after]["reranked_run"], scores[before]["reranked_run"]
+    if a is None or b is None:
+        return None
+    return {
+        name: paired_bootstrap(per_query_ndcg(qrels[name], b[name], 10), per_query_ndcg(qrels[name], a[name], 10))
+        for name in ROWS
+    }
 
 
 def _pct(row: dict, metric: str = "ndcg_at_10") -> float:
@@ -324,21 +370,26 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         "`benchmarks/results/inpars_interpolation.md`).",
         "",
     ]
+    qrels = read_qrels(args.work / "eval-data")
     for top_k, table in scores.items():
-        lines += _table(table, top_k, weight)
+        lines += _table(table, top_k, weight, qrels)
     lines += [CROSS_ENCODER_NOTE]
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
 
-def _table(scores: dict[str, dict], top_k: int, weight: float) -> list[str]:
+def _table(scores: dict[str, dict], top_k: int, weight: float, qrels: dict | None = None) -> list[str]:
     """nDCG@10 per row for one K, the goal's verdicts and the re-ranking time per query."""
     fused = "trained+bm25" in scores
     header = ["Row", "BM25", "+ base", "+ trained"] + (
         [f"+ base ⊕ BM25 ({weight:g})", f"+ trained ⊕ BM25 ({weight:g})"] if fused else []
     )
     header += ["Δ trained" + (" ⊕ BM25" if fused else "") + " vs BM25", f"BM25 Recall@{top_k}"]
+    pairs = [("trained", "base")] + ([("trained+bm25", "base+bm25")] if fused else [])
+    deltas = {pair: paired_deltas(scores, qrels, *pair) for pair in pairs} if qrels else {}
+    deltas = {pair: d for pair, d in deltas.items() if d is not None}
+    header += [f"Δ {a.replace('+bm25', ' ⊕ BM25')} − {b.replace('+bm25', ' ⊕ BM25')} [95% CI]" for a, b in deltas]
     lines = [f"nDCG@10, BM25's top {top_k} re-ranked:", "", "| " + " | ".join(header) + " |"]
     lines.append("|:--|" + "--:|" * (len(header) - 1))
     recall_key = f"recall_at_{top_k}"
@@ -350,8 +401,16 @@ def _table(scores: dict[str, dict], top_k: int, weight: float) -> list[str]:
         recall = bm25["scores"].get(recall_key)
         cells += [f"{_pct(scores[final]['reranked'][name]) - _pct(bm25):+.1f}"]
         cells += [f"{100 * recall:.1f}" if recall is not None else "–"]
+        cells += [d[name].format(scale=100.0, digits=1) for d in deltas.values()]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
+    if deltas:
+        lines += [
+            "Δ … [95% CI]: mean per-question nDCG@10 difference, paired bootstrap over the questions of the row "
+            "(1000 resamples, `hfswim.evaluation.paired.paired_bootstrap`, as in `benchmarks/quality.py`); an interval "
+            "that excludes 0 is a difference the sample resolves.",
+            "",
+        ]
     for variant, base in (("trained", "base"), *((("trained+bm25", "base+bm25"),) if fused else ())):
         met, gains = goal_verdict(scores, variant, base)
         label = "trained re-ranker alone" if variant == "trained" else f"trained re-ranker ⊕ BM25 ({weight:g})"
