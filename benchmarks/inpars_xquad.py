@@ -3,7 +3,8 @@
 The InPars recipe, each step an ``hfswim`` command as a user runs it (each step reuses its output when present,
 so a re-run only redoes what is missing; generated queries are cached under ``--work``):
 
-1. English XQuAD paragraphs -> ``passages.parquet`` (a seeded sample of ``--max-passages``);
+1. XQuAD's 48 articles are split in half (seeded, :func:`split_articles`): the English paragraphs of the first half
+   -> ``passages.parquet`` (at most ``--max-passages``); evaluation questions come only from the other half;
 2. ``hfswim generate --strategy inpars-vanilla`` (InPars' few-shot prompt) -> queries in de and es
    (cross-lingual setting; ``--monolingual`` adds English queries) for those English paragraphs, with the packaged
    Gemma 3 270M on CPU (no ``--endpoint``);
@@ -16,12 +17,14 @@ so a re-run only redoes what is missing; generated queries are cached under ``--
    vocabulary; the only offline cross-encoder base);
 5. ``hfswim evaluate bm25 --reranker ... --rerank-top-k K`` on XQuAD as retrieval (all 240 English paragraphs):
    cross-lingual de->en and es->en (``beir_xling``) and English (``beir/en``), for the untrained base and the
-   trained re-ranker, each alone and fused with BM25 (``--rerank-interpolation W``; W chosen on other XQuAD
-   questions by ``benchmarks/inpars_interpolation.py``); the summary rows come from mteb's re-ranking path.
+   trained re-ranker, each alone and fused with BM25 (``--rerank-interpolation W``; W chosen on questions of the
+   generation half by ``benchmarks/inpars_interpolation.py``); the summary rows come from mteb's re-ranking path,
+   and a paired bootstrap 95% interval of trained - base per row from the saved per-query runs.
 
 Run (from the repository root)::
 
-    nice -n 10 python -m benchmarks.inpars_xquad --rerank-top-k 20,100   # 64 paragraphs, 60 questions/row
+    nice -n 10 python -m benchmarks.inpars_xquad --work runs/bench-inpars-xquad-split --max-passages 120 \
+        --max-queries 1000 --batching single-language --batch-size 16 --rerank-top-k 100
 """
 
 from __future__ import annotations
@@ -171,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--rerank-max-length", type=int, default=256)
     parser.add_argument(
-        "--interpolation", type=float, default=0.3, help="BM25 weight of the fused rows (inpars_interpolation.py)."
+        "--interpolation", type=float, default=0.2, help="BM25 weight of the fused rows (inpars_interpolation.py)."
     )
     parser.add_argument("--epochs", type=float, default=4.0)
     parser.add_argument("--max-steps", type=int, default=-1, help="Stop training after N steps (overrides --epochs).")
@@ -333,7 +336,8 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
     weight = args.interpolation
     training_line = (
         f"- Training: {training['num_train_pairs']} pairs, each with {args.hard_negatives} BM25 negatives (bm25s per "
-        f"language, relative margin 0.05), {training['global_step']} steps, batch {args.batch_size}, lr {args.lr}"
+        f"language, relative margin 0.05), {training['global_step']} steps, batch {args.batch_size} "
+        f"({args.batching} batching), lr {args.lr}"
         + (f", {train_seconds / 60:.1f} min" if train_seconds else "")
         + (
             ". MultipleNegativesRankingLoss (in-batch + BM25 negatives). "
@@ -362,11 +366,13 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         + ".",
         training_line,
         f"- Evaluation: `hfswim evaluate` through mteb's re-ranking path; "
-        f"{', '.join(f'{k}: {v}' for k, v in counts.items())} XQuAD questions (seeded sample) against all 240 English "
+        f"{', '.join(f'{k}: {v}' for k, v in counts.items())} XQuAD questions about the held-out half of the articles (none about a paragraph that got generated queries) "
+        f"against all 240 English "
         f"paragraphs; BM25 = mteb's bm25s baseline; the re-ranker re-scores BM25's top K. "
         f"Base = `{BASES[kind]}` before training. '⊕ BM25' = `--rerank-interpolation {weight:g}`: per query, "
         "z-normalised re-ranker and BM25 scores mixed with BM25 weight "
-        f"{weight:g} (one value for every row, chosen on 200 other XQuAD questions per row: "
+        f"{weight:g} (one value for every row, chosen with the untrained base on 200 questions per row about the generation "
+        "half: "
         "`benchmarks/results/inpars_interpolation.md`).",
         "",
     ]
