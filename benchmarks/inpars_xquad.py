@@ -3,7 +3,8 @@
 The InPars recipe, each step an ``hfswim`` command as a user runs it (each step reuses its output when present,
 so a re-run only redoes what is missing; generated queries are cached under ``--work``):
 
-1. English XQuAD paragraphs -> ``passages.parquet`` (a seeded sample of ``--max-passages``);
+1. XQuAD's 48 articles are split in half (seeded, :func:`split_articles`): the English paragraphs of the first half
+   -> ``passages.parquet`` (at most ``--max-passages``); evaluation questions come only from the other half;
 2. ``hfswim generate --strategy inpars-vanilla`` (InPars' few-shot prompt) -> queries in de and es
    (cross-lingual setting; ``--monolingual`` adds English queries) for those English paragraphs, with the packaged
    Gemma 3 270M on CPU (no ``--endpoint``);
@@ -16,12 +17,14 @@ so a re-run only redoes what is missing; generated queries are cached under ``--
    vocabulary; the only offline cross-encoder base);
 5. ``hfswim evaluate bm25 --reranker ... --rerank-top-k K`` on XQuAD as retrieval (all 240 English paragraphs):
    cross-lingual de->en and es->en (``beir_xling``) and English (``beir/en``), for the untrained base and the
-   trained re-ranker, each alone and fused with BM25 (``--rerank-interpolation W``; W chosen on other XQuAD
-   questions by ``benchmarks/inpars_interpolation.py``); the summary rows come from mteb's re-ranking path.
+   trained re-ranker, each alone and fused with BM25 (``--rerank-interpolation W``; W chosen on questions of the
+   generation half by ``benchmarks/inpars_interpolation.py``); the summary rows come from mteb's re-ranking path,
+   and a paired bootstrap 95% interval of trained - base per row from the saved per-query runs.
 
 Run (from the repository root)::
 
-    nice -n 10 python -m benchmarks.inpars_xquad --rerank-top-k 20,100   # 64 paragraphs, 60 questions/row
+    nice -n 10 python -m benchmarks.inpars_xquad --work runs/bench-inpars-xquad-split --max-passages 120 \
+        --max-queries 1000 --batching single-language --batch-size 16 --rerank-top-k 100
 """
 
 from __future__ import annotations
@@ -76,15 +79,44 @@ def read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def write_eval_folders(xquad: Path, out: Path, max_queries: int, seed: int) -> dict[str, int]:
-    """BEIR folders with a seeded sample of XQuAD questions per row and the whole English corpus."""
+def split_articles(xquad: Path, seed: int) -> tuple[set[str], set[str]]:
+    """XQuAD's articles (``p00`` .. ``p47``, 5 paragraphs each), shuffled with ``seed`` and cut in half: queries are
+    generated for the first half's paragraphs, evaluation questions come only from the second half's."""
+    articles = sorted({p["_id"].split("_")[0] for p in read_jsonl(xquad / "beir" / "en" / "corpus.jsonl")})
+    random.Random(seed).shuffle(articles)
+    half = len(articles) // 2
+    return set(articles[:half]), set(articles[half:])
+
+
+def write_generation_passages(xquad: Path, out: Path, articles: set[str], max_passages: int, seed: int) -> int:
+    """The English paragraphs of the generation articles (at most ``max_passages``, seeded) as hfswim passages."""
+    from hfswim.io import AtomicParquetWriter
+    from hfswim.records import PASSAGE_SCHEMA
+
+    paragraphs = [p for p in read_jsonl(xquad / "beir" / "en" / "corpus.jsonl") if p["_id"].split("_")[0] in articles]
+    random.Random(seed).shuffle(paragraphs)
+    rows = [
+        {"passage_id": p["_id"], "doc_id": p["_id"].split("_")[0], "passage_language": "en",
+         "title": p.get("title") or "", "text": p["text"], "source": "xquad/en"}
+        for p in paragraphs[:max_passages]
+    ]  # fmt: skip
+    with AtomicParquetWriter(out, PASSAGE_SCHEMA) as writer:
+        writer.write_rows(rows)
+    return len(rows)
+
+
+def write_eval_folders(
+    xquad: Path, out: Path, max_queries: int, seed: int, articles: set[str] | None = None
+) -> dict[str, int]:
+    """BEIR folders with a seeded sample of XQuAD questions per row (only questions about paragraphs of
+    ``articles`` when given: the held-out half) and the whole English corpus."""
     counts = {}
     for name, (kind, sub) in ROWS.items():
         source, target = xquad / kind / sub, out / name
         (target / "qrels").mkdir(parents=True, exist_ok=True)
         lines = (source / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
         qrels = [line.split("\t") for line in lines[1:] if line.strip()]
-        qids = sorted({q for q, _, _ in qrels})
+        qids = sorted({q for q, doc, _ in qrels if articles is None or doc.split("_")[0] in articles})
         keep = set(random.Random(seed).sample(qids, min(max_queries, len(qids))))
         (target / "corpus.jsonl").write_text((source / "corpus.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
         queries = [q for q in read_jsonl(source / "queries.jsonl") if q["_id"] in keep]
@@ -126,25 +158,32 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--xquad", type=Path, default=Path("../shared/data/xquad"))
     parser.add_argument("--work", type=Path, default=Path("runs/bench-inpars-xquad"))
-    parser.add_argument("--max-passages", type=int, default=64, help="English paragraphs that get queries.")
+    parser.add_argument(
+        "--max-passages", type=int, default=64, help="English paragraphs that get queries (from the generation half)."
+    )
     parser.add_argument("--languages", default="de,es", help="Cross-lingual query languages.")
     parser.add_argument("--monolingual", action="store_true", help="Also generate English queries (monolingual).")
     parser.add_argument("--strategy", default="inpars-vanilla", choices=["inpars-vanilla", "inpars-gbq"])
     parser.add_argument("--logprob-top-fraction", type=float, default=0.75)
-    parser.add_argument("--max-queries", type=int, default=60, help="XQuAD questions per row (seeded sample).")
+    parser.add_argument(
+        "--max-queries", type=int, default=60, help="XQuAD questions per row (seeded sample of the held-out half)."
+    )
     parser.add_argument("--reranker-kind", choices=sorted(BASES), default="bi-encoder")
     parser.add_argument(
         "--rerank-top-k", default="20", help="BM25 candidates re-ranked per query; comma-separated for several tables."
     )
     parser.add_argument("--rerank-max-length", type=int, default=256)
     parser.add_argument(
-        "--interpolation", type=float, default=0.3, help="BM25 weight of the fused rows (inpars_interpolation.py)."
+        "--interpolation", type=float, default=0.2, help="BM25 weight of the fused rows (inpars_interpolation.py)."
     )
     parser.add_argument("--epochs", type=float, default=4.0)
     parser.add_argument("--max-steps", type=int, default=-1, help="Stop training after N steps (overrides --epochs).")
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--hard-negatives", type=int, default=3)
+    parser.add_argument(
+        "--batching", default="mixed", help="Training batches (single-language: the quality loop's recipe)."
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument(
@@ -154,13 +193,12 @@ def main(argv: list[str] | None = None) -> None:
     given = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--report-only"]
     args.command_line = " ".join(shlex.quote(a) for a in given)
 
-    from benchmarks.train_xquad import write_passages
-
     work, log = args.work, []
     work.mkdir(parents=True, exist_ok=True)
     passages = work / "passages.parquet"
+    generation_articles, held_out_articles = split_articles(args.xquad, args.seed)
     if not passages.is_file():
-        write_passages(args.xquad, passages, args.max_passages, args.seed)
+        write_generation_passages(args.xquad, passages, generation_articles, args.max_passages, args.seed)
     # Cross-lingual queries (de, es) for the English paragraphs, and optionally English ones (monolingual setting).
     gen_seconds = 0.0
     runs = {"gen": ("cross-lingual", args.languages)}
@@ -193,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     command = ["train", str(train_file), "--negatives", "bm25", "--base-model", base,
                "--hard-negatives", str(args.hard_negatives), "--epochs", str(args.epochs),
                "--max-steps", str(args.max_steps), "--lr", str(args.lr), "--batch-size", str(args.batch_size),
-               "--passage-max-length", str(args.rerank_max_length - 64), "--eval-split", "0",
+               "--batching", args.batching, "--passage-max-length", str(args.rerank_max_length - 64), "--eval-split", "0",
                "--seed", str(args.seed), "--output", str(model), "--quiet"]  # fmt: skip
     if args.reranker_kind == "cross-encoder":
         command.insert(2, "--reranker")
@@ -204,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     training = json.loads((model / "hfswim_training.json").read_text(encoding="utf-8"))
 
     eval_data = work / "eval-data"
-    counts = write_eval_folders(args.xquad, eval_data, args.max_queries, args.seed)
+    counts = write_eval_folders(args.xquad, eval_data, args.max_queries, args.seed, held_out_articles)
     scores: dict[int, dict[str, dict]] = {}
     weights = [0.0] + ([args.interpolation] if args.interpolation > 0 else [])
     for top_k in [int(k) for k in str(args.rerank_top_k).split(",")]:
@@ -230,7 +268,53 @@ def _read_evaluation(out: Path) -> dict:
     reranked = {r["subset"]: r for r in json.loads((out / "scores-reranked.json").read_text(encoding="utf-8"))}
     summary = (out / "summary.md").read_text(encoding="utf-8")
     per_query = float(summary.split("Re-ranking: ")[1].split(" ms")[0])
-    return {"first": first, "reranked": reranked, "ms_per_query": per_query}
+    return {
+        "first": first,
+        "reranked": reranked,
+        "ms_per_query": per_query,
+        "first_run": _saved_run(out / "first-stage-runs"),
+        "reranked_run": _saved_run(out / "reranked-runs"),
+    }
+
+
+def _saved_run(folder: Path) -> dict[str, dict[str, dict[str, float]]] | None:
+    """{row: {query id: {paragraph id: score}}} from mteb's saved predictions (one split per row); None if absent
+    (an evaluation from before hfswim saved its re-ranked runs)."""
+    files = sorted(folder.glob("*_predictions.json")) if folder.is_dir() else []
+    if not files:
+        return None
+    run: dict[str, dict[str, dict[str, float]]] = {}
+    for file in files:
+        for subset, splits in json.loads(file.read_text(encoding="utf-8")).items():
+            if subset in ROWS:
+                for split_run in splits.values():
+                    run.setdefault(subset, {}).update(split_run)
+    return run
+
+
+def read_qrels(eval_data: Path) -> dict[str, dict[str, dict[str, int]]]:
+    """{row: qrels} of the evaluation folders."""
+    qrels: dict[str, dict[str, dict[str, int]]] = {}
+    for name in ROWS:
+        lines = (eval_data / name / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
+        for line in filter(str.strip, lines):
+            qid, doc, score = line.split("\t")
+            qrels.setdefault(name, {}).setdefault(qid, {})[doc] = int(score)
+    return qrels
+
+
+def paired_deltas(scores: dict[str, dict], qrels: dict, after: str, before: str) -> dict[str, object] | None:
+    """Per row: the paired bootstrap (hfswim.evaluation.paired) of nDCG@10 ``after`` - ``before`` over the questions;
+    None when a run was not saved."""
+    from hfswim.evaluation.paired import paired_bootstrap, per_query_ndcg
+
+    a, b = scores[after]["reranked_run"], scores[before]["reranked_run"]
+    if a is None or b is None:
+        return None
+    return {
+        name: paired_bootstrap(per_query_ndcg(qrels[name], b[name], 10), per_query_ndcg(qrels[name], a[name], 10))
+        for name in ROWS
+    }
 
 
 def _pct(row: dict, metric: str = "ndcg_at_10") -> float:
@@ -252,7 +336,8 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
     weight = args.interpolation
     training_line = (
         f"- Training: {training['num_train_pairs']} pairs, each with {args.hard_negatives} BM25 negatives (bm25s per "
-        f"language, relative margin 0.05), {training['global_step']} steps, batch {args.batch_size}, lr {args.lr}"
+        f"language, relative margin 0.05), {training['global_step']} steps, batch {args.batch_size} "
+        f"({args.batching} batching), lr {args.lr}"
         + (f", {train_seconds / 60:.1f} min" if train_seconds else "")
         + (
             ". MultipleNegativesRankingLoss (in-batch + BM25 negatives). "
@@ -281,29 +366,36 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         + ".",
         training_line,
         f"- Evaluation: `hfswim evaluate` through mteb's re-ranking path; "
-        f"{', '.join(f'{k}: {v}' for k, v in counts.items())} XQuAD questions (seeded sample) against all 240 English "
+        f"{', '.join(f'{k}: {v}' for k, v in counts.items())} XQuAD questions about the held-out half of the articles (none about a paragraph that got generated queries) "
+        f"against all 240 English "
         f"paragraphs; BM25 = mteb's bm25s baseline; the re-ranker re-scores BM25's top K. "
         f"Base = `{BASES[kind]}` before training. '⊕ BM25' = `--rerank-interpolation {weight:g}`: per query, "
         "z-normalised re-ranker and BM25 scores mixed with BM25 weight "
-        f"{weight:g} (one value for every row, chosen on 200 other XQuAD questions per row: "
+        f"{weight:g} (one value for every row, chosen with the untrained base on 200 questions per row about the generation "
+        "half: "
         "`benchmarks/results/inpars_interpolation.md`).",
         "",
     ]
+    qrels = read_qrels(args.work / "eval-data")
     for top_k, table in scores.items():
-        lines += _table(table, top_k, weight)
+        lines += _table(table, top_k, weight, qrels)
     lines += [CROSS_ENCODER_NOTE]
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
 
-def _table(scores: dict[str, dict], top_k: int, weight: float) -> list[str]:
+def _table(scores: dict[str, dict], top_k: int, weight: float, qrels: dict | None = None) -> list[str]:
     """nDCG@10 per row for one K, the goal's verdicts and the re-ranking time per query."""
     fused = "trained+bm25" in scores
     header = ["Row", "BM25", "+ base", "+ trained"] + (
         [f"+ base ⊕ BM25 ({weight:g})", f"+ trained ⊕ BM25 ({weight:g})"] if fused else []
     )
     header += ["Δ trained" + (" ⊕ BM25" if fused else "") + " vs BM25", f"BM25 Recall@{top_k}"]
+    pairs = [("trained", "base")] + ([("trained+bm25", "base+bm25")] if fused else [])
+    deltas = {pair: paired_deltas(scores, qrels, *pair) for pair in pairs} if qrels else {}
+    deltas = {pair: d for pair, d in deltas.items() if d is not None}
+    header += [f"Δ {a.replace('+bm25', ' ⊕ BM25')} − {b.replace('+bm25', ' ⊕ BM25')} [95% CI]" for a, b in deltas]
     lines = [f"nDCG@10, BM25's top {top_k} re-ranked:", "", "| " + " | ".join(header) + " |"]
     lines.append("|:--|" + "--:|" * (len(header) - 1))
     recall_key = f"recall_at_{top_k}"
@@ -315,8 +407,16 @@ def _table(scores: dict[str, dict], top_k: int, weight: float) -> list[str]:
         recall = bm25["scores"].get(recall_key)
         cells += [f"{_pct(scores[final]['reranked'][name]) - _pct(bm25):+.1f}"]
         cells += [f"{100 * recall:.1f}" if recall is not None else "–"]
+        cells += [d[name].format(scale=100.0, digits=1) for d in deltas.values()]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
+    if deltas:
+        lines += [
+            "Δ … [95% CI]: mean per-question nDCG@10 difference, paired bootstrap over the questions of the row "
+            "(1000 resamples, `hfswim.evaluation.paired.paired_bootstrap`, as in `benchmarks/quality.py`); an interval "
+            "that excludes 0 is a difference the sample resolves.",
+            "",
+        ]
     for variant, base in (("trained", "base"), *((("trained+bm25", "base+bm25"),) if fused else ())):
         met, gains = goal_verdict(scores, variant, base)
         label = "trained re-ranker alone" if variant == "trained" else f"trained re-ranker ⊕ BM25 ({weight:g})"

@@ -10,6 +10,7 @@ Writes into ``--output``::
 and with ``reranker`` (see :mod:`hfswim.evaluation.rerank`)::
 
     first-stage-runs/<Task>_predictions.json # the first stage's run, re-ranked by the CrossEncoder
+    reranked-runs/<Task>_predictions.json    # the re-ranked run (per-query scores for paired comparisons)
     results/<reranker>/local/<Task>.json     # mteb's result files of the re-ranked run
     scores-reranked.json, model-index-reranked.json
     summary.md                               # first stage vs + reranker side by side, then both tables

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FIRST_STAGE_RUNS = "first-stage-runs"  # under --output: the first stage's saved runs (mteb predictions)
+RERANKED_RUNS = "reranked-runs"  # under --output: the re-ranked runs (per-query scores, paired comparisons)
 
 
 @dataclass
@@ -232,6 +233,7 @@ def rerank_tasks(
         encode_kwargs={"batch_size": batch_size, "show_progress_bar": show_progress_bar},
         cache=mteb.ResultCache(cache_path=output),
         overwrite_strategy="always",
+        prediction_folder=output / RERANKED_RUNS,
         show_progress_bar=show_progress_bar,
         co2_tracker=False,
     )

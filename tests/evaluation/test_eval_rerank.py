@@ -56,6 +56,12 @@ def test_bm25_reranked_by_a_cross_encoder_keeps_to_the_first_stage_top_k(beir_mu
     (run_file,) = (tmp_path / "top1" / "first-stage-runs").glob("*_predictions.json")
     saved = json.loads(run_file.read_text())
     assert set(saved) >= {"en", "de-en"}
+    # So is the re-ranked run (per-query scores for paired comparisons): one candidate per query at top 1.
+    (reranked_file,) = (tmp_path / "top1" / "reranked-runs").glob("*_predictions.json")
+    reranked_run = json.loads(reranked_file.read_text())
+    for subset in ("en", "de-en"):
+        (split_run,) = reranked_run[subset].values()
+        assert split_run and all(len(docs) == 1 for docs in split_run.values())
 
     # top-6 = the whole corpus: the random reranker reorders every candidate; the summary shows both side by side.
     full = evaluate(
@@ -106,7 +112,7 @@ def test_pipeline_with_a_reranker_evaluates_bm25_reranked_by_the_base_and_the_tr
     assert _trains_reranker(config) and not config.train.reranker
     evaluate_config = _evaluate_config(config.evaluate, tmp_path / "dataset", "trained", tmp_path / "eval", rerank=True)
     assert (evaluate_config.model, evaluate_config.reranker, evaluate_config.rerank_top_k) == ("bm25", "trained", 100)
-    assert evaluate_config.rerank_interpolation == 0.3
+    assert evaluate_config.rerank_interpolation == 0.2  # benchmarks/inpars_interpolation.py
     assert evaluate_config.tasks == f"local:{tmp_path / 'dataset'}"
     # The demo pipeline trains a bi-encoder and names no first stage: base and trained are evaluated as retrievers.
     assert not _trains_reranker(PipelineConfig.from_yaml(demo_config_path()))

@@ -1,0 +1,68 @@
+"""The InPars benchmark never evaluates on questions about paragraphs it generated queries for, and its paired
+intervals come from the saved runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.inpars_xquad import (
+    ROWS,
+    paired_deltas,
+    read_qrels,
+    split_articles,
+    write_eval_folders,
+    write_generation_passages,
+)
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def _tiny_xquad(root: Path) -> Path:
+    """8 articles x 2 paragraphs, two questions per paragraph, in the BEIR layout of ../shared/data/xquad."""
+    corpus = [{"_id": f"p{a:02d}_{i}", "title": "", "text": f"paragraph {a} {i}"} for a in range(8) for i in range(2)]
+    for kind, sub in ROWS.values():
+        folder = root / kind / sub
+        _write_jsonl(folder / "corpus.jsonl", corpus)
+        questions = [(f"{sub}-{p['_id']}-{j}", p["_id"]) for p in corpus for j in range(2)]
+        _write_jsonl(folder / "queries.jsonl", [{"_id": q, "text": f"question {q}"} for q, _ in questions])
+        (folder / "qrels").mkdir()
+        lines = ["query-id\tcorpus-id\tscore"] + [f"{q}\t{doc}\t1" for q, doc in questions]
+        (folder / "qrels" / "test.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def test_evaluation_questions_come_only_from_the_articles_without_generated_queries(tmp_path):
+    import pyarrow.parquet as pq
+
+    xquad = _tiny_xquad(tmp_path / "xquad")
+    generation, held_out = split_articles(xquad, seed=0)
+    assert len(generation) == len(held_out) == 4 and not generation & held_out
+    assert split_articles(xquad, seed=0) == (generation, held_out)  # seeded
+
+    assert write_generation_passages(xquad, tmp_path / "passages.parquet", generation, 100, seed=0) == 8
+    passages = pq.read_table(tmp_path / "passages.parquet").to_pylist()
+    assert {p["doc_id"] for p in passages} == generation
+
+    counts = write_eval_folders(xquad, tmp_path / "eval", max_queries=1000, seed=0, articles=held_out)
+    assert counts == {name: 16 for name in ROWS}  # every question of the 8 held-out paragraphs
+    qrels = read_qrels(tmp_path / "eval")
+    for name in ROWS:
+        docs = {doc for judged in qrels[name].values() for doc in judged}
+        assert {doc.split("_")[0] for doc in docs} == held_out
+        queries = [json.loads(line)["_id"] for line in (tmp_path / "eval" / name / "queries.jsonl").open()]
+        assert set(queries) == set(qrels[name])
+
+
+def test_paired_deltas_compare_the_two_saved_runs_question_by_question():
+    qrels = {name: {"q1": {"d1": 1}, "q2": {"d2": 1}} for name in ROWS}
+    good = {name: {"q1": {"d1": 2.0, "d2": 1.0}, "q2": {"d2": 2.0, "d1": 1.0}} for name in ROWS}
+    half = {name: {"q1": {"d1": 2.0, "d2": 1.0}, "q2": {"d1": 2.0, "d3": 1.0}} for name in ROWS}
+    scores = {"trained": {"reranked_run": good}, "base": {"reranked_run": half}, "old": {"reranked_run": None}}
+    deltas = paired_deltas(scores, qrels, "trained", "base")
+    for name in ROWS:
+        assert deltas[name].delta == 0.5 and deltas[name].n == 2  # q2 goes from a miss to rank 1, q1 stays
+    assert paired_deltas(scores, qrels, "trained", "old") is None
