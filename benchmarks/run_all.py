@@ -12,6 +12,10 @@ import os
 import subprocess
 import sys
 
+# The InPars benchmark's setting, shared by its main run and its ablation (the log-prob filter off).
+INPARS_XQUAD = ["--max-passages", "120", "--max-queries", "1000", "--batching", "single-language"]
+INPARS_XQUAD += ["--batch-size", "16", "--rerank-top-k", "100"]
+
 # (module, arguments, extra environment): the commands recorded in benchmarks/results/*.md.
 BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     (
@@ -77,20 +81,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("inpars_interpolation", ["--top-k", "100"], {"OMP_NUM_THREADS": "2"}),
     (
         "inpars_xquad",
-        [
-            "--work",
-            "runs/bench-inpars-xquad-split",
-            "--max-passages",
-            "120",
-            "--max-queries",
-            "1000",
-            "--batching",
-            "single-language",
-            "--batch-size",
-            "16",
-            "--rerank-top-k",
-            "100",
-        ],
+        ["--work", "runs/bench-inpars-xquad-split", *INPARS_XQUAD],
         {"OMP_NUM_THREADS": "2"},
     ),
     (
@@ -98,16 +89,7 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
         [
             "--work",
             "runs/bench-inpars-xquad-split-all",
-            "--max-passages",
-            "120",
-            "--max-queries",
-            "1000",
-            "--batching",
-            "single-language",
-            "--batch-size",
-            "16",
-            "--rerank-top-k",
-            "100",
+            *INPARS_XQUAD,
             "--logprob-top-fraction",
             "1.0",
             "--results",
