@@ -95,6 +95,9 @@ def work(tmp_path_factory) -> Path:
     (d / "nonutf8.jsonl").write_bytes(
         b'{"passage_id": "a#0", "doc_id": "a", "passage_language": "en", "text": "caf\xe9"}\n'
     )
+    (d / "nonutf8.csv").write_bytes(b"id,text\n1,Caf\xe9 au lait.\n")  # Latin-1, as spreadsheets export
+    (d / "nonutf8.tsv").write_bytes(b"id\ttext\n1\tgood row\n2\tCaf\xe9.\n")
+    (d / "nonutf8.txt").write_bytes(b"A good paragraph.\n\nCaf\xe9.\n")
     (d / "empty.parquet").write_bytes(b"")
     (d / "notparquet.parquet").write_text("hello\n")
     (d / "notes.txt").write_text("hello\n")
@@ -150,6 +153,9 @@ CASES: list[tuple[str, str, str]] = [
     # input files
     ("non-utf8-generate", "generate nonutf8.jsonl -o {out} -e {llm} --no-progress", "nonutf8.jsonl:1: not UTF-8 text (byte 0xe9"),
     ("non-utf8-sample", "sample nonutf8.jsonl -o {out}.parquet", "nonutf8.jsonl:1: not UTF-8"),
+    ("non-utf8-csv", "sample nonutf8.csv --default-lang en -o {out}.parquet", "nonutf8.csv:2: not UTF-8"),
+    ("non-utf8-tsv", "sample nonutf8.tsv --default-lang en -o {out}.parquet", "nonutf8.tsv:3: not UTF-8"),
+    ("non-utf8-text", "sample nonutf8.txt --default-lang en -o {out}.parquet", "nonutf8.txt:3: not UTF-8"),
     ("non-utf8-passage-file", "prompts show -p nonutf8.jsonl", "nonutf8.jsonl:1: not UTF-8"),
     ("non-utf8-config", "run nonutf8.jsonl", "nonutf8.jsonl:1: not UTF-8"),
     ("missing-input", "generate missing.parquet -o {out}", "missing.parquet: no such file or folder"),

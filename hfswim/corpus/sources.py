@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -116,10 +117,20 @@ def detect_format(source: str) -> str:
     raise InputError(f"{source}: cannot tell the format from the file name; pass --format (jsonl, parquet, csv, text).")
 
 
-def _open_text(file: Path):
-    if file.name.endswith(".gz"):
-        return gzip.open(file, "rt", encoding="utf-8", newline="")
-    return open(file, encoding="utf-8", newline="")
+def _utf8_lines(file: Path) -> Iterator[str]:
+    """The file's lines (endings kept, gzip if .gz), each decoded on its own so that a byte that is not UTF-8
+    becomes an InputError naming the file and line (a text-mode read only says "position 18")."""
+    from hfswim.io import decode_utf8
+
+    opener = gzip.open if file.name.endswith(".gz") else open
+    with opener(file, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            yield decode_utf8(raw, f"{file}:{lineno}")
+
+
+def _newlines(lines: Iterator[str]) -> Iterator[str]:
+    """Windows line ends as "\\n", as a text-mode read gives them (CSV keeps its own: the csv module wants them)."""
+    return (line.replace("\r\n", "\n") for line in lines)
 
 
 def _jsonl_rows(files: list[Path]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -146,41 +157,39 @@ def _csv_rows(files: list[Path]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     csv.field_size_limit(sys.maxsize if sys.maxsize < 2**63 else 2**31 - 1)
     for file in files:
         delimiter = "\t" if ".tsv" in file.name else ","
-        with _open_text(file) as fh:
-            reader = csv.DictReader(fh, delimiter=delimiter)
-            try:
-                for row in reader:
-                    if None in row or None in row.values():  # DictReader's marks for extra / missing fields
-                        header = len(reader.fieldnames or [])
-                        fields = header + len(row[None]) if None in row else sum(v is not None for v in row.values())
-                        raise InputError(
-                            f"{file}:{reader.line_num}: malformed row: {fields} fields where the header has {header}."
-                        )
-                    yield str(file), f"{file}:{reader.line_num}", row
-            except csv.Error as err:
-                raise InputError(f"{file}:{reader.line_num}: malformed CSV ({err}).") from None
+        reader = csv.DictReader(_utf8_lines(file), delimiter=delimiter)
+        try:
+            for row in reader:
+                if None in row or None in row.values():  # DictReader's marks for extra / missing fields
+                    header = len(reader.fieldnames or [])
+                    fields = header + len(row[None]) if None in row else sum(v is not None for v in row.values())
+                    raise InputError(
+                        f"{file}:{reader.line_num}: malformed row: {fields} fields where the header has {header}."
+                    )
+                yield str(file), f"{file}:{reader.line_num}", row
+        except csv.Error as err:
+            raise InputError(f"{file}:{reader.line_num}: malformed CSV ({err}).") from None
 
 
 def _text_rows(files: list[Path], root: Path, unit: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for file in files:
         name = file.relative_to(root).with_suffix("").as_posix() if root.is_dir() else file.stem
-        content = file.read_text(encoding="utf-8") if unit == "file" else None
+        content = "".join(_newlines(_utf8_lines(file))) if unit == "file" else None
         if content is not None:
             yield str(file), f"{file}", {"id": name, "text": content}
             continue
-        # One document per blank-line paragraph, streamed line by line.
+        # One document per blank-line paragraph, streamed line by line (a final "" closes the last one).
         lines: list[str] = []
         start = number = 0
-        with open(file, encoding="utf-8") as fh:
-            for lineno, line in enumerate([*fh, ""], 1):
-                if line.strip():
-                    if not lines:
-                        start = lineno
-                    lines.append(line)
-                elif lines:
-                    number += 1
-                    yield str(file), f"{file}:{start}", {"id": f"{name}:p{number}", "text": "".join(lines)}
-                    lines = []
+        for lineno, line in enumerate(itertools.chain(_newlines(_utf8_lines(file)), [""]), 1):
+            if line.strip():
+                if not lines:
+                    start = lineno
+                lines.append(line)
+            elif lines:
+                number += 1
+                yield str(file), f"{file}:{start}", {"id": f"{name}:p{number}", "text": "".join(lines)}
+                lines = []
 
 
 def _hub_rows(config: CorpusConfig) -> Iterator[tuple[str, str, dict[str, Any]]]:
