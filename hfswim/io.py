@@ -141,8 +141,13 @@ def iter_rows(path: str | os.PathLike, batch_size: int = 4096) -> Iterator[dict[
         if file.name.endswith(PARQUET_SUFFIXES):
             for batch in iter_batches(file, batch_size=batch_size):
                 yield from batch.to_pylist()
-        else:
+        elif file.name.endswith(JSONL_SUFFIXES + tuple(s + ".gz" for s in JSONL_SUFFIXES)):
             yield from iter_jsonl(file)
+        else:  # a CSV or text corpus given where rows are read: say so, not "malformed JSON line"
+            raise InputError(
+                f"{file}: expected Parquet ({', '.join(PARQUET_SUFFIXES)}) or JSON lines "
+                f"({', '.join(JSONL_SUFFIXES)}); turn a CSV, TSV or text corpus into passages with `hfswim sample` first."
+            )
 
 
 def make_dir(path: str | os.PathLike, what: str = "output folder") -> Path:

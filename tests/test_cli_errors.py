@@ -185,6 +185,7 @@ CASES: list[tuple[str, str, str]] = [
     ("non-utf8-manifest", "build-dataset generated.parquet -o {out} --manifest nonutf8.jsonl", "nonutf8.jsonl:1: not UTF-8"),
     ("broken-card-template", "build-dataset generated.parquet -o {out} --card-template bad.jinja", "bad.jinja:1: the card template does not render"),
     ("fraction-out-of-range", "filter generated.parquet -o {out} --top-fraction 2", "'--top-fraction'"),
+    ("index-csv-corpus", "index nonutf8.csv -m some-model -o {out}", "nonutf8.csv: expected Parquet (.parquet) or JSON lines"),
     ("index-empty-folder", "index adir -m some-model -o {out}", "adir: the folder holds no"),
     ("search-not-an-index", "search adir rivers", "adir: not an hfswim index folder"),
     ("push-model-not-a-model", "push-model me/x --folder afile", "afile: not a model folder"),
