@@ -42,19 +42,21 @@ PASSAGE_LANGUAGE = (
 )
 # Encoder modules whose code is hfswim's (vendored into the Space by `hfswim space build`).
 TRUSTED_MODULE_PREFIX = "hfswim.encoders."
-# Questions about hfswim's packaged demo corpus, in 10 languages and 6 scripts, several cross-lingual
-# (the answer is a passage in another language).
+# Questions about hfswim's packaged demo corpus, in 10 languages and 6 scripts, three cross-lingual (the answer is
+# a passage in another language). Each finds its passage in the top 3 with the default encoder (a test checks it):
+# a visitor's first click should show the search working, not its weak spots (Swahili to English is one: sw is
+# outside the encoder's 16 languages, see BENCHMARKS.md).
 DEFAULT_EXAMPLES: list[str] = [
-    "Ziwa Victoria liko katika nchi gani?",
     "奥运会五环代表什么？",
     "Wo entspringt der Rhein?",
-    "¿Dónde se cultiva la quinua?",
     "Какое озеро самое глубокое в мире?",
+    "¿Dónde se cultiva la quinua?",
+    "Mlima Kenya uko wapi na una urefu gani?",
     "أين يصب نهر النيل؟",
     "ताजमहल किसने बनवाया था?",
     "富士山の高さは何メートルですか？",
     "Comment les abeilles fabriquent-elles le miel ?",
-    "What is the highest mountain in Kenya?",
+    "Who built the Great Wall of China?",
 ]
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Scripts written without spaces: a query term is any two consecutive characters.

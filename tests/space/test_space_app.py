@@ -129,3 +129,27 @@ def test_demo_space_search_caps_the_query_and_its_tokens(demo_space):
     assert all(a.score >= b.score for a, b in zip(result.hits, result.hits[1:], strict=False))
     summary = app.index_summary(index, config)
     assert f"**Model:** {config.model_name}" in summary and "40 passages in 15 languages" in summary
+
+
+# The passage each default example is about (the examples a visitor clicks first must show the search working).
+EXAMPLE_ANSWERS = {
+    "奥运会五环代表什么？": "en-olympic-games",
+    "Wo entspringt der Rhein?": "de-rhein",
+    "Какое озеро самое глубокое в мире?": "ru-baikal",
+    "¿Dónde se cultiva la quinua?": "es-quinoa",
+    "Mlima Kenya uko wapi na una urefu gani?": "sw-mlima-kenya",
+    "أين يصب نهر النيل؟": "ar-nil",
+    "ताजमहल किसने बनवाया था?": "hi-taj-mahal",
+    "富士山の高さは何メートルですか？": "ja-fujisan",
+    "Comment les abeilles fabriquent-elles le miel ?": "en-honeybee",
+    "Who built the Great Wall of China?": "zh-changcheng",
+}
+
+
+@pytest.mark.slow
+def test_each_default_example_finds_its_passage_in_the_top_3(demo_space):
+    config = app.SpaceConfig.load(demo_space)
+    index = app.SpaceIndex.load(config.index, model=config.model)
+    assert set(config.examples) == set(EXAMPLE_ANSWERS) == set(app.DEFAULT_EXAMPLES)
+    ranks = {q: [h.passage_id for h in index.search(q, k=3).hits] for q in config.examples}
+    assert {q: EXAMPLE_ANSWERS[q] in top for q, top in ranks.items()} == dict.fromkeys(EXAMPLE_ANSWERS, True), ranks
