@@ -202,9 +202,17 @@ class TokenText:
         if length > n or length > self.n_tokens:
             return False
         joined = self.joined
+        # Every window of `length` consecutive tokens holds one token at a position j = length - 1 (mod length):
+        # when none of those few tokens occurs here at all, no window does (the usual answer, found with a
+        # search per `length` tokens instead of one per window).
+        anchors = range(length - 1, n, length)
         if self.unspaced:
             text = "".join(query)
+            if not any(text[j] in joined for j in anchors):
+                return False
             return any(text[i : i + length] in joined for i in range(n - length + 1))
+        if not any(f" {query[j]} " in joined for j in anchors):
+            return False
         return any(f" {' '.join(query[i : i + length])} " in joined for i in range(n - length + 1))
 
     def longest_run(self, query: Sequence[str]) -> int:
