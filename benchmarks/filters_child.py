@@ -26,6 +26,18 @@ def _digest(ids) -> str:
     return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
 
 
+def _decisions_digest(rejected_rows, kept_rows) -> str:
+    """Every reject's filter and reason, and every kept row's detected language and score (6 decimals: lingua's
+    confidences vary in their last bits from run to run), as one digest: the per-row decisions."""
+    lines = [f"R\t{r['record_id']}\t{r['reject_filter']}\t{r['reject_reason']}" for r in rejected_rows]
+    lines += [
+        f"K\t{r['record_id']}\t{r.get('langid_language')}\t"
+        + ("" if r.get("langid_score") is None else f"{r['langid_score']:.6f}")
+        for r in kept_rows
+    ]
+    return _digest(lines)
+
+
 def one_filter(source: str, spec: str) -> dict:
     """Time one filter alone, in memory, on every row of ``source`` (models loaded before the clock)."""
     import pyarrow.parquet as pq
@@ -42,9 +54,15 @@ def one_filter(source: str, spec: str) -> dict:
     if hasattr(f, "reset"):
         f.reset()
     cpu, wall = _cpu(resource.RUSAGE_SELF), time.perf_counter()
-    kept, _, _ = filter_rows(rows, [f])
+    kept, rejected, _ = filter_rows(rows, [f])
     wall, cpu = time.perf_counter() - wall, _cpu(resource.RUSAGE_SELF) - cpu
-    return {"wall": wall, "cpu": cpu, "kept": len(kept), "kept_digest": _digest(r["record_id"] for r in kept)}
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "kept": len(kept),
+        "kept_digest": _digest(r["record_id"] for r in kept),
+        "decisions_digest": _decisions_digest(rejected, kept),
+    }
 
 
 def end_to_end(source: str, out: str, workers: int, names: str = "parse,langid,dedup,heuristics") -> dict:
@@ -58,8 +76,16 @@ def end_to_end(source: str, out: str, workers: int, names: str = "parse,langid,d
     report = run_filters(source, out, config)
     wall = time.perf_counter() - wall
     main, kids = _cpu(resource.RUSAGE_SELF) - main, _cpu(resource.RUSAGE_CHILDREN) - kids
-    ids = pq.read_table(f"{out}/kept.parquet", columns=["record_id"]).column("record_id").to_pylist()
-    return {"wall": wall, "cpu": main + kids, "cpu_main": main, "kept": report.kept, "kept_digest": _digest(ids)}
+    kept = pq.read_table(f"{out}/kept.parquet", columns=["record_id", "langid_language", "langid_score"]).to_pylist()
+    rejected = pq.read_table(f"{out}/rejected.parquet", columns=["record_id", "reject_filter", "reject_reason"])
+    return {
+        "wall": wall,
+        "cpu": main + kids,
+        "cpu_main": main,
+        "kept": report.kept,
+        "kept_digest": _digest(r["record_id"] for r in kept),
+        "decisions_digest": _decisions_digest(rejected.to_pylist(), kept),
+    }
 
 
 def main(argv: list[str]) -> None:

@@ -11,7 +11,8 @@ non-English targets, ~2% unparsed rows. Each cheap filter runs alone on all rows
 rule + selection); then the cheap filters together end to end through `run_filters` (Parquet in and
 out, model loading included) in 1 and 2 processes. Every cheap-filter measurement runs in a fresh
 process (benchmarks/filters_child.py), once against this tree and once against the baseline commit
-checked out with git archive, alternating, so both see the same machine; the kept sets are compared.
+checked out with git archive, alternating, so both see the same machine; the kept sets are compared, and
+so are the per-row decisions (every reject's filter and reason, every kept row's detected language and score).
 The model-based filters (cross-encoder, roundtrip) run on --model-n rows, this tree only: roundtrip
 with the real all-MiniLM-L6-v2, cross-encoder with a MiniLM-L6-sized CrossEncoder (MiniLM's encoder +
 a fresh 1-logit head: the cost of ms-marco-MiniLM-L6-v2, whose weights are not available offline).
@@ -324,8 +325,12 @@ def _write_results(args, trees, cheap, runs, models, model_n, loads) -> None:
         "### Each cheap filter alone (in memory, 100% of the rows)",
         "",
         "| filter | CPU us per query | queries per CPU-second | queries/s (wall) | kept |"
-        + (" baseline CPU us per query | CPU ratio (this / baseline) | same kept set |" if base else ""),
-        "|---|---:|---:|---:|---:|" + ("---:|---:|---|" if base else ""),
+        + (
+            " baseline CPU us per query | CPU ratio (this / baseline) | same kept set | same decisions |"
+            if base
+            else ""
+        ),
+        "|---|---:|---:|---:|---:|" + ("---:|---:|---|---|" if base else ""),
     ]
     for label, _, _ in CHEAP:
         now = cheap[label][this]
@@ -334,11 +339,12 @@ def _write_results(args, trees, cheap, runs, models, model_n, loads) -> None:
             f"{now['kept']:,} |"
         )
         if base and base not in cheap[label]:
-            line += " – | – | – |"
+            line += " – | – | – | – |"
         elif base:
             old = cheap[label][base]
             same = "yes" if old["kept_digest"] == now["kept_digest"] else "NO"
-            line += f" {old['cpu'] / n * 1e6:.1f} | {now['cpu'] / old['cpu']:.2f}x | {same} |"
+            decided = "yes" if old.get("decisions_digest") == now["decisions_digest"] else "NO"
+            line += f" {old['cpu'] / n * 1e6:.1f} | {now['cpu'] / old['cpu']:.2f}x | {same} | {decided} |"
         lines.append(line)
     lines += [
         "",
@@ -350,8 +356,12 @@ def _write_results(args, trees, cheap, runs, models, model_n, loads) -> None:
         "",
         "| filters | workers | CPU us per query | queries per CPU-second | implied queries/s, 2 cores | "
         "queries/s (wall) | runs (wall queries/s) |"
-        + (" baseline CPU us per query | CPU ratio (this / baseline) | same kept set |" if base else ""),
-        "|---|---:|---:|---:|---:|---:|---|" + ("---:|---:|---|" if base else ""),
+        + (
+            " baseline CPU us per query | CPU ratio (this / baseline) | same kept set | same decisions |"
+            if base
+            else ""
+        ),
+        "|---|---:|---:|---:|---:|---:|---|" + ("---:|---:|---|---|" if base else ""),
     ]
     implied: dict[tuple[int, str], float] = {}
     for workers, names in E2E_RUNS:
@@ -368,7 +378,8 @@ def _write_results(args, trees, cheap, runs, models, model_n, loads) -> None:
             old = runs[(workers, names, base)]
             old_cpu = _median([r["cpu"] for r in old])
             same = "yes" if {r["kept_digest"] for r in old + now} == {now[0]["kept_digest"]} else "NO"
-            line += f" {old_cpu / n * 1e6:.1f} | {cpu / old_cpu:.2f}x | {same} |"
+            decided = "yes" if {r["decisions_digest"] for r in old + now} == {now[0]["decisions_digest"]} else "NO"
+            line += f" {old_cpu / n * 1e6:.1f} | {cpu / old_cpu:.2f}x | {same} | {decided} |"
         lines.append(line)
     two = _median([r["wall"] for r in runs[(2, END_TO_END, this)]])
     defaults = _median([r["wall"] for r in runs[(2, DEFAULTS, this)]])
@@ -388,7 +399,10 @@ def _write_results(args, trees, cheap, runs, models, model_n, loads) -> None:
     lines += [
         "",
         'Data: synthetic records in 18 languages (see the module docstring). "Queries per CPU-second" divides by '
-        "the CPU time the process (and its workers) got: what the work costs on one uncontended core.",
+        "the CPU time the process (and its workers) got: what the work costs on one uncontended core. "
+        '"Same decisions": every rejected row has the same filter and reason (scores in it included), every kept '
+        "row the same detected language and score (to 6 decimals: lingua's confidences vary in their last bits "
+        "from run to run), in both trees and every run.",
         "",
         "Goal: the cheap filters (language-ID, dedup, heuristics) together >= 20k queries/s on 2 cores.",
         f"- `hfswim filter --workers 2`, by CPU time: **{cheap_rate:,.0f} queries/s implied on 2 idle cores** "

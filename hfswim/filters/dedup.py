@@ -83,6 +83,9 @@ class MinHasher:
         gen = np.random.RandomState(seed)
         self._a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
         self._b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+        # The (num_perm, tokens) work array, kept between calls: a fresh one per chunk (~2 MB) costs a page
+        # fault per 4 KB each time, as much system time as the arithmetic takes.
+        self._work = np.empty((num_perm, 0), dtype=np.uint32)
 
     def signatures(self, token_sets: Sequence[Collection[str]], chunk: int = 512) -> np.ndarray:
         """``(len(token_sets), num_perm)`` uint32 signatures (of sets, or lists: repeats change nothing);
@@ -99,8 +102,11 @@ class MinHasher:
             hv = _fmix32(np.fromiter(map(crc32, map(encode, tokens)), dtype=np.uint32, count=total))
             # (num_perm, tokens): each permutation's values are contiguous, so the per-set minimum
             # (reduceat) runs along memory; uint32 wrap-around is the modulo 2^32 of the scheme.
+            if self._work.shape[1] < total:
+                self._work = np.empty((self.num_perm, total), dtype=np.uint32)
+            phv = self._work[:, :total]
             with np.errstate(over="ignore"):
-                phv = np.multiply.outer(self._a, hv)
+                np.multiply(self._a[:, None], hv, out=phv)
                 phv += self._b[:, None]
             nonempty = lengths > 0
             starts = np.cumsum(lengths) - lengths

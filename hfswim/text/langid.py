@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -152,6 +153,10 @@ def _script_tags() -> tuple[dict[int, str | None], dict[str, str]]:
 
 
 _SCRIPT_TABLE, _TAG_SCRIPT = _script_tags()
+# Any Han, kana or Hangul letter: the texts whose CJK decision (_decide_cjk_by_script) reads the candidates.
+_CJK_LETTER = re.compile(
+    "[" + "".join(f"{chr(a)}-{chr(b)}" for a, b, s in _SCRIPT_RANGES if s in ("Hani", "Hira", "Kana", "Hang")) + "]"
+)
 
 
 def script_counts(text: str) -> Counter[str]:
@@ -279,7 +284,7 @@ def expected_scripts(lang: str) -> frozenset[str]:
 # Detectors
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: made once per query, ~30% faster to build
 class LanguageGuess:
     """One detection.
 
@@ -335,7 +340,9 @@ class FastTextDetector:
                     self._model = fasttext.load_model(str(path))
         return self._model
 
-    def predict(self, texts: Sequence[str]) -> list[tuple[tuple[str, float], ...]]:
+    def predict(self, texts: Sequence[str], min_score: float = 0.0) -> list[tuple[tuple[str, float], ...]]:
+        """The top ``top_k`` candidates of each text, leaving out those below ``min_score`` (fastText then
+        prunes its label tree sooner: ~10% faster at 0.004; the best candidate is always kept)."""
         # fastText reads one line per text; newlines would split it.
         # fasttext-predict's multilinePredict drops the probabilities, so call the C++ predict per text.
         predict, k, codes = self.model.f.predict, self.top_k, self._codes
@@ -343,15 +350,11 @@ class FastTextDetector:
         for text in texts:
             if "\n" in text or "\r" in text:
                 text = text.replace("\n", " ").replace("\r", " ")
+            found = predict(text + "\n", k, min_score, "replace")
+            if not found and min_score:  # cannot happen (the best of 176 labels has > 1/176), but stay exact
+                found = predict(text + "\n", k, 0.0, "replace")
             # fastText's probabilities can exceed 1 by rounding: clamp.
-            out.append(
-                tuple(
-                    [
-                        (codes[label], prob if prob <= 1.0 else 1.0)
-                        for prob, label in predict(text + "\n", k, 0.0, "replace")
-                    ]
-                )
-            )
+            out.append(tuple([(codes[label], prob if prob <= 1.0 else 1.0) for prob, label in found]))
         return out
 
 
@@ -437,17 +440,22 @@ class LanguageIdentifier:
         detector: ``"auto"`` (fastText; lingua for :data:`AUTO_ROUTES` and unsure cases), ``"fasttext"``
             or ``"lingua"``. Languages the chosen detector lacks fall back to the other detector, and
             to the script check when neither knows them.
+        top_k: candidates kept per text.
+        min_candidate_score: fastText candidates below this probability are left out (fastText then prunes
+            its label tree sooner, ~10% faster), except for texts with Han, kana or Hangul letters, whose
+            CJK decision sums the candidates. The best candidate is always kept.
 
     >>> ident = LanguageIdentifier("fasttext")
     >>> [g.lang for g in ident.detect_batch(["Ni nani rais wa kwanza wa Kenya?", "Quelle est la capitale ?"])]
     ['sw', 'fr']
     """
 
-    def __init__(self, detector: DetectorName = "auto", top_k: int = 5):
+    def __init__(self, detector: DetectorName = "auto", top_k: int = 5, min_candidate_score: float = 0.0):
         if detector not in DETECTORS:
             raise ConfigError(f"Unknown language detector {detector!r}; expected one of {', '.join(DETECTORS)}.")
         self.detector_name = detector
         self.top_k = top_k
+        self.min_candidate_score = min_candidate_score
 
     @cached_property
     def fasttext(self) -> FastTextDetector:
@@ -505,7 +513,7 @@ class LanguageIdentifier:
         # Locals: this loop runs once per query of a filter run.
         name, knows, other_knows = primary.name, primary.languages, secondary.languages
         recheck = []
-        for i, cands in zip(with_letters, primary.predict([texts[i] for i in with_letters]), strict=True):
+        for i, cands in zip(with_letters, self._predict(primary, texts, with_letters, scripts), strict=True):
             lang, score = cands[0] if cands else (None, 0.0)
             script = scripts[i]
             guesses[i] = LanguageGuess(lang, score, name, script, cands)
@@ -528,6 +536,20 @@ class LanguageIdentifier:
                 if guess.script in _CJK_SCRIPTS or guess.lang in _CJK_FAMILY:  # type: ignore[union-attr]
                     guesses[i] = _decide_cjk_by_script(texts[i], guess)  # type: ignore[arg-type]
         return guesses  # type: ignore[return-value]
+
+    def _predict(self, detector, texts: list[str], at: list[int], scripts: list[str]) -> list:
+        """``detector``'s candidates for ``texts[i]``, ``i`` in ``at`` (with fastText, the low ones left out where
+        no CJK decision reads them: see ``min_candidate_score``)."""
+        floor = self.min_candidate_score
+        if not floor or detector is not self.fasttext:
+            return detector.predict([texts[i] for i in at])
+        search = _CJK_LETTER.search
+        full = [not texts[i].isascii() and (scripts[i] in _CJK_SCRIPTS or search(texts[i]) is not None) for i in at]
+        if not any(full):
+            return detector.predict([texts[i] for i in at], floor)
+        pruned = iter(detector.predict([texts[i] for i, f in zip(at, full, strict=True) if not f], floor))
+        whole = iter(detector.predict([texts[i] for i, f in zip(at, full, strict=True) if f]))
+        return [next(whole) if f else next(pruned) for f in full]
 
     def score_batch(self, texts: Sequence[str], langs: Sequence[str]) -> list[float]:
         """Confidence that each text is in its expected language (the check a filter needs).

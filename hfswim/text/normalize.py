@@ -17,6 +17,7 @@ into words, so lengths and n-gram overlaps mean the same thing in every language
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections.abc import Sequence
 
@@ -30,6 +31,7 @@ _PUNCT_SPACE = regex.compile(r"[\p{P}\p{S}\s]+")
 _ASCII_BLANKS = "".join(" " if _PUNCT_SPACE.fullmatch(chr(c)) else chr(c) for c in range(128))
 # str.split() also splits at these, the regex does not: texts containing them take the regex path.
 _SPLIT_ONLY = tuple(c for c in map(chr, range(128)) if c.isspace() and _ASCII_BLANKS[ord(c)] != " ")
+_HAS_SPLIT_ONLY = re.compile(f"[{re.escape(''.join(_SPLIT_ONLY))}]").search
 # Joins the texts of one normalize_many pass: a private-use starter, so NFKC and casefold cannot reach
 # across it, and not matched by the regex.
 _SEPARATOR = "\ue000"
@@ -39,7 +41,7 @@ _NORM_MEMO = Memo()
 
 
 def _normalize(text: str) -> str:
-    if text.isascii() and not any(c in text for c in _SPLIT_ONLY):
+    if text.isascii() and _HAS_SPLIT_ONLY(text) is None:
         return " ".join(text.lower().translate(_ASCII_BLANKS).split())
     return _PUNCT_SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
@@ -200,9 +202,17 @@ class TokenText:
         if length > n or length > self.n_tokens:
             return False
         joined = self.joined
+        # Every window of `length` consecutive tokens holds one token at a position j = length - 1 (mod length):
+        # when none of those few tokens occurs here at all, no window does (the usual answer, found with a
+        # search per `length` tokens instead of one per window).
+        anchors = range(length - 1, n, length)
         if self.unspaced:
             text = "".join(query)
+            if not any(text[j] in joined for j in anchors):
+                return False
             return any(text[i : i + length] in joined for i in range(n - length + 1))
+        if not any(f" {query[j]} " in joined for j in anchors):
+            return False
         return any(f" {' '.join(query[i : i + length])} " in joined for i in range(n - length + 1))
 
     def longest_run(self, query: Sequence[str]) -> int:

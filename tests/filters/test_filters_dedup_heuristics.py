@@ -127,6 +127,10 @@ def test_filters_dedup_batch_minhash_is_datasketch_minhash():
         ref.update_batch([t.encode("utf-8") for t in toks])
         assert np.array_equal(ref.hashvalues, sig)
     assert shingles("莱茵河发源") == {"莱茵", "茵河", "河发", "发源"}
+    # The work array is kept between calls: a larger call, then a smaller one, as a fresh hasher gives.
+    many = [shingles(f"{t} {i}") for i in range(300) for t in texts]
+    assert np.array_equal(hasher.signatures(many, chunk=1024), MinHasher(num_perm=64).signatures(many))
+    assert np.array_equal(hasher.signatures(sets), sigs)
 
 
 def test_filters_normalize_many_is_normalize_text_by_text():

@@ -108,3 +108,31 @@ def test_filters_langid_script_thresholds_and_also_accept(row):
     hindi_as_marathi = row(KNOWN["hi"], lang="mr")
     assert LangIdFilter().apply([hindi_as_marathi]).rejected[0][1].code == "wrong_language"
     assert LangIdFilter(also_accept={"mr": ["hi"]}).apply([row(KNOWN["hi"], lang="mr")]).kept
+
+
+def test_filters_langid_candidate_floor_changes_no_output(row):
+    """The filter leaves out fastText candidates below 0.004 (faster): every decision, detail and score is as
+    with all candidates, for texts whose runner-up scores are low, CJK texts (whose decision sums the
+    candidates) and Latin texts with a few CJK letters."""
+    from hfswim.filters.langid import MIN_CANDIDATE_SCORE
+    from hfswim.text.langid import FastTextDetector
+
+    texts = [*KNOWN.values(), "Is 東京 in Asia?", "北京在哪里 Beijing 2008 Olympics?", "ライン川 where is it",
+             "라인강 Rhine 강", "Где 東京?", "Wapi\nmto?", "The Rhine flows north"]  # fmt: skip
+    rows = [row(text, lang=lang) for text in texts for lang in ("de", "sw", "zh", "ja", "hi", "bho", "en")]
+    floored, full = LangIdFilter(), LangIdFilter()
+    full.identifier = LanguageIdentifier("auto")
+    assert full.identifier.min_candidate_score == 0.0 < floored.identifier.min_candidate_score
+    a, b = [dict(r) for r in rows], [dict(r) for r in rows]
+    assert floored.judge(a) == full.judge(b)
+    assert [r["langid_language"] for r in a] == [r["langid_language"] for r in b]
+    # lingua's confidences vary in the last bits from call to call (its sums run in no fixed order): approx.
+    assert [r["langid_score"] for r in a] == pytest.approx([r["langid_score"] for r in b], rel=1e-12)
+    # The floor does drop candidates (else it would save nothing), keeping the others exactly.
+    detector = FastTextDetector()
+    all_cands = detector.predict(texts)
+    some = detector.predict(texts, MIN_CANDIDATE_SCORE)
+    assert sum(map(len, some)) < sum(map(len, all_cands))
+    for kept, every in zip(some, all_cands, strict=True):
+        assert kept == tuple(c for c in every if c in kept) and kept[0] == every[0]
+        assert all(score < 0.005 for c, score in every if c not in dict(kept))
