@@ -175,12 +175,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--rerank-max-length", type=int, default=256)
     parser.add_argument(
-        "--interpolation", type=float, default=0.2, help="BM25 weight of the fused rows (inpars_interpolation.py)."
+        "--interpolation", type=float, default=0.1, help="BM25 weight of the fused cross-lingual rows (inpars_interpolation.py)."
     )
     parser.add_argument(
         "--interpolation-monolingual",
         type=float,
-        default=None,
+        default=0.4,
         help="BM25 weight of the fused English (monolingual) row (default: --interpolation; inpars_interpolation.py).",
     )
     parser.add_argument("--epochs", type=float, default=4.0)

@@ -116,7 +116,8 @@ def test_pipeline_with_a_reranker_evaluates_bm25_reranked_by_the_base_and_the_tr
     assert _trains_reranker(config) and not config.train.reranker
     evaluate_config = _evaluate_config(config.evaluate, tmp_path / "dataset", "trained", tmp_path / "eval", rerank=True)
     assert (evaluate_config.model, evaluate_config.reranker, evaluate_config.rerank_top_k) == ("bm25", "trained", 100)
-    assert evaluate_config.rerank_interpolation == 0.2  # benchmarks/inpars_interpolation.py
+    # benchmarks/inpars_interpolation.py: one BM25 weight for cross-lingual subsets, one for monolingual ones
+    assert (evaluate_config.rerank_interpolation, evaluate_config.rerank_interpolation_monolingual) == (0.1, 0.4)
     assert evaluate_config.tasks == f"local:{tmp_path / 'dataset'}"
     # The demo pipeline trains a bi-encoder and names no first stage: base and trained are evaluated as retrievers.
     assert not _trains_reranker(PipelineConfig.from_yaml(demo_config_path()))
