@@ -175,7 +175,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--rerank-max-length", type=int, default=256)
     parser.add_argument(
-        "--interpolation", type=float, default=0.1, help="BM25 weight of the fused cross-lingual rows (inpars_interpolation.py)."
+        "--interpolation",
+        type=float,
+        default=0.1,
+        help="BM25 weight of the fused cross-lingual rows (inpars_interpolation.py).",
     )
     parser.add_argument(
         "--interpolation-monolingual",
@@ -372,7 +375,8 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         + f". Filters `{FILTERS}` (log-prob top {args.logprob_top_fraction:.0%} per language, InPars-v1): "
         f"{kept} kept; {kept - clean} equal to an XQuAD question dropped; training queries per language: "
         + ", ".join(f"{k} {v}" for k, v in sorted(per_lang.items()))
-        + ".",
+        + ". "
+        + filter_by_language(args.work / "filter" / "quality_report.json"),
         training_line,
         f"- Evaluation: `hfswim evaluate` through mteb's re-ranking path; "
         f"{', '.join(f'{k}: {v}' for k, v in counts.items())} XQuAD questions about the held-out half of the articles (none about a paragraph that got generated queries) "
@@ -402,6 +406,19 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
+
+
+def filter_by_language(report: Path) -> str:
+    """Per language: generated, dropped as copies of the prompt's exemplars, kept (from ``hfswim filter``'s report)."""
+    if not report.is_file():
+        return ""
+    per_language = json.loads(report.read_text(encoding="utf-8"))["per_language"]
+    parts = [
+        f"{lang} {row['in']} generated, {row['by_filter'].get('exemplar-copy', {}).get('rejected', 0)} copies of "
+        f"an exemplar, {row['kept']} kept ({100 * row['kept_fraction']:.0f}%)"
+        for lang, row in sorted(per_language.items())
+    ]
+    return "Per language: " + "; ".join(parts) + "."
 
 
 def weight_label(weight: float, monolingual: float | None) -> str:

@@ -14,7 +14,7 @@ import sys
 
 # The InPars benchmark's setting, shared by its main run and its ablation (the log-prob filter off).
 INPARS_XQUAD = ["--max-passages", "120", "--max-queries", "1000", "--batching", "single-language"]
-INPARS_XQUAD += ["--batch-size", "16", "--rerank-top-k", "100"]
+INPARS_XQUAD += ["--batch-size", "16", "--rerank-top-k", "100", "--strategy", "inpars-gbq"]
 
 # (module, arguments, extra environment): the commands recorded in benchmarks/results/*.md.
 BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
@@ -81,14 +81,14 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("inpars_interpolation", ["--top-k", "100"], {"OMP_NUM_THREADS": "2"}),
     (
         "inpars_xquad",
-        ["--work", "runs/bench-inpars-xquad-split", *INPARS_XQUAD],
+        ["--work", "runs/bench-inpars-xquad-gbq", *INPARS_XQUAD],
         {"OMP_NUM_THREADS": "2"},
     ),
     (
         "inpars_xquad",
         [
             "--work",
-            "runs/bench-inpars-xquad-split-all",
+            "runs/bench-inpars-xquad-gbq-all",
             *INPARS_XQUAD,
             "--logprob-top-fraction",
             "1.0",
