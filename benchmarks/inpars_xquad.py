@@ -433,15 +433,18 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
 
 
 def filter_by_language(report: Path) -> str:
-    """Per language: generated, dropped as copies of the prompt's exemplars, kept (from ``hfswim filter``'s report)."""
+    """Per language from ``hfswim filter``'s report: generated, dropped as copies of the prompt's exemplars, through
+    the filters before the log-prob one (the kept rate a prompt is judged by), kept after it."""
     if not report.is_file():
         return ""
-    per_language = json.loads(report.read_text(encoding="utf-8"))["per_language"]
-    parts = [
-        f"{lang} {row['in']} generated, {row['by_filter'].get('exemplar-copy', {}).get('rejected', 0)} copies of "
-        f"an exemplar, {row['kept']} kept ({100 * row['kept_fraction']:.0f}%)"
-        for lang, row in sorted(per_language.items())
-    ]
+    parts = []
+    for lang, row in sorted(json.loads(report.read_text(encoding="utf-8"))["per_language"].items()):
+        steps = row["by_filter"]
+        cheap = row["in"] - sum(step["rejected"] for name, step in steps.items() if name != "logprob")
+        parts.append(
+            f"{lang} {row['in']} generated, {steps.get('exemplar-copy', {}).get('rejected', 0)} copies of an "
+            f"exemplar, {cheap} through the other filters ({100 * cheap / max(row['in'], 1):.0f}%), {row['kept']} kept"
+        )
     return "Per language: " + "; ".join(parts) + "."
 
 
