@@ -25,8 +25,9 @@ so a re-run only redoes what is missing; generated queries are cached under ``--
 
 Run (from the repository root)::
 
-    nice -n 10 python -m benchmarks.inpars_xquad --work runs/bench-inpars-xquad-split --max-passages 120 \
-        --max-queries 1000 --batching single-language --batch-size 16 --rerank-top-k 100
+    nice -n 10 python -m benchmarks.inpars_xquad --work runs/bench-inpars-xquad-mixed --max-passages 120 \
+        --max-queries 1000 --batching single-language --batch-size 16 --rerank-top-k 100 \
+        --strategy inpars-gbq --language-strategies de=inpars-vanilla
 """
 
 from __future__ import annotations
