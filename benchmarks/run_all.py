@@ -15,6 +15,8 @@ import sys
 # The InPars benchmark's setting, shared by its main run and its ablation (the log-prob filter off).
 INPARS_XQUAD = ["--max-passages", "120", "--max-queries", "1000", "--batching", "single-language"]
 INPARS_XQUAD += ["--batch-size", "16", "--rerank-top-k", "100"]
+# The prompt per language with the higher kept rate before the log-prob filter (vanilla for de, GBQ for es).
+INPARS_PROMPTS = ["--strategy", "inpars-gbq", "--language-strategies", "de=inpars-vanilla"]
 
 # (module, arguments, extra environment): the commands recorded in benchmarks/results/*.md.
 BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
@@ -81,15 +83,29 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
     ("inpars_interpolation", ["--top-k", "100"], {"OMP_NUM_THREADS": "2"}),
     (
         "inpars_xquad",
-        ["--work", "runs/bench-inpars-xquad-split", *INPARS_XQUAD],
+        ["--work", "runs/bench-inpars-xquad-mixed", *INPARS_XQUAD, *INPARS_PROMPTS],
         {"OMP_NUM_THREADS": "2"},
     ),
     (
         "inpars_xquad",
         [
             "--work",
-            "runs/bench-inpars-xquad-split-all",
+            "runs/bench-inpars-xquad-gbq",
             *INPARS_XQUAD,
+            "--strategy",
+            "inpars-gbq",
+            "--results",
+            "benchmarks/results/inpars_xquad_gbq.md",
+        ],
+        {"OMP_NUM_THREADS": "2"},
+    ),
+    (
+        "inpars_xquad",
+        [
+            "--work",
+            "runs/bench-inpars-xquad-mixed-all",
+            *INPARS_XQUAD,
+            *INPARS_PROMPTS,
             "--logprob-top-fraction",
             "1.0",
             "--results",

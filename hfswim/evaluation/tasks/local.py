@@ -77,6 +77,28 @@ def discover_sources(path: str | Path) -> list[LocalSource]:
     )
 
 
+def _languages(source: LocalSource) -> list[str]:
+    """mteb eval_langs of a subset: its name's languages (``de-en``: both), plus, for an ``hfswim build-dataset``
+    folder, its passages' languages from the build state (``hfswim.json``): config ``de`` of cross-lingual
+    data holds German queries about English passages, so it is ``["deu-Latn", "eng-Latn"]``, not monolingual."""
+    import json
+
+    from hfswim.hub.layout import STATE_FILE
+
+    from ._common import mteb_language
+
+    langs = subset_languages(source.subset)
+    if source.layout != "mteb":
+        return langs
+    for folder in (source.root, source.root.parent):
+        state = folder / STATE_FILE
+        if state.is_file():
+            info = json.loads(state.read_text(encoding="utf-8")).get("configs", {}).get(source.subset, {})
+            passages = [mteb_language(code) for code in info.get("passage_languages", [])]
+            return langs + [lang for lang in passages if lang and lang not in langs]
+    return langs
+
+
 def _read_jsonl_rows(file: Path, kind: str) -> list[dict[str, Any]]:
     from hfswim.io import iter_jsonl
 
@@ -223,7 +245,7 @@ def local_retrieval_task(
         sources = kept
     by_subset = {s.subset: s for s in sources}
     multilingual = not (len(sources) == 1 and sources[0].subset == "default")
-    eval_langs: Any = {s.subset: subset_languages(s.subset) for s in sources} if multilingual else ["und-Zyyy"]
+    eval_langs: Any = {s.subset: _languages(s) for s in sources} if multilingual else ["und-Zyyy"]
     metadata = TaskMetadata(
         name=name or f"LocalRetrieval-{root.name}",
         description=f"Local retrieval data read from {root}.",

@@ -202,6 +202,7 @@ class XORRetrieve(AbsTaskRetrieval):
   year = {2021},
 }""",
     )
+    corpus_language = "eng-Latn"  # every subset searches English Wikipedia (cross-lingual)
     # Recall@5kt needs the ranking deep enough to hold 5000 tokens (~50 passages of 100 words); 1000 is ample.
     k_values = (1, 5, 10, 20, 100, 1000)
 

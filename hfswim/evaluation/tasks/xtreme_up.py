@@ -128,6 +128,7 @@ class XtremeUpRetrieval(AbsTaskRetrieval):
   year = {2023},
 }""",
     )
+    corpus_language = "eng-Latn"  # every subset searches the English passages (cross-lingual)
 
     def __init__(self, data_path: str | Path | None = None, split: str = "test", **kwargs: Any) -> None:
         super().__init__(**kwargs)
