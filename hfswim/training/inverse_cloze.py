@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hfswim.errors import InputError
-from hfswim.records import QUERY_LANGUAGE, Passage
+from hfswim.records import PASSAGE_LANGUAGE, QUERY_LANGUAGE, Passage
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -75,10 +75,21 @@ def load_inverse_cloze(source: str | Path, *, pairs_per_passage: int, keep: floa
     """
     from datasets import Dataset
 
-    from hfswim.corpus.reading import read_passages
+    from hfswim.io import iter_rows, resolve_files
+    from hfswim.records import upgrade_row
     from hfswim.training.data import PAIR_COLUMNS
 
-    passages = list(read_passages(source))
+    # Not read_passages: its check keeps passages to SWIM-IR's languages (generation needs a prompt language),
+    # while a training pair's language is only the key of its single-language batches (Turkish is fine here).
+    passages = []
+    for file in resolve_files(source):
+        for number, row in enumerate(iter_rows(file), 1):
+            row = upgrade_row(row)
+            passage_id = next((str(row[c]) for c in ("passage_id", "_id", "id", "doc_id") if row.get(c)), None)
+            if passage_id is None or not isinstance(row.get("text"), str):
+                raise InputError(f"{file}: row {number}: an inverse cloze passage needs an id and a text.")
+            lang = row.get(PASSAGE_LANGUAGE)
+            passages.append(Passage(passage_id, None, lang, row.get("title") or "", row["text"]))
     unlabelled = next((p for p in passages if not p.passage_language), None)
     if unlabelled is not None:
         raise InputError(

@@ -29,6 +29,12 @@ def passages(tmp_path):
             {"_id": "p1", "title": "Νείλος", "text": GREEK, "lang": "el"},
             {"_id": "p2", "title": "", "text": HINDI, "lang": "hi"},
             {"_id": "p3", "title": "", "text": "Μία μόνο πρόταση εδώ χωρίς άλλη.", "lang": "el"},  # one sentence
+            {
+                "_id": "p4",
+                "title": "",
+                "text": "Nil uzun bir nehirdir. Afrika'dan akar ve denize dökülür.",
+                "lang": "tr",
+            },
         ],
     )
 
@@ -47,7 +53,8 @@ def test_the_query_sentence_leaves_its_positive():
 def test_pairs_are_seeded_and_take_the_passage_language(passages):
     first = load_inverse_cloze(passages, pairs_per_passage=1, keep=0.1, seed=3)
     assert first.to_list() == load_inverse_cloze(passages, pairs_per_passage=1, keep=0.1, seed=3).to_list()
-    assert first["query_language"] == ["el", "hi"]  # the one-sentence passage gives no pair
+    # the one-sentence passage gives no pair; Turkish (no SWIM-IR language) is a batch key like any other
+    assert first["query_language"] == ["el", "hi", "tr"]
     assert first[1]["anchor"] in ("गंगा भारत की सबसे लंबी नदी है।", "यह हिमालय से निकलती है और बंगाल की खाड़ी में गिरती है।")
 
 
@@ -68,7 +75,7 @@ def test_training_data_gains_the_pairs_outside_the_heldout(tmp_path, passages):
     base = {"dataset": str(records), "output_dir": str(tmp_path / "m"), "eval_split": "0.1"}
     plain = load_training_data(TrainConfig(**base))
     cloze = load_training_data(TrainConfig(**base, inverse_cloze=str(passages), inverse_cloze_pairs=2))
-    assert len(cloze.train) == len(plain.train) + 4  # 2 pairs from each two-sentence passage
+    assert len(cloze.train) == len(plain.train) + 6  # 2 pairs from each two-sentence passage
     assert cloze.heldout[0].queries == plain.heldout[0].queries  # held-out queries stay generated ones
     only_greek = load_training_data(TrainConfig(**base, inverse_cloze=str(passages), languages=["el"]))
     assert set(only_greek.train["query_language"]) == {"el"}
