@@ -11,7 +11,7 @@ from hfswim.config import PipelineConfig
 CONFIGS = Path(__file__).resolve().parent.parent / "benchmarks" / "configs"
 
 
-@pytest.mark.parametrize("name", ["quality.yaml", "quality_parallel.yaml"])
+@pytest.mark.parametrize("name", ["quality.yaml", "quality_parallel.yaml", "monolingual_xquad.yaml"])
 def test_quality_configs_validate(name):
     config = PipelineConfig.from_yaml(CONFIGS / name)
     assert config.generate.summary_source == "lead"
@@ -40,3 +40,17 @@ def test_embedding_cache_is_dropped_when_the_weights_change(tmp_path):
     weights.write_bytes(b"bb")
     os.utime(weights, ns=(1, 1))
     assert not (embedding_cache(str(model)) / "en-queries.npy").exists()  # retrained: dropped
+
+
+def test_monolingual_report_says_what_each_language_lacks():
+    from benchmarks.monolingual_xquad import _needed_lines
+
+    results = {
+        "BM25": {"mono": {"de": {"q": 0.9}, "hi": {"q": 0.8}}},
+        "trained": {"mono": {"de": {"q": 0.85}, "hi": {"q": 0.4}}},
+    }
+    (line, _) = _needed_lines(results, "trained")
+    # BM25 mean 85, goal 75; trained mean 62.5: 12.5 short, 25 points over the two languages
+    assert "12.5 points short" in line and "25 points" in line and "de -5.0" in line and "hi -40.0" in line
+    results["trained"]["mono"]["hi"] = {"q": 0.7}
+    assert _needed_lines(results, "trained") == []  # mean 77.5: met, nothing to say

@@ -65,6 +65,23 @@ class TrainConfig(BaseModel):
         "corpus become cross-lingual pairs); rows without one are dropped.",
     )
 
+    inverse_cloze: str | None = Field(
+        None,
+        description="A passages file or folder (hfswim sample output, or JSONL/Parquet with an id, text and a "
+        "passage_language/lang column) to add LLM-free inverse cloze task pairs from (Lee et al., 2019): a sentence "
+        "of a passage is the query, the rest of the passage its positive, in the passage's language. Training "
+        "pairs only (never held out). Default: none.",
+    )
+    inverse_cloze_pairs: int = Field(
+        1, ge=1, description="With --inverse-cloze: sentences drawn per passage (distinct; one pair each)."
+    )
+    inverse_cloze_keep: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="With --inverse-cloze: share of pairs whose positive keeps the query sentence (Lee et al.: 0.1).",
+    )
+
     # Batching: SWIM-X trains with in-batch negatives at batch 4096.
     batch_size: int = Field(32, ge=2, description="Per-device batch size = in-batch negatives + 1.")
     cached: bool = Field(

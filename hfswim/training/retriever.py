@@ -40,6 +40,7 @@ from hfswim.training.data import (
     heldout_by_language,
     load_mteb_heldout,
     load_pairs,
+    parse_language_list,
     split_heldout,
 )
 
@@ -126,6 +127,22 @@ def load_training_data(config: TrainConfig) -> PreparedData:
         if len(heldout_pairs) > config.eval_max_queries:
             heldout_pairs = heldout_pairs.shuffle(seed=config.seed).select(range(config.eval_max_queries))
         heldout = heldout_by_language(heldout_pairs, pairs)
+    if config.inverse_cloze:  # added after the held-out draw: the held-out score stays one of generated queries
+        from datasets import concatenate_datasets
+
+        from hfswim.training.inverse_cloze import load_inverse_cloze
+
+        cloze = load_inverse_cloze(
+            config.inverse_cloze,
+            pairs_per_passage=config.inverse_cloze_pairs,
+            keep=config.inverse_cloze_keep,
+            seed=config.seed,
+        )
+        if config.languages:
+            wanted = set(parse_language_list(config.languages) or ())
+            cloze = cloze.filter(lambda b: [lang in wanted for lang in b[QUERY_LANGUAGE]], batched=True)
+        logger.info("--inverse-cloze: %d pairs from %s", len(cloze), config.inverse_cloze)
+        pairs = concatenate_datasets([pairs, cloze])
     return PreparedData(pairs, heldout)
 
 

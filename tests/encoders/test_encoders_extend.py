@@ -132,3 +132,16 @@ def test_greek_and_vietnamese_pieces_leave_readable_text_alone(tiny_usem3, exten
 def test_unknown_script_is_refused(tiny_usem3, tmp_path):
     with pytest.raises(InputError, match="unknown script"):
         extend_vocabulary(tiny_usem3, GREEK, tmp_path / "x", scripts=("klingon",))
+
+
+def test_the_same_texts_give_the_same_extension(tiny_usem3, extended_greek_vietnamese, tmp_path):
+    """Resuming an --extend-vocabulary run rebuilds the extension from the same pairs: the checkpoint's table only
+    fits if the pieces (ids, order) and their initial rows come out identical."""
+    again = extend_vocabulary(
+        tiny_usem3, GREEK + VIETNAMESE + LATIN, tmp_path / "m", vocab_size=400, scripts=("greek", "vietnamese")
+    )
+    first, second = load_sentence_transformer(extended_greek_vietnamese)[0], load_sentence_transformer(again)[0]
+    assert first.vocab_size == second.vocab_size
+    pieces = [[m.tokenizer.id_to_piece(i) for i in range(m.vocab_size)] for m in (first, second)]
+    assert pieces[0] == pieces[1]
+    assert torch.equal(first.state_dict()["added_embeddings"], second.state_dict()["added_embeddings"])
