@@ -23,6 +23,7 @@ ORDER = [
     "corpus_rss",
     "langid_accuracy",
     "filters_throughput",
+    "filters_scale",
     "small_llm_filters",
     "hub_build",
     "quality",
