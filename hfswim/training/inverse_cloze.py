@@ -75,6 +75,7 @@ def load_inverse_cloze(source: str | Path, *, pairs_per_passage: int, keep: floa
     """
     from datasets import Dataset
 
+    from hfswim.corpus.reading import ID_COLUMNS
     from hfswim.io import iter_rows, resolve_files
     from hfswim.records import upgrade_row
     from hfswim.training.data import PAIR_COLUMNS
@@ -85,7 +86,7 @@ def load_inverse_cloze(source: str | Path, *, pairs_per_passage: int, keep: floa
     for file in resolve_files(source):
         for number, row in enumerate(iter_rows(file), 1):
             row = upgrade_row(row)
-            passage_id = next((str(row[c]) for c in ("passage_id", "_id", "id", "doc_id") if row.get(c)), None)
+            passage_id = next((str(row[c]) for c in ID_COLUMNS if row.get(c)), None)
             if passage_id is None or not isinstance(row.get("text"), str):
                 raise InputError(f"{file}: row {number}: an inverse cloze passage needs an id and a text.")
             lang = row.get(PASSAGE_LANGUAGE)
