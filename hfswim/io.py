@@ -76,6 +76,7 @@ def iter_batches(
         yield from reader.iter_batches(batch_size=batch_size, columns=columns, use_threads=False)
 
 
+_ASCII_WHITESPACE = " \t\n\r\x0b\x0c"  # what bytes.strip() strips: a line of other blanks is not empty
 _REENCODE = "re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
 
 
@@ -111,21 +112,28 @@ def read_text(path: str | os.PathLike, what: str = "file") -> str:
         ) from None
 
 
-def iter_jsonl_file(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, dict) for each JSON line of one file (gzip if it ends in .gz); blank lines skipped."""
+def iter_utf8_lines(file: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line of one file (gzip if it ends in .gz), line ends kept; each line is
+    decoded on its own, so a byte that is not UTF-8 is an InputError naming the file and line (a text-mode
+    read only says "position 18")."""
     opener = gzip.open if file.name.endswith(".gz") else open
     with opener(file, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            line = decode_utf8(raw, f"{file}:{lineno}")
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InputError(f"{file}:{lineno}: malformed JSON line ({err.msg}).") from None
-            if not isinstance(row, dict):
-                raise InputError(f"{file}:{lineno}: expected a JSON object, got {type(row).__name__}.")
-            yield lineno, row
+            yield lineno, decode_utf8(raw, f"{file}:{lineno}")
+
+
+def iter_jsonl_file(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, dict) for each JSON line of one file (gzip if it ends in .gz); blank lines skipped."""
+    for lineno, line in iter_utf8_lines(file):
+        if not line.strip(_ASCII_WHITESPACE):
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{file}:{lineno}: malformed JSON line ({err.msg}).") from None
+        if not isinstance(row, dict):
+            raise InputError(f"{file}:{lineno}: expected a JSON object, got {type(row).__name__}.")
+        yield lineno, row
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict[str, Any]]:

@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 import csv
-import gzip
 import itertools
 import sys
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from typing import Any
 
 from hfswim.corpus.config import ColumnMapping, CorpusConfig
 from hfswim.errors import HfswimError, InputError
-from hfswim.io import open_parquet, resolve_files
+from hfswim.io import iter_utf8_lines, open_parquet, resolve_files
 from hfswim.languages import get_language
 
 SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -118,14 +117,8 @@ def detect_format(source: str) -> str:
 
 
 def _utf8_lines(file: Path) -> Iterator[str]:
-    """The file's lines (endings kept, gzip if .gz), each decoded on its own so that a byte that is not UTF-8
-    becomes an InputError naming the file and line (a text-mode read only says "position 18")."""
-    from hfswim.io import decode_utf8
-
-    opener = gzip.open if file.name.endswith(".gz") else open
-    with opener(file, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            yield decode_utf8(raw, f"{file}:{lineno}")
+    """The file's lines, line ends kept (:func:`hfswim.io.iter_utf8_lines`: a byte that is not UTF-8 names its line)."""
+    return (line for _, line in iter_utf8_lines(file))
 
 
 def _newlines(lines: Iterator[str]) -> Iterator[str]:
