@@ -230,8 +230,12 @@ def _remove_eval_configs(folder: Path, name: str) -> None:
         shutil.rmtree(folder / DATA_DIR / eval_name, ignore_errors=True)
 
 
-def load_state(folder: str | os.PathLike) -> dict[str, Any] | None:
-    """The build state of a repo folder (``hfswim.json``), or None for a new folder."""
+def load_state(folder: str | os.PathLike, check_format: bool = True) -> dict[str, Any] | None:
+    """The build state of a repo folder (``hfswim.json``), or None for a new folder.
+
+    ``check_format=False``: any format is returned (a reader of a few fields, e.g. the evaluation's passage
+    languages, need not refuse a folder an older hfswim built; a build that extends the folder must).
+    """
     path = Path(folder) / STATE_FILE
     if not path.is_file():
         return None
@@ -239,7 +243,7 @@ def load_state(folder: str | os.PathLike) -> dict[str, Any] | None:
         state = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise InputError(f"{path}:{err.lineno}: malformed build state ({err.msg}).") from None
-    if state.get("format") != STATE_FORMAT:
+    if check_format and state.get("format") != STATE_FORMAT:
         raise InputError(f"{path}: build state format {state.get('format')!r}, this hfswim reads {STATE_FORMAT}.")
     return state
 

@@ -81,9 +81,7 @@ def _languages(source: LocalSource) -> list[str]:
     """mteb eval_langs of a subset: its name's languages (``de-en``: both), plus, for an ``hfswim build-dataset``
     folder, its passages' languages from the build state (``hfswim.json``): config ``de`` of cross-lingual
     data holds German queries about English passages, so it is ``["deu-Latn", "eng-Latn"]``, not monolingual."""
-    import json
-
-    from hfswim.hub.layout import STATE_FILE
+    from hfswim.hub.build import load_state
 
     from ._common import mteb_language
 
@@ -91,9 +89,9 @@ def _languages(source: LocalSource) -> list[str]:
     if source.layout != "mteb":
         return langs
     for folder in (source.root, source.root.parent):
-        state = folder / STATE_FILE
-        if state.is_file():
-            info = json.loads(state.read_text(encoding="utf-8")).get("configs", {}).get(source.subset, {})
+        state = load_state(folder, check_format=False)
+        if state is not None:
+            info = state.get("configs", {}).get(source.subset, {})
             passages = [mteb_language(code) for code in info.get("passage_languages", [])]
             return langs + [lang for lang in passages if lang and lang not in langs]
     return langs
