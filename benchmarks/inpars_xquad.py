@@ -42,6 +42,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.quality import split_articles  # the same seeded half of XQuAD's articles
+
 RESULTS = Path(__file__).parent / "results" / "inpars_xquad.md"
 ROWS = {"de-en": ("beir_xling", "de-en"), "es-en": ("beir_xling", "es-en"), "en": ("beir", "en")}
 FILTERS = "parse,langid,dedup,heuristics,exemplar-copy,logprob"
@@ -93,15 +95,6 @@ def language_strategies(value: str) -> dict[str, str]:
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
-
-
-def split_articles(xquad: Path, seed: int) -> tuple[set[str], set[str]]:
-    """XQuAD's articles (``p00`` .. ``p47``, 5 paragraphs each), shuffled with ``seed`` and cut in half: queries are
-    generated for the first half's paragraphs, evaluation questions come only from the second half's."""
-    articles = sorted({p["_id"].split("_")[0] for p in read_jsonl(xquad / "beir" / "en" / "corpus.jsonl")})
-    random.Random(seed).shuffle(articles)
-    half = len(articles) // 2
-    return set(articles[:half]), set(articles[half:])
 
 
 def write_generation_passages(xquad: Path, out: Path, articles: set[str], max_passages: int, seed: int) -> int:
