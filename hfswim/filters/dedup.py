@@ -10,14 +10,14 @@ equals, or is near, a row already kept — so the kept set does not depend on in
 
 Memory: two-pass, with per-language compact state only — per row its ``record_id``, two scores, an
 8-byte hash of the normalised query and the MinHash signature (``num_perm`` x 4 bytes: 256 bytes at
-the default 64), never whole records, kept as one :class:`DedupBlock` per batch and language. The LSH
-index is built per language at selection time, over queries only; languages are independent, so a
-pool selects them in parallel (``select(map=pool.imap_unordered)``, as ``run_filters`` does with
-``workers > 1``). The MinHash signatures are computed for a whole batch at once with numpy (datasketch's
-default "affine32" scheme and permutations, a stable CRC-32 token hash: bit-identical to
-``datasketch.MinHash``, tested), far faster than one ``datasketch.MinHash`` per query; the signatures
-then go into an index that finds the candidates ``datasketch.MinHashLSH`` finds (same bands, same layout,
-tested), without importing datasketch's LSH module, which pulls in scipy (0.3-1.2 s of CPU per run).
+the default 64), never whole records, kept as one :class:`DedupBlock` per batch and language. Selection
+runs per language over queries only; languages are independent, so a pool selects them in parallel
+(``select(map=pool.imap_unordered)``, as ``run_filters`` does with ``workers > 1``). The MinHash signatures are
+computed for a whole batch at once with numpy (datasketch's default "affine32" scheme and permutations, a stable
+CRC-32 token hash: bit-identical to ``datasketch.MinHash``, tested), far faster than one ``datasketch.MinHash`` per
+query; near duplicates are then the pairs that share a band of datasketch's ``MinHashLSH`` layout and reach the
+threshold, found for all rows at once with numpy: the decisions of a ``MinHashLSH`` queried row by row (tested),
+without importing datasketch's LSH module, which pulls in scipy (0.3-1.2 s of CPU per run).
 """
 
 from __future__ import annotations
@@ -287,82 +287,45 @@ def _select_language(task: _LanguageTask) -> list[tuple[str, str, str]]:
 
 
 def _select_near(task: _LanguageTask, order: list[int], found: list) -> None:
-    """Visit ``order`` (best first) and drop each row whose estimated Jaccard with a kept row reaches
-    the threshold; candidates come from an LSH index (:class:`_BandIndex`, datasketch's MinHashLSH layout).
+    """Visit ``order`` (best first) and drop each row whose estimated Jaccard with a kept row that shares an LSH
+    band with it (a candidate of datasketch's ``MinHashLSH``, same band layout) reaches the threshold.
 
-    Only rows that share an LSH band with some row of ``order`` *and* reach the threshold with it
-    can be dropped or cause a drop, so only those — found for all rows at once with numpy — go
-    through the index, and only those with such a partner *before* them can be dropped, so only they
-    query it (the others are inserted): the same decisions at a fraction of the cost.
+    The greedy pass is order-dependent, yet only *close pairs* (sharing a band and reaching the threshold) matter:
+    a row is dropped iff a close partner earlier in the order was kept, and the kept row its reason names (the most
+    similar candidate, the smallest index among equals) is one of them, since a drop means that candidate reaches the
+    threshold. So :func:`_close_pairs` finds every close pair at once with numpy and the greedy pass walks only
+    those: the decisions and reasons of an LSH index inserted and queried row by row (a test compares them with
+    datasketch's MinHashLSH), without its per-row cost, which was most of the select phase at 1M templated queries.
     """
     sigs, threshold = task.sigs, task.threshold
     num_perm = sigs.shape[1]
-    lsh = _BandIndex(*_band_layout(threshold, num_perm))
     rows = np.asarray(order, dtype=np.int64)
-    near, near_before = _rows_with_near_partner(sigs[rows], lsh.hashranges, threshold)
-    involved = set(rows[near].tolist())
-    may_drop = set(rows[near_before].tolist())
-    for i in order:
-        if i not in involved:
-            continue
-        sig = sigs[i]
-        if i not in may_drop:
-            lsh.insert(i, sig)
-            continue
-        # LSH returns candidates (band collisions); confirm with the estimated Jaccard,
-        # else many moderately similar queries would knock each other out.
-        # The most similar candidate, the smallest index among equals (every candidate shares a band,
-        # so its similarity is > 0).
-        best_j, best_k = 0.0, -1
-        candidates = lsh.query(sig)
-        if candidates:
-            keys = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
-            agree = np.count_nonzero(sigs[keys] == sig, axis=1)
-            most = agree.max()
-            best_j, best_k = float(most) / num_perm, int(keys[agree == most].min())
-        if best_j >= threshold:
+    later, earlier, agree = _close_pairs(sigs[rows], _band_layout(threshold, num_perm), threshold)
+    if not len(later):
+        return
+    # Each pair once (a pair sharing several bands was found in each), sorted by its later row: the later rows are
+    # visited in order, so a partner's own decision is made before it is read.
+    pair, first = np.unique(later * len(rows) + earlier, return_index=True)
+    later, earlier, agree = (pair // len(rows)).tolist(), (pair % len(rows)).tolist(), agree[first].tolist()
+    index = rows.tolist()
+    dropped = bytearray(len(index))
+    at, end = 0, len(later)
+    while at < end:
+        y, most, best = later[at], -1, -1
+        while at < end and later[at] == y:
+            x = earlier[at]
+            if not dropped[x] and (agree[at] > most or (agree[at] == most and index[x] < best)):
+                most, best = agree[at], index[x]
+            at += 1
+        if best >= 0:
+            dropped[y] = 1
             found.append(
                 (
-                    task.ids[i],
+                    task.ids[index[y]],
                     "near_duplicate",
-                    f"estimated Jaccard {best_j:.2f} >= {threshold} with {task.ids[best_k]} (kept, scored higher)",
+                    f"estimated Jaccard {most / num_perm:.2f} >= {threshold} with {task.ids[best]} (kept, scored higher)",
                 )
             )
-            continue
-        lsh.insert(i, sig)
-
-
-class _BandIndex:
-    """The index of datasketch's ``MinHashLSH``, without its storage layers: ``b`` bands of ``r`` signature values,
-    a dict per band; :meth:`query` gives every inserted key that has one band equal to the signature's (the
-    candidates MinHashLSH.query gives; a test compares them).
-
-    >>> index = _BandIndex(2, 2)
-    >>> index.insert(7, np.array([1, 2, 3, 4], dtype=np.uint32))
-    >>> index.query(np.array([1, 2, 9, 9], dtype=np.uint32)), index.query(np.array([9, 2, 3, 9], dtype=np.uint32))
-    ({7}, set())
-    """
-
-    def __init__(self, b: int, r: int):
-        self.hashranges = [(i * r, (i + 1) * r) for i in range(b)]
-        self._tables: list[dict[bytes, list[int]]] = [{} for _ in range(b)]
-
-    def insert(self, key: int, sig: np.ndarray) -> None:
-        for (start, end), table in zip(self.hashranges, self._tables, strict=True):
-            band = sig[start:end].tobytes()
-            bucket = table.get(band)
-            if bucket is None:
-                table[band] = [key]
-            else:
-                bucket.append(key)
-
-    def query(self, sig: np.ndarray) -> set[int]:
-        found: set[int] = set()
-        for (start, end), table in zip(self.hashranges, self._tables, strict=True):
-            bucket = table.get(sig[start:end].tobytes())
-            if bucket:
-                found.update(bucket)
-        return found
 
 
 def _band_layout(threshold: float, num_perm: int) -> tuple[int, int]:
@@ -391,57 +354,72 @@ _LSH_PARAMS: dict[tuple[float, int], tuple[int, int]] = {
 _BAND_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: the band hash below is a polynomial mod 2^64
 
 
-def _rows_with_near_partner(
-    sigs: np.ndarray, hashranges: list[tuple[int, int]], threshold: float, small: int = 16, max_bucket: int = 1024
-) -> tuple[np.ndarray, np.ndarray]:
-    """Masks of the rows (in visiting order) that share an LSH band with another row *and* reach
-    ``threshold`` with it: with any such row, and with one *before* it.
+def _close_pairs(
+    sigs: np.ndarray, layout: tuple[int, int], threshold: float, small: int = 16, block: int = 1 << 23
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair of rows that shares an LSH band (``layout``: b bands of r values) and whose estimated Jaccard (the
+    fraction of equal signature values) reaches ``threshold``: ``(later, earlier, equal values)``, rows as positions
+    in ``sigs``, a pair once per band it shares.
 
-    Each band is hashed to 64 bits and rows are grouped by that hash; pairs within a group get their
-    estimated Jaccard (the fraction of equal signature values, as the LSH loop computes it): along the
-    sorted order for groups of up to ``small`` rows, as a full matrix per group up to ``max_bucket``.
-    A hash collision only adds pairs, and every row of a larger group is marked in both masks without
-    pair checks, so the masks may hold too many rows (the LSH index then decides exactly), never too few.
+    Per band, rows are grouped by the band's values (a 64-bit hash sorts them; a hash collision is detected and
+    the band sorted on its values instead, so groups are exact). Groups of up to ``small`` rows are compared along
+    the sorted order for all groups at once; larger ones (a template shared by many queries) row block by row
+    block against their earlier members, at most ``block`` signature values compared at a time.
     """
     n, num_perm = sigs.shape
-    near = np.zeros(n, dtype=bool)
-    before = np.zeros(n, dtype=bool)
-    if n < 2:
-        return near, before
-    for start, end in hashranges:
-        band = sigs[:, start:end].astype(np.uint64)
-        h = band[:, 0].copy()
-        for j in range(1, end - start):
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    b, r = layout
+    for start in range(0, b * r, r):
+        band = sigs[:, start : start + r]
+        h = band[:, 0].astype(np.uint64)
+        for j in range(1, r):
             h = h * _BAND_MULTIPLIER + band[:, j]  # uint64 arithmetic wraps around
-        by_hash = np.argsort(h, kind="stable")  # stable: positions ascend within a group
-        sorted_h = h[by_hash]
-        first = np.flatnonzero(np.r_[True, sorted_h[1:] != sorted_h[:-1]])
+        by_value = np.argsort(h, kind="stable")  # stable: positions ascend within a group
+        same_hash = h[by_value[1:]] == h[by_value[:-1]]
+        same = np.all(band[by_value[1:]] == band[by_value[:-1]], axis=1)
+        if np.any(same_hash & ~same):  # two band values, one hash: sort on the values themselves
+            by_value = np.lexsort(band.T[::-1])
+            same = np.all(band[by_value[1:]] == band[by_value[:-1]], axis=1)
+        first = np.flatnonzero(np.r_[True, ~same])
         sizes = np.diff(np.r_[first, n])
-        huge = by_hash[np.repeat(sizes > max_bucket, sizes)]
-        near[huge] = before[huge] = True
-        # Pairs (p, p + d) of sorted positions in the same small group, for d = 1, 2, ...; y comes after x.
-        group = np.repeat(np.arange(len(first)), sizes)  # group of each sorted position
+        # Groups of 2..small rows: pairs (p, p + d) of sorted positions in one group, for d = 1, 2, ...
+        group = np.repeat(np.arange(len(first)), sizes)
         in_small = np.repeat(sizes <= small, sizes)
         for d in range(1, min(int(sizes[sizes <= small].max(initial=1)), n)):
-            same = (group[d:] == group[:-d]) & in_small[d:]
-            if not same.any():
+            pair = (group[d:] == group[:-d]) & in_small[d:]
+            if not pair.any():
                 break
-            x, y = by_hash[:-d][same], by_hash[d:][same]
-            close = np.count_nonzero(sigs[x] == sigs[y], axis=1) / num_perm >= threshold
-            near[x[close]] = near[y[close]] = True
-            before[y[close]] = True
-        # Larger groups (a template shared by many queries): all pairs of each group at once.
-        for at, size in zip(first.tolist(), sizes.tolist(), strict=True):
-            if small < size <= max_bucket:
-                members = by_hash[at : at + size]  # ascending positions
-                block = sigs[members]
-                for lo in range(0, size, 128):  # bounds the (rows, size, num_perm) comparison
-                    agree = np.count_nonzero(block[lo : lo + 128, None, :] == block[None, :, :], axis=2)
-                    close = agree / num_perm >= threshold
-                    local = np.arange(lo, lo + close.shape[0])
-                    close[np.arange(close.shape[0]), local] = False  # not itself
-                    near[members[lo : lo + 128][close.any(axis=1)]] = True
-                    # a partner before it: at a smaller index in the group
-                    earlier = close & (np.arange(size)[None, :] < local[:, None])
-                    before[members[lo : lo + 128][earlier.any(axis=1)]] = True
-    return near, before
+            x, y = by_value[:-d][pair], by_value[d:][pair]
+            agree = _count_equal(sigs[x], sigs[y])
+            close = agree / num_perm >= threshold
+            found.append((y[close], x[close], agree[close]))
+        for at, size in zip(first[sizes > small].tolist(), sizes[sizes > small].tolist(), strict=True):
+            members = by_value[at : at + size]  # ascending positions
+            group_sigs = sigs[members]
+            step = max(1, block // (size * num_perm))
+            for lo in range(1, size, step):  # rows lo..hi against their earlier members 0..hi-1
+                hi = min(lo + step, size)
+                agree = _count_equal(group_sigs[lo:hi, None, :], group_sigs[None, : hi - 1, :])
+                close = agree / num_perm >= threshold
+                close &= np.arange(hi - 1)[None, :] < np.arange(lo, hi)[:, None]  # earlier members only
+                row, col = np.nonzero(close)
+                found.append((members[lo + row], members[col], agree[row, col]))
+    if not found:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    later, earlier, agree = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    return later.astype(np.int64), earlier.astype(np.int64), agree.astype(np.int64)
+
+
+_BYTE_SUM = np.uint64(0x0101010101010101)
+
+
+def _count_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``count_nonzero(a == b, axis=-1)`` (``a`` and ``b`` broadcast), ~1.5x faster when the last axis is a multiple
+    of 8 below 256 long (64 values by default): the booleans are summed 8 at a time as the bytes of uint64 words
+    (each byte stays below 32), then a multiply adds a word's bytes into its top byte (the total stays below 256)."""
+    equal = np.equal(a, b)
+    if equal.shape[-1] % 8 or equal.shape[-1] >= 256:
+        return np.count_nonzero(equal, axis=-1)
+    words = equal.view(np.uint64).sum(axis=-1, dtype=np.uint64)
+    return ((words * _BYTE_SUM) >> np.uint64(56)).astype(np.int64)

@@ -6,6 +6,7 @@ import random
 import zlib
 
 import numpy as np
+import pytest
 from datasketch import MinHash
 
 from hfswim.filters.dedup import DedupFilter, MinHasher, shingles
@@ -243,33 +244,61 @@ def test_filters_heuristics_count_vietnamese_syllables_as_parts_of_words(row):
     assert HeuristicsFilter().apply([as_words]).rejected[0][1].code == "copied_from_passage"
 
 
-def test_filters_dedup_band_index_finds_datasketch_lsh_candidates():
-    """_BandIndex (no scipy import) gives the candidates datasketch.MinHashLSH gives, with its band layout, and
-    every tabled layout is the one MinHashLSH optimises."""
+def _lsh_greedy_reference(sigs, ids, order, threshold):
+    """dedup's near-duplicate pass as datasketch's MinHashLSH does it, row by row: query the kept rows, drop when
+    the most similar candidate (smallest index among equals) reaches the threshold, else insert."""
     from datasketch import LeanMinHash, MinHashLSH
 
-    from hfswim.filters.dedup import _LSH_PARAMS, _band_layout, _BandIndex
+    num_perm = sigs.shape[1]
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    found = []
+    for i in order:
+        mh = LeanMinHash(seed=1, hashvalues=sigs[i], scheme="affine32")
+        keys = sorted(lsh.query(mh))
+        if keys:
+            agree = np.count_nonzero(sigs[keys] == sigs[i], axis=1)
+            most = int(agree.max())
+            best = min(k for k, a in zip(keys, agree.tolist(), strict=True) if a == most)
+            if most / num_perm >= threshold:
+                detail = (
+                    f"estimated Jaccard {most / num_perm:.2f} >= {threshold} with {ids[best]} (kept, scored higher)"
+                )
+                found.append((ids[i], "near_duplicate", detail))
+                continue
+        lsh.insert(i, mh, check_duplication=False)
+    return found
 
-    for (threshold, num_perm), layout in _LSH_PARAMS.items():
-        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        assert (lsh.b, lsh.r) == layout, (threshold, num_perm)
-    rng = np.random.default_rng(0)
-    base = rng.integers(0, 1 << 32, size=(40, 64), dtype=np.uint32)
-    sigs = base[rng.integers(0, 40, size=600)].copy()
-    noise = rng.random(sigs.shape) < 0.15  # near copies: some bands still equal, others not
+
+@pytest.mark.parametrize(
+    ("threshold", "num_perm", "templates"), [(0.8, 64, 40), (0.8, 64, 6), (0.5, 128, 12), (0.9, 256, 8)]
+)
+def test_filters_dedup_near_pairs_decide_as_datasketch_lsh_row_by_row(threshold, num_perm, templates):
+    """The near-duplicate pass (close pairs found for all rows at once) drops the rows, with the same reasons, that
+    datasketch's MinHashLSH inserted and queried row by row drops; small and large band groups (few templates: groups
+    of ~100 rows, compared block by block), signatures of 64, 128 and 256 values; every tabled LSH layout is the one
+    MinHashLSH optimises."""
+    from datasketch import MinHashLSH
+
+    from hfswim.filters.dedup import _LSH_PARAMS, _LanguageTask, _select_near
+
+    for (t, p), layout in _LSH_PARAMS.items():
+        lsh = MinHashLSH(threshold=t, num_perm=p)
+        assert (lsh.b, lsh.r) == layout, (t, p)
+    rng = np.random.default_rng(templates)
+    base = rng.integers(0, 1 << 32, size=(templates, num_perm), dtype=np.uint32)
+    sigs = base[rng.integers(0, templates, size=700)].copy()
+    noise = rng.random(sigs.shape) < rng.choice([0.03, 0.15, 0.4], size=(len(sigs), 1))  # near and far copies
     sigs[noise] = rng.integers(0, 1 << 32, size=int(noise.sum()), dtype=np.uint32)
-    ref = MinHashLSH(threshold=0.8, num_perm=64)
-    index = _BandIndex(*_band_layout(0.8, 64))
-    assert index.hashranges == ref.hashranges
-    found = 0
-    for i, sig in enumerate(sigs):
-        mh = LeanMinHash(seed=1, hashvalues=sig, scheme="affine32")
-        assert index.query(sig) == set(ref.query(mh)), i
-        found += bool(index.query(sig))
-        if i % 3:
-            index.insert(i, sig)
-            ref.insert(i, mh, check_duplication=False)
-    assert found > 100  # the comparison saw candidates, not only empty answers
+    ids = [f"r{i:04d}" for i in range(len(sigs))]
+    task = _LanguageTask(
+        ids, [None] * len(ids), [None] * len(ids), np.zeros(len(ids), np.uint64), sigs, set(), threshold, 1
+    )
+    order = rng.permutation(len(sigs)).tolist()
+    found: list = []
+    _select_near(task, order, found)
+    expected = _lsh_greedy_reference(sigs, ids, order, threshold)
+    assert sorted(found) == sorted(expected)
+    assert 50 < len(expected) < len(sigs) - 50  # both kinds of decision, many of each
 
 
 def test_filters_heuristics_shared_summary_judged_as_if_fresh(row):
