@@ -286,37 +286,48 @@ def _select_language(task: _LanguageTask) -> list[tuple[str, str, str]]:
     return found
 
 
-def _select_near(task: _LanguageTask, order: list[int], found: list) -> None:
+def _select_near(task: _LanguageTask, order: list[int], found: list, max_group: int = 1024) -> None:
     """Visit ``order`` (best first) and drop each row whose estimated Jaccard with a kept row that shares an LSH
     band with it (a candidate of datasketch's ``MinHashLSH``, same band layout) reaches the threshold.
 
     The greedy pass is order-dependent, yet only *close pairs* (sharing a band and reaching the threshold) matter:
     a row is dropped iff a close partner earlier in the order was kept, and the kept row its reason names (the most
     similar candidate, the smallest index among equals) is one of them, since a drop means that candidate reaches the
-    threshold. So :func:`_close_pairs` finds every close pair at once with numpy and the greedy pass walks only
-    those: the decisions and reasons of an LSH index inserted and queried row by row (a test compares them with
-    datasketch's MinHashLSH), without its per-row cost, which was most of the select phase at 1M templated queries.
+    threshold. So :func:`_band_groups` finds the close pairs within every band group of up to ``max_group`` rows at
+    once with numpy, and the greedy pass walks only those. A larger group (a template shared by thousands of
+    queries, or a flood of near copies) would cost its size squared that way, so its rows are compared as they are
+    visited with its *kept* members only, held in one array (:class:`_KeptMembers`), as an LSH index compares them:
+    the decisions and reasons of a ``MinHashLSH`` inserted and queried row by row (a test compares them), without
+    its per-row cost, which was most of the select phase at 1M templated queries.
     """
     sigs, threshold = task.sigs, task.threshold
     num_perm = sigs.shape[1]
     rows = np.asarray(order, dtype=np.int64)
-    later, earlier, agree = _close_pairs(sigs[rows], _band_layout(threshold, num_perm), threshold)
-    if not len(later):
-        return
-    # Each pair once (a pair sharing several bands was found in each), sorted by its later row: the later rows are
-    # visited in order, so a partner's own decision is made before it is read.
+    ordered = sigs[rows]
+    later, earlier, agree, large = _band_groups(ordered, _band_layout(threshold, num_perm), threshold, max_group)
+    # Each pair once (a pair sharing several bands was found in each), sorted by its later row; rows are visited in
+    # order, so a partner's own decision is made before it is read.
     pair, first = np.unique(later * len(rows) + earlier, return_index=True)
     later, earlier, agree = (pair // len(rows)).tolist(), (pair % len(rows)).tolist(), agree[first].tolist()
+    in_large: dict[int, list[_KeptMembers]] = defaultdict(list)
+    for members in large:
+        group = _KeptMembers(num_perm)
+        for y in members.tolist():
+            in_large[y].append(group)
     index = rows.tolist()
     dropped = bytearray(len(index))
     at, end = 0, len(later)
-    while at < end:
-        y, most, best = later[at], -1, -1
+    for y in sorted(set(later).union(in_large)):
+        most, best = -1, -1
         while at < end and later[at] == y:
             x = earlier[at]
             if not dropped[x] and (agree[at] > most or (agree[at] == most and index[x] < best)):
                 most, best = agree[at], index[x]
             at += 1
+        for group in in_large.get(y, ()):
+            top, key = group.most_similar(ordered[y])
+            if top / num_perm >= threshold and (top > most or (top == most and key < best)):
+                most, best = top, key
         if best >= 0:
             dropped[y] = 1
             found.append(
@@ -326,6 +337,36 @@ def _select_near(task: _LanguageTask, order: list[int], found: list) -> None:
                     f"estimated Jaccard {most / num_perm:.2f} >= {threshold} with {task.ids[best]} (kept, scored higher)",
                 )
             )
+        else:
+            for group in in_large.get(y, ()):
+                group.add(index[y], ordered[y])
+
+
+class _KeptMembers:
+    """The kept members of one large band group so far: keys and signatures in arrays grown by doubling, so that
+    comparing a row with them reads contiguous memory."""
+
+    __slots__ = ("keys", "sigs", "size")
+
+    def __init__(self, num_perm: int):
+        self.keys = np.empty(16, dtype=np.int64)
+        self.sigs = np.empty((16, num_perm), dtype=np.uint32)
+        self.size = 0
+
+    def add(self, key: int, sig: np.ndarray) -> None:
+        if self.size == len(self.keys):
+            self.keys = np.resize(self.keys, 2 * self.size)
+            self.sigs = np.resize(self.sigs, (2 * self.size, self.sigs.shape[1]))
+        self.keys[self.size], self.sigs[self.size] = key, sig
+        self.size += 1
+
+    def most_similar(self, sig: np.ndarray) -> tuple[int, int]:
+        """(equal values, key) of the member most similar to ``sig``, the smallest key among equals; (-1, -1) if none."""
+        if not self.size:
+            return -1, -1
+        agree = _count_equal(self.sigs[: self.size], sig)
+        top = int(agree.max())
+        return top, int(self.keys[: self.size][agree == top].min())
 
 
 def _band_layout(threshold: float, num_perm: int) -> tuple[int, int]:
@@ -354,20 +395,21 @@ _LSH_PARAMS: dict[tuple[float, int], tuple[int, int]] = {
 _BAND_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: the band hash below is a polynomial mod 2^64
 
 
-def _close_pairs(
-    sigs: np.ndarray, layout: tuple[int, int], threshold: float, small: int = 16, block: int = 1 << 23
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every pair of rows that shares an LSH band (``layout``: b bands of r values) and whose estimated Jaccard (the
-    fraction of equal signature values) reaches ``threshold``: ``(later, earlier, equal values)``, rows as positions
-    in ``sigs``, a pair once per band it shares.
+def _band_groups(
+    sigs: np.ndarray, layout: tuple[int, int], threshold: float, max_group: int, small: int = 16, block: int = 1 << 23
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Rows (positions in ``sigs``) grouped per LSH band (``layout``: b bands of r values) by equal band values:
+    ``(later, earlier, equal values)`` of every pair within a group of up to ``max_group`` rows whose estimated
+    Jaccard (the fraction of equal signature values) reaches ``threshold``, a pair once per band it shares, and the
+    members (ascending) of each larger group.
 
-    Per band, rows are grouped by the band's values (a 64-bit hash sorts them; a hash collision is detected and
-    the band sorted on its values instead, so groups are exact). Groups of up to ``small`` rows are compared along
-    the sorted order for all groups at once; larger ones (a template shared by many queries) row block by row
-    block against their earlier members, at most ``block`` signature values compared at a time.
+    A 64-bit hash of the band sorts the rows; a hash collision is detected and the band sorted on its values instead,
+    so groups are exact. Groups of up to ``small`` rows are compared along the sorted order for all groups at once;
+    larger ones row block by row block against their earlier members, at most ``block`` values compared at a time.
     """
     n, num_perm = sigs.shape
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    large: list[np.ndarray] = []
     b, r = layout
     for start in range(0, b * r, r):
         band = sigs[:, start : start + r]
@@ -395,6 +437,9 @@ def _close_pairs(
             found.append((y[close], x[close], agree[close]))
         for at, size in zip(first[sizes > small].tolist(), sizes[sizes > small].tolist(), strict=True):
             members = by_value[at : at + size]  # ascending positions
+            if size > max_group:
+                large.append(members)
+                continue
             group_sigs = sigs[members]
             step = max(1, block // (size * num_perm))
             for lo in range(1, size, step):  # rows lo..hi against their earlier members 0..hi-1
@@ -405,10 +450,9 @@ def _close_pairs(
                 row, col = np.nonzero(close)
                 found.append((members[lo + row], members[col], agree[row, col]))
     if not found:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, empty
-    later, earlier, agree = (np.concatenate(parts) for parts in zip(*found, strict=True))
-    return later.astype(np.int64), earlier.astype(np.int64), agree.astype(np.int64)
+        found.append((np.empty(0, dtype=np.int64),) * 3)
+    later, earlier, agree = (np.concatenate(parts).astype(np.int64) for parts in zip(*found, strict=True))
+    return later, earlier, agree, large
 
 
 _BYTE_SUM = np.uint64(0x0101010101010101)

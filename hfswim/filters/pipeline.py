@@ -58,12 +58,30 @@ _REQUIRED = ("record_id", "passage_id", QUERY_LANGUAGE, "query", "parse_status")
 
 
 class _TableSink:
-    """Collects tables and writes them in row groups of at least ``rows`` rows."""
+    """Collects tables and writes them in row groups of at least ``rows`` rows, one write at a time on a thread of
+    its own: pyarrow encodes and compresses a row group without holding the GIL, so the next batches are filtered
+    meanwhile. A context manager: leaving it writes what is pending and waits, so the file is complete (or the
+    write's error raised) before its writer closes it."""
 
     def __init__(self, writer, rows: int = 8192):
+        from concurrent.futures import ThreadPoolExecutor
+
         self.writer, self.rows = writer, rows
         self.pending: list = []
         self.count = 0
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="hfswim-parquet")
+        self._writing = None
+
+    def __enter__(self) -> _TableSink:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.flush()
+            self.wait()
+        finally:
+            self._thread.shutdown()
 
     def add(self, table) -> None:
         if table.num_rows:
@@ -76,8 +94,17 @@ class _TableSink:
         import pyarrow as pa
 
         if self.pending:
-            self.writer.write_table(pa.concat_tables(self.pending))
+            table = pa.concat_tables(self.pending)
             self.pending, self.count = [], 0
+            self.wait()
+            self._writing = self._thread.submit(self.writer.write_table, table)
+
+    def wait(self) -> None:
+        """Until the write in flight is done (its error is raised here); also before forking processes, which
+        must not copy a thread in the middle of a write."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
 
 
 def _check_schema(files: list[Path]) -> None:
@@ -134,8 +161,10 @@ def run_filters(
     shutil.rmtree(spill_dir, ignore_errors=True)
     spill_dir.mkdir()
     try:
-        with AtomicParquetWriter(out / REJECTED_FILE, FILTERED_SCHEMA) as rejected_writer:
-            rejected_sink = _TableSink(rejected_writer)
+        with (
+            AtomicParquetWriter(out / REJECTED_FILE, FILTERED_SCHEMA) as rejected_writer,
+            _TableSink(rejected_writer) as rejected_sink,
+        ):
             spills = []
             total = parquet_rows(input)
             with worker_pool(config.workers, run.filters) as pool, progress_bar("filter", total, "row") as bar:
@@ -143,9 +172,9 @@ def run_filters(
                     rejected_sink.add(rejected)
                     spills.append(spill)
                     bar.update(min(config.batch_size, (total or 0) - bar.n) if total else config.batch_size)
+            rejected_sink.wait()  # the select phase forks
             decisions = run.select_phase(map=forked_map(config.workers) if config.workers > 1 else map)
             _write_kept(out / KEPT_FILE, spills, decisions, run, rejected_sink)
-            rejected_sink.flush()
     finally:
         shutil.rmtree(spill_dir, ignore_errors=True)
     report.seconds = time.perf_counter() - start
@@ -161,8 +190,7 @@ def _write_kept(path: Path, spills: list[str], decisions: dict[str, Rejection], 
 
     from hfswim.io import AtomicParquetWriter
 
-    with AtomicParquetWriter(path, FILTERED_SCHEMA) as kept_writer:
-        kept_sink = _TableSink(kept_writer)
+    with AtomicParquetWriter(path, FILTERED_SCHEMA) as kept_writer, _TableSink(kept_writer) as kept_sink:
         for spill in spills:
             with pa.memory_map(spill) as source:
                 reader = pa.ipc.open_file(source)
@@ -182,4 +210,3 @@ def _write_kept(path: Path, spills: list[str], decisions: dict[str, Rejection], 
                         batch = batch.filter(pc.invert(dropped))
                     kept_sink.add(pa.Table.from_batches([batch], schema=FILTERED_SCHEMA))
             os.unlink(spill)
-        kept_sink.flush()

@@ -270,13 +270,14 @@ def _lsh_greedy_reference(sigs, ids, order, threshold):
 
 
 @pytest.mark.parametrize(
-    ("threshold", "num_perm", "templates"), [(0.8, 64, 40), (0.8, 64, 6), (0.5, 128, 12), (0.9, 256, 8)]
+    ("threshold", "num_perm", "templates", "max_group"),
+    [(0.8, 64, 40, 1024), (0.8, 64, 6, 1024), (0.8, 64, 6, 32), (0.5, 128, 12, 1024), (0.9, 256, 8, 16)],
 )
-def test_filters_dedup_near_pairs_decide_as_datasketch_lsh_row_by_row(threshold, num_perm, templates):
-    """The near-duplicate pass (close pairs found for all rows at once) drops the rows, with the same reasons, that
-    datasketch's MinHashLSH inserted and queried row by row drops; small and large band groups (few templates: groups
-    of ~100 rows, compared block by block), signatures of 64, 128 and 256 values; every tabled LSH layout is the one
-    MinHashLSH optimises."""
+def test_filters_dedup_near_pairs_decide_as_datasketch_lsh_row_by_row(threshold, num_perm, templates, max_group):
+    """The near-duplicate pass drops the rows, with the same reasons, that datasketch's MinHashLSH inserted and
+    queried row by row drops: small band groups, large ones (few templates: groups of ~100 rows) compared block by
+    block or, above ``max_group``, row by row with their kept members; signatures of 64, 128 and 256 values; every
+    tabled LSH layout is the one MinHashLSH optimises."""
     from datasketch import MinHashLSH
 
     from hfswim.filters.dedup import _LSH_PARAMS, _LanguageTask, _select_near
@@ -295,7 +296,7 @@ def test_filters_dedup_near_pairs_decide_as_datasketch_lsh_row_by_row(threshold,
     )
     order = rng.permutation(len(sigs)).tolist()
     found: list = []
-    _select_near(task, order, found)
+    _select_near(task, order, found, max_group=max_group)
     expected = _lsh_greedy_reference(sigs, ids, order, threshold)
     assert sorted(found) == sorted(expected)
     assert 50 < len(expected) < len(sigs) - 50  # both kinds of decision, many of each

@@ -253,3 +253,31 @@ def test_filters_parallel_workers_give_the_same_result(tmp_path, row_group_size,
 def test_filters_parallel_workers_refuse_model_filters(tmp_path):
     with pytest.raises(ConfigError, match="workers > 1 is for the cheap filters"):
         FilterConfig.parse({"filters": [{"name": "roundtrip", "model": str(tmp_path)}], "workers": 2})
+
+
+def test_filters_table_sink_writes_in_order_on_its_thread_and_raises_a_failed_write():
+    """_TableSink writes row groups on a thread of its own: every table arrives, in order, before the sink is left;
+    a write that fails raises in the caller (at the next write or on leaving), never silently."""
+    import pyarrow as pa
+
+    from hfswim.filters.pipeline import _TableSink
+
+    class Writer:
+        def __init__(self, fail_at=None):
+            self.tables, self.fail_at = [], fail_at
+
+        def write_table(self, table):
+            if len(self.tables) == self.fail_at:
+                raise OSError("disk full")
+            self.tables.append(table)
+
+    parts = [pa.table({"n": list(range(i, i + 3))}) for i in range(0, 30, 3)]
+    writer = Writer()
+    with _TableSink(writer, rows=5) as sink:
+        for part in parts:
+            sink.add(part)
+    assert pa.concat_tables(writer.tables).column("n").to_pylist() == list(range(30))
+    assert all(t.num_rows >= 5 for t in writer.tables[:-1])
+    with pytest.raises(OSError, match="disk full"), _TableSink(Writer(fail_at=1), rows=5) as sink:
+        for part in parts:
+            sink.add(part)
