@@ -95,6 +95,20 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
         "inpars_xquad",
         [
             "--work",
+            "runs/bench-inpars-xquad-corpus",
+            "--generate-from",
+            "all",
+            *INPARS_XQUAD,
+            *INPARS_PROMPTS,
+            "--results",
+            "benchmarks/results/inpars_xquad_corpus.md",
+        ],
+        {"OMP_NUM_THREADS": "2"},
+    ),
+    (
+        "inpars_xquad",
+        [
+            "--work",
             "runs/bench-inpars-xquad-gbq",
             *INPARS_XQUAD,
             "--strategy",
