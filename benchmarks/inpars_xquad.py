@@ -73,6 +73,11 @@ PROTOCOL_TEXT = {
     "held-out": "queries were generated only for the English paragraphs of the held-out half, the paragraphs the "
     "evaluation questions are about (the InPars protocol restricted to the evaluated paragraphs).",
 }
+HEADING_PROTOCOL = {  # the default keeps its heading (BENCHMARKS.md and README link to it)
+    "half": "",
+    "all": " corpus protocol (queries for all 240 paragraphs)",
+    "held-out": " queries for the evaluated half's paragraphs",
+}
 EVALUATION_OVERLAP = {
     "half": "none about a paragraph that got generated queries",
     "all": "their paragraphs got generated queries, the questions were never seen",
@@ -463,7 +468,8 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         + "One re-ranker for all rows."
     )
     lines = [
-        f"## InPars with hfswim: XQuAD, BM25 re-ranked by a {what} trained on hfswim data (CPU)",
+        f"## InPars with hfswim: XQuAD{HEADING_PROTOCOL[args.generate_from]}, BM25 re-ranked by a {what} trained "
+        "on hfswim data (CPU)",
         "",
         f"**Protocol: `--generate-from {args.generate_from}`**: {PROTOCOL_TEXT[args.generate_from]}",
         "",
