@@ -136,6 +136,12 @@ def protocol_runs(
     }
 
 
+def _last_wall_time(folder: Path) -> float:
+    """The wall time of the last ``hfswim generate`` run into ``folder`` (its manifest), 0 when not recorded."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return float((manifest.get("this_run") or {}).get("wall_time_s") or 0.0)
+
+
 def _num_rows(path: Path) -> int:
     import pyarrow.parquet as pq
 
@@ -325,6 +331,7 @@ def main(argv: list[str] | None = None) -> None:
         dict.fromkeys(f"{strategy} ({languages})" for _, languages, strategy, _ in runs.values())
     )
     args.passage_counts = {half: _num_rows(path) for half, path in passage_files.items()}
+    args.cached_gen_seconds = sum(_last_wall_time(work / folder) for folder in runs)
     generated = work / "generated-all.parquet"
     merge_parquet([work / folder / "generated.parquet" for folder in runs], generated)
 
@@ -484,7 +491,11 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         + " + ".join(f"{n} English XQuAD paragraphs of the {half} half" for half, n in args.passage_counts.items())
         + f" x {args.languages}"
         + (" + en (monolingual)" if args.monolingual else "")
-        + (f", {gen_seconds / 60:.1f} min" if gen_seconds else " (cached in the work folder)")
+        + (
+            f", {gen_seconds / 60:.1f} min"
+            if gen_seconds
+            else f" (cached in the work folder; {args.cached_gen_seconds / 60:.1f} min in the runs that wrote it)"
+        )
         + f". Filters `{FILTERS}` (log-prob top {args.logprob_top_fraction:.0%} per language, InPars-v1): "
         f"{kept} kept; {kept - clean} equal to an XQuAD question dropped; training queries per language: "
         + ", ".join(f"{k} {v}" for k, v in sorted(per_lang.items()))
