@@ -76,7 +76,7 @@ PROTOCOL_TEXT = {
 HEADING_PROTOCOL = {  # the default keeps its heading (BENCHMARKS.md and README link to it)
     "half": "",
     "all": " corpus protocol (queries for all 240 paragraphs)",
-    "held-out": " queries for the evaluated half's paragraphs",
+    "held-out": " ablation, queries only for the evaluated half's paragraphs",
 }
 EVALUATION_OVERLAP = {
     "half": "none about a paragraph that got generated queries",

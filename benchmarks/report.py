@@ -33,6 +33,7 @@ ORDER = [
     "inpars_interpolation",
     "inpars_xquad",
     "inpars_xquad_corpus",
+    "inpars_xquad_heldout",
     "inpars_xquad_gbq",
     "inpars_xquad_no_logprob",
     "xor_tokenization",

@@ -109,6 +109,20 @@ BENCHMARKS: list[tuple[str, list[str], dict[str, str]]] = [
         "inpars_xquad",
         [
             "--work",
+            "runs/bench-inpars-xquad-heldout",
+            "--generate-from",
+            "held-out",
+            *INPARS_XQUAD,
+            *INPARS_PROMPTS,
+            "--results",
+            "benchmarks/results/inpars_xquad_heldout.md",
+        ],
+        {"OMP_NUM_THREADS": "2"},
+    ),
+    (
+        "inpars_xquad",
+        [
+            "--work",
             "runs/bench-inpars-xquad-gbq",
             *INPARS_XQUAD,
             "--strategy",
