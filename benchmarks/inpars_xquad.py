@@ -8,6 +8,7 @@ so a re-run only redoes what is missing; generated queries are cached under ``--
    half): ``half`` (default) those of the generation half -> ``passages.parquet``, so no evaluation question is
    about a paragraph the generator saw (stricter than InPars); ``all`` both halves, i.e. the searched corpus, the
    InPars/Promptagator protocol (``passages-held-out.parquet`` too, generated first, in ``gen*-held-out``);
+   ``held-out`` only the evaluated half's (an ablation: as many queries as ``half``, about the searched paragraphs);
 2. ``hfswim generate --strategy inpars-vanilla`` (InPars' few-shot prompt; or ``inpars-gbq``, and per language with
    ``--language-strategies de=inpars-vanilla``, one generate run each) -> queries in de and es
    (cross-lingual setting; ``--monolingual`` adds English queries) for those English paragraphs, with the packaged

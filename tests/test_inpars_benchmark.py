@@ -7,8 +7,11 @@ import json
 from pathlib import Path
 
 from benchmarks.inpars_xquad import (
+    EVALUATION_OVERLAP,
     HALVES,
+    HEADING_PROTOCOL,
     PASSAGE_FILES,
+    PROTOCOL_TEXT,
     PROTOCOLS,
     ROWS,
     generation_runs,
@@ -87,6 +90,8 @@ def test_the_corpus_protocol_generates_for_every_paragraph_and_evaluates_on_the_
     # The evaluation questions do not depend on the protocol: the held-out half's, as under "half".
     counts = write_eval_folders(xquad, tmp_path / "eval", max_queries=1000, seed=0, articles=halves["held-out"])
     assert counts == {name: 16 for name in ROWS}
+    # Every protocol is described in the result file (its own text, heading and evaluation note).
+    assert set(PROTOCOL_TEXT) == set(HEADING_PROTOCOL) == set(EVALUATION_OVERLAP) == set(PROTOCOLS)
 
 
 def test_paired_deltas_compare_the_two_saved_runs_question_by_question():
