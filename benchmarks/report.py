@@ -32,6 +32,8 @@ ORDER = [
     "eval_xquad",
     "inpars_interpolation",
     "inpars_xquad",
+    "inpars_xquad_corpus",
+    "inpars_xquad_heldout",
     "inpars_xquad_gbq",
     "inpars_xquad_no_logprob",
     "xor_tokenization",

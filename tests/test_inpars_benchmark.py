@@ -7,8 +7,16 @@ import json
 from pathlib import Path
 
 from benchmarks.inpars_xquad import (
+    EVALUATION_OVERLAP,
+    HALVES,
+    HEADING_PROTOCOL,
+    PASSAGE_FILES,
+    PROTOCOL_TEXT,
+    PROTOCOLS,
     ROWS,
+    generation_runs,
     paired_deltas,
+    protocol_runs,
     read_qrels,
     split_articles,
     write_eval_folders,
@@ -55,6 +63,35 @@ def test_evaluation_questions_come_only_from_the_articles_without_generated_quer
         assert {doc.split("_")[0] for doc in docs} == held_out
         queries = [json.loads(line)["_id"] for line in (tmp_path / "eval" / name / "queries.jsonl").open()]
         assert set(queries) == set(qrels[name])
+
+
+def test_the_corpus_protocol_generates_for_every_paragraph_and_evaluates_on_the_same_questions(tmp_path):
+    import pyarrow.parquet as pq
+
+    xquad = _tiny_xquad(tmp_path / "xquad")
+    halves = dict(zip(HALVES, split_articles(xquad, seed=0), strict=True))
+    files = {}
+    for half in PROTOCOLS["all"]:
+        files[half] = tmp_path / PASSAGE_FILES[half]
+        write_generation_passages(xquad, files[half], halves[half], 100, seed=0)
+    runs = protocol_runs(generation_runs("de,es", "inpars-gbq", {"de": "inpars-vanilla"}, False), files)
+    # The held-out half first (if generation is cut short, the evaluated paragraphs have their queries), each half
+    # in its own folders; the generation half's folders are the ones --generate-from half uses.
+    assert list(runs) == ["gen-held-out", "gen-de-held-out", "gen", "gen-de"]
+    assert runs["gen-de-held-out"] == ("cross-lingual", "de", "inpars-vanilla", files["held-out"])
+    generated_for = {
+        p["passage_id"] for path in {run[-1] for run in runs.values()} for p in pq.read_table(path).to_pylist()
+    }
+    corpus = {json.loads(line)["_id"] for line in (xquad / "beir" / "en" / "corpus.jsonl").open()}
+    assert generated_for == corpus  # the searched corpus, every paragraph
+    assert list(protocol_runs(generation_runs("de", "inpars-gbq", {}, False), {"generation": files["generation"]})) == [
+        "gen"
+    ]  # --generate-from half: the folders and passages of before
+    # The evaluation questions do not depend on the protocol: the held-out half's, as under "half".
+    counts = write_eval_folders(xquad, tmp_path / "eval", max_queries=1000, seed=0, articles=halves["held-out"])
+    assert counts == {name: 16 for name in ROWS}
+    # Every protocol is described in the result file (its own text, heading and evaluation note).
+    assert set(PROTOCOL_TEXT) == set(HEADING_PROTOCOL) == set(EVALUATION_OVERLAP) == set(PROTOCOLS)
 
 
 def test_paired_deltas_compare_the_two_saved_runs_question_by_question():
