@@ -24,7 +24,8 @@ import statistics
 import sys
 from pathlib import Path
 
-from benchmarks.inpars_xquad import LABELS, ROWS, read_jsonl, split_articles
+from benchmarks.inpars_xquad import LABELS, ROWS
+from benchmarks.quality import read_jsonl, split_articles
 
 RESULTS = Path(__file__).parent / "results" / "inpars_interpolation.md"
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0)

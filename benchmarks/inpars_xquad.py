@@ -49,7 +49,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.quality import split_articles  # the same seeded half of XQuAD's articles
+from benchmarks.quality import article, read_jsonl, split_articles  # the same seeded half of XQuAD's articles
 
 RESULTS = Path(__file__).parent / "results" / "inpars_xquad.md"
 ROWS = {"de-en": ("beir_xling", "de-en"), "es-en": ("beir_xling", "es-en"), "en": ("beir", "en")}
@@ -176,17 +176,12 @@ def language_strategies(value: str) -> dict[str, str]:
     return {lang.strip(): strategy.strip() for lang, strategy in pairs}
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def write_generation_passages(xquad: Path, out: Path, articles: set[str], max_passages: int, seed: int) -> int:
     """The English paragraphs of the generation articles (at most ``max_passages``, seeded) as hfswim passages."""
     from hfswim.io import AtomicParquetWriter
     from hfswim.records import PASSAGE_SCHEMA
 
-    paragraphs = [p for p in read_jsonl(xquad / "beir" / "en" / "corpus.jsonl") if p["_id"].split("_")[0] in articles]
+    paragraphs = [p for p in read_jsonl(xquad / "beir" / "en" / "corpus.jsonl") if article(p["_id"]) in articles]
     random.Random(seed).shuffle(paragraphs)
     rows = [
         {"passage_id": p["_id"], "doc_id": p["_id"].split("_")[0], "passage_language": "en",
